@@ -1,0 +1,169 @@
+/* The HSM client: connector transport (libcurl) and authenticated, encrypted
+ * sessions with typed calls for every YubiHSM 2 command signet uses.  Works the
+ * same against a real YubiHSM 2 behind yubihsm-connector and against signet-hsm.
+ *
+ * Every response is R-MAC-verified; a response that fails it is refused with
+ * SIGNET_E_VERIFY and the session is closed.  Device errors come back as
+ * SIGNET_E_DEVICE/AUTH/NOTFOUND/BUSY with signet_err_device() giving the code.
+ * A session that expired while idle is re-opened transparently (the credential is
+ * kept in locked memory for that) and the command is retried once: a command
+ * answered "invalid session" was never executed. */
+#ifndef SIGNET_CLIENT_H
+#define SIGNET_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "signet/buf.h"
+#include "signet/err.h"
+#include "signet/proto.h"
+
+#define SIGNET_DEFAULT_CONNECTOR "http://127.0.0.1:12345"
+
+/* ---- connector --------------------------------------------------------------- */
+typedef struct hsm_conn hsm_conn;
+
+signet_rc hsm_conn_open(const char *url, hsm_conn **out);  /* NULL url = default */
+void hsm_conn_close(hsm_conn *c);
+/* GET /connector/status must say status=OK. */
+signet_rc hsm_conn_status(hsm_conn *c, char *serial, size_t serial_len, char *version,
+                          size_t version_len);
+/* One raw frame exchange (POST /connector/api).  resp holds YH_MAX_FRAME bytes. */
+signet_rc hsm_conn_transfer(hsm_conn *c, const uint8_t *req, size_t len, uint8_t *resp,
+                            size_t *resp_len);
+/* A plain (unauthenticated) command: frame, transfer, check for error frames. */
+signet_rc hsm_conn_command(hsm_conn *c, uint8_t cmd, const uint8_t *data, size_t len,
+                           sb_wr *resp_data);
+
+typedef struct {
+    uint8_t major, minor, patch;
+    uint32_t serial;
+    uint8_t log_total, log_used;
+    uint8_t algorithms[64];
+    size_t n_algorithms;
+} hsm_devinfo;
+signet_rc hsm_device_info(hsm_conn *c, hsm_devinfo *out);
+
+/* ---- sessions ---------------------------------------------------------------- */
+typedef struct hsm_session hsm_session;
+
+/* Symmetric credential: password (derived with PBKDF2) for auth key auth_id. */
+signet_rc hsm_session_open(hsm_conn *c, uint16_t auth_id, const char *password,
+                           hsm_session **out);
+signet_rc hsm_session_open_keys(hsm_conn *c, uint16_t auth_id, const yh_static_keys *keys,
+                                hsm_session **out);
+/* Asymmetric credential: the client's EC P-256 private key (issue 3). */
+signet_rc hsm_session_open_asym(hsm_conn *c, uint16_t auth_id, EVP_PKEY *priv,
+                                hsm_session **out);
+/* Sends Close Session (best effort) and wipes the keys. NULL is fine. */
+void hsm_session_close(hsm_session *s);
+hsm_conn *hsm_session_conn(hsm_session *s);
+uint16_t hsm_session_auth_id(const hsm_session *s);
+uint8_t hsm_session_id(const hsm_session *s);
+
+/* Secure command: inner cmd|data, answer data (without cmd/len) into resp. */
+signet_rc hsm_xfer(hsm_session *s, uint8_t cmd, const uint8_t *data, size_t len, sb_wr *resp);
+
+/* ---- typed calls --------------------------------------------------------------- */
+signet_rc hsm_echo(hsm_session *s, const uint8_t *data, size_t len, sb_wr *out);
+
+typedef struct {
+    uint16_t total_records, free_records, total_pages, free_pages, page_size;
+} hsm_storage;
+signet_rc hsm_storage_info(hsm_session *s, hsm_storage *out);
+
+typedef struct {
+    uint16_t id;       /* 0 = any */
+    uint8_t type;      /* 0 = any */
+    uint16_t domains;  /* 0 = any */
+    uint64_t capabilities; /* 0 = any */
+    uint8_t algorithm; /* 0 = any */
+    const char *label; /* NULL = any */
+} hsm_filter;
+typedef struct {
+    uint16_t id;
+    uint8_t type;
+    uint8_t sequence;
+} hsm_object_ref;
+/* Fills up to max refs; *n = how many the device returned. */
+signet_rc hsm_list_objects(hsm_session *s, const hsm_filter *f, hsm_object_ref *out, size_t max,
+                           size_t *n);
+signet_rc hsm_get_object_info(hsm_session *s, uint16_t id, uint8_t type, yh_object_info *out);
+/* Public key of an asymmetric key as an OpenSSL key (caller frees). */
+signet_rc hsm_get_public_key(hsm_session *s, uint16_t id, EVP_PKEY **out, uint8_t *algorithm);
+
+/* Attributes common to put/generate.  id 0 = the device chooses; the id used is
+ * returned in *out_id. */
+typedef struct {
+    uint16_t id;
+    const char *label;
+    uint16_t domains;
+    uint64_t capabilities;
+    uint64_t delegated; /* authentication and wrap keys only */
+    uint8_t algorithm;
+} hsm_object_attrs;
+
+signet_rc hsm_generate_asymmetric(hsm_session *s, const hsm_object_attrs *a, uint16_t *out_id);
+/* key: an RSA / EC / Ed25519 private key; its algorithm must match a->algorithm. */
+signet_rc hsm_put_asymmetric(hsm_session *s, const hsm_object_attrs *a, EVP_PKEY *key,
+                             uint16_t *out_id);
+
+/* Signing.  PKCS#1: data is a 20/32/48/64-byte digest or a full DigestInfo.
+ * PSS: mgf1 is YH_ALGO_MGF1_*, data is the digest.  ECDSA: digest; answer DER.
+ * EdDSA: the message; answer 64 bytes.  sig_len in: capacity, out: length. */
+signet_rc hsm_sign_pkcs1(hsm_session *s, uint16_t id, const uint8_t *data, size_t len,
+                         uint8_t *sig, size_t *sig_len);
+signet_rc hsm_sign_pss(hsm_session *s, uint16_t id, uint8_t mgf1, uint16_t salt_len,
+                       const uint8_t *digest, size_t len, uint8_t *sig, size_t *sig_len);
+signet_rc hsm_sign_ecdsa(hsm_session *s, uint16_t id, const uint8_t *digest, size_t len,
+                         uint8_t *sig, size_t *sig_len);
+signet_rc hsm_sign_eddsa(hsm_session *s, uint16_t id, const uint8_t *msg, size_t len,
+                         uint8_t *sig, size_t *sig_len);
+
+signet_rc hsm_put_opaque(hsm_session *s, const hsm_object_attrs *a, const uint8_t *data,
+                         size_t len, uint16_t *out_id);
+signet_rc hsm_get_opaque(hsm_session *s, uint16_t id, sb_wr *out);
+signet_rc hsm_delete_object(hsm_session *s, uint16_t id, uint8_t type);
+
+/* key: 16/24/32 bytes matching a->algorithm (YH_ALGO_AES*_CCM_WRAP). */
+signet_rc hsm_put_wrap_key(hsm_session *s, const hsm_object_attrs *a, const uint8_t *key,
+                           size_t key_len, uint16_t *out_id);
+signet_rc hsm_generate_wrap_key(hsm_session *s, const hsm_object_attrs *a, uint16_t *out_id);
+/* Blob = nonce | ciphertext | tag, exactly as the device returns it. */
+signet_rc hsm_export_wrapped(hsm_session *s, uint16_t wrap_id, uint8_t type, uint16_t id,
+                             sb_wr *blob);
+signet_rc hsm_import_wrapped(hsm_session *s, uint16_t wrap_id, const uint8_t *blob, size_t len,
+                             uint8_t *out_type, uint16_t *out_id);
+
+/* Authentication keys.  Symmetric: from a password.  Asymmetric (algorithm 49):
+ * pub is the 65-byte uncompressed P-256 point (issue 3). */
+signet_rc hsm_put_auth_key(hsm_session *s, const hsm_object_attrs *a, const char *password,
+                           uint16_t *out_id);
+signet_rc hsm_put_auth_key_asym(hsm_session *s, const hsm_object_attrs *a,
+                                const uint8_t pub[YH_EC_P256_PUB_LEN], uint16_t *out_id);
+/* Changes the key of the session's own authentication key. */
+signet_rc hsm_change_auth_key(hsm_session *s, const char *new_password);
+signet_rc hsm_change_auth_key_asym(hsm_session *s, const uint8_t pub[YH_EC_P256_PUB_LEN]);
+
+signet_rc hsm_get_pseudo_random(hsm_session *s, size_t len, uint8_t *out);
+
+typedef struct {
+    uint16_t unlogged_boots;
+    uint16_t unlogged_auths;
+    size_t n;
+    yh_log_entry entries[YH_LOG_CAPACITY];
+} hsm_log;
+signet_rc hsm_get_log_entries(hsm_session *s, hsm_log *out);
+signet_rc hsm_set_log_index(hsm_session *s, uint16_t index);
+
+/* Options: raw value bytes (force-audit: 1 byte; command-audit: cmd,value pairs). */
+signet_rc hsm_set_option(hsm_session *s, uint8_t option, const uint8_t *value, size_t len);
+signet_rc hsm_get_option(hsm_session *s, uint8_t option, sb_wr *value);
+
+/* Reset: the device answers, then wipes itself; the session is gone afterwards. */
+signet_rc hsm_reset_device(hsm_session *s);
+
+#endif

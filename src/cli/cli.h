@@ -1,0 +1,46 @@
+/* Shared pieces of the signet command: global options, credentials, output. */
+#ifndef SIGNET_CLI_H
+#define SIGNET_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "signet/client.h"
+#include "signet/err.h"
+
+/* Options that come before the command group. */
+struct cli_globals {
+    const char *connector;      /* --connector URL, else $SIGNET_CONNECTOR, else default */
+    uint16_t auth_key;          /* --auth-key ID (default 1) */
+    const char *password_file;  /* --password-file F */
+    const char *auth_key_file;  /* --auth-key-file F: PEM P-256 private key (asymmetric) */
+    const char *config;         /* --config F: signet.conf (else $SIGNET_CONF) */
+    bool quiet;                 /* -q: no progress output */
+};
+
+struct cli_group {
+    const char *name;
+    const char *summary;        /* one line for `signet --help` */
+    /* argv[0] is the group name.  Returns a process exit code (signet_exit_code). */
+    int (*run)(const struct cli_globals *g, int argc, char **argv);
+};
+
+/* Opens the connector and a session with the global credentials: the password from
+ * --password-file, $SIGNET_PASSWORD or a prompt; or the key in --auth-key-file. */
+signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_session **sess);
+void cli_close_session(hsm_conn *conn, hsm_session *sess);
+
+/* Prints "signet: <message>" for the last error and returns its exit code. */
+int cli_report(signet_rc rc);
+/* Prints a usage error to stderr and returns exit code 2. */
+int cli_usage_error(const char *group, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Progress line on stderr unless -q. */
+void cli_progress(const struct cli_globals *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* True when argv[i] is -h or --help. */
+bool cli_wants_help(int argc, char **argv);
+/* Parses a 16-bit object id: decimal or 0x hex. */
+signet_rc cli_parse_id(const char *s, uint16_t *out);
+
+#endif
