@@ -7,7 +7,13 @@
  * SIGNET_E_DEVICE/AUTH/NOTFOUND/BUSY with signet_err_device() giving the code.
  * A session that expired while idle is re-opened transparently (the credential is
  * kept in locked memory for that) and the command is retried once: a command
- * answered "invalid session" was never executed. */
+ * answered "invalid session" was never executed.  signet sends no keep-alive
+ * traffic: re-opening on demand costs one round trip more after an idle pause and
+ * holds no device session (of 16) while nothing is being done.
+ *
+ * Threads: an hsm_conn is used by one thread at a time.  An hsm_session carries
+ * a mutex, so one session (and the connection under it) may be shared by several
+ * threads, as the PKCS#11 module does; commands on it are serialised. */
 #ifndef SIGNET_CLIENT_H
 #define SIGNET_CLIENT_H
 
@@ -27,6 +33,12 @@
 typedef struct hsm_conn hsm_conn;
 
 signet_rc hsm_conn_open(const char *url, hsm_conn **out);  /* NULL url = default */
+/* An in-process transport instead of HTTP (tests, fuzzing, embedding the emulator
+ * core): fn gets each raw request frame and writes the raw response frame (resp
+ * holds YH_MAX_FRAME bytes); a one-line wrapper around hsm_device_transact() fits. */
+typedef signet_rc (*hsm_transport_fn)(void *ctx, const uint8_t *req, size_t len, uint8_t *resp,
+                                      size_t *resp_len);
+signet_rc hsm_conn_open_transport(hsm_transport_fn fn, void *ctx, hsm_conn **out);
 void hsm_conn_close(hsm_conn *c);
 /* GET /connector/status must say status=OK. */
 signet_rc hsm_conn_status(hsm_conn *c, char *serial, size_t serial_len, char *version,

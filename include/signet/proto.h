@@ -17,6 +17,9 @@
 #define YH_MAX_MSG_LEGACY 2048 /* older firmware */
 #define YH_MAX_FRAME (YH_MAX_MSG + 3)
 #define YH_MAX_DATA (YH_MAX_MSG - 3)
+/* Largest inner `cmd|len|data` one session message can carry: the padded
+ * ciphertext, sid and MAC must fit YH_MAX_DATA. */
+#define YH_MAX_SESSION_INNER ((YH_MAX_DATA - 1 - YH_MAC_LEN) / 16 * 16 - 1)
 #define YH_LABEL_LEN 40
 #define YH_CHALLENGE_LEN 8
 #define YH_KEY_LEN 16          /* AES-128 session and static keys */

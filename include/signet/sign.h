@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "signet/client.h"
 #include "signet/err.h"
+#include "signet/keystore.h"
 
 typedef struct signet_signer signet_signer;
 
@@ -50,6 +52,10 @@ signet_rc signet_config_load(const char *path, signet_config *cfg);
  * the trail.  The password is copied into locked memory. */
 signet_rc signet_signer_open(const signet_config *cfg, uint16_t auth_id, const char *password,
                              signet_signer **out);
+/* The same over a session the caller already opened (any credential, e.g. the
+ * CLI's asymmetric one).  The signer takes ownership of conn and sess. */
+signet_rc signet_signer_open_session(const signet_config *cfg, hsm_conn *conn, hsm_session *sess,
+                                     signet_signer **out);
 /* Writes a checkpoint when records were added, closes the device session. */
 void signet_signer_close(signet_signer *s);
 
@@ -75,5 +81,13 @@ typedef struct {
 
 /* sig_len: in capacity, out length.  On success the record is durable. */
 signet_rc signet_sign(signet_signer *s, const signet_sign_req *req, uint8_t *sig, size_t *sig_len);
+
+/* Writes a signed checkpoint now when records were added since the last one
+ * (also done automatically per checkpoint_every / checkpoint_seconds and at close). */
+signet_rc signet_signer_checkpoint(signet_signer *s);
+
+/* The signer's key store and device serial, for adapters that list keys. */
+signet_keystore *signet_signer_keystore(signet_signer *s);
+uint32_t signet_signer_serial(const signet_signer *s);
 
 #endif

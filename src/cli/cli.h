@@ -31,6 +31,16 @@ struct cli_group {
 signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_session **sess);
 void cli_close_session(hsm_conn *conn, hsm_session *sess);
 
+/* The signing path with the configuration (--config, $SIGNET_CONF) and the global
+ * credentials. */
+struct signet_signer;
+signet_rc cli_open_signer(const struct cli_globals *g, struct signet_signer **out);
+/* Signs a digest with a key of the key store through the signing path: RSA keys
+ * PKCS#1 v1.5 over its DigestInfo, EC keys ECDSA.  artifact* go into the record. */
+signet_rc cli_sign_digest(struct signet_signer *s, const char *key, int md_nid,
+                          const uint8_t *digest, size_t len, const char *artifact,
+                          const uint8_t *artifact_sha256, uint8_t *sig, size_t *sig_len);
+
 /* Prints "signet: <message>" for the last error and returns its exit code. */
 int cli_report(signet_rc rc);
 /* Prints a usage error to stderr and returns exit code 2. */

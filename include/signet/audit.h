@@ -1,0 +1,345 @@
+/* The audit trail: a local, append-only, signed and verifiable record of everything
+ * signet signed, tied to the HSM's own hash-chained audit log.  Format: docs/audit.md.
+ *
+ * A trail is a directory meant to be a git repository:
+ *   DIR/log.vkey                    the verifier key of the checkpoint signer
+ *   DIR/anchors/device-S.anchor     trust anchor: device S's log as found at the ceremony
+ *   DIR/device-S.log                every audit log entry of device S, one per line
+ *   DIR/records.log                 one line per signing (and key / service) event
+ *   DIR/checkpoints                 signed checkpoints (c2sp.org/tlog-checkpoint)
+ *   DIR/incomplete.log              torn tail lines set aside after a crash
+ *   DIR/.lock                       flock()ed by writers (not committed)
+ *
+ * Every line of device-*.log and records.log is one leaf of one RFC 6962 Merkle
+ * tree; each line starts with `i=<leaf index>`, so the tree's order is global across
+ * the files.  Lines are written with O_APPEND and fsync()ed before success is
+ * reported (and the directory is fsynced when a file is created).
+ *
+ * The signing path (src/sign) uses it like this, with one trail per process:
+ *
+ *   signet_trail_open(cfg->audit, &t);
+ *   ...
+ *   signet_trail_lock(t);                       serialises signing processes
+ *   signet_audit_drain(t, sess, serial, NULL);  the device log is empty of strangers
+ *   hsm_sign_...(...);                          the device logs entry E
+ *   signet_audit_drain(t, sess, serial, &d);    E is now in device-S.log
+ *   e = signet_drain_find(&d, YH_CMD_SIGN_PKCS1, key_id, auth_id);
+ *   rec.serial = serial; rec.seq = e->seq; ...
+ *   signet_trail_append_record(t, &rec);        durable before the signature is released
+ *   if (due) signet_audit_checkpoint(t, sess, serial, log_key_id, origin);
+ *   signet_trail_unlock(t);
+ *   ...
+ *   signet_trail_close(t);
+ *
+ * Set Log Index: no public source names the capability the YubiHSM 2 requires for
+ * it; signet assumes get-log-entries (the only audit capability, which CalyxOS's
+ * auditor role had), and signet-hsm enforces that.  A drain whose Set Log Index is
+ * refused still keeps the entries it read and says which capability is missing. */
+#ifndef SIGNET_AUDIT_H
+#define SIGNET_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "signet/buf.h"
+#include "signet/client.h"
+#include "signet/err.h"
+#include "signet/proto.h"
+
+#define SIGNET_HASH_LEN 32         /* SHA-256 */
+#define SIGNET_SIG_MAX 512         /* RSA-4096 */
+#define SIGNET_LINE_MAX 16384      /* longest trail line accepted */
+#define SIGNET_ORIGIN_MAX 128
+
+/* ---- Merkle trees (RFC 6962 / RFC 9162) -------------------------------------- */
+
+void merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[SIGNET_HASH_LEN]);
+void merkle_node_hash(const uint8_t l[SIGNET_HASH_LEN], const uint8_t r[SIGNET_HASH_LEN],
+                      uint8_t out[SIGNET_HASH_LEN]);
+void merkle_empty_root(uint8_t out[SIGNET_HASH_LEN]);   /* SHA-256("") */
+
+/* A tree over leaf hashes, with every level kept so that roots of any prefix and
+ * proofs cost O(log^2 n) after an O(n) build. */
+typedef struct merkle_tree merkle_tree;
+signet_rc merkle_tree_new(merkle_tree **out);
+void merkle_tree_free(merkle_tree *t);
+signet_rc merkle_tree_append(merkle_tree *t, const uint8_t leaf_hash[SIGNET_HASH_LEN]);
+uint64_t merkle_tree_size(const merkle_tree *t);
+const uint8_t *merkle_tree_leaf(const merkle_tree *t, uint64_t i);
+/* Root of the first `size` leaves (size <= tree size). */
+signet_rc merkle_tree_root(const merkle_tree *t, uint64_t size, uint8_t out[SIGNET_HASH_LEN]);
+/* Proofs as concatenated 32-byte hashes (RFC 9162 section 2.1.3 / 2.1.4 order). */
+signet_rc merkle_tree_inclusion(const merkle_tree *t, uint64_t index, uint64_t size, sb_wr *proof);
+signet_rc merkle_tree_consistency(const merkle_tree *t, uint64_t size1, uint64_t size2,
+                                  sb_wr *proof);
+
+/* Verifiers take the proof as n_hashes * 32 bytes; fail with SIGNET_E_VERIFY. */
+signet_rc merkle_verify_inclusion(uint64_t index, uint64_t size,
+                                  const uint8_t leaf_hash[SIGNET_HASH_LEN], const uint8_t *proof,
+                                  size_t n_hashes, const uint8_t root[SIGNET_HASH_LEN]);
+signet_rc merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t *proof,
+                                    size_t n_hashes, const uint8_t root1[SIGNET_HASH_LEN],
+                                    const uint8_t root2[SIGNET_HASH_LEN]);
+
+/* ---- signed notes (c2sp.org/signed-note), Ed25519 only --------------------------- */
+
+typedef struct {
+    char name[SIGNET_ORIGIN_MAX];
+    uint32_t key_id;
+    uint8_t pub[32];
+} signet_vkey;
+
+/* key id = SHA-256(name | 0x0a | 0x01 | pub)[0:4] */
+uint32_t signet_note_key_id(const char *name, const uint8_t pub[32]);
+signet_rc signet_vkey_make(const char *name, const uint8_t pub[32], signet_vkey *out);
+/* "<name>+<8 hex>+<base64(0x01 | pub)>"; surrounding whitespace is ignored; the key
+ * id must match the name and key. */
+signet_rc signet_vkey_parse(const char *s, size_t len, signet_vkey *out);
+signet_rc signet_vkey_format(const signet_vkey *k, sb_wr *out);   /* without newline */
+signet_rc signet_vkey_load(const char *path, signet_vkey *out);
+
+/* Signs msg with Ed25519; the key lives wherever the callback reaches (the HSM in
+ * production, an in-process key in tests). */
+typedef signet_rc (*signet_sign_fn)(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[64]);
+
+/* text (ending in newline, no blank line) | "\n" | "— name base64(id|sig)\n". */
+signet_rc signet_note_sign(const char *text, size_t len, const char *name, uint32_t key_id,
+                           signet_sign_fn fn, void *ctx, sb_wr *out);
+/* Parses a note and verifies the signature by key k: SIGNET_E_VERIFY when no line
+ * carries k's name and id, or when such a line does not verify.  Other signatures
+ * are ignored (c2sp.org/signed-note).  *text_len = length of the text (from note[0]). */
+signet_rc signet_note_open(const char *note, size_t len, const signet_vkey *k, size_t *text_len);
+
+/* ---- checkpoints (c2sp.org/tlog-checkpoint) --------------------------------------- */
+
+typedef struct {
+    char origin[SIGNET_ORIGIN_MAX];
+    uint64_t size;
+    uint8_t root[SIGNET_HASH_LEN];
+} signet_checkpoint;
+
+signet_rc signet_checkpoint_format(const signet_checkpoint *c, sb_wr *text);
+/* Strict: exactly three lines (no extension lines), canonical decimal and base64. */
+signet_rc signet_checkpoint_parse(const char *text, size_t len, signet_checkpoint *out);
+/* Opens a signed checkpoint note: signature by k and text parsed. */
+signet_rc signet_checkpoint_open(const char *note, size_t len, const signet_vkey *k,
+                                 signet_checkpoint *out);
+
+/* ---- proof receipts (c2sp.org/tlog-proof@v1) ---------------------------------------- */
+
+typedef struct {
+    uint8_t *extra;            /* malloc'd; the trail line (the leaf) for signet receipts */
+    size_t extra_len;
+    uint64_t index;
+    uint8_t *proof;            /* malloc'd, n_hashes * 32 */
+    size_t n_hashes;
+    char *checkpoint;          /* malloc'd, NUL-terminated signed note, verbatim */
+    size_t checkpoint_len;
+} signet_receipt;
+
+signet_rc signet_receipt_format(const signet_receipt *r, sb_wr *out);
+signet_rc signet_receipt_parse(const char *s, size_t len, signet_receipt *out);
+void signet_receipt_free(signet_receipt *r);
+/* Verifies the checkpoint's signature by k and the inclusion of the leaf `extra` at
+ * `index`.  On success *cp holds the checkpoint (may be NULL). */
+signet_rc signet_receipt_verify(const signet_receipt *r, const signet_vkey *k,
+                                signet_checkpoint *cp);
+
+/* ---- records ------------------------------------------------------------------------ */
+
+typedef enum {
+    SIGNET_REC_SIGN = 1,       /* a signature made on the device */
+    SIGNET_REC_CHECKPOINT,     /* a checkpoint signed by the log key on the device */
+    SIGNET_REC_SERVICE,        /* a device taken out of / put into service, backup, restore, reset */
+    SIGNET_REC_KEY,            /* a key generated, imported, rotated, revoked, deleted */
+} signet_record_type;
+
+typedef struct {
+    signet_record_type type;
+    uint64_t index;            /* leaf index: assigned by append, filled by parse */
+    int64_t time;              /* seconds since the epoch; 0 at append = now */
+    char host[64];             /* "" at append = this host's name */
+    uint16_t auth_id;          /* authentication key of the session */
+    uint32_t serial;           /* the device */
+    uint64_t seq;              /* the device log entry (running count) of the operation; 0 = none */
+    /* sign, key */
+    char key_name[64];
+    uint16_t key_id;
+    uint8_t command;           /* sign: YH_CMD_SIGN_PKCS1 / _PSS / _ECDSA / _EDDSA */
+    uint8_t data_sha256[SIGNET_HASH_LEN]; /* sign: SHA-256 of the exact bytes sent to the device */
+    uint8_t sig[SIGNET_SIG_MAX];          /* sign: the signature the device returned */
+    size_t sig_len;
+    char artifact[1024];       /* optional: what was signed (path as the caller named it) */
+    uint8_t artifact_sha256[SIGNET_HASH_LEN];
+    bool has_artifact_sha256;
+    char caller[2048];         /* optional: who asked: a redacted command line */
+    /* checkpoint */
+    uint64_t tree_size;
+    uint8_t root[SIGNET_HASH_LEN];
+    /* service: out | in | backup | restore | reset;  key: generated | imported |
+     * rotated | revoked | deleted */
+    char event[16];
+    char note[256];            /* optional free text */
+} signet_record;
+
+/* One record line, without "i=" when index is ignored (append assigns it) and
+ * without the newline. */
+signet_rc signet_record_format(const signet_record *r, sb_wr *out);
+signet_rc signet_record_parse(const char *line, size_t len, signet_record *out);
+const char *signet_mech_name(uint8_t command);   /* "rsa-pkcs1"...; NULL if not a signing command */
+bool signet_command_is_signing(uint8_t command);
+
+/* Redaction of command lines for records: the value after --ks-pass, --key-pass,
+ * --pin, --password, --passin, ... ; "pass:SECRET"; KEY=VALUE when KEY names a
+ * secret (pass, pin, secret, token); passwords in URLs.  Words are joined with
+ * spaces; the result never holds the secrets. */
+signet_rc signet_redact_argv(int argc, char *const *argv, sb_wr *out);
+/* The same for a command line as one string (split on white space). */
+signet_rc signet_redact_cmdline(const char *cmdline, sb_wr *out);
+
+/* ---- the trail ------------------------------------------------------------------------ */
+
+typedef struct signet_trail signet_trail;
+
+/* Creates DIR (one level), DIR/anchors and DIR/.gitignore if missing; idempotent. */
+signet_rc signet_trail_init(const char *dir);
+/* Opens an existing trail (SIGNET_E_NOTFOUND with advice when DIR is not one). */
+signet_rc signet_trail_open(const char *dir, signet_trail **out);
+void signet_trail_close(signet_trail *t);     /* unlocks when locked */
+const char *signet_trail_dir(const signet_trail *t);
+
+/* flock(DIR/.lock): waits for other writers, then reads the tails of the trail files
+ * (next leaf index, each device's last entry).  A torn last line (a crash while
+ * writing) is moved to DIR/incomplete.log and cut off, so appends start on a fresh
+ * line.  Every append below requires the lock. */
+signet_rc signet_trail_lock(signet_trail *t);
+void signet_trail_unlock(signet_trail *t);
+uint64_t signet_trail_size(const signet_trail *t);  /* leaves, as of the lock */
+
+signet_rc signet_trail_append_record(signet_trail *t, signet_record *r);
+
+/* One device entry as the trail keeps it: seq is the trail's 64-bit running count
+ * of that device's entries (the device's numbers are 16-bit and wrap). */
+typedef struct {
+    uint64_t seq;
+    uint64_t index;            /* leaf index */
+    yh_log_entry e;
+} signet_dev_entry;
+
+typedef struct {
+    size_t n_new;                          /* entries appended by this drain */
+    signet_dev_entry entries[YH_LOG_CAPACITY];
+    uint16_t unlogged_boots, unlogged_auths;
+    uint64_t lost;             /* entries the device dropped before they were drained */
+    bool restarted;            /* the device log restarted at entry 1 (a reset) */
+    bool index_set;            /* Set Log Index was sent and accepted */
+} signet_drain_result;
+
+/* The trust anchor of device `serial`: its log as read at the ceremony (right after
+ * a reset: entry 1 all 0xff, entry 2 the boot).  Writes anchors/device-S.anchor and
+ * starts device-S.log with those entries.  Refused when the device has a log here. */
+signet_rc signet_trail_add_anchor(signet_trail *t, uint32_t serial, const hsm_log *log);
+/* Appends the entries of `log` (as Get Log Entries returned them) that are new to
+ * the trail, after checking that each chains from the last one kept; a gap (the
+ * ring overwrote entries) is kept and reported in out->lost, never hidden.  Fails
+ * with SIGNET_E_VERIFY, appending nothing, when the device's entries do not chain
+ * from the trail's.  out may be NULL. */
+signet_rc signet_trail_ingest(signet_trail *t, uint32_t serial, const hsm_log *log,
+                              signet_drain_result *out);
+/* Get Log Entries, ingest, then Set Log Index to the last entry read, so that a
+ * device with force-audit never fills up. */
+signet_rc signet_audit_drain(signet_trail *t, hsm_session *s, uint32_t serial,
+                             signet_drain_result *out);
+/* The newest successful entry of a drain with this command, target key and session
+ * key; NULL when there is none. */
+const signet_dev_entry *signet_drain_find(const signet_drain_result *d, uint8_t command,
+                                          uint16_t key_id, uint16_t auth_id);
+
+/* Checkpoint of every leaf so far: text, signature through fn (checked against
+ * DIR/log.vkey), appended to DIR/checkpoints.  out may be NULL. */
+signet_rc signet_trail_checkpoint(signet_trail *t, const char *origin, signet_sign_fn fn,
+                                  void *ctx, signet_checkpoint *out);
+/* The same with the Ed25519 log key log_key_id on the device, drains around the
+ * signature and a checkpoint record pairing it with its device entry. */
+signet_rc signet_audit_checkpoint(signet_trail *t, hsm_session *s, uint32_t serial,
+                                  uint16_t log_key_id, const char *origin,
+                                  signet_checkpoint *out);
+
+/* Receipt for the newest sign record naming this artifact SHA-256, proven against
+ * the newest checkpoint that covers it. */
+signet_rc signet_trail_prove(const char *dir, const uint8_t artifact_sha256[SIGNET_HASH_LEN],
+                             sb_wr *receipt);
+
+/* ---- verification ----------------------------------------------------------------------- */
+
+typedef enum {
+    SIGNET_FIND_PARSE = 1,     /* a line is malformed */
+    SIGNET_FIND_TORN_TAIL,     /* a file ends in an incomplete line (a crash) */
+    SIGNET_FIND_LEAF_MISSING,  /* a leaf index is absent: a line was deleted */
+    SIGNET_FIND_LEAF_ORDER,    /* leaf indexes go backwards in a file: lines were reordered */
+    SIGNET_FIND_LEAF_DUP,      /* a leaf index appears twice */
+    SIGNET_FIND_CHAIN,         /* a device entry's digest does not chain from the previous one */
+    SIGNET_FIND_GAP,           /* device entries were lost (numbers skipped) */
+    SIGNET_FIND_ANCHOR,        /* no anchor, or the log does not start with it */
+    SIGNET_FIND_UNLOGGED,      /* the device reported unlogged boots or authentications */
+    SIGNET_FIND_RESTART,       /* the device log restarted (a reset) without a service record */
+    SIGNET_FIND_FORGED,        /* a record names no device entry, or one that does not match */
+    SIGNET_FIND_UNRECORDED,    /* a device signature with no record */
+    SIGNET_FIND_REUSED,        /* two records name the same device entry */
+    SIGNET_FIND_SIGNATURE,     /* a checkpoint signature is invalid */
+    SIGNET_FIND_ALTERED,       /* leaves no longer hash to a signed root */
+    SIGNET_FIND_FORK,          /* two checkpoints are inconsistent with each other */
+    SIGNET_FIND_TRUNCATED,     /* a checkpoint covers more leaves than the trail holds */
+    SIGNET_FIND_STALE,         /* the trail is older than a known checkpoint or the device */
+    SIGNET_FIND_EXPECT,        /* key usage differs from what was expected */
+    SIGNET_FIND_VKEY,          /* the verifier key is missing or differs */
+    SIGNET_FIND_HISTORY,       /* git history: a commit rewrote instead of appending */
+} signet_finding_kind;
+
+typedef struct {
+    signet_finding_kind kind;
+    char file[64];             /* "" when not about one file */
+    uint64_t line;             /* 1-based, 0 when not about one line */
+    char msg[320];
+} signet_finding;
+
+typedef struct {
+    char key_name[64];
+    uint16_t key_id;
+    uint64_t count;            /* sign records */
+} signet_key_usage;
+
+typedef struct signet_report signet_report;
+void signet_report_free(signet_report *r);
+size_t signet_report_count(const signet_report *r);
+const signet_finding *signet_report_finding(const signet_report *r, size_t i);
+/* True when some finding has this kind. */
+bool signet_report_has(const signet_report *r, signet_finding_kind kind);
+size_t signet_report_usage_count(const signet_report *r);
+const signet_key_usage *signet_report_usage(const signet_report *r, size_t i);
+/* Findings, then a summary (leaves, devices, checkpoints, per-key usage). */
+void signet_report_print(const signet_report *r, FILE *f);
+
+typedef struct {
+    const char *vkey_path;        /* NULL: DIR/log.vkey (then only self-consistency is proven) */
+    const char *expect_path;      /* key usage a release should show (docs/audit.md) */
+    const char *known_checkpoint; /* a signed checkpoint known from elsewhere (path) */
+    const hsm_log *live;          /* the live device log, for freshness; NULL = skip */
+    uint32_t live_serial;
+} signet_verify_opts;
+
+/* SIGNET_OK with no findings; SIGNET_E_VERIFY with findings in *out; other codes when
+ * the trail could not be read at all (then *out may still hold partial findings). */
+signet_rc signet_trail_verify(const char *dir, const signet_verify_opts *o, signet_report **out);
+
+/* Walks the history of the git repository REPO (oldest commit first, with `git`):
+ * every commit may only append lines to the trail files, never change log.vkey or
+ * anchors once written, and every checkpoint must be signed and match the trail of
+ * its commit.  since: a commit verified before that must still be an ancestor of
+ * HEAD (detects rewritten history).  vkey_path: NULL = the repository's log.vkey. */
+signet_rc signet_git_verify(const char *repo, const char *since, const char *vkey_path,
+                            signet_report **out);
+
+#endif

@@ -1,0 +1,187 @@
+/* Writing checkpoints: the tree of every leaf so far, a refusal to sign anything
+ * inconsistent with the previous checkpoint, the signature (through a callback or
+ * the log key on the device) and a durable append to DIR/checkpoints. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit_internal.h"
+
+/* The newest checkpoint in DIR/checkpoints, signature checked; *have = false when
+ * the file is missing or empty. */
+static signet_rc last_checkpoint(const char *dir, const signet_vkey *k, signet_checkpoint *cp, bool *have)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, CHECKPOINTS_FILE);
+    char *data;
+    size_t len;
+    *have = false;
+    signet_rc rc = file_read_all(path, &data, &len);
+    if (rc == SIGNET_E_NOTFOUND)
+        return SIGNET_OK;
+    if (rc)
+        return rc;
+    size_t pos = 0;
+    const char *note = NULL, *n;
+    size_t nlen = 0, l;
+    while (notes_next(data, len, &pos, &n, &l, NULL)) {
+        note = n;
+        nlen = l;
+    }
+    if (note) {
+        rc = signet_checkpoint_open(note, nlen, k, cp);
+        if (rc)
+            rc = signet_wrap(rc, "the last checkpoint in %s", path);
+        *have = rc == SIGNET_OK;
+    }
+    free(data);
+    return rc;
+}
+
+typedef struct {
+    signet_vkey vkey;
+    signet_checkpoint cp;
+    sb_wr text;
+} prepared;
+
+static signet_rc prepare(signet_trail *t, const char *origin, prepared *p)
+{
+    char path[PATH_MAX];
+    memset(p, 0, sizeof *p);
+    sbw_init(&p->text, 1024);
+    signet_rc rc = trail_require_lock(t);
+    if (rc)
+        return rc;
+    snprintf(path, sizeof path, "%s/%s", t->dir, VKEY_FILE);
+    if ((rc = signet_vkey_load(path, &p->vkey)))
+        return rc;
+    if (strcmp(p->vkey.name, origin) != 0)
+        return signet_fail(SIGNET_E_ARG, "%s names the log '%s' but the checkpoint origin is '%s': "
+                           "use the same name (log_name in signet.conf)", path, p->vkey.name, origin);
+    merkle_tree *tree = NULL;
+    if ((rc = trail_tree(t->dir, &tree)))
+        return signet_wrap(rc, "refusing to checkpoint a damaged trail");
+    if (merkle_tree_size(tree) != t->next_index) {
+        merkle_tree_free(tree);
+        return signet_fail(SIGNET_E_VERIFY, "the trail holds %llu leaves but its tails say %llu: "
+                           "refusing to checkpoint (run `signet audit verify`)",
+                           (unsigned long long)merkle_tree_size(tree), (unsigned long long)t->next_index);
+    }
+    /* A log must never sign a checkpoint inconsistent with one it signed before. */
+    signet_checkpoint prev;
+    bool have = false;
+    rc = last_checkpoint(t->dir, &p->vkey, &prev, &have);
+    if (rc == SIGNET_OK && have) {
+        uint8_t root[SIGNET_HASH_LEN];
+        if (prev.size > merkle_tree_size(tree) ||
+            merkle_tree_root(tree, prev.size, root) != SIGNET_OK ||
+            memcmp(root, prev.root, SIGNET_HASH_LEN) != 0)
+            rc = signet_fail(SIGNET_E_VERIFY,
+                             "refusing to sign: the trail no longer matches the last checkpoint (size "
+                             "%llu); lines were altered or removed (run `signet audit verify`)",
+                             (unsigned long long)prev.size);
+    }
+    if (rc == SIGNET_OK) {
+        snprintf(p->cp.origin, sizeof p->cp.origin, "%s", origin);
+        p->cp.size = merkle_tree_size(tree);
+        rc = merkle_tree_root(tree, p->cp.size, p->cp.root);
+    }
+    merkle_tree_free(tree);
+    return rc ? rc : signet_checkpoint_format(&p->cp, &p->text);
+}
+
+static signet_rc sign_and_check(prepared *p, signet_sign_fn fn, void *ctx, sb_wr *note)
+{
+    signet_rc rc = signet_note_sign((const char *)p->text.p, p->text.len, p->vkey.name, p->vkey.key_id,
+                                    fn, ctx, note);
+    /* Catches a log key that is not the one log.vkey names before anything is written. */
+    if (rc == SIGNET_OK && signet_note_open((const char *)note->p, note->len, &p->vkey, NULL) != SIGNET_OK)
+        rc = signet_fail(SIGNET_E_VERIFY, "the new checkpoint's signature does not verify with log.vkey: "
+                         "the signing key is not the log key");
+    return rc;
+}
+
+signet_rc signet_trail_checkpoint(signet_trail *t, const char *origin, signet_sign_fn fn, void *ctx,
+                                  signet_checkpoint *out)
+{
+    prepared p;
+    sb_wr note;
+    sbw_init(&note, 4096);
+    signet_rc rc = prepare(t, origin, &p);
+    if (rc == SIGNET_OK)
+        rc = sign_and_check(&p, fn, ctx, &note);
+    if (rc == SIGNET_OK)
+        rc = file_append_durable(t->dir, CHECKPOINTS_FILE, note.p, note.len);
+    if (rc == SIGNET_OK && out)
+        *out = p.cp;
+    sbw_free(&note);
+    sbw_free(&p.text);
+    return rc;
+}
+
+struct hsm_signer {
+    hsm_session *s;
+    uint16_t id;
+};
+
+static signet_rc hsm_sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[64])
+{
+    struct hsm_signer *h = ctx;
+    size_t n = 64;
+    signet_rc rc = hsm_sign_eddsa(h->s, h->id, msg, len, sig, &n);
+    if (rc)
+        return signet_wrap(rc, "signing the checkpoint with the log key 0x%04x", h->id);
+    if (n != 64)
+        return signet_fail(SIGNET_E_DEVICE, "the log key 0x%04x gave a %zu-byte signature: it is not "
+                           "an Ed25519 key", h->id, n);
+    return SIGNET_OK;
+}
+
+signet_rc signet_audit_checkpoint(signet_trail *t, hsm_session *s, uint32_t serial, uint16_t log_key_id,
+                                  const char *origin, signet_checkpoint *out)
+{
+    signet_rc rc = signet_audit_drain(t, s, serial, NULL);
+    prepared p;
+    sb_wr note;
+    sbw_init(&note, 4096);
+    memset(&p, 0, sizeof p);
+    if (rc == SIGNET_OK)
+        rc = prepare(t, origin, &p);
+    struct hsm_signer h = {s, log_key_id};
+    if (rc == SIGNET_OK)
+        rc = sign_and_check(&p, hsm_sign_cb, &h, &note);
+    signet_drain_result d;
+    if (rc == SIGNET_OK)
+        rc = signet_audit_drain(t, s, serial, &d);
+    if (rc == SIGNET_OK) {
+        /* The record pairs the device's signing entry with this checkpoint; it is
+         * written before the note so that a crash never leaves an unexplained
+         * signature. */
+        const signet_dev_entry *e =
+            signet_drain_find(&d, YH_CMD_SIGN_EDDSA, log_key_id, hsm_session_auth_id(s));
+        signet_record *r = calloc(1, sizeof *r);
+        if (!r)
+            rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+        else if (e) {
+            /* No entry means the device does not audit sign-eddsa: then there is
+             * nothing to pair, and the note alone is the checkpoint. */
+            r->type = SIGNET_REC_CHECKPOINT;
+            r->auth_id = hsm_session_auth_id(s);
+            r->serial = serial;
+            r->seq = e->seq;
+            r->key_id = log_key_id;
+            r->tree_size = p.cp.size;
+            memcpy(r->root, p.cp.root, SIGNET_HASH_LEN);
+            rc = signet_trail_append_record(t, r);
+        }
+        free(r);
+    }
+    if (rc == SIGNET_OK)
+        rc = file_append_durable(t->dir, CHECKPOINTS_FILE, note.p, note.len);
+    if (rc == SIGNET_OK && out)
+        *out = p.cp;
+    sbw_free(&note);
+    sbw_free(&p.text);
+    return rc;
+}

@@ -1,0 +1,204 @@
+/* Records: one line of records.log per signature, checkpoint, service or key event. */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit_internal.h"
+
+static const struct {
+    uint8_t command;
+    const char *name;
+} MECHS[] = {
+    {YH_CMD_SIGN_PKCS1, "rsa-pkcs1"}, {YH_CMD_SIGN_PSS, "rsa-pss"},
+    {YH_CMD_SIGN_ECDSA, "ecdsa"},     {YH_CMD_SIGN_EDDSA, "eddsa"},
+    {YH_CMD_SIGN_HMAC, "hmac"},       {YH_CMD_SIGN_SSH_CERTIFICATE, "ssh-cert"},
+};
+
+const char *signet_mech_name(uint8_t command)
+{
+    for (size_t i = 0; i < sizeof MECHS / sizeof MECHS[0]; i++)
+        if (MECHS[i].command == command)
+            return MECHS[i].name;
+    return NULL;
+}
+
+/* Commands that sign data a caller chose: each one on the device needs a record. */
+bool signet_command_is_signing(uint8_t command) { return signet_mech_name(command) != NULL; }
+
+static int mech_parse(const char *s)
+{
+    for (size_t i = 0; i < sizeof MECHS / sizeof MECHS[0]; i++)
+        if (strcmp(MECHS[i].name, s) == 0)
+            return MECHS[i].command;
+    return -1;
+}
+
+static const char *const TYPES[] = {NULL, "sign", "checkpoint", "service", "key"};
+static const char *const SERVICE_EVENTS[] = {"out", "in", "backup", "restore", "reset", NULL};
+static const char *const KEY_EVENTS[] = {"generated", "imported", "rotated", "revoked", "deleted", NULL};
+
+static bool in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return true;
+    return false;
+}
+
+static signet_rc check_record(const signet_record *r)
+{
+    switch (r->type) {
+    case SIGNET_REC_SIGN:
+        if (!signet_command_is_signing(r->command))
+            return signet_fail(SIGNET_E_ARG, "sign record: command 0x%02x is not a signing command",
+                               r->command);
+        if (!r->key_name[0] || r->sig_len == 0 || r->sig_len > SIGNET_SIG_MAX)
+            return signet_fail(SIGNET_E_ARG, "sign record needs a key name and the signature");
+        if (r->seq == 0)
+            return signet_fail(SIGNET_E_ARG, "sign record needs the device entry of the signature");
+        return SIGNET_OK;
+    case SIGNET_REC_CHECKPOINT:
+        if (r->seq == 0)
+            return signet_fail(SIGNET_E_ARG, "checkpoint record needs the device entry of its signature");
+        return SIGNET_OK;
+    case SIGNET_REC_SERVICE:
+        if (!in_list(r->event, SERVICE_EVENTS))
+            return signet_fail(SIGNET_E_ARG,
+                               "service record event '%s': use out, in, backup, restore or reset", r->event);
+        return SIGNET_OK;
+    case SIGNET_REC_KEY:
+        if (!in_list(r->event, KEY_EVENTS) || !r->key_name[0])
+            return signet_fail(SIGNET_E_ARG, "key record needs a key name and an event: generated, "
+                               "imported, rotated, revoked or deleted");
+        return SIGNET_OK;
+    }
+    return signet_fail(SIGNET_E_ARG, "unknown record type %d", (int)r->type);
+}
+
+signet_rc signet_record_format(const signet_record *r, sb_wr *out)
+{
+    signet_rc rc = check_record(r);
+    char t[32];
+    if (rc || (rc = time_format(r->time, t)))
+        return rc;
+    if ((rc = kv_put_u64(out, "i", r->index)) || (rc = kv_put_str(out, "type", TYPES[r->type])) ||
+        (rc = kv_put_str(out, "t", t)) || (rc = kv_put_str(out, "host", r->host[0] ? r->host : "-")) ||
+        (rc = kv_put_hex16(out, "auth", r->auth_id)) || (rc = kv_put_u64(out, "dev", r->serial)))
+        return rc;
+    if (r->seq && (rc = kv_put_u64(out, "seq", r->seq)))
+        return rc;
+    switch (r->type) {
+    case SIGNET_REC_SIGN:
+        if ((rc = kv_put_str(out, "key", r->key_name)) || (rc = kv_put_hex16(out, "key_id", r->key_id)) ||
+            (rc = kv_put_str(out, "mech", signet_mech_name(r->command))) ||
+            (rc = kv_put_hexbytes(out, "data", r->data_sha256, SIGNET_HASH_LEN)) ||
+            (rc = kv_put_b64(out, "sig", r->sig, r->sig_len)))
+            return rc;
+        if (r->artifact[0] && (rc = kv_put_str(out, "artifact", r->artifact)))
+            return rc;
+        if (r->has_artifact_sha256 &&
+            (rc = kv_put_hexbytes(out, "artifact_sha256", r->artifact_sha256, SIGNET_HASH_LEN)))
+            return rc;
+        if (r->caller[0] && (rc = kv_put_str(out, "caller", r->caller)))
+            return rc;
+        break;
+    case SIGNET_REC_CHECKPOINT:
+        if ((rc = kv_put_hex16(out, "key_id", r->key_id)) || (rc = kv_put_u64(out, "size", r->tree_size)) ||
+            (rc = kv_put_b64(out, "root", r->root, SIGNET_HASH_LEN)))
+            return rc;
+        break;
+    case SIGNET_REC_SERVICE:
+        if ((rc = kv_put_str(out, "event", r->event)))
+            return rc;
+        break;
+    case SIGNET_REC_KEY:
+        if ((rc = kv_put_str(out, "event", r->event)) || (rc = kv_put_str(out, "key", r->key_name)) ||
+            (rc = kv_put_hex16(out, "key_id", r->key_id)))
+            return rc;
+        break;
+    }
+    if (r->note[0] && (rc = kv_put_str(out, "note", r->note)))
+        return rc;
+    if (out->len > SIGNET_LINE_MAX)
+        return signet_fail(SIGNET_E_ARG, "record of %zu bytes is longer than a trail line may be (%d): "
+                           "shorten the caller or note", out->len, SIGNET_LINE_MAX);
+    return SIGNET_OK;
+}
+
+/* An optional field: absent is fine, malformed is not. */
+static signet_rc opt(signet_rc rc) { return rc == SIGNET_E_NOTFOUND ? SIGNET_OK : rc; }
+
+signet_rc signet_record_parse(const char *line, size_t len, signet_record *r)
+{
+    kv_line l;
+    char type[16], t[32], mech[16];
+    signet_rc rc = kv_parse(line, len, &l);
+    if (rc)
+        return rc;
+    memset(r, 0, sizeof *r);
+    if (l.n < 2 || l.f[0].klen != 1 || l.f[0].key[0] != 'i')
+        return signet_fail(SIGNET_E_PARSE, "a trail line starts with i=<leaf index>");
+    if ((rc = kv_get_u64(&l, "i", true, &r->index)) ||
+        (rc = kv_get_str(&l, "type", true, type, sizeof type)) ||
+        (rc = kv_get_str(&l, "t", true, t, sizeof t)) || (rc = time_parse(t, &r->time)) ||
+        (rc = kv_get_str(&l, "host", true, r->host, sizeof r->host)) ||
+        (rc = kv_get_hex16(&l, "auth", true, &r->auth_id)) ||
+        (rc = kv_get_u32(&l, "dev", true, &r->serial)) || (rc = opt(kv_get_u64(&l, "seq", false, &r->seq))) ||
+        (rc = opt(kv_get_str(&l, "note", false, r->note, sizeof r->note))))
+        return rc;
+    int ty = 0;
+    for (int i = 1; i <= SIGNET_REC_KEY; i++)
+        if (strcmp(type, TYPES[i]) == 0)
+            ty = i;
+    if (!ty)
+        return signet_fail(SIGNET_E_PARSE, "unknown record type '%s'", type);
+    r->type = (signet_record_type)ty;
+    switch (r->type) {
+    case SIGNET_REC_SIGN:
+        if ((rc = kv_get_str(&l, "key", true, r->key_name, sizeof r->key_name)) ||
+            (rc = kv_get_hex16(&l, "key_id", true, &r->key_id)) ||
+            (rc = kv_get_str(&l, "mech", true, mech, sizeof mech)) ||
+            (rc = kv_get_hexbytes(&l, "data", true, r->data_sha256, SIGNET_HASH_LEN)) ||
+            (rc = kv_get_b64(&l, "sig", true, r->sig, sizeof r->sig, &r->sig_len)) ||
+            (rc = opt(kv_get_str(&l, "artifact", false, r->artifact, sizeof r->artifact))) ||
+            (rc = opt(kv_get_str(&l, "caller", false, r->caller, sizeof r->caller))))
+            return rc;
+        rc = kv_get_hexbytes(&l, "artifact_sha256", false, r->artifact_sha256, SIGNET_HASH_LEN);
+        if (rc && rc != SIGNET_E_NOTFOUND)
+            return rc;
+        r->has_artifact_sha256 = rc == SIGNET_OK;
+        int c = mech_parse(mech);
+        if (c < 0)
+            return signet_fail(SIGNET_E_PARSE, "unknown mechanism '%s'", mech);
+        r->command = (uint8_t)c;
+        break;
+    case SIGNET_REC_CHECKPOINT: {
+        size_t n;
+        if ((rc = kv_get_hex16(&l, "key_id", true, &r->key_id)) ||
+            (rc = kv_get_u64(&l, "size", true, &r->tree_size)) ||
+            (rc = kv_get_b64(&l, "root", true, r->root, sizeof r->root, &n)))
+            return rc;
+        if (n != SIGNET_HASH_LEN)
+            return signet_fail(SIGNET_E_PARSE, "'root=' must be 32 bytes");
+        break;
+    }
+    case SIGNET_REC_SERVICE:
+        if ((rc = kv_get_str(&l, "event", true, r->event, sizeof r->event)))
+            return rc;
+        break;
+    case SIGNET_REC_KEY:
+        if ((rc = kv_get_str(&l, "event", true, r->event, sizeof r->event)) ||
+            (rc = kv_get_str(&l, "key", true, r->key_name, sizeof r->key_name)) ||
+            (rc = kv_get_hex16(&l, "key_id", true, &r->key_id)))
+            return rc;
+        break;
+    }
+    if ((rc = kv_check_used(&l)))
+        return rc;
+    rc = check_record(r);
+    if (rc) {
+        char m[320];
+        snprintf(m, sizeof m, "%s", signet_errmsg());
+        return signet_fail(SIGNET_E_PARSE, "%s", m);
+    }
+    return SIGNET_OK;
+}

@@ -1,0 +1,346 @@
+/* signet age: encrypt, decrypt and make keys in the age format, with the flags of
+ * the age and age-keygen tools.  Output files are written to a temporary file in
+ * the same directory, fsynced and renamed into place only on success, so a failed
+ * decryption never leaves partial plaintext under the requested name. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "signet/age.h"
+#include "signet/secmem.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: signet age encrypt (-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n"
+            "       signet age decrypt -i IDENTITY_FILE... [-o OUT] [IN]\n"
+            "       signet age keygen [-o OUT]\n"
+            "\n"
+            "age file encryption (age-encryption.org/v1), interoperable with age(1).\n"
+            "IN defaults to standard input, OUT to standard output.\n"
+            "\n"
+            "  encrypt   encrypt to every recipient: age1... keys or ssh-ed25519 public keys\n"
+            "  decrypt   decrypt a binary or armored file with the first identity that fits:\n"
+            "            AGE-SECRET-KEY-1... files or unencrypted OpenSSH Ed25519 keys\n"
+            "  keygen    make an X25519 identity; the file is created with mode 0600 and\n"
+            "            never overwritten; its public key is on the \"# public key:\" line\n"
+            "\n"
+            "options:\n"
+            "  -r, --recipient R        encrypt to R (repeatable)\n"
+            "  -R, --recipients-file F  encrypt to every recipient in F, one per line\n"
+            "  -a, --armor              write ASCII armor (PEM) instead of binary\n"
+            "  -i, --identity F         identity file for decrypt (repeatable)\n"
+            "  -o, --output OUT         write OUT (atomically) instead of standard output\n"
+            "  -h, --help               this help\n"
+            "\n"
+            "Manual: docs/age.md\n");
+}
+
+/* ---------------------------------------------------------------- output files */
+
+struct out_file {
+    char path[4096];
+    char tmp[4096 + 16];
+    int fd;
+};
+
+static signet_rc fsync_dir_of(const char *path)
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return signet_fail(SIGNET_E_IO, "cannot open the directory of %s: %s", path,
+                           strerror(errno));
+    int r = fsync(dfd);
+    close(dfd);
+    if (r != 0)
+        return signet_fail(SIGNET_E_IO, "cannot sync the directory of %s: %s", path,
+                           strerror(errno));
+    return SIGNET_OK;
+}
+
+/* A temporary file next to path with the given mode (less the umask). */
+static signet_rc out_open(const char *path, mode_t mode, struct out_file *o)
+{
+    if (strlen(path) >= sizeof o->path)
+        return signet_fail(SIGNET_E_ARG, "output path is too long");
+    snprintf(o->path, sizeof o->path, "%s", path);
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmpXXXXXX", path);
+    o->fd = mkostemp(o->tmp, O_CLOEXEC);
+    if (o->fd < 0)
+        return signet_fail(SIGNET_E_IO, "cannot create a file next to %s: %s", path,
+                           strerror(errno));
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(o->fd, mode & ~mask) != 0) {
+        signet_rc rc = signet_fail(SIGNET_E_IO, "cannot set the mode of %s: %s", o->tmp,
+                                   strerror(errno));
+        close(o->fd);
+        unlink(o->tmp);
+        return rc;
+    }
+    return SIGNET_OK;
+}
+
+static void out_abort(struct out_file *o)
+{
+    if (o->fd >= 0) {
+        close(o->fd);
+        unlink(o->tmp);
+        o->fd = -1;
+    }
+}
+
+/* fsync, then rename over path (replace) or link to it (no_replace: fails when
+ * path exists), then fsync the directory. */
+static signet_rc out_commit(struct out_file *o, bool no_replace)
+{
+    signet_rc rc = SIGNET_OK;
+    if (fsync(o->fd) != 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot sync %s: %s", o->tmp, strerror(errno));
+    if (close(o->fd) != 0 && !rc)
+        rc = signet_fail(SIGNET_E_IO, "cannot close %s: %s", o->tmp, strerror(errno));
+    o->fd = -1;
+    if (!rc && no_replace) {
+        if (link(o->tmp, o->path) != 0)
+            rc = signet_fail(errno == EEXIST ? SIGNET_E_ARG : SIGNET_E_IO,
+                             "cannot create %s: %s", o->path,
+                             errno == EEXIST ? "it already exists (refusing to overwrite)"
+                                             : strerror(errno));
+        unlink(o->tmp);
+    } else if (!rc && rename(o->tmp, o->path) != 0) {
+        rc = signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", o->tmp, o->path,
+                         strerror(errno));
+    }
+    if (rc)
+        unlink(o->tmp);
+    return rc ? rc : fsync_dir_of(o->path);
+}
+
+static signet_rc open_input(const char *path, int *fd)
+{
+    if (!path || strcmp(path, "-") == 0) {
+        *fd = STDIN_FILENO;
+        return SIGNET_OK;
+    }
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return signet_fail(errno == ENOENT ? SIGNET_E_NOTFOUND : SIGNET_E_IO,
+                           "cannot open %s: %s", path, strerror(errno));
+    return SIGNET_OK;
+}
+
+/* Runs op from in_path to out_path (or stdout), committing the file on success. */
+typedef signet_rc (*age_op)(const void *keys, bool armor, int in, int out);
+
+static signet_rc run_op(age_op op, const void *keys, bool armor, const char *in_path,
+                        const char *out_path, mode_t mode)
+{
+    int in = -1;
+    signet_rc rc = open_input(in_path, &in);
+    if (rc)
+        return rc;
+    if (!out_path) {
+        rc = op(keys, armor, in, STDOUT_FILENO);
+    } else {
+        struct out_file o;
+        if ((rc = out_open(out_path, mode, &o)) == SIGNET_OK) {
+            rc = op(keys, armor, in, o.fd);
+            if (rc)
+                out_abort(&o);
+            else
+                rc = out_commit(&o, false);
+        }
+    }
+    if (in != STDIN_FILENO)
+        close(in);
+    return rc;
+}
+
+static signet_rc do_encrypt(const void *keys, bool armor, int in, int out)
+{
+    return age_encrypt_fd(keys, armor, in, out);
+}
+
+static signet_rc do_decrypt(const void *keys, bool armor, int in, int out)
+{
+    (void)armor;
+    return age_decrypt_fd(keys, in, out);
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static int run_encrypt(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"recipient", required_argument, 0, 'r'}, {"recipients-file", required_argument, 0, 'R'},
+        {"armor", no_argument, 0, 'a'},          {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    age_recipients *r = NULL;
+    const char *out = NULL;
+    bool armor = false;
+    signet_rc rc = age_recipients_new(&r);
+    if (rc)
+        return cli_report(rc);
+    int c, status = 0;
+    optind = 0;
+    while (!status && (c = getopt_long(argc, argv, "r:R:ao:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if ((rc = age_recipients_add(r, optarg, strlen(optarg))))
+                status = cli_report(rc);
+            break;
+        case 'R':
+            if ((rc = age_recipients_add_file(r, optarg)))
+                status = cli_report(rc);
+            break;
+        case 'a': armor = true; break;
+        case 'o': out = optarg; break;
+        case 'h': usage(stdout); age_recipients_free(r); return 0;
+        default: status = cli_usage_error("age", "unknown option for encrypt"); break;
+        }
+    }
+    if (!status && argc - optind > 1)
+        status = cli_usage_error("age", "encrypt takes one input file at most");
+    if (!status && age_recipients_count(r) == 0)
+        status = cli_usage_error("age", "encrypt needs at least one -r RECIPIENT or -R FILE");
+    if (!status && !out && !armor && isatty(STDOUT_FILENO))
+        status = cli_usage_error("age", "refusing to write binary to a terminal: use -a or -o");
+    if (!status && (rc = run_op(do_encrypt, r, armor, optind < argc ? argv[optind] : NULL, out,
+                                0666)))
+        status = cli_report(rc);
+    age_recipients_free(r);
+    return status;
+}
+
+static int run_decrypt(int argc, char **argv)
+{
+    static const struct option opts[] = {{"identity", required_argument, 0, 'i'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"decrypt", no_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    age_identities *ids = NULL;
+    const char *out = NULL;
+    signet_rc rc = age_identities_new(&ids);
+    if (rc)
+        return cli_report(rc);
+    int c, status = 0;
+    optind = 0;
+    while (!status && (c = getopt_long(argc, argv, "i:o:dh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            if ((rc = age_identities_add_file(ids, optarg)))
+                status = cli_report(rc);
+            break;
+        case 'o': out = optarg; break;
+        case 'd': break; /* accepted for age compatibility */
+        case 'h': usage(stdout); age_identities_free(ids); return 0;
+        default: status = cli_usage_error("age", "unknown option for decrypt"); break;
+        }
+    }
+    if (!status && argc - optind > 1)
+        status = cli_usage_error("age", "decrypt takes one input file at most");
+    if (!status && age_identities_count(ids) == 0)
+        status = cli_usage_error("age", "decrypt needs at least one -i IDENTITY_FILE");
+    if (!status && (rc = run_op(do_decrypt, ids, false, optind < argc ? argv[optind] : NULL,
+                                out, 0600)))
+        status = cli_report(rc);
+    age_identities_free(ids);
+    return status;
+}
+
+static signet_rc write_fd(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return signet_fail(SIGNET_E_IO, "cannot write the key: %s", strerror(errno));
+        p += k;
+        n -= (size_t)k;
+    }
+    return SIGNET_OK;
+}
+
+static int run_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *out = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: return cli_usage_error("age", "unknown option for keygen");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("age", "keygen takes no arguments");
+    if (out && access(out, F_OK) == 0)
+        return cli_report(signet_fail(SIGNET_E_ARG, "%s already exists: refusing to overwrite "
+                                                    "a key",
+                                      out));
+
+    sb_wr id, pub, text;
+    sbw_init_secure(&id, 256);
+    sbw_init(&pub, 256);
+    sbw_init_secure(&text, 1024);
+    char created[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    signet_rc rc = age_keygen(&id, &pub);
+    if (!rc)
+        rc = sbw_printf(&text, "# created: %s\n# public key: %.*s\n", created, (int)pub.len,
+                        (const char *)pub.p);
+    if (!rc && !(rc = sbw_put(&text, id.p, id.len)))
+        rc = sbw_u8(&text, '\n');
+    if (!rc && !out) {
+        rc = write_fd(STDOUT_FILENO, text.p, text.len);
+    } else if (!rc) {
+        struct out_file o;
+        if ((rc = out_open(out, 0600, &o)) == SIGNET_OK) {
+            if ((rc = write_fd(o.fd, text.p, text.len)))
+                out_abort(&o);
+            else
+                rc = out_commit(&o, true);
+        }
+        if (!rc)
+            fprintf(stderr, "Public key: %.*s\n", (int)pub.len, (const char *)pub.p);
+    }
+    sbw_free(&id);
+    sbw_free(&pub);
+    sbw_free(&text);
+    return rc ? cli_report(rc) : 0;
+}
+
+static int run(const struct cli_globals *g, int argc, char **argv)
+{
+    (void)g;
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "encrypt") == 0)
+        return run_encrypt(argc - 1, argv + 1);
+    if (strcmp(argv[1], "decrypt") == 0)
+        return run_decrypt(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keygen") == 0)
+        return run_keygen(argc - 1, argv + 1);
+    return cli_usage_error("age", "unknown command '%s' (encrypt, decrypt or keygen)", argv[1]);
+}
+
+const struct cli_group cli_group_age = {"age", "encrypt and decrypt files with age (shares to custodians)",
+                                        run};

@@ -1,0 +1,68 @@
+/* Small file helpers for the signing commands: bounded reads, durable writes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "file_io.h"
+
+signet_rc cli_read_fd(int fd, const char *what, size_t max, sb_wr *out)
+{
+    sbw_init(out, max);
+    for (;;) {
+        uint8_t buf[65536];
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return signet_fail(SIGNET_E_IO, "reading %s: %s", what, strerror(errno));
+        if (n == 0)
+            return SIGNET_OK;
+        if (sbw_put(out, buf, (size_t)n) != SIGNET_OK)
+            return signet_fail(SIGNET_E_ARG, "%s is larger than %zu bytes", what, max);
+    }
+}
+
+signet_rc cli_read_file(const char *path, size_t max, sb_wr *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return signet_fail(SIGNET_E_IO, "cannot open %s: %s", path, strerror(errno));
+    signet_rc rc = cli_read_fd(fd, path, max, out);
+    close(fd);
+    return rc;
+}
+
+signet_rc cli_write_all(int fd, const char *what, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return signet_fail(SIGNET_E_IO, "writing %s: %s", what, strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    return SIGNET_OK;
+}
+
+signet_rc cli_write_file(const char *path, const uint8_t *p, size_t n)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= sizeof tmp)
+        return signet_fail(SIGNET_E_ARG, "path too long: %s", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return signet_fail(SIGNET_E_IO, "cannot create %s: %s", tmp, strerror(errno));
+    signet_rc rc = cli_write_all(fd, path, p, n);
+    if (rc == SIGNET_OK && fsync(fd) != 0)
+        rc = signet_fail(SIGNET_E_IO, "fsync %s: %s", tmp, strerror(errno));
+    close(fd);
+    if (rc == SIGNET_OK && rename(tmp, path) != 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (rc)
+        unlink(tmp);
+    return rc;
+}

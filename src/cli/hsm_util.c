@@ -1,0 +1,272 @@
+/* Helpers shared by the `signet hsm` commands: argument parsing, formatting,
+ * durable file writes and confirmation prompts. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hsm_cmds.h"
+#include "signet/proto.h"
+#include "signet/secmem.h"
+
+int hsm_help(const char *usage)
+{
+    fputs(usage, stdout);
+    return 0;
+}
+
+int hsm_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "signet hsm %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(try `signet hsm %s --help`)\n", cmd);
+    return 2;
+}
+
+bool hsm_arg_id(const char *cmd, const char *opt, const char *s, uint16_t *out)
+{
+    if (cli_parse_id(s, out) != SIGNET_OK) {
+        hsm_usage(cmd, "%s: %s", opt, signet_errmsg());
+        return false;
+    }
+    return true;
+}
+
+bool hsm_arg_type(const char *cmd, const char *s, uint8_t *out)
+{
+    if (yh_type_parse(s, out) != 0) {
+        hsm_usage(cmd, "'%s' is not an object type (opaque, authentication-key, asymmetric-key, "
+                       "wrap-key, hmac-key, template, otp-aead-key, symmetric-key)",
+                  s);
+        return false;
+    }
+    return true;
+}
+
+bool hsm_arg_algo(const char *cmd, const char *s, uint8_t *out)
+{
+    if (yh_algo_parse(s, out) != 0) {
+        hsm_usage(cmd, "'%s' is not an algorithm name (e.g. rsa2048, rsa4096, ecp256, ed25519, "
+                       "aes256-ccm-wrap)",
+                  s);
+        return false;
+    }
+    return true;
+}
+
+bool hsm_arg_domains(const char *cmd, const char *s, uint16_t *out)
+{
+    if (yh_domains_parse(s, out) != SIGNET_OK) {
+        hsm_usage(cmd, "--domains: %s", signet_errmsg());
+        return false;
+    }
+    return true;
+}
+
+bool hsm_arg_caps(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    if (yh_caps_parse(s, out) != SIGNET_OK) {
+        hsm_usage(cmd, "%s: %s", opt, signet_errmsg());
+        return false;
+    }
+    return true;
+}
+
+static const char *to_static(char *buf, size_t cap, signet_rc (*fmt)(sb_wr *, const void *),
+                             const void *arg)
+{
+    sb_wr w;
+    sbw_init_fixed(&w, buf, cap - 1);
+    if (fmt(&w, arg) != SIGNET_OK)
+        return "?";
+    buf[w.len] = 0;
+    return buf;
+}
+
+static signet_rc caps_fmt(sb_wr *w, const void *arg) { return yh_caps_format(*(const uint64_t *)arg, w); }
+static signet_rc domains_fmt(sb_wr *w, const void *arg)
+{
+    return yh_domains_format(*(const uint16_t *)arg, w);
+}
+
+const char *hsm_fmt_caps(uint64_t caps)
+{
+    static char buf[2048];
+    return to_static(buf, sizeof buf, caps_fmt, &caps);
+}
+
+const char *hsm_fmt_domains(uint16_t domains)
+{
+    static char buf[64];
+    return to_static(buf, sizeof buf, domains_fmt, &domains);
+}
+
+const char *hsm_fmt_origin(uint8_t origin)
+{
+    static char buf[64];
+    const char *base = (origin & YH_ORIGIN_GENERATED)  ? "generated"
+                       : (origin & YH_ORIGIN_IMPORTED) ? "imported"
+                                                       : "unknown";
+    snprintf(buf, sizeof buf, "%s%s", base,
+             (origin & YH_ORIGIN_IMPORTED_WRAPPED) ? ",imported-wrapped" : "");
+    return buf;
+}
+
+const char *hsm_fmt_label(const char *label)
+{
+    static char buf[4 * YH_LABEL_LEN + 3];
+    size_t o = 0;
+    buf[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)label; *p && o < sizeof buf - 6; p++) {
+        if (isprint(*p) && *p != '"' && *p != '\\')
+            buf[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "\\x%02x", *p);
+    }
+    buf[o++] = '"';
+    buf[o] = 0;
+    return buf;
+}
+
+signet_rc hsm_read_file(const char *path, size_t max, sb_wr *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return signet_fail(SIGNET_E_IO, "cannot open %s: %s", path, strerror(errno));
+    uint8_t buf[4096];
+    signet_rc rc = SIGNET_OK;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = signet_fail(SIGNET_E_IO, "cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (out->len + (size_t)n > max) {
+            rc = signet_fail(SIGNET_E_ARG, "%s is larger than %zu bytes", path, max);
+            break;
+        }
+        if ((rc = sbw_put(out, buf, (size_t)n)))
+            break;
+    }
+    smem_wipe(buf, sizeof buf);
+    close(fd);
+    return rc;
+}
+
+signet_rc hsm_write_file(const char *path, const void *data, size_t len, int mode)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return signet_fail(SIGNET_E_ARG, "path %s is too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return signet_fail(SIGNET_E_IO, "cannot create %s: %s", tmp, strerror(errno));
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return signet_fail(SIGNET_E_IO, "cannot write %s: %s", tmp, strerror(e));
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return signet_fail(SIGNET_E_IO, "cannot flush %s to disk: %s", tmp, strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
+    }
+    /* The rename itself must survive a crash: sync the directory entry. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        int e = errno;
+        if (dfd >= 0)
+            close(dfd);
+        return signet_fail(SIGNET_E_IO, "cannot flush the directory of %s: %s", path, strerror(e));
+    }
+    close(dfd);
+    return SIGNET_OK;
+}
+
+signet_rc hsm_read_key_file(const char *path, sb_wr *out)
+{
+    sb_wr raw;
+    sbw_init_secure(&raw, 4096);
+    signet_rc rc = hsm_read_file(path, 4096, &raw);
+    if (rc) {
+        sbw_free(&raw);
+        return rc;
+    }
+    /* Hex when every byte is a hex digit or white space and there are 32, 48 or 64
+     * digits; raw bytes otherwise.  (A random raw key that happens to be all hex
+     * digits is vanishingly unlikely.) */
+    size_t digits = 0;
+    bool hex = raw.len > 0;
+    for (size_t i = 0; i < raw.len && hex; i++) {
+        if (isxdigit(raw.p[i]))
+            digits++;
+        else if (!isspace(raw.p[i]))
+            hex = false;
+    }
+    hex = hex && (digits == 32 || digits == 48 || digits == 64);
+    if (hex) {
+        char *compact = smem_alloc(digits + 1);
+        if (!compact) {
+            sbw_free(&raw);
+            return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+        }
+        size_t o = 0;
+        for (size_t i = 0; i < raw.len; i++)
+            if (isxdigit(raw.p[i]))
+                compact[o++] = (char)raw.p[i];
+        rc = hex_decode(out, compact, o);
+        smem_free(compact);
+    } else if (raw.len == 16 || raw.len == 24 || raw.len == 32) {
+        rc = sbw_put(out, raw.p, raw.len);
+    } else {
+        rc = signet_fail(SIGNET_E_ARG,
+                         "%s holds %zu bytes: a key file holds a 16, 24 or 32-byte key, raw or "
+                         "as hex",
+                         path, raw.len);
+    }
+    sbw_free(&raw);
+    return rc;
+}
+
+bool hsm_confirm(const char *question, const char *word)
+{
+    FILE *tty = fopen("/dev/tty", "r+");
+    if (!tty)
+        return false;
+    fprintf(tty, "%s\nType %s to continue: ", question, word);
+    fflush(tty);
+    char line[64] = "";
+    bool ok = fgets(line, sizeof line, tty) != NULL;
+    fclose(tty);
+    line[strcspn(line, "\r\n")] = 0;
+    return ok && strcmp(line, word) == 0;
+}

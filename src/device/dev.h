@@ -1,0 +1,266 @@
+/* Internal structures of the emulated YubiHSM 2 (include/signet/device.h).
+ *
+ * The device is one struct: persistent state (objects, audit log, options),
+ * volatile sessions, and the settings it was opened with.  Command handlers get
+ * a dev_req describing one command and answer with a device error code (0 = ok)
+ * plus response bytes; the dispatcher in device.c does framing, encryption,
+ * auditing and persistence around them. */
+#ifndef SIGNET_DEVICE_DEV_H
+#define SIGNET_DEVICE_DEV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "signet/buf.h"
+#include "signet/device.h"
+#include "signet/proto.h"
+
+#define DEV_VERSION_MAJOR 2
+#define DEV_VERSION_MINOR 4
+#define DEV_VERSION_PATCH 0
+#define DEV_DEFAULT_SERIAL 1234567u
+#define DEV_DEFAULT_TIMEOUT_S 30u
+#define DEV_FACTORY_LABEL "DEFAULT AUTHKEY CHANGE THIS ASAP"
+#define DEV_FACTORY_PASSWORD "password"
+/* "not applicable" in audit log key fields */
+#define DEV_NO_KEY 0xffff
+
+/* ---- objects --------------------------------------------------------------- */
+typedef struct {
+    bool used;
+    uint8_t type;
+    uint8_t algorithm;
+    uint8_t sequence;
+    uint8_t origin;
+    uint16_t id;
+    uint16_t domains;
+    uint64_t capabilities;
+    uint64_t delegated;
+    uint8_t label[YH_LABEL_LEN];
+    /* Key material or opaque data in locked memory (see objects.c for the
+     * layout per type); wiped on delete and free. */
+    uint8_t *body;
+    size_t body_len;
+    /* Asymmetric keys: the OpenSSL key built from body (not persisted). */
+    EVP_PKEY *pkey;
+} dev_object;
+
+/* How many times an object of (type, id) existed before: kept for deleted
+ * objects so that a re-created object gets the next sequence number. */
+typedef struct {
+    uint8_t type;
+    uint16_t id;
+    uint8_t next_seq;
+} dev_tombstone;
+
+/* ---- audit log ------------------------------------------------------------- */
+typedef struct {
+    yh_log_entry e[YH_LOG_CAPACITY]; /* oldest first */
+    size_t n;
+    uint16_t next_number;
+    uint16_t unlogged_boots;
+    uint16_t unlogged_auths;
+    uint8_t last_digest[YH_LOG_DIGEST_LEN];
+} dev_log;
+
+/* ---- persistent state -------------------------------------------------------- */
+typedef struct {
+    uint32_t serial;
+    dev_object objects[YH_MAX_OBJECTS];
+    dev_tombstone *tombs;
+    size_t n_tombs;
+    dev_log log;
+    uint8_t force_audit;       /* YH_OPT_OFF / ON / FIXED */
+    uint8_t cmd_audit[256];    /* per command code */
+} dev_state;
+
+/* ---- sessions (volatile) ----------------------------------------------------- */
+typedef struct {
+    bool used;
+    bool authenticated;
+    uint16_t auth_id;
+    uint8_t host_ch[YH_CHALLENGE_LEN];
+    uint8_t card_ch[YH_CHALLENGE_LEN];
+    yh_channel ch;
+    uint64_t last_ms;
+} dev_session;
+
+struct hsm_device {
+    pthread_mutex_t lock;
+    char *state_path;          /* NULL = volatile */
+    unsigned timeout_ms;
+    bool latency;              /* "yubihsm2" profile */
+    bool broken;               /* persisting failed: refuse everything */
+    uint64_t (*now_ms)(void *ctx);
+    void *now_ctx;
+    uint64_t boot_ms;          /* systick 0 */
+    dev_state *st;             /* smem: holds key material */
+    dev_session *sessions;     /* smem: holds session keys */
+};
+
+/* ---- one command --------------------------------------------------------------- */
+typedef struct {
+    hsm_device *dev;
+    dev_session *sess;         /* the authenticated session, NULL outside one */
+    uint8_t cmd;
+    const uint8_t *data;
+    size_t len;
+    sb_wr *out;                /* response data, without cmd|len */
+    uint16_t target;           /* audit log fields, DEV_NO_KEY when unused */
+    uint16_t second;
+    unsigned latency_ms;       /* how long the real device would take */
+    bool changed;              /* state changed: persist before answering */
+    bool reset_after;          /* reset the device after answering */
+    bool close_after;          /* close the session after answering */
+} dev_req;
+
+typedef uint8_t (*dev_handler)(dev_req *rq);
+
+/* ---- device.c ------------------------------------------------------------------- */
+uint64_t dev_now(const hsm_device *dev);
+uint32_t dev_systick(const hsm_device *dev);
+/* Persists the state when it has a file; marks the device broken on failure. */
+signet_rc dev_persist(hsm_device *dev);
+/* The handler of a command, NULL when not implemented. */
+dev_handler dev_find_handler(uint8_t cmd);
+/* Command codes in the order Get Option (command-audit) reports them. */
+extern const uint8_t dev_audit_cmds[];
+extern const size_t dev_n_audit_cmds;
+bool dev_is_audit_cmd(uint8_t cmd);
+
+/* ---- session.c ------------------------------------------------------------------ */
+void dev_sessions_expire(hsm_device *dev);
+void dev_sessions_clear(hsm_device *dev);
+/* Handlers of the plain (unencrypted) session commands: fill resp, a whole frame. */
+void dev_create_session(hsm_device *dev, const uint8_t *data, size_t len, sb_wr *resp);
+void dev_authenticate_session(hsm_device *dev, const uint8_t *frame, size_t flen,
+                              const uint8_t *data, size_t len, sb_wr *resp);
+/* Session message: decrypts, dispatches, encrypts.  *latency_ms receives the time
+ * the real device would have taken. */
+signet_rc dev_session_message(hsm_device *dev, const uint8_t *frame, size_t flen,
+                              const uint8_t *data, size_t len, sb_wr *resp,
+                              unsigned *latency_ms);
+
+/* ---- objects.c ------------------------------------------------------------------ */
+dev_object *dev_obj_find(dev_state *st, uint8_t type, uint16_t id);
+/* A free slot, or NULL when the 256 records are used. */
+dev_object *dev_obj_alloc(dev_state *st);
+void dev_obj_clear(dev_object *o);        /* wipes and frees key material */
+void dev_obj_delete(dev_state *st, dev_object *o); /* clear + remember the sequence */
+uint8_t dev_obj_next_sequence(const dev_state *st, uint8_t type, uint16_t id);
+/* The length Get Object Info reports (and the wrapped body length). */
+uint16_t dev_obj_len(const dev_object *o);
+unsigned dev_obj_pages(const dev_object *o);
+unsigned dev_pages_for_len(size_t len);
+unsigned dev_used_pages(const dev_state *st);
+unsigned dev_used_records(const dev_state *st);
+/* Storage check for a new object of len bytes: 0 or YH_ERR_STORAGE_FAILED. */
+uint8_t dev_storage_check(const dev_state *st, size_t len);
+/* Picks a free id for type (when id is 0). 0 = none left. */
+uint16_t dev_pick_id(const dev_state *st, uint8_t type);
+void dev_obj_info(const dev_object *o, yh_object_info *oi);
+/* The session's authentication key, NULL if it was deleted meanwhile. */
+dev_object *dev_session_key(hsm_device *dev, const dev_session *s);
+/* An object the session can see (shares a domain), or NULL. */
+dev_object *dev_obj_visible(hsm_device *dev, const dev_session *s, uint8_t type, uint16_t id);
+bool dev_session_has_cap(hsm_device *dev, const dev_session *s, unsigned bit);
+void dev_state_free_objects(dev_state *st);
+
+/* Common put/generate header: id(2) label(40) domains(2) caps(8) algorithm(1). */
+typedef struct {
+    uint16_t id;
+    uint8_t label[YH_LABEL_LEN];
+    uint16_t domains;
+    uint64_t capabilities;
+    uint8_t algorithm;
+} dev_put_hdr;
+uint8_t dev_parse_put_hdr(sb_rd *r, dev_put_hdr *h);
+/* Checks a new object against the session key (capabilities within delegated,
+ * domains within the key's), resolves id 0, checks existence and storage.
+ * Returns 0 or a device error code; on success *slot is the free record. */
+uint8_t dev_prepare_new(dev_req *rq, uint8_t type, dev_put_hdr *h, uint64_t delegated,
+                        size_t len, dev_object **slot);
+/* Fills a freshly prepared slot (body ownership moves into the object). */
+void dev_obj_fill(dev_state *st, dev_object *o, uint8_t type, const dev_put_hdr *h,
+                  uint64_t delegated, uint8_t origin, uint8_t *body, size_t body_len);
+
+/* ---- keys.c: asymmetric key material ----------------------------------------------- */
+/* Body of an asymmetric key: RSA p|q, EC d, Ed25519 seed (32) or the expanded
+ * key scalar|prefix|public (96) when imported without its seed. */
+bool dev_algo_asym_supported(uint8_t algo);
+/* Validates body and builds the OpenSSL key; check_primes for puts. 0 or code. */
+uint8_t dev_key_load(uint8_t algo, const uint8_t *body, size_t len, bool check_primes,
+                     EVP_PKEY **out);
+/* Generates a key: body in smem (caller owns) and the OpenSSL key. */
+uint8_t dev_key_generate(uint8_t algo, uint8_t **body, size_t *len, EVP_PKEY **out);
+/* Public key as Get Public Key returns it (after the algorithm byte). */
+uint8_t dev_key_public(const dev_object *o, sb_wr *out);
+/* Wrapped body: RSA p q dp dq qinv n, EC d X Y, Ed25519 scalar prefix public
+ * (then the seed when with_seed). */
+uint8_t dev_key_wrap_body(const dev_object *o, bool with_seed, sb_wr *out);
+/* The inverse: from a wrapped body to our body (smem) and key. */
+uint8_t dev_key_unwrap_body(uint8_t algo, const uint8_t *p, size_t len, uint8_t **body,
+                            size_t *body_len, EVP_PKEY **out);
+/* Lengths: the object length Get Object Info reports for an asymmetric key. */
+size_t dev_key_object_len(uint8_t algo);
+
+/* ---- audit_log.c ------------------------------------------------------------------ */
+/* Factory log: entry 1 all 0xff with a random start digest, entry 2 the boot. */
+void dev_log_factory(dev_log *log);
+bool dev_log_full(const dev_state *st);
+bool dev_cmd_audited(const dev_state *st, uint8_t cmd);
+/* Appends one entry (dropping the oldest when full and not forced). */
+void dev_log_append(hsm_device *dev, uint8_t cmd, uint16_t length, uint16_t session_key,
+                    uint16_t target, uint16_t second, uint8_t result);
+/* A boot: logged, or counted when the forced log is full. */
+void dev_log_boot(hsm_device *dev);
+/* Drops entries up to and including index.  0 or YH_ERR_INVALID_DATA. */
+uint8_t dev_log_set_index(dev_log *log, uint16_t index);
+
+/* ---- state.c ------------------------------------------------------------------ */
+void dev_state_factory(dev_state *st, uint32_t serial);
+signet_rc dev_state_save(const dev_state *st, const char *path);
+signet_rc dev_state_load(dev_state *st, const char *path); /* SIGNET_E_NOTFOUND if missing */
+signet_rc dev_state_encode(const dev_state *st, sb_wr *out);
+signet_rc dev_state_decode(dev_state *st, const uint8_t *p, size_t len);
+
+/* ---- handlers (cmd_*.c) ------------------------------------------------------------ */
+uint8_t cmd_echo(dev_req *rq);
+uint8_t cmd_device_info(dev_req *rq);
+uint8_t cmd_storage_info(dev_req *rq);
+uint8_t cmd_get_pseudo_random(dev_req *rq);
+uint8_t cmd_reset_device(dev_req *rq);
+uint8_t cmd_close_session(dev_req *rq);
+uint8_t cmd_list_objects(dev_req *rq);
+uint8_t cmd_get_object_info(dev_req *rq);
+uint8_t cmd_delete_object(dev_req *rq);
+uint8_t cmd_put_opaque(dev_req *rq);
+uint8_t cmd_get_opaque(dev_req *rq);
+uint8_t cmd_generate_asymmetric(dev_req *rq);
+uint8_t cmd_put_asymmetric(dev_req *rq);
+uint8_t cmd_get_public_key(dev_req *rq);
+uint8_t cmd_sign_pkcs1(dev_req *rq);
+uint8_t cmd_sign_pss(dev_req *rq);
+uint8_t cmd_sign_ecdsa(dev_req *rq);
+uint8_t cmd_sign_eddsa(dev_req *rq);
+uint8_t cmd_put_wrap_key(dev_req *rq);
+uint8_t cmd_generate_wrap_key(dev_req *rq);
+uint8_t cmd_export_wrapped(dev_req *rq);
+uint8_t cmd_import_wrapped(dev_req *rq);
+uint8_t cmd_put_auth_key(dev_req *rq);
+uint8_t cmd_change_auth_key(dev_req *rq);
+uint8_t cmd_set_option(dev_req *rq);
+uint8_t cmd_get_option(dev_req *rq);
+uint8_t cmd_get_log_entries(dev_req *rq);
+uint8_t cmd_set_log_index(dev_req *rq);
+
+/* ---- latency.c ------------------------------------------------------------------ */
+/* Milliseconds the real device takes for cmd on a key of algorithm algo (0 = n/a). */
+unsigned dev_latency_ms(uint8_t cmd, uint8_t algo);
+void dev_sleep_ms(unsigned ms);
+
+#endif

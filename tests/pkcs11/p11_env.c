@@ -1,0 +1,189 @@
+/* Test environment of the PKCS#11 module tests: see p11_env.h. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "p11_env.h"
+#include "signet/audit.h"
+#include "signet/client.h"
+#include "signet/keystore.h"
+#include "signet/proto.h"
+
+#define DELEGATED                                                                              \
+    (YH_CAP(YH_CAP_SIGN_PKCS) | YH_CAP(YH_CAP_SIGN_PSS) | YH_CAP(YH_CAP_SIGN_ECDSA) |          \
+     YH_CAP(YH_CAP_SIGN_EDDSA) | YH_CAP(YH_CAP_EXPORTABLE_UNDER_WRAP))
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "p11_env: %s: %s\n", what, signet_errmsg());
+    return -1;
+}
+
+/* Parses "name algo,name algo" into a key map with ids from 0x0101. */
+static int make_keymap(const char *keys, const char *dir)
+{
+    signet_keymap m;
+    signet_keymap_init(&m);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", keys);
+    uint16_t id = 0x0101;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        signet_keymap_entry e = {.id = id++, .domains = 1};
+        char algo[32];
+        if (sscanf(t, " %63s %31s", e.name, algo) != 2 || yh_algo_parse(algo, &e.algorithm) != 0) {
+            fprintf(stderr, "p11_env: bad key spec '%s'\n", t);
+            signet_keymap_free(&m);
+            return -1;
+        }
+        snprintf(e.role, sizeof e.role, "test");
+        if (signet_keymap_add(&m, &e) != SIGNET_OK) {
+            signet_keymap_free(&m);
+            return fail("keymap");
+        }
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s", dir, SIGNET_KEYMAP_FILE);
+    signet_rc rc = signet_keymap_save(path, &m);
+    signet_keymap_free(&m);
+    return rc == SIGNET_OK ? 0 : fail("saving the key map");
+}
+
+static int generate_keys(struct p11_env *e)
+{
+    hsm_conn *c = NULL;
+    hsm_session *s = NULL;
+    signet_keystore *ks = NULL;
+    int ret = -1;
+    if (hsm_conn_open(e->h.url, &c) != SIGNET_OK || hsm_session_open(c, 1, "password", &s))
+        goto out;
+    hsm_object_attrs w = {.id = P11_TEST_WRAP_ID, .label = "wrap", .domains = 0xffff,
+                          .capabilities = YH_CAP(YH_CAP_EXPORT_WRAPPED) |
+                                          YH_CAP(YH_CAP_IMPORT_WRAPPED),
+                          .delegated = DELEGATED, .algorithm = YH_ALGO_AES256_CCM_WRAP};
+    uint16_t wid;
+    if (hsm_generate_wrap_key(s, &w, &wid) != SIGNET_OK)
+        goto out;
+    if (signet_keystore_open(e->keystore, &ks) != SIGNET_OK)
+        goto out;
+    signet_keygen_opts o = {.wrap_id = P11_TEST_WRAP_ID};
+    for (size_t i = 0; i < signet_keystore_count(ks); i++)
+        if (signet_keystore_generate(ks, s, signet_keystore_entry(ks, i), &o) != SIGNET_OK)
+            goto out;
+    ret = 0;
+out:
+    if (ret)
+        fail("generating the test keys");
+    signet_keystore_close(ks);
+    hsm_session_close(s);
+    hsm_conn_close(c);
+    return ret;
+}
+
+int p11_env_write_conf(struct p11_env *e, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "# made by the PKCS#11 tests\n"
+             "connector = %s\nkeystore = %s\naudit = %s\nwrap_key_id = 0x%04x\n%s",
+             e->h.url, e->keystore, e->audit, P11_TEST_WRAP_ID, extra ? extra : "");
+    return test_write_file(e->conf, text, strlen(text));
+}
+
+int p11_env_start(struct p11_env *e, const char *keys, bool audit, const char *hsmd_args)
+{
+    memset(e, 0, sizeof *e);
+    if (hsmd_start(&e->h, hsmd_args) != 0)
+        return -1;
+    snprintf(e->keystore, sizeof e->keystore, "%s/keys", e->h.dir);
+    snprintf(e->conf, sizeof e->conf, "%s/signet.conf", e->h.dir);
+    if (mkdir(e->keystore, 0700) != 0 || make_keymap(keys, e->keystore) != 0 ||
+        generate_keys(e) != 0)
+        goto fail;
+    if (audit) {
+        snprintf(e->audit, sizeof e->audit, "%s/audit", e->h.dir);
+        if (signet_trail_init(e->audit) != SIGNET_OK) {
+            fail("making the audit trail");
+            goto fail;
+        }
+    }
+    if (p11_env_write_conf(e, NULL) != 0)
+        goto fail;
+    setenv("SIGNET_CONF", e->conf, 1);
+    const char *bin = getenv("SIGNET_BIN_DIR");
+    if (!bin) {
+        fprintf(stderr, "p11_env: SIGNET_BIN_DIR is not set (run through ctest)\n");
+        goto fail;
+    }
+    snprintf(e->module, sizeof e->module, "%s/../lib/libsignet-pkcs11.so", bin);
+    return 0;
+fail:
+    hsmd_cleanup(&e->h);
+    return -1;
+}
+
+int p11_env_load(struct p11_env *e)
+{
+    e->dl = dlopen(e->module, RTLD_NOW | RTLD_LOCAL);
+    if (!e->dl) {
+        fprintf(stderr, "p11_env: %s\n", dlerror());
+        return -1;
+    }
+    CK_C_GetFunctionList get = (CK_C_GetFunctionList)dlsym(e->dl, "C_GetFunctionList");
+    if (!get || get(&e->f) != CKR_OK) {
+        fprintf(stderr, "p11_env: the module has no working C_GetFunctionList\n");
+        return -1;
+    }
+    return 0;
+}
+
+void p11_env_unload(struct p11_env *e)
+{
+    if (e->dl)
+        dlclose(e->dl);
+    e->dl = NULL;
+    e->f = NULL;
+}
+
+void p11_env_stop(struct p11_env *e)
+{
+    p11_env_unload(e);
+    hsmd_cleanup(&e->h);
+}
+
+static char *records(const struct p11_env *e)
+{
+    char path[400], *text = NULL;
+    size_t len;
+    snprintf(path, sizeof path, "%s/records.log", e->audit);
+    struct stat st;
+    if (stat(path, &st) != 0 || test_read_file(path, &text, &len) != 0)
+        return NULL;
+    return text;
+}
+
+int p11_env_count_records(const struct p11_env *e)
+{
+    char *text = records(e);
+    int n = 0;
+    for (char *p = text; p && *p; p++)
+        n += *p == '\n';
+    free(text);
+    return n;
+}
+
+char *p11_env_last_record(const struct p11_env *e)
+{
+    char *text = records(e);
+    if (!text)
+        return NULL;
+    size_t len = strlen(text);
+    while (len && text[len - 1] == '\n')
+        text[--len] = 0;
+    char *nl = strrchr(text, '\n');
+    char *last = strdup(nl ? nl + 1 : text);
+    free(text);
+    return last;
+}
