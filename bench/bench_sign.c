@@ -46,6 +46,7 @@ static struct bench_key keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 static double seconds_per_figure = 3.0;
+static char state_file[512];
 static const uint8_t digest[32] = {0x5e, 0x88, 0x48, 0x98, 0xda, 0x28, 0x04, 0x71,
                                    0x51, 0xd0, 0xe5, 0x6f, 0x8d, 0xc6, 0x29, 0x27,
                                    0x73, 0x60, 0x3d, 0x0d, 0x6a, 0xab, 0xbd, 0xd6,
@@ -229,29 +230,34 @@ static void find_bin_dir(void)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_sign [--seconds S] [--url URL] [--keys rsa2048,rsa4096,p256]\n"
+               "                  [--state-dir DIR]\n"
                "\n"
                "Signatures per second through client -> HTTP -> secure channel -> signet-hsm,\n"
                "against OpenSSL in-process, with device command audit off and on.\n"
                "  --seconds S   time per figure (default 3)\n"
                "  --url URL     benchmark this running connector instead of starting signet-hsm\n"
                "                (it must have the factory authentication key)\n"
-               "  --keys LIST   which key types to measure (default all)\n");
+               "  --keys LIST   which key types to measure (default all)\n"
+               "  --state-dir D keep the daemon's state file in D (default: a temporary\n"
+               "                directory under $TMPDIR; /dev/shm shows the cost without fsync)\n");
 }
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"seconds", required_argument, 0, 's'},
+                                         {"state-dir", required_argument, 0, 'd'},
                                          {"url", required_argument, 0, 'u'},
                                          {"keys", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *url = NULL, *only = NULL;
+    const char *url = NULL, *only = NULL, *state_dir = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's': seconds_per_figure = atof(optarg); break;
         case 'u': url = optarg; break;
         case 'k': only = optarg; break;
+        case 'd': state_dir = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -267,7 +273,15 @@ int main(int argc, char **argv)
     struct hsmd daemon = {0};
     if (!url) {
         find_bin_dir();
-        if (hsmd_start(&daemon, "--latency none") != 0)
+        char args[600] = "--latency none";
+        if (state_dir) {
+            /* A fresh state on another file system, e.g. tmpfs to take fsync out. */
+            snprintf(state_file, sizeof state_file, "%s/bench-sign-%ld.state", state_dir,
+                     (long)getpid());
+            unlink(state_file);
+            snprintf(args, sizeof args, "--latency none --state %s", state_file);
+        }
+        if (hsmd_start(&daemon, args) != 0)
             return 1;
         url = daemon.url;
     }
@@ -352,5 +366,7 @@ int main(int argc, char **argv)
     hsm_conn_close(core_conn);
     hsm_device_free(core);
     hsmd_cleanup(&daemon);
+    if (state_file[0])
+        unlink(state_file);
     return status;
 }

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libp11-kit-dev libcmocka-dev
   openssl curl git zip unzip python3
-  age apksigner zipalign opensc softhsm2 libengine-pkcs11-openssl
+  age openssh-client apksigner zipalign opensc softhsm2 libengine-pkcs11-openssl
 )
 missing=()
 for p in "${PKGS[@]}"; do

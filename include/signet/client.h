@@ -67,16 +67,24 @@ signet_rc hsm_session_open(hsm_conn *c, uint16_t auth_id, const char *password,
                            hsm_session **out);
 signet_rc hsm_session_open_keys(hsm_conn *c, uint16_t auth_id, const yh_static_keys *keys,
                                 hsm_session **out);
-/* Asymmetric credential: the client's EC P-256 private key (issue 3). */
+/* Asymmetric credential: the client's EC P-256 private key (issue 3); the key is
+ * up-referenced and kept for re-opening.  The device's static public key is taken
+ * from the device (Get Device Public Key) and not pinned. */
 signet_rc hsm_session_open_asym(hsm_conn *c, uint16_t auth_id, EVP_PKEY *priv,
                                 hsm_session **out);
-/* Sends Close Session (best effort) and wipes the keys. NULL is fine. */
+/* Sends Close Session (best effort) and wipes the keys. NULL is fine.  Close
+ * sessions before their connection.  A failing close does not replace the
+ * thread's last error message, so callers may close before reporting. */
 void hsm_session_close(hsm_session *s);
 hsm_conn *hsm_session_conn(hsm_session *s);
 uint16_t hsm_session_auth_id(const hsm_session *s);
 uint8_t hsm_session_id(const hsm_session *s);
 
-/* Secure command: inner cmd|data, answer data (without cmd/len) into resp. */
+/* Secure command: inner cmd|data, answer data (without cmd/len) appended to resp.
+ * Commands too large for the device's message size (3136 bytes from firmware
+ * 2.4, else 2048) are refused with SIGNET_E_ARG before anything is sent.  After a
+ * transport failure nothing is resent (the device may have executed it); the next
+ * command re-opens the session first. */
 signet_rc hsm_xfer(hsm_session *s, uint8_t cmd, const uint8_t *data, size_t len, sb_wr *resp);
 
 /* ---- typed calls --------------------------------------------------------------- */

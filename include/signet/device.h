@@ -31,7 +31,10 @@ void hsm_device_free(hsm_device *dev);
 /* One connector request: a raw frame in, a raw response frame out (resp must hold
  * YH_MAX_FRAME bytes).  Never fails for bad input: malformed requests get a device
  * error frame.  Returns non-OK only for internal failures (e.g. the state could not
- * be persisted, in which case an error frame is still written). */
+ * be persisted, in which case an error frame is still written).  With the
+ * "yubihsm2" latency profile the calling thread sleeps after the device lock is
+ * released, so concurrent callers are served meanwhile.  Behaviour, choices and
+ * durability: docs/emulator.md. */
 signet_rc hsm_device_transact(hsm_device *dev, const uint8_t *req, size_t req_len, uint8_t *resp,
                               size_t *resp_len);
 

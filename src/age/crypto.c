@@ -3,6 +3,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
@@ -87,6 +88,7 @@ signet_rc age_aead_open(const uint8_t key[AGE_KEY_LEN], const uint8_t nonce[12],
              EVP_DecryptFinal_ex(c, pt + len, &fin) == 1;
     EVP_CIPHER_CTX_free(c);
     if (!ok) {
+        ERR_clear_error(); /* an expected outcome, not an OpenSSL fault */
         smem_wipe(pt, m); /* unauthenticated plaintext never leaves */
         return signet_fail(SIGNET_E_VERIFY, "ChaCha20-Poly1305 authentication failed");
     }
@@ -110,6 +112,7 @@ signet_rc age_x25519(const uint8_t scalar[32], const uint8_t point[32], uint8_t 
     if (!setup)
         return signet_fail(SIGNET_E_CRYPTO, "X25519 key setup failed in OpenSSL");
     if (!ok) {
+        ERR_clear_error();
         smem_wipe(out, 32);
         return signet_fail(SIGNET_E_VERIFY, "the X25519 shared secret is all zeros (the peer "
                                             "share is a low-order point)");

@@ -62,7 +62,7 @@ signet_rc age_recipients_add(age_recipients *rs, const char *text, size_t len)
     }
     struct age_recipient r;
     signet_rc rc;
-    if (len >= 4 && memcmp(text, "age1", 4) == 0)
+    if (len >= 4 && strncasecmp(text, "age1", 4) == 0)
         rc = parse_x25519_recipient(text, len, &r);
     else if (len >= 4 && memcmp(text, "ssh-", 4) == 0)
         rc = age_parse_ssh_public(text, len, &r);

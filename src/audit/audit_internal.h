@@ -138,6 +138,16 @@ signet_rc trail_tree(const char *dir, merkle_tree **out);
 int notes_next(const char *data, size_t len, size_t *pos, const char **note, size_t *nlen,
                uint64_t *first_line);
 
+/* Checkpoint writing in two steps (cpwrite.c), so that the device version can pair
+ * the signature with its log entry before the note is written. */
+typedef struct {
+    signet_vkey vkey;
+    signet_checkpoint cp;
+    sb_wr text;
+} cp_prepared;
+signet_rc checkpoint_prepare(signet_trail *t, const char *origin, cp_prepared *p);
+signet_rc checkpoint_sign_check(cp_prepared *p, signet_sign_fn fn, void *ctx, sb_wr *note);
+
 /* ---- external programs (run.c) ------------------------------------------------------ */
 /* Runs argv (no shell), stdout captured into out; returns the exit status in *status. */
 signet_rc run_capture(char *const argv[], sb_wr *out, int *status);

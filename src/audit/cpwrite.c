@@ -39,13 +39,7 @@ static signet_rc last_checkpoint(const char *dir, const signet_vkey *k, signet_c
     return rc;
 }
 
-typedef struct {
-    signet_vkey vkey;
-    signet_checkpoint cp;
-    sb_wr text;
-} prepared;
-
-static signet_rc prepare(signet_trail *t, const char *origin, prepared *p)
+signet_rc checkpoint_prepare(signet_trail *t, const char *origin, cp_prepared *p)
 {
     char path[PATH_MAX];
     memset(p, 0, sizeof *p);
@@ -91,7 +85,7 @@ static signet_rc prepare(signet_trail *t, const char *origin, prepared *p)
     return rc ? rc : signet_checkpoint_format(&p->cp, &p->text);
 }
 
-static signet_rc sign_and_check(prepared *p, signet_sign_fn fn, void *ctx, sb_wr *note)
+signet_rc checkpoint_sign_check(cp_prepared *p, signet_sign_fn fn, void *ctx, sb_wr *note)
 {
     signet_rc rc = signet_note_sign((const char *)p->text.p, p->text.len, p->vkey.name, p->vkey.key_id,
                                     fn, ctx, note);
@@ -105,12 +99,12 @@ static signet_rc sign_and_check(prepared *p, signet_sign_fn fn, void *ctx, sb_wr
 signet_rc signet_trail_checkpoint(signet_trail *t, const char *origin, signet_sign_fn fn, void *ctx,
                                   signet_checkpoint *out)
 {
-    prepared p;
+    cp_prepared p;
     sb_wr note;
     sbw_init(&note, 4096);
-    signet_rc rc = prepare(t, origin, &p);
+    signet_rc rc = checkpoint_prepare(t, origin, &p);
     if (rc == SIGNET_OK)
-        rc = sign_and_check(&p, fn, ctx, &note);
+        rc = checkpoint_sign_check(&p, fn, ctx, &note);
     if (rc == SIGNET_OK)
         rc = file_append_durable(t->dir, CHECKPOINTS_FILE, note.p, note.len);
     if (rc == SIGNET_OK && out)
@@ -120,68 +114,3 @@ signet_rc signet_trail_checkpoint(signet_trail *t, const char *origin, signet_si
     return rc;
 }
 
-struct hsm_signer {
-    hsm_session *s;
-    uint16_t id;
-};
-
-static signet_rc hsm_sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[64])
-{
-    struct hsm_signer *h = ctx;
-    size_t n = 64;
-    signet_rc rc = hsm_sign_eddsa(h->s, h->id, msg, len, sig, &n);
-    if (rc)
-        return signet_wrap(rc, "signing the checkpoint with the log key 0x%04x", h->id);
-    if (n != 64)
-        return signet_fail(SIGNET_E_DEVICE, "the log key 0x%04x gave a %zu-byte signature: it is not "
-                           "an Ed25519 key", h->id, n);
-    return SIGNET_OK;
-}
-
-signet_rc signet_audit_checkpoint(signet_trail *t, hsm_session *s, uint32_t serial, uint16_t log_key_id,
-                                  const char *origin, signet_checkpoint *out)
-{
-    signet_rc rc = signet_audit_drain(t, s, serial, NULL);
-    prepared p;
-    sb_wr note;
-    sbw_init(&note, 4096);
-    memset(&p, 0, sizeof p);
-    if (rc == SIGNET_OK)
-        rc = prepare(t, origin, &p);
-    struct hsm_signer h = {s, log_key_id};
-    if (rc == SIGNET_OK)
-        rc = sign_and_check(&p, hsm_sign_cb, &h, &note);
-    signet_drain_result d;
-    if (rc == SIGNET_OK)
-        rc = signet_audit_drain(t, s, serial, &d);
-    if (rc == SIGNET_OK) {
-        /* The record pairs the device's signing entry with this checkpoint; it is
-         * written before the note so that a crash never leaves an unexplained
-         * signature. */
-        const signet_dev_entry *e =
-            signet_drain_find(&d, YH_CMD_SIGN_EDDSA, log_key_id, hsm_session_auth_id(s));
-        signet_record *r = calloc(1, sizeof *r);
-        if (!r)
-            rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
-        else if (e) {
-            /* No entry means the device does not audit sign-eddsa: then there is
-             * nothing to pair, and the note alone is the checkpoint. */
-            r->type = SIGNET_REC_CHECKPOINT;
-            r->auth_id = hsm_session_auth_id(s);
-            r->serial = serial;
-            r->seq = e->seq;
-            r->key_id = log_key_id;
-            r->tree_size = p.cp.size;
-            memcpy(r->root, p.cp.root, SIGNET_HASH_LEN);
-            rc = signet_trail_append_record(t, r);
-        }
-        free(r);
-    }
-    if (rc == SIGNET_OK)
-        rc = file_append_durable(t->dir, CHECKPOINTS_FILE, note.p, note.len);
-    if (rc == SIGNET_OK && out)
-        *out = p.cp;
-    sbw_free(&note);
-    sbw_free(&p.text);
-    return rc;
-}

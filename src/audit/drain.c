@@ -151,31 +151,6 @@ signet_rc signet_trail_ingest(signet_trail *t, uint32_t serial, const hsm_log *l
     return rc ? rc : ingest(t, serial, log, false, out);
 }
 
-signet_rc signet_audit_drain(signet_trail *t, hsm_session *s, uint32_t serial, signet_drain_result *out)
-{
-    signet_rc rc = trail_require_lock(t);
-    if (rc)
-        return rc;
-    hsm_log log;
-    memset(&log, 0, sizeof log);
-    if ((rc = hsm_get_log_entries(s, &log)))
-        return signet_wrap(rc, "reading the device audit log");
-    signet_drain_result res;
-    if ((rc = ingest(t, serial, &log, false, &res)))
-        return rc;
-    if (log.n) {
-        /* Only now that the entries are durable may the device forget them. */
-        rc = hsm_set_log_index(s, log.entries[log.n - 1].number);
-        if (rc)
-            rc = signet_wrap(rc, "the device log was saved in the trail, but Set Log Index failed "
-                             "(the audit credential needs get-log-entries)");
-        res.index_set = rc == SIGNET_OK;
-    }
-    if (out)
-        *out = res;
-    return rc;
-}
-
 const signet_dev_entry *signet_drain_find(const signet_drain_result *d, uint8_t command,
                                           uint16_t key_id, uint16_t auth_id)
 {

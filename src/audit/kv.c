@@ -11,7 +11,8 @@ static bool safe_char(unsigned char c)
 
 static signet_rc put_key(sb_wr *w, const char *key)
 {
-    signet_rc rc = w->len ? sbw_u8(w, ' ') : SIGNET_OK;
+    /* Words are separated by one space; a line starts after a newline. */
+    signet_rc rc = w->len && w->p[w->len - 1] != '\n' ? sbw_u8(w, ' ') : SIGNET_OK;
     if (rc == SIGNET_OK)
         rc = sbw_str(w, key);
     return rc ? rc : sbw_u8(w, '=');

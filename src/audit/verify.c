@@ -355,8 +355,9 @@ static void pair_records(vstate *v)
         if (e->cmd != want || e->target != x->key_id || e->sess != x->auth ||
             e->result != YH_RESPONSE(want)) {
             report_add(v->rep, SIGNET_FIND_FORGED, RECORDS_FILE, x->line,
-                       "the record claims %s by key 0x%04x (session key 0x%04x) but device %u entry "
-                       "%u was command 0x%02x on key 0x%04x (session key 0x%04x, result 0x%02x)",
+                       "the record does not match its device entry: it claims %s by key 0x%04x "
+                       "(session key 0x%04x) but device %u entry %u was command 0x%02x on key "
+                       "0x%04x (session key 0x%04x, result 0x%02x): a forged record",
                        signet_mech_name(want), x->key_id, x->auth, x->serial, e->number, e->cmd,
                        e->target, e->sess, e->result);
             continue;

@@ -36,7 +36,7 @@ static signet_rc load_config(const struct cli_globals *g, signet_config *cfg)
 {
     signet_config_defaults(cfg);
     const char *path = g->config ? g->config : getenv("SIGNET_CONF");
-    return path ? signet_config_load(path, cfg) : SIGNET_OK;
+    return path && *path ? signet_config_load(path, cfg) : SIGNET_OK;
 }
 
 static signet_rc resolve_keystore(const struct cli_globals *g, const char *opt,
@@ -168,7 +168,7 @@ static int cmd_init(const struct cli_globals *g, int argc, char **argv)
         rc = signet_keymap_save(path, &m);
     if (rc == SIGNET_OK) {
         for (size_t i = before; i < m.n; i++)
-            printf("added %-24s 0x%04x %-8s %s\n", m.v[i].name, m.v[i].id,
+            printf("added %s 0x%04x %s %s\n", m.v[i].name, m.v[i].id,
                    yh_algo_name(m.v[i].algorithm), m.v[i].role);
         cli_progress(g, "%s/keymap.txt: %zu key%s, %zu added", dir, m.n, m.n == 1 ? "" : "s",
                      added);
@@ -346,6 +346,13 @@ static int cmd_list(const struct cli_globals *g, int argc, char **argv)
         signet_keystore_close(ks);
         return cli_report(rc);
     }
+    /* Columns as wide as the longest name and role, so the output lines up. */
+    int wn = 4, wr = 4;
+    for (size_t i = 0; i < signet_keystore_count(ks); i++) {
+        const signet_keymap_entry *e = signet_keystore_entry(ks, i);
+        wn = (int)strlen(e->name) > wn ? (int)strlen(e->name) : wn;
+        wr = (int)strlen(e->role) > wr ? (int)strlen(e->role) : wr;
+    }
     bool trouble = false;
     for (size_t i = 0; rc == SIGNET_OK && i < signet_keystore_count(ks); i++) {
         const signet_keymap_entry *e = signet_keystore_entry(ks, i);
@@ -361,8 +368,8 @@ static int cmd_list(const struct cli_globals *g, int argc, char **argv)
         signet_err_clear();
         trouble |= loc == SIGNET_KEYLOC_MISSING || loc == SIGNET_KEYLOC_UNBACKED ||
                    loc == SIGNET_KEYLOC_CONFLICT;
-        printf("%-24s 0x%04x %-8s %-12s %-18s %s %s\n", e->name, e->id,
-               yh_algo_name(e->algorithm), e->role, signet_keyloc_name(loc), pub, cert);
+        printf("%-*s 0x%04x %-8s %-*s %-18s %s %s\n", wn, e->name, e->id,
+               yh_algo_name(e->algorithm), wr, e->role, signet_keyloc_name(loc), pub, cert);
     }
     int ret = rc != SIGNET_OK ? cli_report(rc) : trouble ? 1 : 0;
     cli_close_session(conn, sess);

@@ -22,7 +22,7 @@ int cli_usage_error(const char *group, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n(try `signet %s--help`)\n", group ? group : "");
+    fprintf(stderr, "\n(try `signet %s%s--help`)\n", group ? group : "", group ? " " : "");
     return 2;
 }
 

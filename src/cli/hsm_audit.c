@@ -188,7 +188,7 @@ int hsm_cmd_log(const struct cli_globals *g, int argc, char **argv)
         case 'v': from = optarg; break;
         case 'c': consume = true; break;
         case 'h': return hsm_help(LOG_USAGE);
-        default: return hsm_usage("log", "unknown option");
+        default: return hsm_usage("log", "bad option (see above)");
         }
     }
     if (optind != argc)
@@ -268,7 +268,7 @@ int hsm_cmd_set_option(const struct cli_globals *g, int argc, char **argv)
     while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h')
             return hsm_help(SET_OPTION_USAGE);
-        return hsm_usage("set-option", "unknown option");
+        return hsm_usage("set-option", "bad option (see above)");
     }
     if (argc - optind != 2)
         return hsm_usage("set-option", "give an option name and a value");
@@ -351,7 +351,7 @@ int hsm_cmd_get_option(const struct cli_globals *g, int argc, char **argv)
     while ((c = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h')
             return hsm_help(GET_OPTION_USAGE);
-        return hsm_usage("get-option", "unknown option");
+        return hsm_usage("get-option", "bad option (see above)");
     }
     bool fa = true, ca = true;
     if (argc - optind == 1) {
@@ -391,7 +391,7 @@ int hsm_cmd_reset(const struct cli_globals *g, int argc, char **argv)
         switch (c) {
         case 'y': yes = true; break;
         case 'h': return hsm_help(RESET_USAGE);
-        default: return hsm_usage("reset", "unknown option");
+        default: return hsm_usage("reset", "bad option (see above)");
         }
     }
     if (optind != argc)

@@ -94,7 +94,7 @@ int hsm_cmd_generate(const struct cli_globals *g, int argc, char **argv)
         switch (c) {
         case 'p': pub_out = optarg; break;
         case 'h': return hsm_help(GENERATE_USAGE);
-        default: return hsm_usage("generate", "unknown option");
+        default: return hsm_usage("generate", "bad option (see above)");
         }
     }
     if (optind != argc)
@@ -199,7 +199,7 @@ int hsm_cmd_sign(const struct cli_globals *g, int argc, char **argv)
         case 'I': in = optarg; break;
         case 'o': out = optarg; break;
         case 'h': return hsm_help(SIGN_USAGE);
-        default: return hsm_usage("sign", "unknown option");
+        default: return hsm_usage("sign", "bad option (see above)");
         }
     }
     if (optind != argc)
@@ -289,7 +289,7 @@ static int wrap_key_cmd(const struct cli_globals *g, int argc, char **argv, bool
             key_file = optarg;
             break;
         case 'h': return hsm_help(generate ? GENERATE_WRAP_KEY_USAGE : PUT_WRAP_KEY_USAGE);
-        default: return hsm_usage(cmd, "unknown option");
+        default: return hsm_usage(cmd, "bad option (see above)");
         }
     }
     if (optind != argc)
@@ -372,7 +372,7 @@ int hsm_cmd_export_wrapped(const struct cli_globals *g, int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 'h': return hsm_help(EXPORT_WRAPPED_USAGE);
-        default: return hsm_usage("export-wrapped", "unknown option");
+        default: return hsm_usage("export-wrapped", "bad option (see above)");
         }
     }
     if (optind != argc)
@@ -419,7 +419,7 @@ int hsm_cmd_import_wrapped(const struct cli_globals *g, int argc, char **argv)
             break;
         case 'I': in = optarg; break;
         case 'h': return hsm_help(IMPORT_WRAPPED_USAGE);
-        default: return hsm_usage("import-wrapped", "unknown option");
+        default: return hsm_usage("import-wrapped", "bad option (see above)");
         }
     }
     if (optind != argc)
@@ -515,7 +515,7 @@ int hsm_cmd_put_auth_key(const struct cli_globals *g, int argc, char **argv)
         case 'n': pw_file = optarg; break;
         case 'P': pub_file = optarg; break;
         case 'h': return hsm_help(PUT_AUTH_KEY_USAGE);
-        default: return hsm_usage("put-auth-key", "unknown option");
+        default: return hsm_usage("put-auth-key", "bad option (see above)");
         }
     }
     if (optind != argc)
@@ -567,7 +567,7 @@ int hsm_cmd_change_password(const struct cli_globals *g, int argc, char **argv)
         case 'n': pw_file = optarg; break;
         case 'P': pub_file = optarg; break;
         case 'h': return hsm_help(CHANGE_PASSWORD_USAGE);
-        default: return hsm_usage("change-password", "unknown option");
+        default: return hsm_usage("change-password", "bad option (see above)");
         }
     }
     if (optind != argc)

@@ -19,7 +19,7 @@ static int only_help(const char *cmd, const char *usage, int argc, char **argv)
     while ((c = getopt_long_only(argc, argv, "h", HELP_ONLY, NULL)) != -1) {
         if (c == 'h')
             return hsm_help(usage);
-        return hsm_usage(cmd, "unknown option");
+        return hsm_usage(cmd, "bad option (see above)");
     }
     return -1;
 }
@@ -98,9 +98,12 @@ int hsm_cmd_list(const struct cli_globals *g, int argc, char **argv)
             f.label = optarg;
             break;
         case 'a': if (!hsm_arg_algo("list", optarg, &f.algorithm)) return 2; break;
-        case 'c': if (!hsm_arg_caps("list", "--capabilities", optarg, &f.capabilities)) return 2; break;
+        case 'c':
+            if (!hsm_arg_caps("list", "--capabilities", optarg, &f.capabilities))
+                return 2;
+            break;
         case 'h': return hsm_help(LIST_USAGE);
-        default: return hsm_usage("list", "unknown option");
+        default: return hsm_usage("list", "bad option (see above)");
         }
     }
     if (optind != argc)
@@ -183,7 +186,7 @@ int hsm_cmd_get_public_key(const struct cli_globals *g, int argc, char **argv)
         switch (c) {
         case 'o': out = optarg; break;
         case 'h': return hsm_help(GET_PUBLIC_KEY_USAGE);
-        default: return hsm_usage("get-public-key", "unknown option");
+        default: return hsm_usage("get-public-key", "bad option (see above)");
         }
     }
     if (argc - optind != 1)

@@ -91,7 +91,11 @@ static const char *to_static(char *buf, size_t cap, signet_rc (*fmt)(sb_wr *, co
     return buf;
 }
 
-static signet_rc caps_fmt(sb_wr *w, const void *arg) { return yh_caps_format(*(const uint64_t *)arg, w); }
+static signet_rc caps_fmt(sb_wr *w, const void *arg)
+{
+    return yh_caps_format(*(const uint64_t *)arg, w);
+}
+
 static signet_rc domains_fmt(sb_wr *w, const void *arg)
 {
     return yh_domains_format(*(const uint16_t *)arg, w);

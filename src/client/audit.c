@@ -81,7 +81,7 @@ signet_rc hsm_set_option(hsm_session *s, uint8_t option, const uint8_t *value, s
     if (rc)
         return rc;
     sb_wr w;
-    sbw_init(&w, YH_MAX_FRAME);
+    sbw_init(&w, CLIENT_REQ_MAX);
     if ((rc = sbw_u8(&w, option)) == SIGNET_OK && (rc = sbw_u16(&w, (uint16_t)len)) == SIGNET_OK)
         rc = sbw_put(&w, value, len);
     uint8_t buf[8];

@@ -301,7 +301,8 @@ signet_rc hsm_conn_command(hsm_conn *c, uint8_t cmd, const uint8_t *data, size_t
         return signet_fail_device(rdata[0], "%s", yh_cmd_name(cmd));
     }
     if (rcmd != YH_RESPONSE(cmd))
-        return signet_fail(SIGNET_E_PARSE, "%s: the device answered command 0x%02x instead of 0x%02x",
+        return signet_fail(SIGNET_E_PARSE,
+                           "%s: the device answered command 0x%02x instead of 0x%02x",
                            yh_cmd_name(cmd), rcmd, YH_RESPONSE(cmd));
     return sbw_put(resp_data, rdata, rdlen);
 }

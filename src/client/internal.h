@@ -8,6 +8,10 @@
 
 #include "signet/client.h"
 
+/* Requests are built without a tight limit of their own, so that hsm_xfer, which
+ * knows the device's message size, is the one to refuse an oversized command. */
+#define CLIENT_REQ_MAX (64 * 1024)
+
 /* A connector: either libcurl talking to <url>/connector/api, or an in-process
  * transport (hsm_conn_open_transport) for tests and embedding. */
 struct hsm_conn {

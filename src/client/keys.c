@@ -134,7 +134,7 @@ signet_rc hsm_import_wrapped(hsm_session *s, uint16_t wrap_id, const uint8_t *bl
     if (len < YH_WRAP_NONCE_LEN + YH_WRAP_TAG_LEN)
         return signet_fail(SIGNET_E_ARG, "a %zu-byte wrapped blob is too short", len);
     sb_wr w;
-    sbw_init(&w, YH_MAX_FRAME);
+    sbw_init(&w, CLIENT_REQ_MAX);
     signet_rc rc = sbw_u16(&w, wrap_id);
     if (rc == SIGNET_OK)
         rc = sbw_put(&w, blob, len);

@@ -171,7 +171,7 @@ signet_rc hsm_put_opaque(hsm_session *s, const hsm_object_attrs *a, const uint8_
                          size_t len, uint16_t *out_id)
 {
     sb_wr w;
-    sbw_init(&w, YH_MAX_FRAME);
+    sbw_init(&w, CLIENT_REQ_MAX);
     uint8_t algo = a->algorithm ? a->algorithm : YH_ALGO_OPAQUE_DATA;
     signet_rc rc = put_header(&w, a, algo);
     if (rc == SIGNET_OK)

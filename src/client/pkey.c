@@ -80,7 +80,8 @@ signet_rc pubkey_from_device(uint8_t algo, const uint8_t *p, size_t len, EVP_PKE
         size_t f = (size_t)yh_algo_key_bytes(algo);
         int nid = yh_algo_curve_nid(algo);
         if (!f || !nid)
-            return signet_fail(SIGNET_E_UNSUPPORTED, "curve %s is not supported", yh_algo_name(algo));
+            return signet_fail(SIGNET_E_UNSUPPORTED, "curve %s is not supported",
+                               yh_algo_name(algo));
         if (len != 2 * f)
             return signet_fail(SIGNET_E_PARSE, "%s public key of %zu bytes (expected %zu)",
                                yh_algo_name(algo), len, 2 * f);
@@ -91,7 +92,8 @@ signet_rc pubkey_from_device(uint8_t algo, const uint8_t *p, size_t len, EVP_PKE
     }
     if (algo == YH_ALGO_EC_ED25519) {
         if (len != 32)
-            return signet_fail(SIGNET_E_PARSE, "ed25519 public key of %zu bytes (expected 32)", len);
+            return signet_fail(SIGNET_E_PARSE, "ed25519 public key of %zu bytes (expected 32)",
+                               len);
         OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
         signet_rc rc;
         if (!bld || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, p, len))
@@ -117,7 +119,8 @@ signet_rc pubkey_p256_from_point(const uint8_t pt[YH_EC_P256_PUB_LEN], EVP_PKEY 
 signet_rc pubkey_p256_point(EVP_PKEY *k, uint8_t out[YH_EC_P256_PUB_LEN])
 {
     size_t n = 0;
-    if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, out, YH_EC_P256_PUB_LEN, &n) != 1 ||
+    if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, out, YH_EC_P256_PUB_LEN,
+                                        &n) != 1 ||
         n != YH_EC_P256_PUB_LEN || out[0] != 0x04)
         return signet_fail(SIGNET_E_ARG, "not an uncompressed EC P-256 public key");
     return SIGNET_OK;
@@ -131,8 +134,10 @@ static signet_rc put_bn_param(EVP_PKEY *key, const char *name, size_t width, sb_
     if (EVP_PKEY_get_bn_param(key, name, &bn) != 1)
         return signet_fail(SIGNET_E_ARG, "the private key lacks its %s component", name);
     if ((size_t)BN_num_bytes(bn) > width)
-        rc = signet_fail(SIGNET_E_ARG, "the key's %s component is longer than %zu bytes", name, width);
-    else if ((rc = sbw_reserve(out, width, &dst)) == SIGNET_OK && BN_bn2binpad(bn, dst, (int)width) < 0)
+        rc = signet_fail(SIGNET_E_ARG, "the key's %s component is longer than %zu bytes", name,
+                         width);
+    else if ((rc = sbw_reserve(out, width, &dst)) == SIGNET_OK &&
+             BN_bn2binpad(bn, dst, (int)width) < 0)
         rc = signet_fail(SIGNET_E_CRYPTO, "cannot encode the key's %s component", name);
     BN_clear_free(bn);
     return rc;

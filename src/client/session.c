@@ -207,11 +207,14 @@ static signet_rc session_reopen(hsm_session *s)
                            "changed; open a new session",
                            s->auth_id);
     }
-    s->state = SESSION_DEAD;
     smem_wipe(&s->ch, sizeof s->ch);
     signet_rc rc = session_establish(s);
-    if (rc)
-        return signet_wrap(rc, "re-opening the expired session");
+    if (rc) {
+        /* Try again on the next command (the connector may come back), unless the
+         * peer failed to prove it holds the key. */
+        s->state = rc == SIGNET_E_VERIFY ? SESSION_DEAD : SESSION_STALE;
+        return signet_wrap(rc, "re-opening the session with authentication key %u", s->auth_id);
+    }
     return SIGNET_OK;
 }
 

@@ -31,7 +31,8 @@ static signet_rc check_p256_private(EVP_PKEY *k)
 {
     char group[64] = "";
     if (!EVP_PKEY_is_a(k, "EC") ||
-        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, NULL) != 1 ||
+        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                       NULL) != 1 ||
         (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0))
         return signet_fail(SIGNET_E_ARG,
                            "an asymmetric authentication key must be an EC P-256 private key");

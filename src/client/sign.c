@@ -35,7 +35,8 @@ static signet_rc sign_cmd(hsm_session *s, uint8_t cmd, uint16_t id, const uint8_
     if (rc == SIGNET_OK && resp.len == 0)
         rc = signet_fail(SIGNET_E_PARSE, "%s: empty signature", yh_cmd_name(cmd));
     if (rc == SIGNET_OK && resp.len > cap)
-        rc = signet_fail(SIGNET_E_ARG, "%s: the %zu-byte signature does not fit the %zu-byte buffer",
+        rc = signet_fail(SIGNET_E_ARG,
+                         "%s: the %zu-byte signature does not fit the %zu-byte buffer",
                          yh_cmd_name(cmd), resp.len, cap);
     if (rc == SIGNET_OK) {
         memcpy(sig, resp.p, resp.len);

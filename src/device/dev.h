@@ -25,7 +25,6 @@
 #define DEV_DEFAULT_SERIAL 1234567u
 #define DEV_DEFAULT_TIMEOUT_S 30u
 #define DEV_FACTORY_LABEL "DEFAULT AUTHKEY CHANGE THIS ASAP"
-#define DEV_FACTORY_PASSWORD "password"
 /* "not applicable" in audit log key fields */
 #define DEV_NO_KEY 0xffff
 

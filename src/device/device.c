@@ -145,7 +145,7 @@ signet_rc hsm_device_open(const hsm_device_opts *opts, hsm_device **out)
         dev_state_factory(dev->st, o.serial ? o.serial : DEV_DEFAULT_SERIAL);
         if (!dev_obj_find(dev->st, YH_TYPE_AUTHENTICATION_KEY, 1)) {
             hsm_device_free(dev);
-            return signet_fail(SIGNET_E_CRYPTO, "cannot derive the factory authentication key");
+            return signet_fail(SIGNET_E_NOMEM, "out of locked memory creating the factory authentication key");
         }
     } else {
         /* Opening an existing state is a power cycle: sessions are gone and

@@ -88,9 +88,11 @@ static void close_at_exit(void)
 static void setup(void)
 {
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-    /* OpenSSL cleans up in its own atexit handler.  Initialising it first makes that
-     * handler run after ours, so closing the session can still use the crypto. */
-    OPENSSL_init_crypto(0, NULL);
+    /* OpenSSL cleans up in its own atexit handler, registered by its first full
+     * initialisation; exit handlers run last-registered first.  Initialising it here
+     * (options 0 would return early without registering anything) makes its handler
+     * run after ours, so closing the session can still use the crypto. */
+    OPENSSL_init_crypto(OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS, NULL);
     atexit(close_at_exit);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "p11.h"
+#include "signet/proto.h"
 #include "signet/secmem.h"
 
 struct p11_session *p11_session_get(CK_SESSION_HANDLE h)
@@ -161,7 +162,11 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
         rv = signet_errcode() == SIGNET_E_NOMEM ? CKR_HOST_MEMORY : CKR_PIN_INCORRECT;
     } else {
         signet_rc rc = p11_device_login(auth_id, pw); /* takes pw, also on failure */
-        if (rc == SIGNET_E_AUTH) {
+        if (rc == SIGNET_E_NOTFOUND && signet_err_device() == YH_ERR_OBJECT_NOT_FOUND) {
+            p11_warn("there is no authentication key 0x%04x: the PIN starts with the key id "
+                     "as 4 hex digits (e.g. 0001password)", auth_id);
+            rv = CKR_PIN_INCORRECT;
+        } else if (rc == SIGNET_E_AUTH) {
             p11_warn("authentication key 0x%04x refused the password", auth_id);
             rv = CKR_PIN_INCORRECT;
         } else if (rc) {

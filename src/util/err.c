@@ -12,7 +12,7 @@ static _Thread_local char tl_msg[MSG_MAX];
 static _Thread_local signet_rc tl_code;
 static _Thread_local uint8_t tl_device;
 
-static void vset(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vset(const char *fmt, va_list ap)
 {
     vsnprintf(tl_msg, sizeof tl_msg, fmt, ap);
 }

@@ -17,6 +17,10 @@ static signet_rc rig_transport(void *ctx, const uint8_t *req, size_t len, uint8_
                                size_t *resp_len)
 {
     struct rig *r = ctx;
+    if (r->fail_next) {
+        r->fail_next--;
+        return signet_fail(SIGNET_E_NET, "connector unreachable (test)");
+    }
     r->transfers++;
     if (len >= 1 && req[0] == YH_CMD_CREATE_SESSION) {
         r->creates++;

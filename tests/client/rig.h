@@ -19,6 +19,7 @@ struct rig {
     unsigned session_msgs;   /* 0x05 requests */
     bool tamper_rmac;        /* flip a bit in the MAC of the next 0x85 answer */
     unsigned expire_at_create; /* when creates reaches this, advance the clock 31 s (0 = never) */
+    unsigned fail_next;      /* fail this many transfers with SIGNET_E_NET, unsent */
 };
 
 /* Opens a fresh volatile device and a connection to it; aborts the test on failure. */

@@ -168,7 +168,8 @@ static void list_filters_and_object_info(void **state)
                           .capabilities = YH_CAP(YH_CAP_SIGN_ECDSA), .algorithm = YH_ALGO_EC_P256};
     assert_int_equal(hsm_generate_asymmetric(s, &a, &a_id), SIGNET_OK);
     hsm_object_attrs b = {.id = 0x11, .label = "beta", .domains = 0x0002,
-                          .capabilities = YH_CAP(YH_CAP_SIGN_EDDSA), .algorithm = YH_ALGO_EC_ED25519};
+                          .capabilities = YH_CAP(YH_CAP_SIGN_EDDSA),
+                          .algorithm = YH_ALGO_EC_ED25519};
     assert_int_equal(hsm_generate_asymmetric(s, &b, &b_id), SIGNET_OK);
     hsm_object_attrs o = {.id = 0x10, .label = "alpha", .domains = 0x0001,
                           .capabilities = YH_CAP(YH_CAP_GET_OPAQUE)};

@@ -33,8 +33,9 @@ static int signet(char **out, const char *password, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd '%s' && SIGNET_CONNECTOR='%s' SIGNET_PASSWORD='%s' setsid -w '%s' %s",
-             H.dir, H.url, password, test_bin("signet"), args);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && SIGNET_CONNECTOR='%s' SIGNET_PASSWORD='%s' setsid -w '%s' %s", H.dir,
+             H.url, password, test_bin("signet"), args);
     char *o = NULL;
     int rc = run_cmd_full(cmd, NULL, 0, &o, NULL, NULL, 120);
     if (out)
@@ -130,7 +131,8 @@ static void wrap_export_import(void **state)
     assert_int_equal(signet(&out, "password", "hsm put-wrap-key --id 0x00ff --label backup "
                                              "--domains 1 --capabilities "
                                              "export-wrapped,import-wrapped --delegated "
-                                             "sign-eddsa,exportable-under-wrap --key-file wrap.hex"),
+                                             "sign-eddsa,exportable-under-wrap "
+                                             "--key-file wrap.hex"),
                      0);
     assert_string_equal(out, "0x00ff\n");
     free(out);
@@ -146,7 +148,8 @@ static void wrap_export_import(void **state)
                                              "asymmetric-key --id 0x500 -out key.wrapped"),
                      0);
     assert_int_equal(signet(NULL, "password", "hsm delete 0x500 asymmetric-key"), 0);
-    assert_int_equal(signet(&out, "password", "hsm import-wrapped --wrap-id 0xff -in key.wrapped"), 0);
+    assert_int_equal(
+        signet(&out, "password", "hsm import-wrapped --wrap-id 0xff -in key.wrapped"), 0);
     assert_string_equal(out, "asymmetric-key 0x0500\n");
     free(out);
     assert_int_equal(signet(NULL, "password", "hsm get-public-key 0x500 -out after.pem"), 0);

@@ -121,6 +121,26 @@ static void idle_expiry_reopens_transparently(void **state)
     hsm_session_close(s);
 }
 
+static void transport_failure_reopens_on_the_next_command(void **state)
+{
+    struct rig *r = *state;
+    hsm_session *s = rig_login(r);
+    uint8_t buf[8];
+    unsigned creates = r->creates;
+    r->fail_next = 1;
+    assert_int_equal(hsm_get_pseudo_random(s, sizeof buf, buf), SIGNET_E_NET);
+    /* The channel state is unknown now: the next command re-opens first. */
+    assert_int_equal(hsm_get_pseudo_random(s, sizeof buf, buf), SIGNET_OK);
+    assert_int_equal(r->creates, creates + 1);
+    /* A failing re-open leaves the session waiting for the connector to return. */
+    r->fail_next = 3;
+    assert_int_equal(hsm_get_pseudo_random(s, sizeof buf, buf), SIGNET_E_NET);
+    assert_int_equal(hsm_get_pseudo_random(s, sizeof buf, buf), SIGNET_E_NET);
+    assert_int_equal(hsm_get_pseudo_random(s, sizeof buf, buf), SIGNET_E_NET);
+    assert_int_equal(hsm_get_pseudo_random(s, sizeof buf, buf), SIGNET_OK);
+    hsm_session_close(s);
+}
+
 static void reopen_uses_the_changed_password(void **state)
 {
     struct rig *r = *state;
@@ -300,6 +320,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(wrong_password_is_auth_and_frees_the_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(tampered_rmac_closes_the_session, setup, teardown),
         cmocka_unit_test_setup_teardown(idle_expiry_reopens_transparently, setup, teardown),
+        cmocka_unit_test_setup_teardown(transport_failure_reopens_on_the_next_command, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(reopen_uses_the_changed_password, setup, teardown),
         cmocka_unit_test_setup_teardown(sessions_full_backs_off_then_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(sessions_full_backoff_rides_out_expiry, setup, teardown),

@@ -192,6 +192,23 @@ static void tampered_mac(void **state)
     hsm_device_free(dev);
 }
 
+static void open_options(void **state)
+{
+    hsm_device *dev = NULL;
+    hsm_device_opts o = {.latency_profile = "fast-please"};
+    assert_int_equal(hsm_device_open(&o, &dev), SIGNET_E_ARG);
+    assert_null(dev);
+    assert_non_null(strstr(signet_errmsg(), "yubihsm2"));
+    o.latency_profile = "none";
+    assert_int_equal(hsm_device_open(&o, &dev), SIGNET_OK);
+    assert_int_equal(hsm_device_serial(dev), 1234567); /* the default serial */
+    hsm_device_free(dev);
+    /* a state file in a directory that does not exist: a clear refusal */
+    o.state_path = "/nonexistent-signet-dir/state";
+    assert_int_not_equal(hsm_device_open(&o, &dev), SIGNET_OK);
+    assert_null(dev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +218,7 @@ int main(void)
         cmocka_unit_test(wrong_password_and_unknown_key),
         cmocka_unit_test(sessions_full_and_expiry),
         cmocka_unit_test(tampered_mac),
+        cmocka_unit_test(open_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,36 @@ out:
     return ret;
 }
 
+/* A trail anchored on the device's log as it is now (as a key ceremony would), with
+ * the signing commands audited by the device so that records pair with its entries. */
+static int make_trail(struct p11_env *e)
+{
+    static const uint8_t audited[] = {YH_CMD_SIGN_PKCS1, YH_OPT_ON, YH_CMD_SIGN_PSS, YH_OPT_ON,
+                                      YH_CMD_SIGN_ECDSA, YH_OPT_ON, YH_CMD_SIGN_EDDSA, YH_OPT_ON};
+    hsm_conn *c = NULL;
+    hsm_session *s = NULL;
+    signet_trail *t = NULL;
+    hsm_devinfo di;
+    hsm_log *log = calloc(1, sizeof *log);
+    int ret = -1;
+    if (log && signet_trail_init(e->audit) == SIGNET_OK &&
+        signet_trail_open(e->audit, &t) == SIGNET_OK && hsm_conn_open(e->h.url, &c) == SIGNET_OK &&
+        hsm_device_info(c, &di) == SIGNET_OK && hsm_session_open(c, 1, "password", &s) == SIGNET_OK &&
+        hsm_set_option(s, YH_OPTION_COMMAND_AUDIT, audited, sizeof audited) == SIGNET_OK &&
+        hsm_get_log_entries(s, log) == SIGNET_OK && signet_trail_lock(t) == SIGNET_OK) {
+        if (signet_trail_add_anchor(t, di.serial, log) == SIGNET_OK)
+            ret = 0;
+        signet_trail_unlock(t);
+    }
+    if (ret)
+        fail("making the audit trail");
+    free(log);
+    signet_trail_close(t);
+    hsm_session_close(s);
+    hsm_conn_close(c);
+    return ret;
+}
+
 int p11_env_write_conf(struct p11_env *e, const char *extra)
 {
     char text[2048];
@@ -104,10 +134,8 @@ int p11_env_start(struct p11_env *e, const char *keys, bool audit, const char *h
         goto fail;
     if (audit) {
         snprintf(e->audit, sizeof e->audit, "%s/audit", e->h.dir);
-        if (signet_trail_init(e->audit) != SIGNET_OK) {
-            fail("making the audit trail");
+        if (make_trail(e) != 0)
             goto fail;
-        }
     }
     if (p11_env_write_conf(e, NULL) != 0)
         goto fail;

@@ -1,0 +1,243 @@
+/* Internals of the key ceremony (include/signet/ceremony.h).  One file per job:
+ *   lines.c      the line tokenizer the plan and the manifest share
+ *   plan.c       the plan parser
+ *   roles.c      the role table
+ *   outdir.c     the output directory: durable writes, hashes, failed attempts
+ *   run.c        steps, progress, transcript, fault injection, failure reports
+ *   hsmprep.c    what the ceremony does to one device (connect ... delete factory key)
+ *   secrets.c    wrap key, operator password, P-256 credentials
+ *   seal.c       age encryption to holders; splitting and collecting shares
+ *   manifest.c   the public manifest: writing and parsing
+ *   provision.c  the provisioning ceremony; restore.c the restore */
+#ifndef SIGNET_CEREMONY_INTERNAL_H
+#define SIGNET_CEREMONY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "signet/age.h"
+#include "signet/audit.h"
+#include "signet/ceremony.h"
+#include "signet/client.h"
+#include "signet/sss.h"
+
+#define CER_FACTORY_AUTH_ID 1
+#define CER_FACTORY_PASSWORD "password"
+#define CER_STATE_FILE "ceremony.state"
+#define CER_ATTEMPTS_DIR "failed-attempts"
+#define CER_PATH_MAX 4096
+#define CER_LINE_MAX 4096
+
+/* ---- lines.c --------------------------------------------------------------- */
+/* One meaningful line: the first word and the rest (both trimmed). */
+typedef struct {
+    const char *key;
+    size_t key_len;
+    const char *val;
+    size_t val_len;
+    unsigned lineno;
+} cer_kv;
+
+typedef struct {
+    const char *p;
+    size_t len, pos;
+    unsigned lineno;
+    const char *what;   /* "plan", "manifest": named in errors */
+} cer_lines;
+
+void cer_lines_init(cer_lines *l, const char *what, const char *p, size_t len);
+/* Next line that is not blank or a '#' comment; *got false at the end.  Refuses NUL
+ * and control characters and lines longer than CER_LINE_MAX. */
+signet_rc cer_lines_next(cer_lines *l, cer_kv *kv, bool *got);
+bool cer_kv_is(const cer_kv *kv, const char *key);
+/* Splits the value into its first word and the rest. */
+void cer_split_word(const char *s, size_t len, const char **w, size_t *wlen, const char **rest,
+                    size_t *rlen);
+/* Copies s into dst (cap bytes with the NUL); fails naming the line when too long. */
+signet_rc cer_copy(char *dst, size_t cap, const char *s, size_t len, const cer_lines *l,
+                   const char *what);
+/* 16-bit id in decimal or 0x hex, 1..0xffff. */
+signet_rc cer_parse_id(const char *s, size_t len, uint16_t *out);
+/* Decimal 0..max. */
+signet_rc cer_parse_uint(const char *s, size_t len, unsigned long max, unsigned long *out);
+/* [A-Za-z0-9_.-]{1,SIGNET_PLAN_NAME_MAX}, not starting with '.' or '-'. */
+bool cer_name_valid(const char *s, size_t len);
+
+/* ---- plan.c ------------------------------------------------------------------ */
+/* Checks one recipient with the age module. */
+signet_rc cer_recipient_check(const char *text);
+
+/* ---- outdir.c ------------------------------------------------------------------ */
+/* Durably writes dir/rel (rel may hold '/' into existing subdirectories). */
+signet_rc cer_write_file(const char *dir, const char *rel, const void *p, size_t n, mode_t mode);
+/* Creates dir/rel (one level) if missing and fsyncs its parent. */
+signet_rc cer_mkdir(const char *dir, const char *rel, mode_t mode);
+/* Whole file into out (at most max bytes; use a secure writer for secrets). */
+signet_rc cer_read_file(const char *path, size_t max, sb_wr *out);
+signet_rc cer_file_sha256(const char *path, uint8_t out[32]);
+/* Makes dir ready for a new run: created when missing; refused when it holds a
+ * completed run (done_file exists) or unrelated files; an earlier failed attempt
+ * (CER_STATE_FILE exists) is moved to dir/failed-attempts/N, whose path is put into
+ * moved_to ("" when nothing moved). */
+signet_rc cer_prepare_out(const char *dir, const char *done_file, char *moved_to, size_t cap);
+/* Replaces dir/CER_STATE_FILE durably; remove deletes it (the run completed). */
+signet_rc cer_state_write(const char *dir, const char *text);
+signet_rc cer_state_remove(const char *dir);
+
+/* ---- run.c ---------------------------------------------------------------------- */
+typedef struct {
+    const char *name;
+    const char *summary;
+} cer_step_def;
+
+typedef struct {
+    const char *kind;              /* "provision" / "restore" */
+    const char *out_dir;
+    const cer_step_def *steps;
+    size_t n_steps;
+    size_t cur;                    /* 1-based index of the running step; 0 before the first */
+    int transcript_fd;             /* -1 until the output directory exists */
+    signet_progress_fn progress;
+    void *progress_ctx;
+    sb_wr pending;                 /* transcript lines said before it was opened */
+} cer_run;
+
+void cer_run_init(cer_run *r, const char *kind, const char *out_dir, const cer_step_def *steps,
+                  size_t n, signet_progress_fn fn, void *ctx);
+/* Opens OUT/transcript.txt for appending (after cer_prepare_out). */
+signet_rc cer_run_open_transcript(cer_run *r);
+/* A progress line, also appended to the transcript. */
+void cer_say(cer_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Starts step `name`: fsyncs the transcript so far, records the step in the state
+ * file, announces it, and honours SIGNET_CEREMONY_FAIL_AT / _STOP_AT. */
+signet_rc cer_step(cer_run *r, const char *name);
+/* Turns the current error into the failure report: which step, what was done,
+ * `advice`; written to OUT/ceremony.state and the transcript.  Returns rc. */
+signet_rc cer_run_fail(cer_run *r, signet_rc rc, const char *advice);
+/* The run completed: the state file goes, the transcript is synced and closed. */
+signet_rc cer_run_finish(cer_run *r);
+void cer_run_close(cer_run *r);
+/* UTC time "2026-01-31T12:00:00Z". */
+void cer_utc_now(char out[32]);
+
+/* ---- hsmprep.c ------------------------------------------------------------------ */
+typedef struct {
+    const char *role;              /* "primary", "backup", "target" */
+    const char *url;
+    hsm_conn *conn;
+    bool own_conn;
+    hsm_session *sess;             /* the working session: factory key, later a role */
+    hsm_devinfo info;
+    uint32_t serial;
+    bool factory_deleted;
+} cer_device;
+
+/* Opens the connector (unless conn is set), reads Device Info and refuses firmware
+ * older than 2.4.0. */
+signet_rc cer_dev_connect(cer_device *d);
+/* Logs in with auth id / password / key (id 0: the factory key). */
+signet_rc cer_dev_login(cer_device *d, uint16_t auth_id, const char *password, EVP_PKEY *key);
+/* Reset; then logs in again with the factory key (retrying while the device reboots)
+ * and checks it is the same device. */
+signet_rc cer_dev_reset(cer_device *d);
+/* Get Log Entries on the working session. */
+signet_rc cer_dev_read_log(cer_device *d, hsm_log *log);
+/* The log right after a reset: entry 1 (start) and the boot entry, nothing else. */
+signet_rc cer_dev_check_fresh_log(const cer_device *d, const hsm_log *log);
+/* Only the factory authentication key, across all domains, with factory attributes. */
+signet_rc cer_dev_prove_clean(cer_device *d);
+/* Every auditable command except those that would lock the device, fixed, in one
+ * Set Option; then force-audit fixed; then reads both back. */
+signet_rc cer_dev_set_audit(cer_device *d, size_t *n_commands);
+/* Drains the device log into the trail; a gap or unlogged event is an error. */
+signet_rc cer_dev_drain(cer_device *d, signet_trail *t);
+signet_rc cer_dev_put_wrap_key(cer_device *d, const sss_wrapkey *wk);
+/* Object list "object <serial> ..." lines for the manifest. */
+signet_rc cer_dev_describe_objects(cer_device *d, sb_wr *out);
+void cer_dev_close(cer_device *d);
+/* "2.4.0" */
+void cer_dev_version(const cer_device *d, char out[16]);
+
+/* ---- secrets.c ------------------------------------------------------------------- */
+typedef struct {
+    char *password;                            /* operator: smem, NUL-terminated */
+    EVP_PKEY *key[SIGNET_ROLE__COUNT];         /* admin, auditor: P-256 private keys */
+    uint8_t pub[SIGNET_ROLE__COUNT][YH_EC_P256_PUB_LEN];
+} cer_creds;
+
+signet_rc cer_creds_generate(cer_creds *c);
+void cer_creds_free(cer_creds *c);
+/* The credential as its holder receives it (secure writer): the operator's password
+ * and a newline, or the PKCS#8 PEM private key. */
+signet_rc cer_cred_text(const cer_creds *c, signet_role r, sb_wr *out);
+/* Puts the three authentication keys onto a device. */
+signet_rc cer_dev_put_roles(cer_device *d, const cer_creds *c, uint16_t domains);
+/* Logs in as `role` with its new credential on a fresh session (closed again). */
+signet_rc cer_dev_try_role(cer_device *d, const cer_creds *c, signet_role role);
+/* Logs in as admin (kept as the working session) and deletes the factory key. */
+signet_rc cer_dev_delete_factory(cer_device *d, const cer_creds *c);
+/* 32 key bytes: HKDF-SHA256 over this host's random bytes and every device's
+ * (Get Pseudo Random), so that neither alone decides the key. */
+signet_rc cer_wrapkey_make(cer_device *devs, size_t n, const signet_plan *p, sss_wrapkey *wk);
+
+/* ---- seal.c ------------------------------------------------------------------------ */
+/* Age-encrypts (armored) to one recipient. */
+signet_rc cer_seal(const char *recipient, const uint8_t *p, size_t n, sb_wr *out);
+/* Splits the wrap-key blob t of n and proves that every set of at least t shares
+ * gives it back. */
+signet_rc cer_split_checked(const sss_wrapkey *wk, unsigned t, unsigned n, sss_share *shares);
+/* Combines shares, decodes the wrap key and compares its check value. */
+signet_rc cer_combine_checked(const sss_share *shares, size_t k,
+                              const uint8_t check[SSS_WRAPKEY_CHECK_LEN], sss_wrapkey *wk);
+/* "shares/3-alice.age", "credentials/admin-carol.age" */
+void cer_share_file(unsigned index, const char *name, char *out, size_t cap);
+void cer_cred_file(signet_role r, const char *name, char *out, size_t cap);
+
+/* ---- manifest.c ---------------------------------------------------------------------- */
+#define CER_MANIFEST_FILE "manifest.txt"
+#define CER_RESTORE_MANIFEST_FILE "restore-manifest.txt"
+#define CER_MANIFEST_MAGIC "signet-ceremony-manifest v1"
+#define CER_MANIFEST_MAX_FILES 128
+#define CER_REL_MAX 128
+
+typedef struct {
+    unsigned index;
+    char name[SIGNET_PLAN_NAME_MAX + 1];
+    char file[CER_REL_MAX];
+} cer_manifest_share;
+
+typedef struct {
+    char path[CER_REL_MAX];
+    uint8_t sha256[32];
+} cer_manifest_file;
+
+/* What a restore needs from a provision's manifest. */
+typedef struct {
+    unsigned threshold;
+    unsigned n_shares;
+    uint16_t wrap_id;
+    uint16_t wrap_domains;
+    uint64_t wrap_caps;
+    uint64_t wrap_delegated;
+    uint8_t check[SSS_WRAPKEY_CHECK_LEN];
+    uint16_t log_key_id;
+    signet_vkey vkey;
+    char log_wrapped[CER_REL_MAX];
+    cer_manifest_share shares[SSS_MAX_SHARES];
+    size_t n_listed_shares;
+    cer_manifest_file files[CER_MANIFEST_MAX_FILES];
+    size_t n_files;
+} cer_manifest;
+
+/* Strict on what it reads, ignores lines it does not need (device, object, role
+ * lines are for people).  Paths must be relative, without "..". */
+signet_rc cer_manifest_parse(const char *text, size_t len, cer_manifest *out);
+const cer_manifest_file *cer_manifest_find_file(const cer_manifest *m, const char *path);
+/* Relative path check shared with the parser. */
+bool cer_rel_path_valid(const char *s, size_t len);
+/* "file <sha256> <path>" for each path (hashed now). */
+signet_rc cer_manifest_add_files(sb_wr *w, const char *dir, char (*paths)[CER_REL_MAX], size_t n);
+
+#endif

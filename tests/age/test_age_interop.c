@@ -1,0 +1,217 @@
+/* Interoperability of `signet age` with Debian's age, age-keygen and ssh-keygen,
+ * in both directions, binary and armored, at the chunk-size edges, with several
+ * recipients; and the CLI's behaviour on failure (exit codes, no partial output). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static char dir[] = "/tmp/signet-age-XXXXXX";
+
+/* Runs a shell command in the test directory; $S is the signet binary.
+ * stderr goes to the file "err". Returns the exit status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096], full[4400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "cd %s && { %s ; } 2>err", dir, cmd);
+    int st = system(full);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *file(const char *name)
+{
+    static char buf[8192];
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+static const size_t SIZES[] = {0, 1, 1000, 65536, 65537, 200000};
+#define NSIZES (sizeof SIZES / sizeof SIZES[0])
+
+static int setup(void **state)
+{
+    char s[1024];
+    if (!mkdtemp(dir) || !getenv("SIGNET_BIN_DIR"))
+        return -1;
+    snprintf(s, sizeof s, "%s/signet", getenv("SIGNET_BIN_DIR"));
+    setenv("S", s, 1);
+    /* Keys made by the reference tools. */
+    if (sh("age-keygen -o k1.txt 2>/dev/null && age-keygen -o k2.txt 2>/dev/null && "
+           "ssh-keygen -q -t ed25519 -N '' -C custodian -f id1 && "
+           "ssh-keygen -q -t ed25519 -N '' -C other -f id2") != 0)
+        return -1;
+    for (size_t i = 0; i < NSIZES; i++)
+        if (sh("head -c %zu /dev/urandom > p%zu", SIZES[i], SIZES[i]) != 0)
+            return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void signet_encrypts_age_decrypts(void **state)
+{
+    for (size_t i = 0; i < NSIZES; i++)
+        for (int armor = 0; armor < 2; armor++) {
+            size_t n = SIZES[i];
+            const char *a = armor ? "-a" : "";
+            assert_int_equal(sh("$S age encrypt -r $(age-keygen -y k1.txt) %s -o c p%zu", a, n), 0);
+            assert_int_equal(sh("age -d -i k1.txt c > d && cmp d p%zu", n), 0);
+            assert_int_equal(sh("$S age encrypt -R id1.pub %s < p%zu > c", a, n), 0);
+            assert_int_equal(sh("age -d -i id1 c | cmp - p%zu", n), 0);
+            if (armor)
+                assert_int_equal(sh("head -1 c | grep -qx -- '-----BEGIN AGE ENCRYPTED FILE-----'"), 0);
+        }
+}
+
+static void age_encrypts_signet_decrypts(void **state)
+{
+    for (size_t i = 0; i < NSIZES; i++)
+        for (int armor = 0; armor < 2; armor++) {
+            size_t n = SIZES[i];
+            const char *a = armor ? "-a" : "";
+            assert_int_equal(sh("age -r $(age-keygen -y k1.txt) %s -o c p%zu", a, n), 0);
+            assert_int_equal(sh("$S age decrypt -i k1.txt -o d c && cmp d p%zu", n), 0);
+            assert_int_equal(sh("age %s -R id1.pub < p%zu > c", a, n), 0);
+            assert_int_equal(sh("$S age decrypt -i id1 < c | cmp - p%zu", n), 0);
+        }
+}
+
+static void multiple_recipients(void **state)
+{
+    /* signet to three recipients: each of them decrypts with age. */
+    assert_int_equal(sh("printf 'several\\n' | $S age encrypt -r $(age-keygen -y k1.txt) "
+                        "-r \"$(cat id1.pub)\" -r $(age-keygen -y k2.txt) > c"),
+                     0);
+    assert_int_equal(sh("test \"$(grep -c -- '^-> X25519 ' c)\" = 2 && "
+                        "test \"$(grep -c -- '^-> ssh-ed25519 ' c)\" = 1"),
+                     0);
+    assert_int_equal(sh("age -d -i k1.txt c | grep -qx several"), 0);
+    assert_int_equal(sh("age -d -i k2.txt c | grep -qx several"), 0);
+    assert_int_equal(sh("age -d -i id1 c | grep -qx several"), 0);
+    /* age to four recipients, from a recipients file: signet decrypts with each. */
+    assert_int_equal(sh("{ echo '# team'; age-keygen -y k1.txt; echo; cat id2.pub; cat id1.pub; "
+                        "age-keygen -y k2.txt; } > team.txt && age -R team.txt -a -o c p65537"),
+                     0);
+    const char *ids[] = {"k1.txt", "k2.txt", "id1", "id2"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(sh("$S age decrypt -i %s c | cmp - p65537", ids[i]), 0);
+    /* The same recipients file works for signet, and age reads the result. */
+    assert_int_equal(sh("$S age encrypt -R team.txt -o c p1000 && age -d -i id2 c | cmp - p1000"), 0);
+    /* Several identity files: the one that fits is used. */
+    assert_int_equal(sh("$S age encrypt -R id2.pub p1 | $S age decrypt -i k1.txt -i id1 -i id2 "
+                        "| cmp - p1"),
+                     0);
+}
+
+static void signet_keygen_works_with_age(void **state)
+{
+    assert_int_equal(sh("$S age keygen -o sk.txt"), 0);
+    assert_non_null(strstr(file("err"), "Public key: age1"));
+    struct stat st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/sk.txt", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* The "# public key:" line is what age-keygen derives from the identity. */
+    assert_int_equal(sh("test \"$(grep '^# public key: ' sk.txt | cut -d' ' -f4)\" = "
+                        "\"$(age-keygen -y sk.txt)\""),
+                     0);
+    assert_int_equal(sh("age -r $(age-keygen -y sk.txt) -o c p1000 && "
+                        "$S age decrypt -i sk.txt c | cmp - p1000"),
+                     0);
+    assert_int_equal(sh("$S age encrypt -r $(age-keygen -y sk.txt) -o c p1000 && "
+                        "age -d -i sk.txt c | cmp - p1000"),
+                     0);
+    /* Never overwrites. */
+    assert_int_equal(sh("cp sk.txt before && $S age keygen -o sk.txt"), 2);
+    assert_non_null(strstr(file("err"), "already exists"));
+    assert_int_equal(sh("cmp sk.txt before"), 0);
+    /* To stdout: the three lines. */
+    assert_int_equal(sh("$S age keygen > out.txt && test $(wc -l < out.txt) = 3 && "
+                        "grep -q '^AGE-SECRET-KEY-1' out.txt && age-keygen -y out.txt"),
+                     0);
+}
+
+static void cli_failures(void **state)
+{
+    /* Wrong identity: exit 5 (authentication), a clear message, no output file. */
+    assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p1000"), 0);
+    assert_int_equal(sh("$S age decrypt -i k2.txt -o wrong c"), 5);
+    assert_non_null(strstr(file("err"), "encrypted to other keys"));
+    assert_int_equal(sh("test ! -e wrong"), 0);
+    /* A modified payload byte with -o: exit 1, neither d nor a temporary file left. */
+    assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p200000 && "
+                        "printf 'X' | dd of=c bs=1 seek=150000 conv=notrunc 2>/dev/null"),
+                     0);
+    assert_int_equal(sh("$S age decrypt -i k1.txt -o modified c"), 1);
+    assert_non_null(strstr(file("err"), "does not authenticate"));
+    assert_int_equal(sh("test ! -e modified && test -z \"$(ls | grep tmp)\""), 0);
+    /* Trailing data: rejected like age does. */
+    assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p1000 && echo junk >> c"), 0);
+    assert_int_equal(sh("$S age decrypt -i k1.txt c > /dev/null"), 1);
+    /* No recipients, no identities, unknown recipient: usage errors. */
+    assert_int_equal(sh("$S age encrypt -o c p1"), 2);
+    assert_int_equal(sh("$S age decrypt c"), 2);
+    assert_int_equal(sh("$S age encrypt -r bogus -o c p1"), 2);
+    assert_int_equal(sh("$S age encrypt -r \"$(cat k1.txt | tail -1)\" -o c p1"), 2);
+    assert_non_null(strstr(file("err"), "not a recipient"));
+    /* A passphrase-protected SSH key: a clear refusal. */
+    assert_int_equal(sh("ssh-keygen -q -t ed25519 -N secretpass -f idp && "
+                        "age -R idp.pub -o c p1"),
+                     0);
+    assert_int_equal(sh("$S age decrypt -i idp c"), 8);
+    assert_non_null(strstr(file("err"), "passphrase"));
+    /* An RSA SSH key as recipient. */
+    assert_int_equal(sh("ssh-keygen -q -t rsa -b 2048 -N '' -f idr && $S age encrypt -R idr.pub p1"), 8);
+    assert_non_null(strstr(file("err"), "ssh-ed25519"));
+    /* A missing input file: exit 6. */
+    assert_int_equal(sh("$S age encrypt -R id1.pub nosuchfile"), 6);
+}
+
+static void help_texts(void **state)
+{
+    assert_int_equal(sh("$S age --help > h"), 0);
+    assert_non_null(strstr(file("h"), "signet age encrypt"));
+    assert_int_equal(sh("$S age encrypt --help > h"), 0);
+    assert_non_null(strstr(file("h"), "--recipients-file"));
+    assert_int_equal(sh("$S age decrypt --help > h"), 0);
+    assert_non_null(strstr(file("h"), "--identity"));
+    assert_int_equal(sh("$S age keygen --help > h"), 0);
+    assert_non_null(strstr(file("h"), "0600"));
+    assert_int_equal(sh("$S age"), 2);
+    assert_int_equal(sh("$S age frobnicate"), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(signet_encrypts_age_decrypts),
+        cmocka_unit_test(age_encrypts_signet_decrypts),
+        cmocka_unit_test(multiple_recipients),
+        cmocka_unit_test(signet_keygen_works_with_age),
+        cmocka_unit_test(cli_failures),
+        cmocka_unit_test(help_texts),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
