@@ -184,8 +184,7 @@ typedef struct {
     char note[256];            /* optional free text */
 } signet_record;
 
-/* One record line, without "i=" when index is ignored (append assigns it) and
- * without the newline. */
+/* One record line (starting with i=<index>), without the newline. */
 signet_rc signet_record_format(const signet_record *r, sb_wr *out);
 signet_rc signet_record_parse(const char *line, size_t len, signet_record *out);
 const char *signet_mech_name(uint8_t command);   /* "rsa-pkcs1"...; NULL if not a signing command */

@@ -58,6 +58,12 @@ typedef struct {
     size_t n_algorithms;
 } hsm_devinfo;
 signet_rc hsm_device_info(hsm_conn *c, hsm_devinfo *out);
+/* Device Info page 2 (firmware 2.4+): the part number (chip designator) text.
+ * SIGNET_E_UNSUPPORTED on older firmware. */
+signet_rc hsm_device_part_number(hsm_conn *c, char *out, size_t out_len);
+/* Get Device Public Key (firmware 2.3+, plain command): the device's static EC
+ * P-256 key that asymmetric authentication runs against (caller frees). */
+signet_rc hsm_get_device_public_key(hsm_conn *c, EVP_PKEY **out);
 
 /* ---- sessions ---------------------------------------------------------------- */
 typedef struct hsm_session hsm_session;
@@ -67,9 +73,11 @@ signet_rc hsm_session_open(hsm_conn *c, uint16_t auth_id, const char *password,
                            hsm_session **out);
 signet_rc hsm_session_open_keys(hsm_conn *c, uint16_t auth_id, const yh_static_keys *keys,
                                 hsm_session **out);
-/* Asymmetric credential: the client's EC P-256 private key (issue 3); the key is
- * up-referenced and kept for re-opening.  The device's static public key is taken
- * from the device (Get Device Public Key) and not pinned. */
+/* Asymmetric credential (firmware 2.3+): the client's EC P-256 private key; the
+ * key is up-referenced and kept for re-opening.  The device's static public key
+ * is taken from the device (Get Device Public Key) and not pinned.  A receipt
+ * that does not verify (wrong private key, or not the device) fails with
+ * SIGNET_E_AUTH. */
 signet_rc hsm_session_open_asym(hsm_conn *c, uint16_t auth_id, EVP_PKEY *priv,
                                 hsm_session **out);
 /* Sends Close Session (best effort) and wipes the keys. NULL is fine.  Close
@@ -152,14 +160,24 @@ signet_rc hsm_delete_object(hsm_session *s, uint16_t id, uint8_t type);
 signet_rc hsm_put_wrap_key(hsm_session *s, const hsm_object_attrs *a, const uint8_t *key,
                            size_t key_len, uint16_t *out_id);
 signet_rc hsm_generate_wrap_key(hsm_session *s, const hsm_object_attrs *a, uint16_t *out_id);
-/* Blob = nonce | ciphertext | tag, exactly as the device returns it. */
+/* Blob = nonce | ciphertext | tag, exactly as the device returns it.  The
+ * legacy layout (format 0): an Ed25519 key travels without its seed, and a key
+ * imported from such a blob cannot sign on signet-hsm. */
 signet_rc hsm_export_wrapped(hsm_session *s, uint16_t wrap_id, uint8_t type, uint16_t id,
                              sb_wr *blob);
+/* Export Wrapped with the format byte of firmware 2.4 (yubihsm-shell's
+ * yh_util_export_wrapped_ex): HSM_WRAP_FORMAT_LEGACY (0) as above, or
+ * HSM_WRAP_FORMAT_ED25519_SEED (1), which adds the 32-byte Ed25519 seed to an
+ * Ed25519 key's body (other objects are unchanged).  Export Ed25519 keys with
+ * format 1 whenever the blob is to be imported and used for signing again. */
+enum { HSM_WRAP_FORMAT_LEGACY = 0, HSM_WRAP_FORMAT_ED25519_SEED = 1 };
+signet_rc hsm_export_wrapped_ex(hsm_session *s, uint16_t wrap_id, uint8_t type, uint16_t id,
+                                uint8_t format, sb_wr *blob);
 signet_rc hsm_import_wrapped(hsm_session *s, uint16_t wrap_id, const uint8_t *blob, size_t len,
                              uint8_t *out_type, uint16_t *out_id);
 
 /* Authentication keys.  Symmetric: from a password.  Asymmetric (algorithm 49):
- * pub is the 65-byte uncompressed P-256 point (issue 3). */
+ * pub is the 65-byte uncompressed P-256 point of the holder's key. */
 signet_rc hsm_put_auth_key(hsm_session *s, const hsm_object_attrs *a, const char *password,
                            uint16_t *out_id);
 signet_rc hsm_put_auth_key_asym(hsm_session *s, const hsm_object_attrs *a,
@@ -185,5 +203,66 @@ signet_rc hsm_get_option(hsm_session *s, uint8_t option, sb_wr *value);
 
 /* Reset: the device answers, then wipes itself; the session is gone afterwards. */
 signet_rc hsm_reset_device(hsm_session *s);
+
+/* ---- attestation ----------------------------------------------------------------- */
+/* Sign Attestation Certificate: an X.509 certificate (DER, appended to der) for
+ * asymmetric key key_id, signed by attestation key attest_id: 0 is the device's
+ * own (its certificate reads as opaque object 0), any other id an asymmetric key
+ * with sign-attestation-certificate and an opaque X.509 certificate of the same
+ * id.  The certificate is parsed and its public key checked against Get Public
+ * Key before it is returned. */
+signet_rc hsm_sign_attestation_certificate(hsm_session *s, uint16_t key_id, uint16_t attest_id,
+                                           sb_wr *der);
+
+/* ---- HMAC keys (algorithms hmac-sha1/256/384/512) -------------------------------- */
+/* key: 1 .. block size bytes (64 for SHA-1/256, 128 for SHA-384/512). */
+signet_rc hsm_put_hmac_key(hsm_session *s, const hsm_object_attrs *a, const uint8_t *key,
+                           size_t len, uint16_t *out_id);
+signet_rc hsm_generate_hmac_key(hsm_session *s, const hsm_object_attrs *a, uint16_t *out_id);
+/* mac holds EVP_MAX_MD_SIZE (64) bytes; *mac_len gets the hash length. */
+signet_rc hsm_sign_hmac(hsm_session *s, uint16_t id, const uint8_t *data, size_t len,
+                        uint8_t *mac, size_t *mac_len);
+/* *match: whether mac (the hash's length) is the HMAC of data.  A mismatch is not
+ * an error. */
+signet_rc hsm_verify_hmac(hsm_session *s, uint16_t id, const uint8_t *mac, size_t mac_len,
+                          const uint8_t *data, size_t len, bool *match);
+
+/* ---- RSA decryption and ECDH -------------------------------------------------------- */
+/* ct is the modulus length.  The message is appended to out (use a secure writer). */
+signet_rc hsm_decrypt_pkcs1(hsm_session *s, uint16_t id, const uint8_t *ct, size_t len,
+                            sb_wr *out);
+/* OAEP: mgf1 is YH_ALGO_MGF1_*; md the OAEP hash; label (may be NULL/0) is hashed
+ * here, as the device takes the label's hash. */
+signet_rc hsm_decrypt_oaep(hsm_session *s, uint16_t id, uint8_t mgf1, const EVP_MD *md,
+                           const uint8_t *label, size_t label_len, const uint8_t *ct, size_t len,
+                           sb_wr *out);
+/* ECDH with an EC key: peer is the other side's public key (same curve); the
+ * shared secret (the X coordinate, field length) is appended to out. */
+signet_rc hsm_derive_ecdh(hsm_session *s, uint16_t id, EVP_PKEY *peer, sb_wr *out);
+
+/* ---- wrap data -------------------------------------------------------------------- */
+/* Seals data with a wrap key that has wrap-data: nonce | ciphertext | tag. */
+signet_rc hsm_wrap_data(hsm_session *s, uint16_t wrap_id, const uint8_t *data, size_t len,
+                        sb_wr *blob);
+/* Opens a blob with a wrap key that has unwrap-data (use a secure writer). */
+signet_rc hsm_unwrap_data(hsm_session *s, uint16_t wrap_id, const uint8_t *blob, size_t len,
+                          sb_wr *out);
+
+/* ---- symmetric keys (aes128, aes192, aes256) ---------------------------------------- */
+signet_rc hsm_put_symmetric_key(hsm_session *s, const hsm_object_attrs *a, const uint8_t *key,
+                                size_t len, uint16_t *out_id);
+signet_rc hsm_generate_symmetric_key(hsm_session *s, const hsm_object_attrs *a,
+                                     uint16_t *out_id);
+/* Whole 16-byte blocks, no padding; long inputs are sent in chunks (CBC chains
+ * the IV across them).  The result is appended to out. */
+signet_rc hsm_encrypt_ecb(hsm_session *s, uint16_t id, const uint8_t *in, size_t len, sb_wr *out);
+signet_rc hsm_decrypt_ecb(hsm_session *s, uint16_t id, const uint8_t *in, size_t len, sb_wr *out);
+signet_rc hsm_encrypt_cbc(hsm_session *s, uint16_t id, const uint8_t iv[16], const uint8_t *in,
+                          size_t len, sb_wr *out);
+signet_rc hsm_decrypt_cbc(hsm_session *s, uint16_t id, const uint8_t iv[16], const uint8_t *in,
+                          size_t len, sb_wr *out);
+
+/* Blink Device: the LED blinks for seconds (a no-op on signet-hsm). */
+signet_rc hsm_blink(hsm_session *s, uint8_t seconds);
 
 #endif

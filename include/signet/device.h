@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "signet/buf.h"
 #include "signet/err.h"
 
 typedef struct hsm_device hsm_device;
@@ -37,6 +38,13 @@ void hsm_device_free(hsm_device *dev);
  * durability: docs/emulator.md. */
 signet_rc hsm_device_transact(hsm_device *dev, const uint8_t *req, size_t req_len, uint8_t *resp,
                               size_t *resp_len);
+
+/* The device's attestation certificate (attestation key 0), made at first start
+ * and kept across resets: the emulator's attestation CA, self-signed.  Verifiers
+ * of attestation certificates from signet-hsm trust it explicitly.  A device on a
+ * state file also writes it to <state>.ca.pem at every start. */
+signet_rc hsm_device_ca_pem(hsm_device *dev, sb_wr *pem);
+signet_rc hsm_device_ca_der(hsm_device *dev, sb_wr *der);
 
 uint32_t hsm_device_serial(const hsm_device *dev);
 /* "2.4.0" */

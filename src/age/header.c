@@ -140,7 +140,7 @@ static signet_rc parse_lines(sb_rd *r, age_header *h)
     if (n + 1 != strlen(AGE_INTRO) || memcmp(line, AGE_INTRO, n) != 0)
         return signet_fail(SIGNET_E_UNSUPPORTED, "the age file has version \"%.*s\": signet "
                                                  "reads v1",
-                           (int)(n > 40 ? 21 : n - 19), line + 19);
+                           (int)(n - 19 > 20 ? 20 : n - 19), line + 19);
     for (;;) {
         size_t off = r->pos;
         if ((rc = next_line(r, &line, &n, ++lineno)) != SIGNET_OK)

@@ -19,6 +19,8 @@ static bool arg_bytes(const age_stanza *st, size_t i, uint8_t *out, size_t n)
     size_t len;
     uint8_t mem[40];
     sb_wr w;
+    if (i >= st->nargs || n > 32)
+        return false;
     age_stanza_arg(st, i, &p, &len);
     sbw_init_fixed(&w, mem, sizeof mem);
     if (len != (n * 4 + 2) / 3 || b64_decode(&w, p, len, false) || w.len != n)
@@ -155,7 +157,8 @@ signet_rc age_stanza_unwrap(const struct age_identity *id, const age_header *h,
     if (!age_stanza_arg_is(st, 0, ssh ? "ssh-ed25519" : "X25519"))
         return SIGNET_OK;
     uint8_t share[32];
-    if (!arg_bytes(st, ssh ? 2 : 1, share, 32) || st->body_len != 32)
+    if (st->nargs != (ssh ? 3u : 2u) || !arg_bytes(st, ssh ? 2 : 1, share, 32) ||
+        st->body_len != 32)
         return signet_fail(SIGNET_E_PARSE, "a %s stanza is malformed",
                            ssh ? "ssh-ed25519" : "X25519");
     if (ssh) {

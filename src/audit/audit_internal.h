@@ -73,7 +73,7 @@ signet_rc devline_parse(const char *line, size_t len, devline *out);
 /* The anchor file holds entries without i=, dev= or seq=. */
 signet_rc anchor_line_format(const yh_log_entry *e, sb_wr *out);
 signet_rc anchor_line_parse(const char *line, size_t len, yh_log_entry *out);
-/* Entry 1 after a reset: number 1 and every other byte 0xff. */
+/* Entry 1 after a reset: number 1, every other field 0xff, any digest. */
 bool entry_is_start(const yh_log_entry *e);
 
 /* Time as 2006-01-02T15:04:05Z. */

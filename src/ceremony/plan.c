@@ -57,8 +57,9 @@ static signet_rc parse_person(const cer_kv *kv, const cer_lines *l, signet_plan_
     if ((rc = cer_copy(p->name, sizeof p->name, name, nlen, l, "name")) ||
         (rc = cer_copy(p->recipient, sizeof p->recipient, rec, rlen, l, "recipient")))
         return rc;
+    /* Whatever the age module thought of it, here it is a mistake in the plan. */
     if ((rc = cer_recipient_check(p->recipient)))
-        return signet_wrap(rc, "plan line %u (%.*s %s)", l->lineno, (int)kv->key_len, kv->key,
+        return signet_wrap(SIGNET_E_PARSE, "plan line %u (%.*s %s)", l->lineno, (int)kv->key_len, kv->key,
                            p->name);
     return SIGNET_OK;
 }

@@ -109,12 +109,25 @@ signet_rc hsm_generate_wrap_key(hsm_session *s, const hsm_object_attrs *a, uint1
 signet_rc hsm_export_wrapped(hsm_session *s, uint16_t wrap_id, uint8_t type, uint16_t id,
                              sb_wr *blob)
 {
-    uint8_t req[5];
+    return hsm_export_wrapped_ex(s, wrap_id, type, id, HSM_WRAP_FORMAT_LEGACY, blob);
+}
+
+signet_rc hsm_export_wrapped_ex(hsm_session *s, uint16_t wrap_id, uint8_t type, uint16_t id,
+                                uint8_t format, sb_wr *blob)
+{
+    if (format != HSM_WRAP_FORMAT_LEGACY && format != HSM_WRAP_FORMAT_ED25519_SEED)
+        return signet_fail(SIGNET_E_ARG, "export wrapped: format %u is unknown (0 legacy, "
+                                         "1 with the Ed25519 seed)",
+                           format);
+    /* Format 0 is sent as the 5-byte request every firmware understands; the
+     * format byte exists from firmware 2.4 (python-yubihsm sends it only for 1). */
+    uint8_t req[6];
     put_be16(req, wrap_id);
     req[2] = type;
     put_be16(req + 3, id);
+    req[5] = format;
     size_t before = blob->len;
-    signet_rc rc = hsm_xfer(s, YH_CMD_EXPORT_WRAPPED, req, sizeof req, blob);
+    signet_rc rc = hsm_xfer(s, YH_CMD_EXPORT_WRAPPED, req, format ? 6 : 5, blob);
     if (rc)
         return signet_wrap(rc, "exporting %s 0x%04x under wrap key 0x%04x", yh_type_name(type),
                            id, wrap_id);

@@ -39,18 +39,22 @@ static signet_rc check_p256_private(EVP_PKEY *k)
     return SIGNET_OK;
 }
 
-/* Get Device Public Key: algorithm(1) | X(32) | Y(32). */
-static signet_rc device_static_key(hsm_conn *c, EVP_PKEY **out)
+/* Get Device Public Key: algorithm(1) = 49 | X(32) | Y(32). */
+signet_rc hsm_get_device_public_key(hsm_conn *c, EVP_PKEY **out)
 {
+    *out = NULL;
     uint8_t buf[128];
     sb_wr w;
     sbw_init_fixed(&w, buf, sizeof buf);
     signet_rc rc = hsm_conn_command(c, YH_CMD_GET_DEVICE_PUBKEY, NULL, 0, &w);
     if (rc)
-        return rc;
+        return signet_wrap(rc, "getting the device public key");
     if (w.len != YH_EC_P256_PUB_LEN)
         return signet_fail(SIGNET_E_PARSE, "device public key: %zu bytes instead of %d", w.len,
                            YH_EC_P256_PUB_LEN);
+    if (w.p[0] != YH_ALGO_EC_P256_YUBICO_AUTHENTICATION)
+        return signet_fail(SIGNET_E_PARSE, "device public key of algorithm %u (%d expected)",
+                           w.p[0], YH_ALGO_EC_P256_YUBICO_AUTHENTICATION);
     uint8_t pt[YH_EC_P256_PUB_LEN];
     pt[0] = 0x04; /* the first byte on the wire names the algorithm */
     memcpy(pt + 1, w.p + 1, YH_EC_P256_PUB_LEN - 1);
@@ -80,7 +84,7 @@ signet_rc session_establish_asym(hsm_session *s)
     uint8_t cli_eph[YH_EC_P256_PUB_LEN], dev_eph_pt[YH_EC_P256_PUB_LEN];
     uint8_t receipt[16], mac[16];
 
-    if ((rc = device_static_key(c, &dev_static)))
+    if ((rc = hsm_get_device_public_key(c, &dev_static)))
         goto out;
     eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (!eph) {

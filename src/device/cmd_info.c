@@ -1,5 +1,5 @@
 /* Device-wide commands: echo, device info, storage info, pseudo-random bytes,
- * reset and close session. */
+ * reset, blink and close session. */
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -7,9 +7,10 @@
 
 #include "dev.h"
 
-/* What Device Info with argument 01 answers: a chip designator in the real
- * device; the emulator names itself (docs/emulator.md). */
-#define DEV_PART_NUMBER "SIGNET-HSM"
+/* What Device Info with argument 01 answers: the chip designator of the real
+ * device; the emulator names itself.  yubihsm-shell's yh_util_get_partnumber
+ * refuses answers shorter than 12 bytes, so this is 12 (docs/emulator.md). */
+#define DEV_PART_NUMBER "SIGNET-HSM24"
 
 uint8_t cmd_echo(dev_req *rq)
 {
@@ -26,12 +27,16 @@ static signet_rc put_algorithms(sb_wr *w)
         YH_ALGO_RSA_PKCS1_SHA512, YH_ALGO_RSA_PSS_SHA1, YH_ALGO_RSA_PSS_SHA256,
         YH_ALGO_RSA_PSS_SHA384, YH_ALGO_RSA_PSS_SHA512, YH_ALGO_RSA_2048, YH_ALGO_RSA_3072,
         YH_ALGO_RSA_4096, YH_ALGO_EC_P256, YH_ALGO_EC_P384, YH_ALGO_EC_P521, YH_ALGO_EC_K256,
-        YH_ALGO_EC_BP256, YH_ALGO_EC_BP384, YH_ALGO_EC_BP512, YH_ALGO_EC_ECDSA_SHA1,
-        YH_ALGO_AES128_CCM_WRAP, YH_ALGO_OPAQUE_DATA, YH_ALGO_OPAQUE_X509_CERTIFICATE,
-        YH_ALGO_MGF1_SHA1, YH_ALGO_MGF1_SHA256, YH_ALGO_MGF1_SHA384, YH_ALGO_MGF1_SHA512,
-        YH_ALGO_AES128_YUBICO_AUTHENTICATION, YH_ALGO_AES192_CCM_WRAP, YH_ALGO_AES256_CCM_WRAP,
-        YH_ALGO_EC_ECDSA_SHA256, YH_ALGO_EC_ECDSA_SHA384, YH_ALGO_EC_ECDSA_SHA512,
-        YH_ALGO_EC_ED25519, YH_ALGO_EC_P224,
+        YH_ALGO_EC_BP256, YH_ALGO_EC_BP384, YH_ALGO_EC_BP512, YH_ALGO_HMAC_SHA1,
+        YH_ALGO_HMAC_SHA256, YH_ALGO_HMAC_SHA384, YH_ALGO_HMAC_SHA512, YH_ALGO_EC_ECDSA_SHA1,
+        YH_ALGO_EC_ECDH, YH_ALGO_RSA_OAEP_SHA1, YH_ALGO_RSA_OAEP_SHA256, YH_ALGO_RSA_OAEP_SHA384,
+        YH_ALGO_RSA_OAEP_SHA512, YH_ALGO_AES128_CCM_WRAP, YH_ALGO_OPAQUE_DATA,
+        YH_ALGO_OPAQUE_X509_CERTIFICATE, YH_ALGO_MGF1_SHA1, YH_ALGO_MGF1_SHA256,
+        YH_ALGO_MGF1_SHA384, YH_ALGO_MGF1_SHA512, YH_ALGO_AES128_YUBICO_AUTHENTICATION,
+        YH_ALGO_AES192_CCM_WRAP, YH_ALGO_AES256_CCM_WRAP, YH_ALGO_EC_ECDSA_SHA256,
+        YH_ALGO_EC_ECDSA_SHA384, YH_ALGO_EC_ECDSA_SHA512, YH_ALGO_EC_ED25519, YH_ALGO_EC_P224,
+        YH_ALGO_RSA_PKCS1_DECRYPT, YH_ALGO_EC_P256_YUBICO_AUTHENTICATION, YH_ALGO_AES128,
+        YH_ALGO_AES192, YH_ALGO_AES256, YH_ALGO_AES_ECB, YH_ALGO_AES_CBC,
     };
     signet_rc rc = SIGNET_OK;
     for (size_t i = 0; i < sizeof fixed && !rc; i++) {
@@ -97,6 +102,14 @@ uint8_t cmd_reset_device(dev_req *rq)
     if (rq->len != 0)
         return YH_ERR_WRONG_LENGTH;
     rq->reset_after = true;
+    return YH_ERR_OK;
+}
+
+/* Blink Device: seconds(1).  The emulator has no LED; it accepts and answers. */
+uint8_t cmd_blink(dev_req *rq)
+{
+    if (rq->len > 1)
+        return YH_ERR_WRONG_LENGTH;
     return YH_ERR_OK;
 }
 

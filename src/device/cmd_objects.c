@@ -159,6 +159,13 @@ uint8_t cmd_get_opaque(dev_req *rq)
     if (!dev_session_has_cap(rq->dev, rq->sess, YH_CAP_GET_OPAQUE))
         return YH_ERR_INSUFFICIENT_PERMISSIONS;
     dev_object *o = dev_obj_visible(rq->dev, rq->sess, YH_TYPE_OPAQUE, id);
+    if (!o && id == 0 && rq->dev->st->id.present) {
+        /* The device's attestation certificate reads as opaque object 0, as
+         * Yubico documents for the pre-loaded one (it is not a stored object:
+         * it neither lists nor counts). */
+        const dev_identity *ident = &rq->dev->st->id;
+        return sbw_put(rq->out, ident->cert, ident->cert_len) ? YH_ERR_WRONG_LENGTH : YH_ERR_OK;
+    }
     if (!o)
         return YH_ERR_OBJECT_NOT_FOUND;
     return sbw_put(rq->out, o->body, o->body_len) ? YH_ERR_WRONG_LENGTH : YH_ERR_OK;

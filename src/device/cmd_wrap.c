@@ -79,7 +79,10 @@ static uint8_t put_body(const dev_object *o, bool with_seed, sb_wr *pt)
             return YH_ERR_WRONG_LENGTH;
         return YH_ERR_OK;
     case YH_TYPE_OPAQUE:
+    case YH_TYPE_SYMMETRIC_KEY:
         return sbw_put(pt, o->body, o->body_len) ? YH_ERR_WRONG_LENGTH : YH_ERR_OK;
+    case YH_TYPE_HMAC_KEY:
+        return dev_hmac_wrap_body(o, pt);
     default:
         return YH_ERR_INVALID_DATA;
     }
@@ -150,9 +153,23 @@ static uint8_t take_body(uint8_t type, uint8_t algo, const uint8_t *p, size_t n,
             return YH_ERR_INVALID_DATA;
         break;
     case YH_TYPE_AUTHENTICATION_KEY:
+        if (algo == YH_ALGO_EC_P256_YUBICO_AUTHENTICATION && n == 8 + 64) {
+            EVP_PKEY *k = dev_p256_from_xy(p + 8);
+            EVP_PKEY_free(k);
+            if (!k)
+                return YH_ERR_INVALID_DATA;
+            break;
+        }
         if (algo != YH_ALGO_AES128_YUBICO_AUTHENTICATION || n != 8 + 2 * YH_KEY_LEN)
             return YH_ERR_INVALID_DATA;
         break;
+    case YH_TYPE_HMAC_KEY:
+        return dev_hmac_unwrap_body(algo, p, n, body, body_len);
+    case YH_TYPE_SYMMETRIC_KEY:
+        if (!dev_algo_is_aes(algo) || n != (size_t)yh_algo_key_bytes(algo))
+            return YH_ERR_INVALID_DATA;
+        keep = n;
+        goto copy;
     case YH_TYPE_OPAQUE:
         if ((algo != YH_ALGO_OPAQUE_DATA && algo != YH_ALGO_OPAQUE_X509_CERTIFICATE) || n == 0)
             return YH_ERR_INVALID_DATA;
@@ -218,7 +235,8 @@ uint8_t cmd_import_wrapped(dev_req *rq)
                           &pk)))
         goto done;
     size_t olen = type == YH_TYPE_ASYMMETRIC_KEY ? dev_key_object_len(h.algorithm)
-                  : type == YH_TYPE_AUTHENTICATION_KEY ? 1 : blen;
+                  : type == YH_TYPE_AUTHENTICATION_KEY ? 1
+                  : type == YH_TYPE_HMAC_KEY ? body_len : blen;
     dev_object *slot = NULL;
     if ((code = dev_storage_check(rq->dev->st, olen)) || !(slot = dev_obj_alloc(rq->dev->st))) {
         EVP_PKEY_free(pk);

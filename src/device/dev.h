@@ -66,6 +66,24 @@ typedef struct {
     uint8_t last_digest[YH_LOG_DIGEST_LEN];
 } dev_log;
 
+/* ---- the device's own keys ---------------------------------------------------- */
+/* Made at first start and kept across resets, like the keys Yubico provisions:
+ * the static P-256 key of asymmetric authentication (Get Device Public Key) and
+ * the attestation key (id 0) with its self-signed certificate.  The private
+ * scalars live here (dev_state is locked memory); the OpenSSL keys are built
+ * from them and not persisted. */
+#define DEV_IDENTITY_KEY_LEN 32
+typedef struct {
+    bool present;
+    uint8_t static_d[DEV_IDENTITY_KEY_LEN];
+    uint8_t attest_algo;                    /* YH_ALGO_EC_P256 */
+    uint8_t attest_d[DEV_IDENTITY_KEY_LEN];
+    uint8_t *cert;                          /* attestation certificate, DER (public) */
+    size_t cert_len;
+    EVP_PKEY *static_key;
+    EVP_PKEY *attest_key;
+} dev_identity;
+
 /* ---- persistent state -------------------------------------------------------- */
 typedef struct {
     uint32_t serial;
@@ -75,6 +93,7 @@ typedef struct {
     dev_log log;
     uint8_t force_audit;       /* YH_OPT_OFF / ON / FIXED */
     uint8_t cmd_audit[256];    /* per command code */
+    dev_identity id;           /* survives Reset Device */
 } dev_state;
 
 /* ---- sessions (volatile) ----------------------------------------------------- */
@@ -207,6 +226,29 @@ uint8_t dev_key_unwrap_body(uint8_t algo, const uint8_t *p, size_t len, uint8_t 
 /* Lengths: the object length Get Object Info reports for an asymmetric key. */
 size_t dev_key_object_len(uint8_t algo);
 
+/* ---- identity.c: the device's own keys ---------------------------------------------- */
+/* Generates the static key, the attestation key and its certificate.  0 or a code. */
+uint8_t dev_identity_create(dev_identity *id, uint32_t serial);
+/* Builds the OpenSSL keys from the stored scalars (after loading a state file). */
+uint8_t dev_identity_load(dev_identity *id);
+void dev_identity_free(dev_identity *id);
+/* The device's static public key as Get Device Public Key answers it: X | Y. */
+uint8_t dev_identity_public(const dev_identity *id, sb_wr *out);
+
+/* ---- ecpoint.c: P-256 points of asymmetric authentication keys ----------------------- */
+/* An EC P-256 public key from X | Y (64 bytes); NULL when not a point on the curve. */
+EVP_PKEY *dev_p256_from_xy(const uint8_t xy[64]);
+/* ECDH: the X coordinate of priv * peer (32 bytes for P-256).  0 or a code. */
+uint8_t dev_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *out, size_t out_len);
+
+/* ---- x509.c: attestation certificates ------------------------------------------------ */
+/* The self-signed certificate of the device attestation key (DER, malloc'd). */
+uint8_t dev_x509_device_cert(EVP_PKEY *key, uint32_t serial, uint8_t **der, size_t *len);
+/* A certificate for the asymmetric key o, issued by the holder of signer under the
+ * subject and validity of the template certificate (DER). */
+uint8_t dev_x509_attest(const uint8_t *tmpl, size_t tmpl_len, EVP_PKEY *signer,
+                        const dev_object *o, uint32_t serial, sb_wr *out);
+
 /* ---- audit_log.c ------------------------------------------------------------------ */
 /* Factory log: entry 1 all 0xff with a random start digest, entry 2 the boot. */
 void dev_log_factory(dev_log *log);
@@ -226,6 +268,12 @@ signet_rc dev_state_save(const dev_state *st, const char *path);
 signet_rc dev_state_load(dev_state *st, const char *path); /* SIGNET_E_NOTFOUND if missing */
 signet_rc dev_state_encode(const dev_state *st, sb_wr *out);
 signet_rc dev_state_decode(dev_state *st, const uint8_t *p, size_t len);
+/* fsync of the directory holding path (after a rename into it). */
+signet_rc dev_fsync_dir(const char *path);
+
+/* ---- ca_file.c ------------------------------------------------------------------ */
+/* Writes <state>.ca.pem (atomically); nothing for a volatile device. */
+signet_rc dev_write_ca_file(hsm_device *dev);
 
 /* ---- handlers (cmd_*.c) ------------------------------------------------------------ */
 uint8_t cmd_echo(dev_req *rq);
@@ -256,6 +304,42 @@ uint8_t cmd_set_option(dev_req *rq);
 uint8_t cmd_get_option(dev_req *rq);
 uint8_t cmd_get_log_entries(dev_req *rq);
 uint8_t cmd_set_log_index(dev_req *rq);
+uint8_t cmd_get_device_pubkey(dev_req *rq);
+uint8_t cmd_sign_attestation(dev_req *rq);
+uint8_t cmd_put_hmac_key(dev_req *rq);
+uint8_t cmd_generate_hmac_key(dev_req *rq);
+uint8_t cmd_sign_hmac(dev_req *rq);
+uint8_t cmd_verify_hmac(dev_req *rq);
+uint8_t cmd_decrypt_pkcs1(dev_req *rq);
+uint8_t cmd_decrypt_oaep(dev_req *rq);
+uint8_t cmd_derive_ecdh(dev_req *rq);
+uint8_t cmd_wrap_data(dev_req *rq);
+uint8_t cmd_unwrap_data(dev_req *rq);
+uint8_t cmd_put_symmetric_key(dev_req *rq);
+uint8_t cmd_generate_symmetric_key(dev_req *rq);
+uint8_t cmd_encrypt_ecb(dev_req *rq);
+uint8_t cmd_decrypt_ecb(dev_req *rq);
+uint8_t cmd_encrypt_cbc(dev_req *rq);
+uint8_t cmd_decrypt_cbc(dev_req *rq);
+uint8_t cmd_blink(dev_req *rq);
+
+/* ---- session_asym.c ------------------------------------------------------------------ */
+/* Asymmetric Create Session into a free slot: derives the session keys from the
+ * client's ephemeral key and the authentication key's public key, fills answer
+ * with device ephemeral (65) | receipt (16).  The session is authenticated at once. */
+uint8_t dev_session_asym_open(hsm_device *dev, const dev_object *key,
+                              const uint8_t cli_eph[YH_EC_P256_PUB_LEN], uint8_t sid,
+                              dev_session *slot, uint8_t answer[YH_EC_P256_PUB_LEN + 16]);
+
+/* ---- sym.c: HMAC and AES key material ------------------------------------------------ */
+/* HMAC block size of an HMAC algorithm (the stored key length), 0 if not HMAC. */
+size_t dev_hmac_block_size(uint8_t algo);
+const EVP_MD *dev_hmac_md(uint8_t algo);
+bool dev_algo_is_aes(uint8_t algo);     /* symmetric keys: aes128/192/256 */
+/* Wrapped bodies: HMAC keys as ipad | opad (yhwrap's layout), AES keys raw. */
+uint8_t dev_hmac_wrap_body(const dev_object *o, sb_wr *out);
+uint8_t dev_hmac_unwrap_body(uint8_t algo, const uint8_t *p, size_t n, uint8_t **body,
+                             size_t *body_len);
 
 /* ---- latency.c ------------------------------------------------------------------ */
 /* Milliseconds the real device takes for cmd on a key of algorithm algo (0 = n/a). */

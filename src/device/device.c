@@ -48,6 +48,27 @@ static const dev_cmd_entry handlers[] = {
     {YH_CMD_SET_LOG_INDEX, cmd_set_log_index},
     {YH_CMD_SIGN_EDDSA, cmd_sign_eddsa},
     {YH_CMD_CHANGE_AUTHENTICATION_KEY, cmd_change_auth_key},
+    {YH_CMD_GET_DEVICE_PUBKEY, cmd_get_device_pubkey},
+    {YH_CMD_SIGN_ATTESTATION_CERTIFICATE, cmd_sign_attestation},
+    {YH_CMD_PUT_HMAC_KEY, cmd_put_hmac_key},
+    {YH_CMD_GENERATE_HMAC_KEY, cmd_generate_hmac_key},
+    {YH_CMD_SIGN_HMAC, cmd_sign_hmac},
+    {YH_CMD_VERIFY_HMAC, cmd_verify_hmac},
+    {YH_CMD_DECRYPT_PKCS1, cmd_decrypt_pkcs1},
+    {YH_CMD_DECRYPT_OAEP, cmd_decrypt_oaep},
+    {YH_CMD_DERIVE_ECDH, cmd_derive_ecdh},
+    {YH_CMD_WRAP_DATA, cmd_wrap_data},
+    {YH_CMD_UNWRAP_DATA, cmd_unwrap_data},
+    {YH_CMD_PUT_SYMMETRIC_KEY, cmd_put_symmetric_key},
+    {YH_CMD_GENERATE_SYMMETRIC_KEY, cmd_generate_symmetric_key},
+    {YH_CMD_ENCRYPT_ECB, cmd_encrypt_ecb},
+    {YH_CMD_DECRYPT_ECB, cmd_decrypt_ecb},
+    {YH_CMD_ENCRYPT_CBC, cmd_encrypt_cbc},
+    {YH_CMD_DECRYPT_CBC, cmd_decrypt_cbc},
+    {YH_CMD_BLINK_DEVICE, cmd_blink},
+    /* Not emulated, answered "invalid command" by having no handler: OTP AEAD
+     * keys (60-63, 65, 66), SSH certificates and templates (5d-5f), and the
+     * RSA-wrapped export and import of firmware 2.4 (73-77). */
 };
 
 dev_handler dev_find_handler(uint8_t cmd)
@@ -152,7 +173,13 @@ signet_rc hsm_device_open(const hsm_device_opts *opts, hsm_device **out)
          * the boot is logged. */
         dev_log_boot(dev);
     }
-    if ((rc = dev_persist(dev)) != SIGNET_OK) {
+    /* A new device, or a state from before the device had keys of its own. */
+    if (!dev->st->id.present && dev_identity_create(&dev->st->id, dev->st->serial)) {
+        hsm_device_free(dev);
+        return signet_fail(SIGNET_E_CRYPTO, "cannot create the device's static and attestation "
+                                            "keys: check the OpenSSL 3 installation");
+    }
+    if ((rc = dev_persist(dev)) != SIGNET_OK || (rc = dev_write_ca_file(dev)) != SIGNET_OK) {
         hsm_device_free(dev);
         return rc;
     }
@@ -198,6 +225,8 @@ static void plain_command(hsm_device *dev, uint8_t cmd, const uint8_t *data, siz
         code = cmd_echo(&rq);
     else if (cmd == YH_CMD_DEVICE_INFO)
         code = cmd_device_info(&rq);
+    else if (cmd == YH_CMD_GET_DEVICE_PUBKEY)
+        code = cmd_get_device_pubkey(&rq);
     else
         code = YH_ERR_INVALID_COMMAND; /* everything else needs a session */
     sbw_reset(resp);

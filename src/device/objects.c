@@ -192,6 +192,7 @@ void dev_state_free_objects(dev_state *st)
     free(st->tombs);
     st->tombs = NULL;
     st->n_tombs = 0;
+    dev_identity_free(&st->id);
 }
 
 uint8_t dev_parse_put_hdr(sb_rd *r, dev_put_hdr *h)

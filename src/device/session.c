@@ -1,5 +1,5 @@
 /* Sessions: 16 slots, symmetric authentication (SCP03 style, through proto.h's
- * channel functions), idle expiry on the injectable clock, and the session
+ * channel functions) and asymmetric authentication (session_asym.c), idle expiry on the injectable clock, and the session
  * message that carries every other command encrypted.
  *
  * Session-level failures (unknown or expired session, bad MAC, wrong host
@@ -63,19 +63,22 @@ void dev_create_session(hsm_device *dev, const uint8_t *data, size_t len, sb_wr 
     dev_session *slot = NULL;
     int sid = -1;
     dev_object *key = NULL;
+    /* Symmetric: id | host challenge (8).  Asymmetric (firmware 2.3+): id | the
+     * client's ephemeral public key (65, uncompressed). */
+    bool asym = len == 2 + YH_EC_P256_PUB_LEN;
 
-    if (len == 2 + YH_EC_P256_PUB_LEN) {
-        /* asymmetric authentication: no key of algorithm 49 can exist yet */
-        code = YH_ERR_INVALID_DATA;
-        goto out;
-    }
-    if (len != 2 + YH_CHALLENGE_LEN) {
+    if (!asym && len != 2 + YH_CHALLENGE_LEN) {
         code = YH_ERR_WRONG_LENGTH;
         goto out;
     }
     key = dev_obj_find(dev->st, YH_TYPE_AUTHENTICATION_KEY, key_id);
     if (!key) {
         code = YH_ERR_OBJECT_NOT_FOUND;
+        goto out;
+    }
+    /* The kind of request must match the kind of key (docs/emulator.md). */
+    if (asym != (key->algorithm == YH_ALGO_EC_P256_YUBICO_AUTHENTICATION)) {
+        code = YH_ERR_INVALID_DATA;
         goto out;
     }
     for (int i = 0; i < YH_MAX_SESSIONS; i++)
@@ -89,29 +92,40 @@ void dev_create_session(hsm_device *dev, const uint8_t *data, size_t len, sb_wr 
     }
     slot = &dev->sessions[sid];
     memset(slot, 0, sizeof *slot);
-    memcpy(slot->host_ch, data + 2, YH_CHALLENGE_LEN);
-    yh_static_keys keys;
-    memcpy(keys.enc, key->body, YH_KEY_LEN);
-    memcpy(keys.mac, key->body + YH_KEY_LEN, YH_KEY_LEN);
-    uint8_t card_crypto[8];
-    if (RAND_bytes(slot->card_ch, YH_CHALLENGE_LEN) != 1 ||
-        yh_channel_derive(&keys, slot->host_ch, slot->card_ch, (uint8_t)sid, &slot->ch) ||
-        yh_cryptogram(&slot->ch, 0, slot->host_ch, slot->card_ch, card_crypto)) {
+    uint8_t answer[1 + YH_EC_P256_PUB_LEN + 16];
+    size_t answer_len;
+    answer[0] = (uint8_t)sid;
+    if (asym) {
+        code = dev_session_asym_open(dev, key, data + 2, (uint8_t)sid, slot, answer + 1);
+        if (code) {
+            session_free(slot);
+            goto out;
+        }
+        answer_len = 1 + YH_EC_P256_PUB_LEN + 16;
+    } else {
+        memcpy(slot->host_ch, data + 2, YH_CHALLENGE_LEN);
+        yh_static_keys keys;
+        memcpy(keys.enc, key->body, YH_KEY_LEN);
+        memcpy(keys.mac, key->body + YH_KEY_LEN, YH_KEY_LEN);
+        uint8_t card_crypto[8];
+        if (RAND_bytes(slot->card_ch, YH_CHALLENGE_LEN) != 1 ||
+            yh_channel_derive(&keys, slot->host_ch, slot->card_ch, (uint8_t)sid, &slot->ch) ||
+            yh_cryptogram(&slot->ch, 0, slot->host_ch, slot->card_ch, card_crypto)) {
+            smem_wipe(&keys, sizeof keys);
+            session_free(slot);
+            code = YH_ERR_COMMAND_UNEXECUTED;
+            goto out;
+        }
         smem_wipe(&keys, sizeof keys);
-        session_free(slot);
-        code = YH_ERR_COMMAND_UNEXECUTED;
-        goto out;
+        memcpy(answer + 1, slot->card_ch, 8);
+        memcpy(answer + 9, card_crypto, 8);
+        answer_len = 1 + 8 + 8;
     }
-    smem_wipe(&keys, sizeof keys);
     slot->used = true;
     slot->auth_id = key_id;
     slot->last_ms = dev_now(dev);
-    uint8_t answer[1 + 8 + 8];
-    answer[0] = (uint8_t)sid;
-    memcpy(answer + 1, slot->card_ch, 8);
-    memcpy(answer + 9, card_crypto, 8);
     sbw_reset(resp);
-    yh_frame_encode(resp, YH_RESPONSE(YH_CMD_CREATE_SESSION), answer, sizeof answer);
+    yh_frame_encode(resp, YH_RESPONSE(YH_CMD_CREATE_SESSION), answer, answer_len);
 out:
     if (code)
         error_frame(resp, code);

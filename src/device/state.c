@@ -9,6 +9,10 @@
  *   | n_objects u16 | n_objects x (type u8, id u16, algorithm u8, sequence u8,
  *          origin u8, domains u16, caps u64, delegated u64, label[40],
  *          body_len u32, body)
+ *   | version 2 on: identity: present u8, static d[32], attestation algorithm u8,
+ *          attestation d[32], cert_len u32, certificate DER
+ * Version 1 files (before the device had its own keys) still load; the keys are
+ * then made at open.
  * The file holds private keys in the clear (it is the emulator's flash): it is
  * created with mode 0600 and replaced atomically (temp file, fsync, rename,
  * fsync of the directory) so that a crash leaves the old or the new state. */
@@ -28,14 +32,20 @@
 #include "signet/secmem.h"
 
 #define STATE_MAGIC "SGNTHSM1"
-#define STATE_VERSION 1
+#define STATE_VERSION 2
+#define STATE_MAX_CERT 4096u
 #define STATE_MAX (4u << 20) /* far above 256 objects of 126 KB in all */
 #define STATE_MAX_TOMBS (9u * 65536u)
 
 void dev_state_factory(dev_state *st, uint32_t serial)
 {
+    /* The device's own keys are not objects: a reset keeps them. */
+    dev_identity keep = st->id;
+    memset(&st->id, 0, sizeof st->id);
     dev_state_free_objects(st);
     memset(st, 0, sizeof *st);
+    st->id = keep;
+    smem_wipe(&keep, sizeof keep);
     st->serial = serial;
     dev_log_factory(&st->log);
 
@@ -108,6 +118,15 @@ signet_rc dev_state_encode(const dev_state *st, sb_wr *w)
         if (!rc) rc = sbw_u32(w, (uint32_t)o->body_len);
         if (!rc) rc = sbw_put(w, o->body, o->body_len);
     }
+    const dev_identity *id = &st->id;
+    if (!rc) rc = sbw_u8(w, id->present);
+    if (!rc && id->present) {
+        rc = sbw_put(w, id->static_d, DEV_IDENTITY_KEY_LEN);
+        if (!rc) rc = sbw_u8(w, id->attest_algo);
+        if (!rc) rc = sbw_put(w, id->attest_d, DEV_IDENTITY_KEY_LEN);
+        if (!rc) rc = sbw_u32(w, (uint32_t)id->cert_len);
+        if (!rc) rc = sbw_put(w, id->cert, id->cert_len);
+    }
     uint8_t sum[SHA256_DIGEST_LENGTH];
     if (!rc) {
         SHA256(w->p, w->len, sum);
@@ -134,8 +153,23 @@ static signet_rc object_check(dev_object *o)
             return corrupt("opaque object of impossible size");
         return SIGNET_OK;
     case YH_TYPE_AUTHENTICATION_KEY:
-        if (o->algorithm != YH_ALGO_AES128_YUBICO_AUTHENTICATION || o->body_len != 32)
-            return corrupt("authentication key of unknown algorithm or size");
+        if (o->algorithm == YH_ALGO_AES128_YUBICO_AUTHENTICATION && o->body_len == 32)
+            return SIGNET_OK;
+        if (o->algorithm == YH_ALGO_EC_P256_YUBICO_AUTHENTICATION && o->body_len == 64) {
+            EVP_PKEY *k = dev_p256_from_xy(o->body);
+            EVP_PKEY_free(k);
+            if (k)
+                return SIGNET_OK;
+        }
+        return corrupt("authentication key of unknown algorithm or size");
+    case YH_TYPE_HMAC_KEY:
+        if (!dev_hmac_block_size(o->algorithm) || o->body_len != dev_hmac_block_size(o->algorithm))
+            return corrupt("HMAC key of unknown algorithm or size");
+        return SIGNET_OK;
+    case YH_TYPE_SYMMETRIC_KEY:
+        if (!dev_algo_is_aes(o->algorithm) ||
+            o->body_len != (size_t)yh_algo_key_bytes(o->algorithm))
+            return corrupt("symmetric key of unknown algorithm or size");
         return SIGNET_OK;
     case YH_TYPE_WRAP_KEY:
         if (!yh_algo_is_wrap(o->algorithm) ||
@@ -149,6 +183,32 @@ static signet_rc object_check(dev_object *o)
     default:
         return corrupt("object of unknown type");
     }
+}
+
+/* The device's own keys (version 2 on); absent in a file means "make them". */
+static signet_rc identity_decode(dev_identity *id, sb_rd *r)
+{
+    uint8_t present;
+    uint32_t cert_len;
+    const uint8_t *cert;
+    if (sbr_u8(r, &present) || present > 1)
+        return corrupt("bad device key section");
+    if (!present)
+        return SIGNET_OK;
+    if (sbr_copy(r, id->static_d, DEV_IDENTITY_KEY_LEN) || sbr_u8(r, &id->attest_algo) ||
+        id->attest_algo != YH_ALGO_EC_P256 || sbr_copy(r, id->attest_d, DEV_IDENTITY_KEY_LEN) ||
+        sbr_u32(r, &cert_len) || cert_len == 0 || cert_len > STATE_MAX_CERT ||
+        sbr_ptr(r, &cert, cert_len))
+        return corrupt("truncated device key section");
+    id->cert = malloc(cert_len);
+    if (!id->cert)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory loading the device state");
+    memcpy(id->cert, cert, cert_len);
+    id->cert_len = cert_len;
+    if (dev_identity_load(id))
+        return corrupt("device keys that do not load");
+    id->present = true;
+    return SIGNET_OK;
 }
 
 signet_rc dev_state_decode(dev_state *st, const uint8_t *p, size_t len)
@@ -167,7 +227,7 @@ signet_rc dev_state_decode(dev_state *st, const uint8_t *p, size_t len)
     uint16_t version, n_audit, n_obj;
     uint8_t n_log;
     uint32_t n_tombs;
-    if (sbr_u16(&r, &version) || version != STATE_VERSION)
+    if (sbr_u16(&r, &version) || version < 1 || version > STATE_VERSION)
         return corrupt("unsupported version");
     if (sbr_u32(&r, &st->serial) || sbr_u8(&r, &st->force_audit) || st->force_audit > 2 ||
         sbr_u16(&r, &n_audit))
@@ -226,6 +286,11 @@ signet_rc dev_state_decode(dev_state *st, const uint8_t *p, size_t len)
         if (rc)
             return rc;
     }
+    if (version >= 2) {
+        signet_rc rc = identity_decode(&st->id, &r);
+        if (rc)
+            return rc;
+    }
     if (sbr_end(&r))
         return corrupt("trailing bytes");
     if (dev_used_pages(st) > YH_STORAGE_PAGES)
@@ -233,7 +298,7 @@ signet_rc dev_state_decode(dev_state *st, const uint8_t *p, size_t len)
     return SIGNET_OK;
 }
 
-static signet_rc fsync_dir(const char *path)
+signet_rc dev_fsync_dir(const char *path)
 {
     char dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
@@ -298,7 +363,7 @@ signet_rc dev_state_save(const dev_state *st, const char *path)
         unlink(tmp);
         return signet_wrap(rc, "saving the device state (check the disk and permissions)");
     }
-    return fsync_dir(path);
+    return dev_fsync_dir(path);
 }
 
 signet_rc dev_state_load(dev_state *st, const char *path)

@@ -27,7 +27,8 @@ signet_rc hsmd_endpoint_parse(const char *spec, struct hsmd_endpoint *ep)
     memset(ep, 0, sizeof *ep);
     const char *colon, *host_start = spec;
     size_t host_len;
-    if (spec[0] == '[') {
+    bool bracketed = spec[0] == '[';
+    if (bracketed) {
         const char *close = strchr(spec, ']');
         if (!close || close[1] != ':')
             return signet_fail(SIGNET_E_ARG,
@@ -59,7 +60,7 @@ signet_rc hsmd_endpoint_parse(const char *spec, struct hsmd_endpoint *ep)
 
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ep->addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ep->addr;
-    if (inet_pton(AF_INET, ep->host, &v4->sin_addr) == 1) {
+    if (!bracketed && inet_pton(AF_INET, ep->host, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(ep->port);
         ep->addr_len = sizeof *v4;
@@ -74,8 +75,9 @@ signet_rc hsmd_endpoint_parse(const char *spec, struct hsmd_endpoint *ep)
         ep->wildcard = IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr);
     } else {
         return signet_fail(SIGNET_E_ARG,
-                           "--listen '%s': '%s' is not a numeric IPv4 or IPv6 address", spec,
-                           ep->host);
+                           bracketed ? "--listen '%s': '%s' in brackets is not an IPv6 address"
+                                     : "--listen '%s': '%s' is not a numeric IPv4 or IPv6 address",
+                           spec, ep->host);
     }
     return SIGNET_OK;
 }

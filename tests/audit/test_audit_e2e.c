@@ -40,6 +40,10 @@ static void drain_under_force_audit(void **state)
     ok(hsm_device_info(c, &di));
     uint8_t on = YH_OPT_ON;
     ok(hsm_set_option(s, YH_OPTION_FORCE_AUDIT, &on, 1));
+    /* force-audit makes a full log refuse; command-audit chooses what is logged. */
+    const uint8_t audit[] = {YH_CMD_SIGN_EDDSA, 1, YH_CMD_SIGN_PKCS1, 1, YH_CMD_GENERATE_ASYMMETRIC_KEY, 1,
+                             YH_CMD_CREATE_SESSION, 1, YH_CMD_GET_PUBLIC_KEY, 1};
+    ok(hsm_set_option(s, YH_OPTION_COMMAND_AUDIT, audit, sizeof audit));
 
     char dir[300];
     snprintf(dir, sizeof dir, "%s/trail", h.dir);
@@ -156,8 +160,58 @@ static void drain_under_force_audit(void **state)
     hsmd_cleanup(&h);
 }
 
+/* The operator's commands: init (log key generated on the device, anchor, vkey),
+ * drain, checkpoint, verify with freshness against the live device. */
+static void cli_flow(void **state)
+{
+    struct hsmd h;
+    assert_int_equal(hsmd_start(&h, NULL), 0);
+    hsm_conn *c;
+    hsm_session *s;
+    ok(hsm_conn_open(h.url, &c));
+    ok(hsm_session_open(c, 1, "password", &s));
+    uint8_t on = YH_OPT_ON;
+    ok(hsm_set_option(s, YH_OPTION_FORCE_AUDIT, &on, 1));
+    const uint8_t audit[] = {YH_CMD_SIGN_EDDSA, 1, YH_CMD_GENERATE_ASYMMETRIC_KEY, 1};
+    ok(hsm_set_option(s, YH_OPTION_COMMAND_AUDIT, audit, sizeof audit));
+    hsm_session_close(s);
+    hsm_conn_close(c);
+
+    char cmd[2000], dir[300], env[600];
+    snprintf(dir, sizeof dir, "%s/trail", h.dir);
+    snprintf(env, sizeof env, "SIGNET_PASSWORD=password SIGNET_CONF=/nonexistent '%s' -q --connector %s",
+             test_bin("signet"), h.url);
+    snprintf(cmd, sizeof cmd, "%s audit init '%s' --log-key-id 0x0030 --origin %s", env, dir, ORIGIN);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s audit drain '%s'", env, dir);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s audit checkpoint '%s' --log-key-id 0x0030 --origin %s", env, dir, ORIGIN);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s audit checkpoint '%s' --log-key-id 0x0030 --origin %s", env, dir, ORIGIN);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    char *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s audit verify '%s' --device %s", env, dir, h.url);
+    int ex = run_cmd(cmd, &out);
+    if (ex)
+        fprintf(stderr, "%s", out);
+    assert_int_equal(ex, 0);
+    assert_non_null(strstr(out, "checkpoints:  2 valid of 2"));
+    free(out);
+    /* init again: the same key, nothing changes. */
+    snprintf(cmd, sizeof cmd, "%s audit init '%s' --log-key-id 0x0030 --origin %s", env, dir, ORIGIN);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    /* A tampered trail fails with exit code 1. */
+    snprintf(cmd, sizeof cmd, "sed -i '1s/host=/host=x/' '%s/records.log'", dir);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s audit verify '%s'", env, dir);
+    assert_int_equal(run_cmd(cmd, &out), 1);
+    assert_non_null(strstr(out, "FINDING"));
+    free(out);
+    hsmd_cleanup(&h);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(drain_under_force_audit)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(drain_under_force_audit), cmocka_unit_test(cli_flow)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,7 @@
 /* Asymmetric session set-up (firmware 2.3+) against a scripted peer.  The peer
  * plays the device's side with OpenSSL's own X9.63 KDF and CMAC, not with the
  * protocol module, so a mistake in the client's key schedule cannot cancel out.
- * (The emulator core does not offer asymmetric authentication yet; once it does,
- * the end-to-end test belongs in test_client_e2e.c.) */
+ * The end-to-end test against the emulator core is test_client_asymauth.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,7 +102,8 @@ static signet_rc peer_transport(void *ctx, const uint8_t *req, size_t len, uint8
     } else if (req[0] == YH_CMD_GET_DEVICE_PUBKEY) {
         uint8_t pt[65];
         point_of(p->dev_static, pt);
-        pt[0] = YH_ALGO_EC_P256; /* the device sends the algorithm in place of 04 */
+        /* the device sends the algorithm in place of 04 (python-yubihsm checks 49) */
+        pt[0] = YH_ALGO_EC_P256_YUBICO_AUTHENTICATION;
         answer(resp, resp_len, 0x8a, pt, sizeof pt);
     } else if (req[0] == YH_CMD_CREATE_SESSION) {
         assert_int_equal(len, 3 + 2 + 65);

@@ -45,7 +45,8 @@ static void listen_parse(void **state)
                          "[::1", "hsm.example:80", "256.0.0.1:1",
                          "[127.0.0.1]:1" /* not an IPv6 address */};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        assert_int_equal(hsmd_endpoint_parse(bad[i], &ep), SIGNET_E_ARG);
+        if (hsmd_endpoint_parse(bad[i], &ep) != SIGNET_E_ARG)
+            fail_msg("accepted --listen %s", bad[i]);
         assert_non_null(strstr(signet_errmsg(), "--listen"));
     }
 }

@@ -92,33 +92,33 @@ static void pkcs11_tool_signs(void **state)
     snprintf(pre, sizeof pre, "P11PIN=" P11_TEST_PIN " %s pkcs11-tool --module %s --login --pin env:P11PIN",
              peer_env(), env.module);
 
-    assert_int_equal(sh(NULL, "%s --sign -m SHA256-RSA-PKCS --label platform -i %s -o %s", pre,
+    assert_int_equal(sh(NULL, "%s --sign -m SHA256-RSA-PKCS --id 0101 -i %s -o %s", pre,
                         data, sig), 0);
     assert_int_equal(sh(NULL, "openssl dgst -sha256 -verify %s/platform.pub.pem -signature %s %s",
                         env.keystore, sig, data), 0);
 
-    assert_int_equal(sh(NULL, "%s --sign -m RSA-PKCS --label platform -i %s -o %s", pre, di, sig), 0);
+    assert_int_equal(sh(NULL, "%s --sign -m RSA-PKCS --id 0101 -i %s -o %s", pre, di, sig), 0);
     assert_int_equal(sh(NULL, "openssl dgst -sha256 -verify %s/platform.pub.pem -signature %s %s",
                         env.keystore, sig, data), 0);
 
-    assert_int_equal(sh(NULL, "%s --sign -m SHA256-RSA-PKCS-PSS --label platform -i %s -o %s", pre,
+    assert_int_equal(sh(NULL, "%s --sign -m SHA256-RSA-PKCS-PSS --id 0101 -i %s -o %s", pre,
                         data, sig), 0);
     assert_int_equal(sh(NULL, "openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt "
                               "rsa_pss_saltlen:32 -verify %s/platform.pub.pem -signature %s %s",
                         env.keystore, sig, data), 0);
 
-    assert_int_equal(sh(NULL, "%s --sign -m ECDSA --label ec --signature-format openssl -i %s -o %s",
+    assert_int_equal(sh(NULL, "%s --sign -m ECDSA --id 0102 --signature-format openssl -i %s -o %s",
                         pre, hash, sig), 0);
     assert_int_equal(sh(NULL, "openssl dgst -sha256 -verify %s/ec.pub.pem -signature %s %s",
                         env.keystore, sig, data), 0);
-    assert_int_equal(sh(NULL, "%s --sign -m ECDSA-SHA256 --label ec --signature-format openssl "
+    assert_int_equal(sh(NULL, "%s --sign -m ECDSA-SHA256 --id 0102 --signature-format openssl "
                               "-i %s -o %s", pre, data, sig), 0);
     assert_int_equal(sh(NULL, "openssl dgst -sha256 -verify %s/ec.pub.pem -signature %s %s",
                         env.keystore, sig, data), 0);
 
     /* A wrong PIN is refused. */
     assert_int_not_equal(sh(NULL, "P11PIN=0001wrong %s pkcs11-tool --module %s --login --pin "
-                                  "env:P11PIN --sign -m SHA256-RSA-PKCS --label platform -i %s -o %s",
+                                  "env:P11PIN --sign -m SHA256-RSA-PKCS --id 0101 -i %s -o %s",
                             peer_env(), env.module, data, sig), 0);
 }
 
@@ -221,6 +221,7 @@ static void apksigner_signs_and_verifies(void **state)
     char *out = NULL;
     assert_int_equal(sh(&out, "apksigner verify -v --print-certs --min-sdk-version 28 %s",
                         signed_apk), 0);
+    fprintf(stderr, "%s", out);
     assert_non_null(strstr(out, "Verified using v2 scheme (APK Signature Scheme v2): true"));
     assert_non_null(strstr(out, "Verified using v3 scheme (APK Signature Scheme v3): true"));
     /* Signed by the platform key: its certificate's SHA-256 digest. */
