@@ -146,6 +146,8 @@ signet_rc cer_dev_reset(cer_device *d);
 signet_rc cer_dev_read_log(cer_device *d, hsm_log *log);
 /* The log right after a reset: entry 1 (start) and the boot entry, nothing else. */
 signet_rc cer_dev_check_fresh_log(const cer_device *d, const hsm_log *log);
+/* Makes the log the device's trust anchor in the trail and consumes it on the device. */
+signet_rc cer_dev_anchor(cer_device *d, signet_trail *t, const hsm_log *log);
 /* Only the factory authentication key, across all domains, with factory attributes. */
 signet_rc cer_dev_prove_clean(cer_device *d);
 /* Every auditable command except those that would lock the device, fixed, in one

@@ -133,6 +133,18 @@ signet_rc cer_dev_check_fresh_log(const cer_device *d, const hsm_log *log)
     return SIGNET_OK;
 }
 
+signet_rc cer_dev_anchor(cer_device *d, signet_trail *t, const hsm_log *log)
+{
+    signet_rc rc = signet_trail_add_anchor(t, d->serial, log);
+    if (rc)
+        return signet_wrap(rc, "anchoring the %s's log", d->role);
+    /* The anchored entries are in the trail: the device may forget them, and the
+     * next drain starts after them. */
+    if (log->n && (rc = hsm_set_log_index(d->sess, log->entries[log->n - 1].number)))
+        return signet_wrap(rc, "consuming the %s's anchored log entries", d->role);
+    return SIGNET_OK;
+}
+
 signet_rc cer_dev_prove_clean(cer_device *d)
 {
     hsm_object_ref refs[YH_MAX_OBJECTS];

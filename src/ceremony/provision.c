@@ -155,7 +155,7 @@ static signet_rc step_anchor(prov *p)
         hsm_log log;
         if ((rc = cer_dev_read_log(d, &log)) || (rc = cer_dev_check_fresh_log(d, &log)))
             break;
-        if ((rc = signet_trail_add_anchor(p->trail, d->serial, &log)))
+        if ((rc = cer_dev_anchor(d, p->trail, &log)))
             break;
         cer_say(&p->run, "%s: anchored its log (%zu entries, last digest %02x%02x%02x%02x...) in "
                          "audit/anchors",

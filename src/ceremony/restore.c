@@ -398,7 +398,7 @@ static signet_rc step_anchor(rest *p)
                 p->trail_dir);
         return SIGNET_OK;
     }
-    if ((rc = signet_trail_add_anchor(p->trail, p->dev.serial, &log)))
+    if ((rc = cer_dev_anchor(&p->dev, p->trail, &log)))
         return rc;
     cer_say(&p->run, "target: anchored its log (%zu entries) in %s/anchors", log.n, p->trail_dir);
     return SIGNET_OK;

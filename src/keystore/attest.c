@@ -1,6 +1,5 @@
 /* Attestation: the HSM signs a certificate for a key it generated, with its
- * factory attestation key (id 0), proving the key was born on the device.
- * Request: key id(2) | attestation key id(2); answer: the certificate DER. */
+ * factory attestation key (id 0), proving the key was born on the device. */
 #include <stdio.h>
 
 #include <openssl/x509.h>
@@ -10,20 +9,18 @@
 
 signet_rc signet_keystore_attest(hsm_session *s, uint16_t id, EVP_PKEY *pub, sb_wr *der)
 {
-    uint8_t req[4];
-    put_be16(req, id);
-    put_be16(req + 2, 0);
     sbw_init(der, YH_MAX_MSG);
-    signet_rc rc = hsm_xfer(s, YH_CMD_SIGN_ATTESTATION_CERTIFICATE, req, sizeof req, der);
+    signet_rc rc = hsm_sign_attestation_certificate(s, id, 0, der);
     if (rc != SIGNET_OK) {
         uint8_t code = signet_err_device();
         sbw_free(der);
         if (code == 0)
-            return rc; /* transport or channel failure: not a property of the device */
+            return rc; /* transport, channel or a bad certificate: not a device property */
         if (code == YH_ERR_INVALID_COMMAND)
             return signet_fail(SIGNET_E_UNSUPPORTED,
                                "attestation unavailable on this device (it does not implement "
                                "Sign Attestation Certificate)");
+        /* No attestation key, or a login without sign-attestation-certificate. */
         char why[256];
         snprintf(why, sizeof why, "%s", signet_errmsg());
         return signet_fail(SIGNET_E_UNSUPPORTED, "attestation unavailable on this device (%s)",

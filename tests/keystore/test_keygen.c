@@ -26,16 +26,21 @@ static void collect(void *ctx, const char *line)
     snprintf(l->text + n, sizeof l->text - n, "%s\n", line);
 }
 
-static X509 *read_cert(struct ks_rig *r, const char *name)
+static X509 *read_pem_cert(struct ks_rig *r, const char *name, const char *suffix)
 {
     char p[256];
-    ks_rig_path(r, name, ".x509.pem", p, sizeof p);
+    ks_rig_path(r, name, suffix, p, sizeof p);
     FILE *f = fopen(p, "r");
     assert_non_null(f);
     X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
     assert_non_null(x);
     return x;
+}
+
+static X509 *read_cert(struct ks_rig *r, const char *name)
+{
+    return read_pem_cert(r, name, ".x509.pem");
 }
 
 static void rsa_key_end_to_end(void **state)
@@ -47,17 +52,17 @@ static void rsa_key_end_to_end(void **state)
     signet_keygen_opts o = {.wrap_id = RIG_WRAP_ID, .progress = collect, .progress_ctx = &l};
     assert_int_equal(signet_keystore_generate(r.ks, r.s, e, &o), SIGNET_OK);
 
-    /* Progress names every step; this device cannot attest. */
+    /* Progress names every step. */
     assert_non_null(strstr(l.text, "platform: generated on the HSM (id 0x0101, rsa2048)"));
     assert_non_null(strstr(l.text, "platform: certificate signed on the HSM and verified"));
-    assert_non_null(strstr(l.text, "platform: attestation unavailable on this device"));
+    assert_non_null(strstr(l.text, "platform: attested by the HSM"));
     assert_non_null(strstr(l.text, "platform: wrapped copy proven"));
     assert_non_null(strstr(l.text, "platform: published in"));
 
     assert_true(signet_keystore_has_key(r.ks, "platform"));
     assert_true(signet_keystore_has_file(r.ks, "platform", ".pub.pem"));
     assert_true(signet_keystore_has_file(r.ks, "platform", ".avbpubkey"));
-    assert_false(signet_keystore_has_file(r.ks, "platform", ".attest.pem"));
+    assert_true(signet_keystore_has_file(r.ks, "platform", ".attest.pem"));
 
     /* The stored public key is the key on the HSM; the certificate is signed by it. */
     EVP_PKEY *pub = NULL, *dev = NULL;
@@ -73,6 +78,22 @@ static void rsa_key_end_to_end(void **state)
     X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
     assert_string_equal(cn, "platform");
     X509_free(x);
+
+    /* The attestation certificate certifies this key and is signed by the
+     * device's attestation CA. */
+    X509 *att = read_pem_cert(&r, "platform", ".attest.pem");
+    assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(att), pub), 1);
+    sb_wr ca_der;
+    sbw_init(&ca_der, 8192);
+    assert_int_equal(hsm_device_ca_der(r.dev, &ca_der), SIGNET_OK);
+    const unsigned char *cp = ca_der.p;
+    X509 *ca = d2i_X509(NULL, &cp, (long)ca_der.len);
+    assert_non_null(ca);
+    assert_int_equal(X509_verify(att, X509_get0_pubkey(ca)), 1);
+    assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(att), X509_get_subject_name(ca)), 0);
+    X509_free(ca);
+    X509_free(att);
+    sbw_free(&ca_der);
 
     /* The AVB key file is the encoding of that public key. */
     sb_wr avb, file;
@@ -224,6 +245,37 @@ static void bad_subject_is_refused_before_use(void **state)
     ks_rig_close(&r);
 }
 
+/* A login without sign-attestation-certificate (a signing operator's role): the
+ * key is generated all the same, without attestation, and the line says why. */
+static void attestation_unavailable_is_not_fatal(void **state)
+{
+    struct ks_rig r;
+    ks_rig_open(&r, "bluetooth 0x0105 ecp256 1 apk\n");
+    uint64_t sign_caps = YH_CAP(YH_CAP_SIGN_PKCS) | YH_CAP(YH_CAP_SIGN_PSS) |
+                         YH_CAP(YH_CAP_SIGN_ECDSA) | YH_CAP(YH_CAP_SIGN_EDDSA) |
+                         YH_CAP(YH_CAP_EXPORTABLE_UNDER_WRAP);
+    hsm_object_attrs op = {.id = 2, .label = "operator", .domains = 0xffff,
+                           .capabilities = sign_caps | YH_CAP(YH_CAP_GENERATE_ASYMMETRIC_KEY) |
+                                           YH_CAP(YH_CAP_EXPORT_WRAPPED) |
+                                           YH_CAP(YH_CAP_IMPORT_WRAPPED) |
+                                           YH_CAP(YH_CAP_DELETE_ASYMMETRIC_KEY),
+                           .delegated = sign_caps};
+    uint16_t got;
+    assert_int_equal(hsm_put_auth_key(r.s, &op, "operator password", &got), SIGNET_OK);
+    hsm_session *s2 = NULL;
+    assert_int_equal(hsm_session_open(r.conn, 2, "operator password", &s2), SIGNET_OK);
+    struct lines l = {{0}};
+    signet_keygen_opts o = {.wrap_id = RIG_WRAP_ID, .progress = collect, .progress_ctx = &l};
+    assert_int_equal(
+        signet_keystore_generate(r.ks, s2, signet_keystore_find(r.ks, "bluetooth"), &o), SIGNET_OK);
+    assert_non_null(strstr(l.text, "bluetooth: attestation unavailable on this device ("));
+    assert_null(strstr(l.text, "attested by the HSM"));
+    assert_true(signet_keystore_has_key(r.ks, "bluetooth"));
+    assert_false(signet_keystore_has_file(r.ks, "bluetooth", ".attest.pem"));
+    hsm_session_close(s2);
+    ks_rig_close(&r);
+}
+
 static void locations(void **state)
 {
     struct ks_rig r;
@@ -270,6 +322,7 @@ int main(void)
         cmocka_unit_test(refuses_taken_id),
         cmocka_unit_test(failure_leaves_nothing),
         cmocka_unit_test(bad_subject_is_refused_before_use),
+        cmocka_unit_test(attestation_unavailable_is_not_fatal),
         cmocka_unit_test(locations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
