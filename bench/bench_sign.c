@@ -298,6 +298,7 @@ int main(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *url = NULL, *only = NULL, *state_dir = NULL;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress and table lines in order, also in a pipe */
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {

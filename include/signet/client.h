@@ -209,8 +209,9 @@ signet_rc hsm_reset_device(hsm_session *s);
  * asymmetric key key_id, signed by attestation key attest_id: 0 is the device's
  * own (its certificate reads as opaque object 0), any other id an asymmetric key
  * with sign-attestation-certificate and an opaque X.509 certificate of the same
- * id.  The certificate is parsed and its public key checked against Get Public
- * Key before it is returned. */
+ * id.  The answer is checked to be exactly one DER certificate; whether it
+ * certifies the expected public key and chains to a trusted CA is the caller's
+ * to check (signet_keystore_attest does). */
 signet_rc hsm_sign_attestation_certificate(hsm_session *s, uint16_t key_id, uint16_t attest_id,
                                            sb_wr *der);
 

@@ -125,7 +125,8 @@ typedef struct {
     const char *const *apexes;
     size_t n_apexes;
 } signet_keymap_defaults;
-/* *added (optional) = how many entries were appended. */
+/* *added (optional) = how many entries were appended.  On failure the map is left
+ * as it was. */
 signet_rc signet_keymap_add_defaults(signet_keymap *m, const signet_keymap_defaults *d,
                                      size_t *added);
 

@@ -243,7 +243,15 @@ static signet_rc shares_from_identities(rest *p, sss_share *shares, size_t *k)
         const cer_manifest_share *s = &p->man->shares[i];
         sbw_reset(&file);
         sbw_reset(&plain);
-        if ((rc = read_listed(p, s->file, 64 * 1024, &file)))
+        rc = read_listed(p, s->file, 64 * 1024, &file);
+        if (rc == SIGNET_E_NOTFOUND) {
+            /* A custodian who is not here may keep the only copy. */
+            cer_say(&p->run, "share %u (%s): %s is not there", s->index, s->name, s->file);
+            signet_err_clear();
+            rc = SIGNET_OK;
+            continue;
+        }
+        if (rc)
             break;
         rc = age_decrypt_mem(ids, file.p, file.len, &plain);
         if (rc == SIGNET_E_AUTH) {

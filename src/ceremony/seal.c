@@ -48,7 +48,7 @@ signet_rc cer_split_checked(const sss_wrapkey *wk, unsigned t, unsigned n, sss_s
                           : signet_fail(SIGNET_E_NOMEM, "out of secret memory");
     if (rc == SIGNET_OK)
         rc = sss_split(blob.p, blob.len, t, n, shares);
-    /* Every set of at least t shares, all 2^n - ... of them (n <= 9: at most 512). */
+    /* Every subset of at least t shares (n <= 9: fewer than 512 subsets). */
     unsigned checked = 0;
     for (unsigned mask = 1; rc == SIGNET_OK && mask < (1u << n); mask++) {
         if (popcount(mask) < t)

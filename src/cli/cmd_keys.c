@@ -261,9 +261,12 @@ static int cmd_generate(const struct cli_globals *g, int argc, char **argv)
     rc = sel ? select_keys(ks, only, n_only, sel, &n) : signet_fail(SIGNET_E_NOMEM, "out of memory");
     if (rc == SIGNET_OK && n == 0)
         rc = signet_fail(SIGNET_E_STATE, "the key map of %s is empty: run `signet keys init`", dir);
+    size_t todo = 0;
+    for (size_t i = 0; rc == SIGNET_OK && i < n; i++)
+        todo += !signet_keystore_has_key(ks, sel[i]->name);
     hsm_conn *conn = NULL;
     hsm_session *sess = NULL;
-    if (rc == SIGNET_OK)
+    if (rc == SIGNET_OK && todo > 0) /* no login when there is nothing to do */
         rc = cli_open_session(g, &conn, &sess);
     size_t made = 0, had = 0;
     for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {

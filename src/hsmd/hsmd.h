@@ -33,6 +33,7 @@ struct hsmd_config {
     size_t n_allow_hosts;
     bool allow_remote;
     const char *pid_file;
+    bool print_ca;               /* --print-ca: print the attestation CA (PEM) and exit */
 };
 
 enum hsmd_parse_result { HSMD_RUN, HSMD_EXIT_OK, HSMD_EXIT_USAGE };

@@ -91,6 +91,15 @@ int main(int argc, char **argv)
     hsm_device *dev = NULL;
     if ((rc = hsm_device_open(&dopts, &dev)) != SIGNET_OK)
         return fail(signet_wrap(rc, "opening the device state %s", cfg.state_path));
+    if (cfg.print_ca) {
+        sb_wr pem;
+        sbw_init(&pem, 16384);
+        if ((rc = hsm_device_ca_pem(dev, &pem)) == SIGNET_OK)
+            fwrite(pem.p, 1, pem.len, stdout);
+        sbw_free(&pem);
+        hsm_device_free(dev);
+        return rc == SIGNET_OK && fflush(stdout) == 0 ? 0 : fail(rc);
+    }
 
     int fd = -1;
     struct hsmd_hostlist hosts;

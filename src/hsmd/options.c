@@ -30,6 +30,8 @@ static void usage(FILE *f)
             "                         listening port is implied); repeatable\n"
             "  --allow-remote         allow listening on a non-loopback address\n"
             "  --pid-file F           write the process id to F (removed on exit)\n"
+            "  --print-ca             print the device's attestation CA certificate (PEM)\n"
+            "                         and exit (also kept in STATE.ca.pem)\n"
             "  --foreground           stay in the foreground (the default; never daemonises)\n"
             "  -h, --help             this help\n"
             "  --version              print the version\n"
@@ -70,7 +72,7 @@ static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsi
 enum hsmd_parse_result hsmd_parse_args(int argc, char **argv, struct hsmd_config *cfg)
 {
     enum { O_LISTEN = 256, O_STATE, O_SERIAL, O_TIMEOUT, O_CONN_TIMEOUT, O_LATENCY, O_ALLOW_HOST, O_REMOTE,
-           O_PIDFILE, O_FOREGROUND, O_VERSION };
+           O_PIDFILE, O_FOREGROUND, O_VERSION, O_PRINT_CA };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
         {"state", required_argument, 0, O_STATE},
@@ -84,6 +86,7 @@ enum hsmd_parse_result hsmd_parse_args(int argc, char **argv, struct hsmd_config
         {"foreground", no_argument, 0, O_FOREGROUND},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, O_VERSION},
+        {"print-ca", no_argument, 0, O_PRINT_CA},
         {0, 0, 0, 0}};
 
     memset(cfg, 0, sizeof *cfg);
@@ -134,6 +137,7 @@ enum hsmd_parse_result hsmd_parse_args(int argc, char **argv, struct hsmd_config
             break;
         case O_REMOTE: cfg->allow_remote = true; break;
         case O_PIDFILE: cfg->pid_file = optarg; break;
+        case O_PRINT_CA: cfg->print_ca = true; break;
         case O_FOREGROUND: break; /* always in the foreground: supervisors and tests want that */
         case 'h': usage(stdout); return HSMD_EXIT_OK;
         case O_VERSION:

@@ -78,6 +78,8 @@ signet_rc signet_keymap_add_defaults(signet_keymap *m, const signet_keymap_defau
             return rc;
     }
 
+    /* All or nothing: a failure part way leaves the map as it was. */
+    size_t before = m->n;
     signet_rc rc = SIGNET_OK;
     char name[SIGNET_KEY_NAME_MAX + 32];
     for (size_t i = 0; rc == SIGNET_OK && i < sizeof APK_KEYS / sizeof APK_KEYS[0]; i++)
@@ -93,6 +95,10 @@ signet_rc signet_keymap_add_defaults(signet_keymap *m, const signet_keymap_defau
             snprintf(name, sizeof name, "%.60s.payload", d->apexes[i]);
             rc = add_one(m, name, "apex-payload", algo, domains, &count);
         }
+    }
+    if (rc != SIGNET_OK) {
+        m->n = before;
+        count = 0;
     }
     if (added)
         *added = count;

@@ -598,6 +598,46 @@ static void restore_typed_shares_and_rerun(void **state)
     hsmd_cleanup(&t);
 }
 
+/* The backup is rebuilt in place: reset with its admin credential (the factory key
+ * is gone), and the ceremony's own trail, which knows the device, continues with a
+ * reset record.  Runs last: it replaces the backup's credentials. */
+static void restore_known_device_with_admin_reset(void **state)
+{
+    struct world *w = W;
+    char pem[2 * RIG_PATH], args[8192], out[2 * RIG_PATH], ids[4 * RIG_PATH], trail[2 * RIG_PATH];
+    snprintf(pem, sizeof pem, "%s/admin.pem", w->r.dir);
+    assert_int_equal(test_write_file(pem, w->admin_pem, strlen(w->admin_pem)), 0);
+    snprintf(trail, sizeof trail, "%s/audit", w->out);
+    snprintf(out, sizeof out, "%s/restore-backup", w->r.dir);
+    snprintf(ids, sizeof ids, "--identity '%s' --identity '%s' --identity '%s' --trail '%s'",
+             w->r.custodian[0].identity, w->r.custodian[2].identity, w->r.custodian[3].identity,
+             trail);
+    char prefix[3 * RIG_PATH];
+    snprintf(prefix, sizeof prefix, "--auth-key 2 --auth-key-file '%s' ", pem);
+    restore_args(w, args + strlen(prefix), sizeof args - strlen(prefix), w->bak.url, out, ids, NULL);
+    memcpy(args, prefix, strlen(prefix));
+    char *err = NULL;
+    assert_int_equal(rig_signet(NULL, args, NULL, NULL, &err), 0);
+    assert_non_null(strstr(err, "known to the trail"));
+    free(err);
+    /* The ceremony's credentials no longer open the backup; the new ones do. */
+    hsm_conn *c = NULL;
+    hsm_session *s = NULL;
+    assert_int_not_equal(rig_login_password(w->bak.url, OPERATOR_ID, w->op_pw, &c, &s), SIGNET_OK);
+    rig_logout(c, s);
+    char *op = decrypt_or_die(w->r.operator_.identity, out, "credentials/operator-gita.age");
+    chomp(op);
+    assert_int_equal(rig_login_password(w->bak.url, OPERATOR_ID, op, &c, &s), SIGNET_OK);
+    rig_logout(c, s);
+    free(op);
+    /* The trail verifies: the restart of device 1002's log has its reset record. */
+    signet_vkey k = manifest_vkey(w->manifest);
+    assert_trail_clean(trail, &k);
+    char rec[3 * RIG_PATH];
+    snprintf(rec, sizeof rec, "%s/records.log", trail);
+    assert_true(rig_file_contains(rec, "dev=1002 event=reset"));
+}
+
 static void help_texts(void **state)
 {
     char *out = NULL;
@@ -628,6 +668,7 @@ int main(void)
         cmocka_unit_test(restore_with_identities_and_keystore),
         cmocka_unit_test(restore_typed_shares_and_rerun),
         cmocka_unit_test(help_texts),
+        cmocka_unit_test(restore_known_device_with_admin_reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

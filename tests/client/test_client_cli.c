@@ -203,6 +203,103 @@ static void log_options_random_reset(void **state)
     free(out);
 }
 
+/* keygen-auth makes a credential; put-auth-key --public-key registers it; the
+ * holder logs in with --auth-key-file; another key is refused (exit 5). */
+static void asymmetric_credential(void **state)
+{
+    char *out, path[512], cmd[1024];
+    assert_int_equal(signet(&out, "unused", "keygen-auth --help"), 0);
+    assert_non_null(strstr(out, "usage: signet keygen-auth"));
+    free(out);
+    assert_int_equal(signet(NULL, "unused", "keygen-auth"), 2);
+    assert_int_equal(signet(&out, "unused", "keygen-auth --out auditor.pem --pub-out auditor.pub"),
+                     0);
+    assert_int_equal(strlen(out), 131); /* 65 bytes in hex and a newline */
+    assert_int_equal(strncmp(out, "04", 2), 0);
+    /* the private key file is the holder's only: mode 0600 */
+    snprintf(cmd, sizeof cmd, "stat -c %%a '%s/auditor.pem'", H.dir);
+    char *mode;
+    assert_int_equal(run_cmd(cmd, &mode), 0);
+    assert_string_equal(mode, "600\n");
+    free(mode);
+    /* the PEM public key is the printed point */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl pkey -pubin -in auditor.pub -noout -text | tr -d ' :\\n'",
+             H.dir);
+    char *text;
+    assert_int_equal(run_cmd(cmd, &text), 0);
+    out[130] = 0;
+    assert_non_null(strstr(text, out));
+    free(text);
+    free(out);
+    /* never overwritten */
+    snprintf(path, sizeof path, "%s/auditor.pem", H.dir);
+    char *before, *after;
+    size_t bl, al;
+    assert_int_equal(test_read_file(path, &before, &bl), 0);
+    assert_int_not_equal(signet(NULL, "unused", "keygen-auth --out auditor.pem"), 0);
+    assert_int_equal(test_read_file(path, &after, &al), 0);
+    assert_int_equal(bl, al);
+    assert_memory_equal(before, after, bl);
+    free(before);
+    free(after);
+
+    assert_int_equal(signet(&out, "password", "hsm put-auth-key --id 0x0040 --label auditor "
+                                             "--domains 1 --capabilities "
+                                             "get-log-entries,get-pseudo-random --delegated none "
+                                             "--public-key auditor.pub"),
+                     0);
+    assert_string_equal(out, "0x0040\n");
+    free(out);
+    assert_int_equal(signet(&out, "password", "hsm get-info 0x40 authentication-key"), 0);
+    assert_non_null(strstr(out, "ecp256-yubico-authentication"));
+    free(out);
+    assert_int_equal(
+        signet(&out, "unused", "--auth-key 0x40 --auth-key-file auditor.pem hsm random 8"), 0);
+    assert_int_equal(strlen(out), 17);
+    free(out);
+    assert_int_equal(signet(&out, "unused", "--auth-key 0x40 --auth-key-file auditor.pem hsm log"),
+                     0);
+    assert_non_null(strstr(out, "chain: ok"));
+    free(out);
+    assert_int_equal(signet(NULL, "unused", "keygen-auth --out other.pem"), 0);
+    assert_int_equal(signet(NULL, "unused", "--auth-key 0x40 --auth-key-file other.pem hsm random 8"),
+                     5);
+    /* the key's capabilities hold */
+    assert_int_equal(signet(NULL, "unused", "--auth-key 0x40 --auth-key-file auditor.pem hsm "
+                                           "generate --algorithm ecp256 --domains 1 "
+                                           "--capabilities sign-ecdsa"),
+                     3);
+}
+
+/* The emulator's attestation CA: printed by --print-ca, kept next to the state. */
+static void print_ca(void **state)
+{
+    char cmd[1024], path[512];
+    snprintf(cmd, sizeof cmd, "'%s' --state '%s/other.state' --print-ca", test_bin("signet-hsm"),
+             H.dir);
+    char *pem, *file;
+    size_t len;
+    assert_int_equal(run_cmd(cmd, &pem), 0);
+    assert_int_equal(strncmp(pem, "-----BEGIN CERTIFICATE-----\n", 28), 0);
+    snprintf(path, sizeof path, "%s/other.state.ca.pem", H.dir);
+    assert_int_equal(test_read_file(path, &file, &len), 0);
+    assert_string_equal(pem, file);
+    free(file);
+    /* the same CA on the next start (the key is in the state) */
+    char *again;
+    assert_int_equal(run_cmd(cmd, &again), 0);
+    assert_string_equal(pem, again);
+    free(again);
+    free(pem);
+    /* and the running daemon's */
+    snprintf(cmd, sizeof cmd, "openssl x509 -in '%s.ca.pem' -noout -subject", H.state);
+    char *subj;
+    assert_int_equal(run_cmd(cmd, &subj), 0);
+    assert_non_null(strstr(subj, "Attestation"));
+    free(subj);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +307,8 @@ int main(void)
         cmocka_unit_test(generate_sign_verify_with_openssl),
         cmocka_unit_test(exit_codes),
         cmocka_unit_test(wrap_export_import),
+        cmocka_unit_test(asymmetric_credential),
+        cmocka_unit_test(print_ca),
         cmocka_unit_test(log_options_random_reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -273,6 +273,16 @@ static void default_set_refusals(void **state)
     assert_int_equal(m.n, 8);
     signet_keymap_free(&m);
 
+    /* A failure part way leaves the map untouched. */
+    signet_keymap_init(&m);
+    const char *okdev[] = {"fine"};
+    signet_keymap_defaults d4 = {.devices = okdev, .n_devices = 1};
+    assert_int_equal(signet_keymap_parse("top 0xfffa rsa2048 1 apk\n", 24, &m), SIGNET_OK);
+    assert_int_equal(signet_keymap_add_defaults(&m, &d4, NULL), SIGNET_E_STATE);
+    assert_non_null(strstr(signet_errmsg(), "no free key id"));
+    assert_int_equal(m.n, 1);
+    signet_keymap_free(&m);
+
     const char *bad[] = {"../x"};
     signet_keymap_defaults d2 = {.devices = bad, .n_devices = 1};
     assert_int_equal(signet_keymap_add_defaults(&m, &d2, NULL), SIGNET_E_ARG);
