@@ -179,9 +179,20 @@ signet_rc signet_device_tbs_signer(void *ctx, const uint8_t *tbs, size_t len, in
                                    uint8_t *sig, size_t *sig_len);
 
 /* ---- generation ------------------------------------------------------------- */
+/* Signs key e's own TBSCertificate (md_nid as for signet_tbs_signer).  Key
+ * generation uses it so that the certificate signature goes through the signing
+ * path and is recorded like any other (src/sign: signet_sign_certificate). */
+typedef signet_rc (*signet_cert_signer)(void *ctx, const signet_keymap_entry *e,
+                                        const uint8_t *tbs, size_t len, int md_nid, uint8_t *sig,
+                                        size_t *sig_len);
+
 typedef struct {
     uint16_t wrap_id;
     signet_cert_opts cert;
+    /* NULL: sign directly on the device (signet_device_tbs_signer), for callers
+     * without a signing path (tests, a store without an audit trail). */
+    signet_cert_signer cert_signer;
+    void *cert_signer_ctx;
     /* One line per step ("platform: generated on the HSM"); NULL = silent. */
     void (*progress)(void *ctx, const char *line);
     void *progress_ctx;

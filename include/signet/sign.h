@@ -86,6 +86,15 @@ signet_rc signet_sign(signet_signer *s, const signet_sign_req *req, uint8_t *sig
  * (also done automatically per checkpoint_every / checkpoint_seconds and at close). */
 signet_rc signet_signer_checkpoint(signet_signer *s);
 
+/* A signet_cert_signer (keystore.h) for key generation: ctx is the signer.  The
+ * record names "certificate of NAME" and the SHA-256 of the TBSCertificate. */
+signet_rc signet_sign_certificate(void *ctx, const signet_keymap_entry *e, const uint8_t *tbs,
+                                  size_t len, int md_nid, uint8_t *sig, size_t *sig_len);
+/* Appends a key record (event: generated, imported, rotated, revoked, deleted). */
+signet_rc signet_signer_record_key(signet_signer *s, const signet_keymap_entry *e,
+                                   const char *event, const char *note);
+hsm_session *signet_signer_session(signet_signer *s);
+
 /* The signer's key store and device serial, for adapters that list keys. */
 signet_keystore *signet_signer_keystore(signet_signer *s);
 uint32_t signet_signer_serial(const signet_signer *s);

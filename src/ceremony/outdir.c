@@ -205,6 +205,9 @@ signet_rc cer_prepare_out(const char *dir, const char *done_file, char *moved_to
                                dir, strerror(errno));
         char parent[CER_PATH_MAX];
         snprintf(parent, sizeof parent, "%s", dir);
+        size_t n = strlen(parent);
+        while (n > 1 && parent[n - 1] == '/')
+            parent[--n] = 0;
         char *slash = strrchr(parent, '/');
         if (slash == parent)
             slash[1] = 0;

@@ -266,8 +266,20 @@ static int cmd_generate(const struct cli_globals *g, int argc, char **argv)
         todo += !signet_keystore_has_key(ks, sel[i]->name);
     hsm_conn *conn = NULL;
     hsm_session *sess = NULL;
+    signet_signer *signer = NULL;
     if (rc == SIGNET_OK && todo > 0) /* no login when there is nothing to do */
         rc = cli_open_session(g, &conn, &sess);
+    /* With an audit trail, certificates are signed through the signing path so
+     * that each one has its record, and each new key gets a key record. */
+    if (rc == SIGNET_OK && sess && cfg.audit[0]) {
+        if (dir != cfg.keystore) /* --keystore overrides signet.conf */
+            snprintf(cfg.keystore, sizeof cfg.keystore, "%s", dir);
+        rc = signet_signer_open_session(&cfg, conn, sess, &signer);
+        conn = NULL;
+        sess = signer ? signet_signer_session(signer) : NULL;
+        ko.cert_signer = signet_sign_certificate;
+        ko.cert_signer_ctx = signer;
+    }
     size_t made = 0, had = 0;
     for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
         if (signet_keystore_has_key(ks, sel[i]->name)) {
@@ -276,6 +288,8 @@ static int cmd_generate(const struct cli_globals *g, int argc, char **argv)
             continue;
         }
         rc = signet_keystore_generate(ks, sess, sel[i], &ko);
+        if (rc == SIGNET_OK && signer)
+            rc = signet_signer_record_key(signer, sel[i], "generated", NULL);
         if (rc == SIGNET_OK) {
             printf("generated %s 0x%04x %s\n", sel[i]->name, sel[i]->id,
                    yh_algo_name(sel[i]->algorithm));
@@ -287,7 +301,10 @@ static int cmd_generate(const struct cli_globals *g, int argc, char **argv)
         cli_progress(g, "%zu key%s generated, %zu already in the store", made,
                      made == 1 ? "" : "s", had);
     int ret = rc == SIGNET_OK ? 0 : cli_report(rc);
-    cli_close_session(conn, sess);
+    if (signer)
+        signet_signer_close(signer);
+    else
+        cli_close_session(conn, sess);
     free(sel);
     signet_keystore_close(ks);
     return ret;

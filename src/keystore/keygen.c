@@ -69,12 +69,29 @@ static signet_rc fetch_public_key(hsm_session *s, const signet_keymap_entry *e, 
     return SIGNET_OK;
 }
 
+/* Adapts the caller's certificate signer (the signing path) to signet_tbs_signer. */
+struct path_signer {
+    const signet_keygen_opts *o;
+    const signet_keymap_entry *e;
+};
+
+static signet_rc sign_through_path(void *ctx, const uint8_t *tbs, size_t len, int md_nid,
+                                   uint8_t *sig, size_t *sig_len)
+{
+    const struct path_signer *ps = ctx;
+    return ps->o->cert_signer(ps->o->cert_signer_ctx, ps->e, tbs, len, md_nid, sig, sig_len);
+}
+
 static signet_rc certify(hsm_session *s, const signet_keymap_entry *e, EVP_PKEY *pub,
                          const signet_keygen_opts *o, struct artifacts *a)
 {
     signet_device_tbs_ctx c = {.session = s, .id = e->id, .algorithm = e->algorithm};
+    struct path_signer ps = {o, e};
     X509 *cert = NULL;
-    signet_rc rc = signet_cert_selfsign(pub, e->name, &o->cert, signet_device_tbs_signer, &c, &cert);
+    signet_rc rc = o->cert_signer
+                       ? signet_cert_selfsign(pub, e->name, &o->cert, sign_through_path, &ps, &cert)
+                       : signet_cert_selfsign(pub, e->name, &o->cert, signet_device_tbs_signer, &c,
+                                              &cert);
     if (rc != SIGNET_OK)
         return rc;
     rc = ks_cert_pem(cert, &a->cert_pem);

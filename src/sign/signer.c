@@ -7,8 +7,10 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 
 #include "signet/audit.h"
+#include "signet/digestinfo.h"
 #include "signet/secmem.h"
 #include "signet/sign.h"
 
@@ -240,5 +242,78 @@ signet_rc signet_sign(signet_signer *s, const signet_sign_req *r, uint8_t *sig, 
     if (s->trail)
         signet_trail_unlock(s->trail);
     pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+hsm_session *signet_signer_session(signet_signer *s) { return s->sess; }
+
+signet_rc signet_sign_certificate(void *ctx, const signet_keymap_entry *e, const uint8_t *tbs,
+                                  size_t len, int md_nid, uint8_t *sig, size_t *sig_len)
+{
+    signet_signer *s = ctx;
+    uint8_t digest[EVP_MAX_MD_SIZE], tbs_sha256[32];
+    unsigned dlen = 0;
+    char what[SIGNET_KEY_NAME_MAX + 32];
+    snprintf(what, sizeof what, "certificate of %s", e->name);
+    EVP_Digest(tbs, len, tbs_sha256, NULL, EVP_sha256(), NULL);
+    signet_sign_req req = {.key_name = e->name, .artifact_path = what,
+                           .artifact_sha256 = tbs_sha256, .caller = "signet keys generate"};
+    sb_wr di;
+    sbw_init(&di, 128);
+    signet_rc rc = SIGNET_OK;
+    if (md_nid == NID_undef) {
+        req.mech = SIGNET_MECH_EDDSA;
+        req.data = tbs;
+        req.len = len;
+    } else {
+        const EVP_MD *md = EVP_get_digestbynid(md_nid);
+        if (!md || EVP_Digest(tbs, len, digest, &dlen, md, NULL) != 1)
+            return signet_fail(SIGNET_E_CRYPTO, "cannot hash the certificate of '%s'", e->name);
+        if (yh_algo_is_rsa(e->algorithm)) {
+            req.mech = SIGNET_MECH_RSA_PKCS1;
+            rc = signet_digestinfo_encode(md_nid, digest, dlen, &di);
+            req.data = di.p;
+            req.len = di.len;
+        } else {
+            req.mech = SIGNET_MECH_ECDSA;
+            req.data = digest;
+            req.len = dlen;
+        }
+    }
+    if (rc == SIGNET_OK)
+        rc = signet_sign(s, &req, sig, sig_len);
+    sbw_free(&di);
+    return rc;
+}
+
+signet_rc signet_signer_record_key(signet_signer *s, const signet_keymap_entry *e,
+                                   const char *event, const char *note)
+{
+    if (!s->trail)
+        return SIGNET_OK;
+    signet_record *rec = calloc(1, sizeof *rec);
+    if (!rec)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    rec->type = SIGNET_REC_KEY;
+    rec->auth_id = hsm_session_auth_id(s->sess);
+    rec->serial = s->serial;
+    snprintf(rec->key_name, sizeof rec->key_name, "%s", e->name);
+    rec->key_id = e->id;
+    snprintf(rec->event, sizeof rec->event, "%s", event);
+    if (note)
+        snprintf(rec->note, sizeof rec->note, "%s", note);
+    pthread_mutex_lock(&s->lock);
+    signet_rc rc = signet_trail_lock(s->trail);
+    if (rc == SIGNET_OK) {
+        /* Drain first so the record follows the device entries of the key's making. */
+        rc = signet_audit_drain(s->trail, s->sess, s->serial, NULL);
+        if (rc == SIGNET_OK)
+            rc = signet_trail_append_record(s->trail, rec);
+        if (rc == SIGNET_OK)
+            s->since_checkpoint++;
+        signet_trail_unlock(s->trail);
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(rec);
     return rc;
 }

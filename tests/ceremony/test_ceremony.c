@@ -406,6 +406,9 @@ static void make_keystore(struct world *w)
         const signet_keymap_entry *e = signet_keystore_entry(ks, i);
         if (signet_keystore_generate(ks, s, e, &o) != SIGNET_OK)
             fail_msg("generating %s: %s", e->name, signet_errmsg());
+        /* The operator's capabilities cover the whole key generation, attestation
+         * included. */
+        assert_true(signet_keystore_has_file(ks, e->name, ".attest.pem"));
         assert_int_equal(rig_consume_log(s), SIGNET_OK);
     }
     rig_logout(c, s);

@@ -1,5 +1,6 @@
 /* Test environment of the PKCS#11 module tests: see p11_env.h. */
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,4 +263,34 @@ char *p11_env_last_record(const struct p11_env *e)
     char *last = strdup(nl ? nl + 1 : text);
     free(text);
     return last;
+}
+
+int p11_sh(char **out, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char *o = NULL;
+    int rc = run_cmd(cmd, &o);
+    if (rc != 0)
+        fprintf(stderr, "command failed (%d): %s\n%s", rc, cmd, o ? o : "");
+    if (out)
+        *out = o;
+    else
+        free(o);
+    return rc;
+}
+
+const char *p11_peer_env(void)
+{
+    static char buf[600];
+    const char *pre = getenv("SIGNET_P11_PRELOAD");
+    if (!pre || !*pre)
+        return "";
+    snprintf(buf, sizeof buf,
+             "LD_PRELOAD='%s' ASAN_OPTIONS=detect_leaks=0:handle_segv=0:allow_user_segv_handler=1",
+             pre);
+    return buf;
 }

@@ -35,6 +35,15 @@ int p11_env_load(struct p11_env *e);
 void p11_env_unload(struct p11_env *e);
 void p11_env_stop(struct p11_env *e);
 
+/* Runs a shell command made with printf (run_cmd); prints the command and its output
+ * when it fails.  Returns the exit code; stdout in *out (malloc'd) when out is given. */
+int p11_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Environment prefix for programs that load the module ("" normally).  When the
+ * module is built with sanitizers, a program that is not (pkcs11-tool, openssl,
+ * java) can load it only with the sanitizer runtime preloaded: CMake passes it in
+ * $SIGNET_P11_PRELOAD, and the sanitizer must not judge the program's own leaks. */
+const char *p11_peer_env(void);
+
 /* Lines in the trail's records.log (0 when missing). */
 int p11_env_count_records(const struct p11_env *e);
 /* The last line of records.log (malloc'd) or NULL. */
