@@ -46,7 +46,6 @@ static struct bench_key keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 static double seconds_per_figure = 3.0;
-static char state_file[512];
 static const uint8_t digest[32] = {0x5e, 0x88, 0x48, 0x98, 0xda, 0x28, 0x04, 0x71,
                                    0x51, 0xd0, 0xe5, 0x6f, 0x8d, 0xc6, 0x29, 0x27,
                                    0x73, 0x60, 0x3d, 0x0d, 0x6a, 0xab, 0xbd, 0xd6,
@@ -321,15 +320,11 @@ int main(int argc, char **argv)
     struct hsmd daemon = {0};
     if (!url) {
         find_bin_dir();
-        char args[600] = "--latency none";
-        if (state_dir) {
-            /* A fresh state on another file system, e.g. tmpfs to take fsync out. */
-            snprintf(state_file, sizeof state_file, "%s/bench-sign-%ld.state", state_dir,
-                     (long)getpid());
-            unlink(state_file);
-            snprintf(args, sizeof args, "--latency none --state %s", state_file);
-        }
-        if (hsmd_start(&daemon, args) != 0)
+        /* The daemon's directory (state and whatever the device keeps next to it)
+         * goes under --state-dir, e.g. tmpfs to take fsync out of the figures. */
+        if (state_dir)
+            setenv("TMPDIR", state_dir, 1);
+        if (hsmd_start(&daemon, "--latency none") != 0)
             return 1;
         url = daemon.url;
         daemon_pid = daemon.pid;
@@ -422,7 +417,5 @@ int main(int argc, char **argv)
     hsm_conn_close(core_conn);
     hsm_device_free(core);
     hsmd_cleanup(&daemon);
-    if (state_file[0])
-        unlink(state_file);
     return status;
 }

@@ -69,8 +69,8 @@ static void key_name_from_arg(const char *arg, char *out, size_t len)
 static signet_rc avb_sign(const struct cli_globals *g, const char *alg, const char *key,
                           const uint8_t *block, size_t block_len, uint8_t *sig, size_t *sig_len)
 {
-    int md_nid, got_nid;
-    size_t mod_bytes;
+    int md_nid = 0, got_nid = 0;
+    size_t mod_bytes = 0;
     signet_rc rc = parse_algorithm(alg, &md_nid, &mod_bytes);
     if (rc)
         return rc;

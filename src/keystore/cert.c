@@ -180,7 +180,7 @@ signet_rc signet_cert_selfsign(EVP_PKEY *pub, const char *name, const signet_cer
     *out = NULL;
     if (o && o->days > 365u * 1000)
         return signet_fail(SIGNET_E_ARG, "a validity of %u days is beyond reason", o->days);
-    int md_nid, sig_nid, ptype;
+    int md_nid = NID_undef, sig_nid = NID_undef, ptype = 0;
     signet_rc rc = pick_algorithm(pub, &md_nid, &sig_nid, &ptype);
     if (rc != SIGNET_OK)
         return rc;

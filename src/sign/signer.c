@@ -125,6 +125,7 @@ static signet_rc pick_command(const signet_keymap_entry *e, signet_mech mech, ui
 {
     bool rsa = yh_algo_is_rsa(e->algorithm), ec = yh_algo_is_ec(e->algorithm);
     bool ed = e->algorithm == YH_ALGO_EC_ED25519;
+    *cmd = 0;
     switch (mech) {
     case SIGNET_MECH_RSA_PKCS1: *cmd = YH_CMD_SIGN_PKCS1; if (rsa) return SIGNET_OK; break;
     case SIGNET_MECH_RSA_PSS: *cmd = YH_CMD_SIGN_PSS; if (rsa) return SIGNET_OK; break;

@@ -3,6 +3,8 @@
  * Blocks are page-aligned mappings so that mlock and MADV_DONTDUMP cover
  * exactly the secret and nothing the allocator shares with other data. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,11 +34,43 @@ static size_t page_round(size_t n)
     return (n + pg - 1) / pg * pg;
 }
 
-void *smem_alloc(size_t n)
+/* Mapping, locking and unmapping a page costs far more than the work done with
+ * most secrets (a session message), and munmap flushes TLBs on every CPU, so
+ * single-page blocks are kept in a small pool: still locked and undumpable, wiped
+ * whole when they come back. */
+#define POOL_MAX 64
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *pool[POOL_MAX];
+static size_t pool_len;
+
+static uint8_t *pool_take(size_t total)
 {
-    if (n > SIZE_MAX - HDR - 4096)
+    uint8_t *base = NULL;
+    if (total != page_round(1))
         return NULL;
-    size_t total = page_round(n + HDR);
+    pthread_mutex_lock(&pool_lock);
+    if (pool_len)
+        base = pool[--pool_len];
+    pthread_mutex_unlock(&pool_lock);
+    return base;
+}
+
+static bool pool_give(uint8_t *base, size_t total)
+{
+    bool kept = false;
+    if (total != page_round(1))
+        return false;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_len < POOL_MAX) {
+        pool[pool_len++] = base;
+        kept = true;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return kept;
+}
+
+static uint8_t *map_locked(size_t total)
+{
     uint8_t *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED)
         return NULL;
@@ -46,6 +80,17 @@ void *smem_alloc(size_t n)
 #ifdef MADV_DONTDUMP
     madvise(base, total, MADV_DONTDUMP);
 #endif
+    return base;
+}
+
+void *smem_alloc(size_t n)
+{
+    if (n > SIZE_MAX - HDR - 4096)
+        return NULL;
+    size_t total = page_round(n + HDR);
+    uint8_t *base = pool_take(total);
+    if (!base && !(base = map_locked(total)))
+        return NULL;
     memcpy(base, &total, sizeof total);
     memcpy(base + sizeof total, &n, sizeof n);
     return base + HDR;
@@ -66,6 +111,8 @@ void smem_free(void *p)
     block_sizes(p, &total, &n);
     uint8_t *base = (uint8_t *)p - HDR;
     OPENSSL_cleanse(base, total);
+    if (pool_give(base, total))
+        return;
     munlock(base, total);
     munmap(base, total);
 }

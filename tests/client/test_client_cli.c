@@ -27,6 +27,8 @@ static int teardown(void **state)
 /* Runs `signet <args>` with the daemon's URL and a password; returns the exit code
  * and the output (free it). */
 static int signet(char **out, const char *password, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int signet(char **out, const char *password, const char *fmt, ...)
 {
     char args[2048], cmd[4096];
     va_list ap;

@@ -74,7 +74,7 @@ static void hmac_keys(void **state)
         assert_int_equal(hsm_verify_hmac(s, id, mac, n, msg, sizeof msg, &ok), SIGNET_OK);
         assert_false(ok);
         /* a MAC of another length is refused by the device */
-        uint8_t raw[2 + 20 + 4];
+        uint8_t raw[2 + 64 + 4];
         put_be16(raw, id);
         memset(raw + 2, 0, sizeof raw - 2);
         if (n != 20) {

@@ -230,6 +230,22 @@ void p11_env_stop(struct p11_env *e)
     hsmd_cleanup(&e->h);
 }
 
+int p11_env_all_sessions_free(const struct p11_env *e)
+{
+    hsm_conn *c;
+    hsm_session *s[YH_MAX_SESSIONS] = {0};
+    int ret = 0;
+    if (hsm_conn_open(e->h.url, &c) != SIGNET_OK)
+        return fail("connecting");
+    for (int i = 0; i < YH_MAX_SESSIONS && ret == 0; i++)
+        if (hsm_session_open(c, 1, "password", &s[i]) != SIGNET_OK)
+            ret = fail("opening every device session");
+    for (int i = 0; i < YH_MAX_SESSIONS; i++)
+        hsm_session_close(s[i]);
+    hsm_conn_close(c);
+    return ret;
+}
+
 static char *records(const struct p11_env *e)
 {
     char path[400], *text = NULL;

@@ -44,6 +44,11 @@ int p11_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)
  * $SIGNET_P11_PRELOAD, and the sanitizer must not judge the program's own leaks. */
 const char *p11_peer_env(void);
 
+/* Opens (then closes) all 16 device sessions at once with the client library: 0 when
+ * every one could be opened, i.e. no process left a device session behind.  (The
+ * client waits out "sessions full" for 5 s at most; a leaked session lives 30 s.) */
+int p11_env_all_sessions_free(const struct p11_env *e);
+
 /* Lines in the trail's records.log (0 when missing). */
 int p11_env_count_records(const struct p11_env *e);
 /* The last line of records.log (malloc'd) or NULL. */

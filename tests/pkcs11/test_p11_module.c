@@ -771,19 +771,6 @@ static void threads(void **state)
     assert_int_equal(F->C_Finalize(NULL), CKR_OK);
 }
 
-/* Opens (and closes) every device session: fails if any is still held. */
-static void all_device_sessions_free(void)
-{
-    hsm_conn *c;
-    hsm_session *s[16];
-    assert_int_equal(hsm_conn_open(env.h.url, &c), SIGNET_OK);
-    for (int i = 0; i < 16; i++)
-        assert_int_equal(hsm_session_open(c, 1, "password", &s[i]), SIGNET_OK);
-    for (int i = 0; i < 16; i++)
-        hsm_session_close(s[i]);
-    hsm_conn_close(c);
-}
-
 static void fork_child_uses_its_own_device_session(void **state)
 {
     init();
@@ -829,7 +816,7 @@ static void fork_child_uses_its_own_device_session(void **state)
     assert_true(verify(pk, "SHA256", RSA_PKCS1_PADDING, 0, sig, len));
     EVP_PKEY_free(pk);
     assert_int_equal(F->C_Finalize(NULL), CKR_OK);
-    all_device_sessions_free();
+    assert_int_equal(p11_env_all_sessions_free(&env), 0);
 }
 
 /* 40 log-in-sign-finalize cycles on a device of 16 sessions that time out after 30 s:
@@ -846,7 +833,7 @@ static void finalize_releases_the_device_session(void **state)
         assert_int_equal(sign(s, &m, key, MSG, strlen(MSG), sig, &len), CKR_OK);
         assert_int_equal(F->C_Finalize(NULL), CKR_OK);
     }
-    all_device_sessions_free();
+    assert_int_equal(p11_env_all_sessions_free(&env), 0);
 }
 
 /* Processes that never call C_Finalize (as apksigner) still give their device
@@ -859,7 +846,7 @@ static void exit_releases_the_device_session(void **state)
                  getenv("SIGNET_BIN_DIR"), env.module);
         assert_int_equal(run_cmd(cmd, NULL), 0);
     }
-    all_device_sessions_free();
+    assert_int_equal(p11_env_all_sessions_free(&env), 0);
 }
 
 /* A test that failed half-way leaves the module initialised: start the next clean. */
