@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "signet/secmem.h"
+#include "signet/sign.h"
 
 int cli_report(signet_rc rc)
 {
@@ -73,7 +74,18 @@ signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_ses
 {
     *conn = NULL;
     *sess = NULL;
-    signet_rc rc = hsm_conn_open(g->connector, conn);
+    /* --connector, then $SIGNET_CONNECTOR (main.c), then signet.conf when one is
+     * named, then the default. */
+    const char *url = g->connector;
+    signet_config cfg;
+    const char *conf = g->config ? g->config : getenv("SIGNET_CONF");
+    if (!url && conf && *conf) {
+        signet_rc crc = signet_config_load(conf, &cfg);
+        if (crc)
+            return crc;
+        url = cfg.connector;
+    }
+    signet_rc rc = hsm_conn_open(url, conn);
     if (rc)
         return rc;
     if (g->auth_key_file) {
