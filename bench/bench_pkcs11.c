@@ -41,7 +41,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *what, CK_RV rv)
+__attribute__((noreturn)) static void die(const char *what, CK_RV rv)
 {
     fprintf(stderr, "bench_pkcs11: %s failed (CKR 0x%lx)\n", what, (unsigned long)rv);
     exit(1);

@@ -52,7 +52,23 @@ static signet_rc scripted(void *ctx, const uint8_t *req, size_t len, uint8_t *re
     switch (req[0]) {
     case YH_CMD_DEVICE_INFO: {
         static const uint8_t di[] = {2, 4, 0, 0, 0, 0, 1, 62, 2, 9, 12, 46};
-        return frame(resp, rlen, 0x86, di, sizeof di);
+        if (len == 3)
+            return frame(resp, rlen, 0x86, di, sizeof di);
+        /* page 2 (the part number): hostile text from the script */
+        uint8_t tag;
+        const uint8_t *d;
+        size_t n;
+        if (!next_chunk(s, &tag, &d, &n))
+            return signet_fail(SIGNET_E_NET, "script exhausted");
+        return frame(resp, rlen, 0x86, d, n < YH_MAX_DATA ? n : YH_MAX_DATA);
+    }
+    case YH_CMD_GET_DEVICE_PUBKEY: {
+        uint8_t tag;
+        const uint8_t *d;
+        size_t n;
+        if (!next_chunk(s, &tag, &d, &n))
+            return signet_fail(SIGNET_E_NET, "script exhausted");
+        return frame(resp, rlen, 0x8a, d, n < YH_MAX_DATA ? n : YH_MAX_DATA);
     }
     case YH_CMD_CREATE_SESSION: {
         if (len != 3 + 2 + 8)
@@ -103,6 +119,9 @@ static signet_rc scripted(void *ctx, const uint8_t *req, size_t len, uint8_t *re
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static EVP_PKEY *peer; /* an ECDH peer for hsm_derive_ecdh */
+    if (!peer)
+        peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     struct script s = {.p = data, .len = size};
     memset(s.keys.enc, 0x11, sizeof s.keys.enc);
     memset(s.keys.mac, 0x22, sizeof s.keys.mac);
@@ -154,6 +173,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hsm_generate_asymmetric(sess, &a, &id);
     hsm_delete_object(sess, 1, YH_TYPE_OPAQUE);
     hsm_set_log_index(sess, 5);
+
+    /* The answers of the newer typed calls: a certificate, MACs, decrypted and
+     * derived secrets, wrapped data, AES blocks, the part number. */
+    sb_wr x;
+    sbw_init_secure(&x, 1 << 16);
+    hsm_sign_attestation_certificate(sess, 1, 0, &x);
+    uint8_t mac[64];
+    size_t ml = 0;
+    bool match;
+    hsm_sign_hmac(sess, 4, digest, sizeof digest, mac, &ml);
+    hsm_verify_hmac(sess, 4, digest, sizeof digest, (const uint8_t *)"m", 1, &match);
+    sbw_reset(&x);
+    hsm_decrypt_pkcs1(sess, 1, sig, 256, &x);
+    sbw_reset(&x);
+    hsm_decrypt_oaep(sess, 1, YH_ALGO_MGF1_SHA256, EVP_sha256(), NULL, 0, sig, 256, &x);
+    if (peer) {
+        sbw_reset(&x);
+        hsm_derive_ecdh(sess, 1, peer, &x);
+    }
+    sbw_reset(&x);
+    hsm_wrap_data(sess, 2, (const uint8_t *)"data", 4, &x);
+    uint8_t wblob[13 + 4 + 16] = {0};
+    sbw_reset(&x);
+    hsm_unwrap_data(sess, 2, wblob, sizeof wblob, &x);
+    sbw_reset(&x);
+    hsm_encrypt_ecb(sess, 5, digest, sizeof digest, &x);
+    sbw_reset(&x);
+    hsm_decrypt_cbc(sess, 5, digest, digest, sizeof digest, &x);
+    sbw_reset(&x);
+    hsm_export_wrapped_ex(sess, 2, YH_TYPE_ASYMMETRIC_KEY, 1, HSM_WRAP_FORMAT_ED25519_SEED, &x);
+    sbw_free(&x);
+    hsm_blink(sess, 1);
+    char part[32];
+    hsm_device_part_number(c, part, sizeof part);
+    EVP_PKEY *dpk = NULL;
+    hsm_get_device_public_key(c, &dpk);
+    EVP_PKEY_free(dpk);
     hsm_session_close(sess);
     hsm_conn_close(c);
     return 0;

@@ -42,7 +42,16 @@ static signet_rc ingest(signet_trail *t, uint32_t serial, const hsm_log *log, bo
     sb_wr w;
     sbw_init(&w, (size_t)(YH_LOG_CAPACITY + 1) * 512);
     signet_rc rc = SIGNET_OK;
-    for (size_t i = 0; rc == SIGNET_OK && i < log->n; i++) {
+    /* Entries up to the trail's newest one are still on the device when nobody
+     * set the log index (e.g. right after anchoring): skip them as a whole, so
+     * that a re-read entry 1 is not mistaken for a reset.  The digest chain makes
+     * "same number, same digest" mean "same history". */
+    size_t first_new = 0;
+    for (size_t i = 0; cur.have && i < log->n; i++)
+        if (log->entries[i].number == cur.last.number &&
+            memcmp(log->entries[i].digest, cur.last.digest, YH_LOG_DIGEST_LEN) == 0)
+            first_new = i + 1;
+    for (size_t i = first_new; rc == SIGNET_OK && i < log->n; i++) {
         const yh_log_entry *e = &log->entries[i];
         uint64_t seq;
         if (!cur.have) {

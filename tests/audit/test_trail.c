@@ -195,6 +195,29 @@ static void drain_gap_and_refusal(void **state)
     tfx_cleanup(&f);
 }
 
+/* Anchored, but nobody set the log index: the next drain sees entries 1 and 2
+ * again before the new ones.  That is the same history, not a reset. */
+static void reread_after_anchor(void **state)
+{
+    struct tfx f;
+    tfx_init(&f);
+    hsm_log log;
+    memset(&log, 0, sizeof log);
+    memset(&log.entries[0], 0xff, sizeof log.entries[0]);
+    log.entries[0].number = 1;
+    yh_log_entry boot = {.number = 2, .session_key = 0xffff};
+    yh_log_digest(&boot, log.entries[0].digest, boot.digest);
+    log.entries[1] = boot;
+    log.entries[2] = tfx_entry(&f, YH_CMD_SIGN_PKCS1, 0x0101, YH_RESPONSE(YH_CMD_SIGN_PKCS1));
+    log.n = 3;
+    signet_drain_result d;
+    assert_int_equal(signet_trail_ingest(f.t, f.serial, &log, &d), SIGNET_OK);
+    assert_false(d.restarted);
+    assert_int_equal(d.n_new, 1);
+    assert_int_equal(d.entries[0].seq, 3);
+    tfx_cleanup(&f);
+}
+
 static void locking_required(void **state)
 {
     struct tfx f;
@@ -213,6 +236,7 @@ int main(void)
         cmocka_unit_test(valid_trail),          cmocka_unit_test(reopen_continues),
         cmocka_unit_test(expectations),         cmocka_unit_test(receipt_for_artifact),
         cmocka_unit_test(torn_tail),            cmocka_unit_test(drain_gap_and_refusal),
+        cmocka_unit_test(reread_after_anchor),
         cmocka_unit_test(locking_required),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
