@@ -17,7 +17,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# Starts one emulator on a free port and prints its URL.
+# Starts one emulator on a free port; its URL lands in $URL.
 start_hsm() { # name serial
   local log=$OUT/hsm-$1.log
   "$BIN/signet-hsm" --listen 127.0.0.1:0 --state "$OUT/hsm-$1.state" --serial "$2" >"$log.out" 2>"$log" &
@@ -26,12 +26,13 @@ start_hsm() { # name serial
     grep -q '^listening on ' "$log.out" 2>/dev/null && break
     sleep 0.05
   done
-  sed -n 's/^listening on //p' "$log.out"
+  URL=$(sed -n 's/^listening on //p' "$log.out")
+  [ -n "$URL" ] || { cat "$log" >&2; echo "signet-hsm did not start" >&2; exit 1; }
 }
 
 step "1. two emulated YubiHSM 2 devices (operation and backup)"
-PRIMARY=$(start_hsm primary 10000001)
-BACKUP=$(start_hsm backup 10000002)
+start_hsm primary 10000001; PRIMARY=$URL
+start_hsm backup 10000002; BACKUP=$URL
 echo "primary $PRIMARY  backup $BACKUP"
 "$SIGNET" --connector "$PRIMARY" hsm info | head -3
 

@@ -261,8 +261,9 @@ static signet_rc step_log_key(prov *p)
         return signet_wrap(rc, "generating the log key on the primary");
     if ((rc = log_key_pub(pri, id, pub)))
         return rc;
-    if ((rc = hsm_export_wrapped(pri->sess, p->plan.wrap_key_id, YH_TYPE_ASYMMETRIC_KEY, id,
-                                 &p->log_blob)))
+    /* With the seed: an Ed25519 key imported without it cannot sign. */
+    if ((rc = hsm_export_wrapped_ex(pri->sess, p->plan.wrap_key_id, YH_TYPE_ASYMMETRIC_KEY, id,
+                                    HSM_WRAP_FORMAT_ED25519_SEED, &p->log_blob)))
         return signet_wrap(rc, "exporting the log key under the wrap key");
     if ((rc = hsm_import_wrapped(bak->sess, p->plan.wrap_key_id, p->log_blob.p, p->log_blob.len,
                                  &type, &id2)))

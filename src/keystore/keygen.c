@@ -266,8 +266,12 @@ signet_rc signet_keystore_generate(signet_keystore *ks, hsm_session *s,
     progress(o, "%s: certificate signed on the HSM and verified", e->name);
     if ((rc = attest(s, e, pub, o, &a)) != SIGNET_OK)
         goto fail;
-    if ((rc = hsm_export_wrapped(s, o->wrap_id, YH_TYPE_ASYMMETRIC_KEY, e->id, &a.blob)) !=
-        SIGNET_OK) {
+    /* Ed25519 keys travel with their seed, or a re-imported copy could not sign;
+     * other keys keep the legacy format every firmware reads. */
+    uint8_t format = e->algorithm == YH_ALGO_EC_ED25519 ? HSM_WRAP_FORMAT_ED25519_SEED
+                                                         : HSM_WRAP_FORMAT_LEGACY;
+    if ((rc = hsm_export_wrapped_ex(s, o->wrap_id, YH_TYPE_ASYMMETRIC_KEY, e->id, format,
+                                    &a.blob)) != SIGNET_OK) {
         rc = signet_wrap(rc, "exporting '%s' under wrap key 0x%04x", e->name, o->wrap_id);
         goto fail;
     }
