@@ -79,8 +79,8 @@ static signet_rc avb_sign(const struct cli_globals *g, const char *alg, const ch
                            mod_bytes, block_len);
     const uint8_t *di;
     size_t di_len;
-    if ((rc = signet_pkcs1_block_parse(block, block_len, &di, &di_len, &got_nid)) != SIGNET_OK)
-        return rc;
+    if (signet_pkcs1_block_parse(block, block_len, &di, &di_len, &got_nid) != SIGNET_OK)
+        return signet_wrap(SIGNET_E_ARG, "refusing to sign for avbtool"); /* exit status 2 */
     if (got_nid != md_nid)
         return signet_fail(SIGNET_E_ARG, "the block holds a %s digest but %s names %s",
                            OBJ_nid2sn(got_nid), alg, OBJ_nid2sn(md_nid));

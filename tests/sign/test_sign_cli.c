@@ -1,0 +1,139 @@
+/* The signing commands end to end on signet-hsm: avb-sign (both avbtool helper
+ * protocols), payload-sign and sign, each verified with openssl; the audit record
+ * before the signature; a wrapped-only key loaded on demand with LRU eviction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hsmd_fixture.h"
+
+static struct hsmd h;
+static char env[2048]; /* shell prefix: environment and the signet binary */
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[8192];
+    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
+    va_end(ap);
+    return run_cmd(cmd, NULL);
+}
+
+/* A PKCS#1 v1.5 type-1 block of n bytes around the DigestInfo of SHA-256(file). */
+static const char MAKE_BLOCK[] =
+    "python3 -c 'import hashlib,sys; n=int(sys.argv[1]); "
+    "d=hashlib.sha256(open(sys.argv[2],\"rb\").read()).digest(); "
+    "di=bytes.fromhex(\"3031300d060960864801650304020105000420\")+d; "
+    "sys.stdout.buffer.write(b\"\\x00\\x01\"+b\"\\xff\"*(n-3-len(di))+b\"\\x00\"+di)' ";
+
+static int setup(void **state)
+{
+    if (hsmd_start(&h, NULL) != 0)
+        return -1;
+    snprintf(env, sizeof env,
+             "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
+             "PATH=%s:$PATH;",
+             h.url, h.dir, getenv("SIGNET_BIN_DIR"));
+    char conf[1024];
+    snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
+             h.dir, h.dir);
+    char path[512];
+    snprintf(path, sizeof path, "%s/signet.conf", h.dir);
+    if (test_write_file(path, conf, strlen(conf)) != 0)
+        return -1;
+    return sh("printf '%%064d' 7 > wrap.hex && "
+              "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
+              "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
+              "signet hsm set-option command-audit sign-pkcs1=on,sign-pss=on,sign-ecdsa=on,"
+              "sign-eddsa=on && signet -q audit init >/dev/null && "
+              "signet keys init --device t --algorithm rsa2048 >/dev/null && "
+              "signet -q keys generate >/dev/null") == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    hsmd_cleanup(&h);
+    return 0;
+}
+
+static void avb_helper(void **state)
+{
+    assert_int_equal(sh("head -c 5000 /dev/urandom > vbmeta.img && %s 256 vbmeta.img > block",
+                        MAKE_BLOCK), 0);
+    /* --signing_helper: block on stdin, signature on stdout. */
+    assert_int_equal(sh("signet avb-sign SHA256_RSA2048 keys/avb_t.pem < block > block.sig"), 0);
+    assert_int_equal(sh("openssl pkeyutl -verifyrecover -pubin -inkey keys/avb_t.pub.pem "
+                        "-pkeyopt rsa_padding_mode:none -in block.sig | cmp - block"), 0);
+    /* --signing_helper_with_files: the file is replaced by the signature. */
+    assert_int_equal(sh("cp block f && signet avb-sign SHA256_RSA2048 avb_t f && cmp f block.sig"),
+                     0);
+    /* Refusals: wrong hash for the algorithm, wrong length, not a type-1 block. */
+    assert_int_equal(sh("signet avb-sign SHA512_RSA2048 avb_t < block > x 2>/dev/null"), 2);
+    assert_int_equal(sh("signet avb-sign SHA256_RSA4096 avb_t < block > x 2>/dev/null"), 2);
+    assert_int_equal(sh("head -c 256 /dev/urandom | signet avb-sign SHA256_RSA2048 avb_t "
+                        "> x 2>/dev/null"), 2);
+    assert_int_equal(sh("signet avb-sign SHA256_RSA2048 no_such_key < block > x 2>/dev/null"), 6);
+}
+
+static void payload_signer(void **state)
+{
+    assert_int_equal(sh("head -c 10000 /dev/urandom > payload.bin && "
+                        "openssl dgst -sha256 -binary payload.bin > payload.hash && "
+                        "signet payload-sign --key avb_t -in payload.hash -out payload.sig"), 0);
+    assert_int_equal(sh("openssl pkeyutl -verify -pubin -inkey keys/avb_t.pub.pem "
+                        "-pkeyopt digest:sha256 -in payload.hash -sigfile payload.sig"), 0);
+    /* A file that is not a SHA-256 digest is refused. */
+    assert_int_equal(sh("signet payload-sign --key avb_t -in payload.bin -out x 2>/dev/null"), 2);
+}
+
+static void sign_is_recorded(void **state)
+{
+    assert_int_equal(sh("echo release > rel.txt && signet sign --key platform -in rel.txt -out "
+                        "rel.sig && openssl x509 -in keys/platform.x509.pem -pubkey -noout > p.pem "
+                        "&& openssl dgst -sha256 -verify p.pem -signature rel.sig rel.txt"), 0);
+    /* The record names the artifact and its SHA-256. */
+    assert_int_equal(sh("grep -q \"artifact_sha256=$(sha256sum rel.txt | cut -c1-64)\" "
+                        "audit/records.log"), 0);
+    assert_int_equal(sh("signet audit verify audit > verify.out"), 0);
+}
+
+static void no_record_no_signature(void **state)
+{
+    /* The trail cannot take the record: the signature must not come out. */
+    assert_int_equal(sh("mv audit/records.log records.save && mkdir audit/records.log"), 0);
+    assert_int_not_equal(sh("signet sign --key shared -in rel.txt -out lost.sig 2>/dev/null"), 0);
+    assert_int_not_equal(sh("test -e lost.sig"), 0);
+    assert_int_equal(sh("rmdir audit/records.log && mv records.save audit/records.log"), 0);
+}
+
+static void wrapped_key_loaded_and_lru_evicted(void **state)
+{
+    /* Make the device short of room: every load must evict least recently used keys. */
+    assert_int_equal(sh("echo 'min_free_objects = 250' >> signet.conf && "
+                        "signet keys evict nfc >/dev/null && "
+                        "signet keys list | grep -q '^nfc .*wrapped-only'"), 0);
+    assert_int_equal(sh("echo x > n.txt && signet sign --key nfc -in n.txt -out n.sig && "
+                        "openssl x509 -in keys/nfc.x509.pem -pubkey -noout > n.pem && "
+                        "openssl dgst -sha256 -verify n.pem -signature n.sig n.txt"), 0);
+    assert_int_equal(sh("signet keys list > where.txt; grep -q '^nfc .* resident' where.txt && "
+                        "grep -q '^releasekey .*wrapped-only' where.txt"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(avb_helper),
+        cmocka_unit_test(payload_signer),
+        cmocka_unit_test(sign_is_recorded),
+        cmocka_unit_test(no_record_no_signature),
+        cmocka_unit_test(wrapped_key_loaded_and_lru_evicted),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
