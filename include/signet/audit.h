@@ -154,6 +154,10 @@ typedef enum {
     SIGNET_REC_CHECKPOINT,     /* a checkpoint signed by the log key on the device */
     SIGNET_REC_SERVICE,        /* a device taken out of / put into service, backup, restore, reset */
     SIGNET_REC_KEY,            /* a key generated, imported, rotated, revoked, deleted */
+    SIGNET_REC_INTENT,         /* written (fsynced) just before a signature is asked of the
+                                * device: if the signer dies before its sign record, the
+                                * device entry is explained as an interrupted signature
+                                * that was never released, not as a rogue one */
 } signet_record_type;
 
 typedef struct {

@@ -1,6 +1,7 @@
 /* The audit trail's conversations with the device: draining its log (Get Log
  * Entries, then Set Log Index) and checkpoints signed by the log key on it.  Kept
  * apart from the pure trail code so that verifiers link without the client. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,22 @@ signet_rc signet_audit_checkpoint(signet_trail *t, hsm_session *s, uint32_t seri
     sb_wr note;
     sbw_init(&note, 4096);
     memset(&p, 0, sizeof p);
+    if (rc == SIGNET_OK) {
+        /* The intent first, as for every signature (audit.h, SIGNET_REC_INTENT). */
+        signet_record *in = calloc(1, sizeof *in);
+        if (!in)
+            rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+        else {
+            in->type = SIGNET_REC_INTENT;
+            in->auth_id = hsm_session_auth_id(s);
+            in->serial = serial;
+            snprintf(in->key_name, sizeof in->key_name, "log-key");
+            in->key_id = log_key_id;
+            in->command = YH_CMD_SIGN_EDDSA;
+            rc = signet_trail_append_record(t, in);
+            free(in);
+        }
+    }
     if (rc == SIGNET_OK)
         rc = checkpoint_prepare(t, origin, &p);
     struct hsm_signer h = {s, log_key_id};

@@ -32,7 +32,7 @@ static int mech_parse(const char *s)
     return -1;
 }
 
-static const char *const TYPES[] = {NULL, "sign", "checkpoint", "service", "key"};
+static const char *const TYPES[] = {NULL, "sign", "checkpoint", "service", "key", "intent"};
 static const char *const SERVICE_EVENTS[] = {"out", "in", "backup", "restore", "reset", NULL};
 static const char *const KEY_EVENTS[] = {"generated", "imported", "rotated", "revoked", "deleted", NULL};
 
@@ -64,6 +64,10 @@ static signet_rc check_record(const signet_record *r)
         if (!in_list(r->event, SERVICE_EVENTS))
             return signet_fail(SIGNET_E_ARG,
                                "service record event '%s': use out, in, backup, restore or reset", r->event);
+        return SIGNET_OK;
+    case SIGNET_REC_INTENT:
+        if (!signet_command_is_signing(r->command) || !r->key_name[0])
+            return signet_fail(SIGNET_E_ARG, "intent record needs a key name and a signing command");
         return SIGNET_OK;
     case SIGNET_REC_KEY:
         if (!in_list(r->event, KEY_EVENTS) || !r->key_name[0])
@@ -99,6 +103,12 @@ signet_rc signet_record_format(const signet_record *r, sb_wr *out)
             (rc = kv_put_hexbytes(out, "artifact_sha256", r->artifact_sha256, SIGNET_HASH_LEN)))
             return rc;
         if (r->caller[0] && (rc = kv_put_str(out, "caller", r->caller)))
+            return rc;
+        break;
+    case SIGNET_REC_INTENT:
+        if ((rc = kv_put_str(out, "key", r->key_name)) || (rc = kv_put_hex16(out, "key_id", r->key_id)) ||
+            (rc = kv_put_str(out, "mech", signet_mech_name(r->command))) ||
+            (rc = kv_put_hexbytes(out, "data", r->data_sha256, SIGNET_HASH_LEN)))
             return rc;
         break;
     case SIGNET_REC_CHECKPOINT:
@@ -146,7 +156,7 @@ signet_rc signet_record_parse(const char *line, size_t len, signet_record *r)
         (rc = opt(kv_get_str(&l, "note", false, r->note, sizeof r->note))))
         return rc;
     int ty = 0;
-    for (int i = 1; i <= SIGNET_REC_KEY; i++)
+    for (int i = 1; i <= SIGNET_REC_INTENT; i++)
         if (strcmp(type, TYPES[i]) == 0)
             ty = i;
     if (!ty)
@@ -171,6 +181,18 @@ signet_rc signet_record_parse(const char *line, size_t len, signet_record *r)
             return signet_fail(SIGNET_E_PARSE, "unknown mechanism '%s'", mech);
         r->command = (uint8_t)c;
         break;
+    case SIGNET_REC_INTENT: {
+        if ((rc = kv_get_str(&l, "key", true, r->key_name, sizeof r->key_name)) ||
+            (rc = kv_get_hex16(&l, "key_id", true, &r->key_id)) ||
+            (rc = kv_get_str(&l, "mech", true, mech, sizeof mech)) ||
+            (rc = kv_get_hexbytes(&l, "data", true, r->data_sha256, SIGNET_HASH_LEN)))
+            return rc;
+        int ic = mech_parse(mech);
+        if (ic < 0)
+            return signet_fail(SIGNET_E_PARSE, "unknown mechanism '%s'", mech);
+        r->command = (uint8_t)ic;
+        break;
+    }
     case SIGNET_REC_CHECKPOINT: {
         size_t n;
         if ((rc = kv_get_hex16(&l, "key_id", true, &r->key_id)) ||

@@ -336,6 +336,45 @@ static ventry *find_entry(vdev *d, uint64_t seq)
     return lo < d->n && d->e[lo].seq == seq ? &d->e[lo] : NULL;
 }
 
+static bool intent_matches(const vrec *x, uint32_t serial, uint16_t key, uint16_t auth, uint8_t cmd)
+{
+    return x->serial == serial && x->key_id == key && x->auth == auth && x->command == cmd;
+}
+
+/* Intents still open after their process stopped: each sign record closes the
+ * newest earlier open intent of the same device, key, session key and command.
+ * Signers hold the trail lock from intent to record, so the open list stays tiny
+ * and this is linear in the records.  Returns the open ones (caller frees). */
+static vrec **open_intents(vstate *v, size_t *n_open)
+{
+    vrec **open = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < v->n_recs; i++) {
+        vrec *x = &v->recs[i];
+        if (x->type == SIGNET_REC_INTENT) {
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                vrec **no = realloc(open, ncap * sizeof *no);
+                if (!no)
+                    break;
+                open = no;
+                cap = ncap;
+            }
+            open[n++] = x;
+        } else if (x->type == SIGNET_REC_SIGN || x->type == SIGNET_REC_CHECKPOINT) {
+            uint8_t cmd = x->type == SIGNET_REC_SIGN ? x->command : YH_CMD_SIGN_EDDSA;
+            for (size_t j = n; j-- > 0;)
+                if (intent_matches(open[j], x->serial, x->key_id, x->auth, cmd)) {
+                    memmove(&open[j], &open[j + 1], (n - j - 1) * sizeof *open);
+                    n--;
+                    break;
+                }
+        }
+    }
+    *n_open = n;
+    return open;
+}
+
 static void pair_records(vstate *v)
 {
     for (size_t i = 0; i < v->n_recs; i++) {
@@ -370,6 +409,8 @@ static void pair_records(vstate *v)
         }
         e->used = 1;
     }
+    size_t n_open = 0;
+    vrec **open = open_intents(v, &n_open);
     for (size_t k = 0; k < v->n_devs; k++) {
         vdev *d = &v->devs[k];
         char fname[64];
@@ -380,13 +421,30 @@ static void pair_records(vstate *v)
                 continue;
             if (e->result != YH_RESPONSE(e->cmd))
                 continue;
-            if (!e->used)
-                report_add(v->rep, SIGNET_FIND_UNRECORDED, fname, e->line,
+            if (e->used)
+                continue;
+            size_t o = 0;
+            while (o < n_open && !(open[o]->index < e->index &&
+                                   intent_matches(open[o], d->serial, e->target, e->sess, e->cmd)))
+                o++;
+            if (o < n_open) {
+                report_add(v->rep, SIGNET_FIND_TORN_TAIL, fname, e->line,
+                           "device %u entry %u: an interrupted %s signature by key 0x%04x: its "
+                           "intent is recorded (records.log line %llu) but the signer stopped "
+                           "before recording the signature, so it was never released",
+                           d->serial, e->number, signet_mech_name(e->cmd), e->target,
+                           (unsigned long long)open[o]->line);
+                memmove(&open[o], &open[o + 1], (n_open - o - 1) * sizeof *open);
+                n_open--;
+                continue;
+            }
+            report_add(v->rep, SIGNET_FIND_UNRECORDED, fname, e->line,
                            "device %u entry %u: a %s signature by key 0x%04x (session key 0x%04x) "
                            "has no record: something signed outside signet", d->serial, e->number,
                            signet_mech_name(e->cmd), e->target, e->sess);
         }
     }
+    free(open);
 }
 
 typedef struct {

@@ -1,7 +1,12 @@
 /* The device audit log: 62 entries chained by digest, a ring unless force-audit
  * is on, in which case a full log refuses logged commands until it is drained
  * (Get Log Entries, then Set Log Index).  Boots and session authentications
- * that could not be logged are counted instead. */
+ * that could not be logged are counted instead.
+ *
+ * Each change on the device is noted for the journal (journal.c), which makes
+ * it durable with one small record instead of a rewrite of the whole state; the
+ * bare-log functions (dev_log_push, _count_unlogged, _consume) are what replay
+ * applies, so that a replayed record changes the log exactly as the command did. */
 #include <string.h>
 
 #include <openssl/rand.h>
@@ -18,7 +23,7 @@ bool dev_cmd_audited(const dev_state *st, uint8_t cmd)
     return st->cmd_audit[cmd] != YH_OPT_OFF;
 }
 
-static void push(dev_log *log, yh_log_entry *e)
+void dev_log_push(dev_log *log, yh_log_entry *e)
 {
     yh_log_digest(e, log->last_digest, e->digest);
     memcpy(log->last_digest, e->digest, YH_LOG_DIGEST_LEN);
@@ -47,7 +52,7 @@ void dev_log_factory(dev_log *log)
     memcpy(log->last_digest, first.digest, YH_LOG_DIGEST_LEN);
     /* Entry 2: the boot after the reset. */
     yh_log_entry boot = {.number = log->next_number, .session_key = DEV_NO_KEY};
-    push(log, &boot);
+    dev_log_push(log, &boot);
 }
 
 void dev_log_append(hsm_device *dev, uint8_t cmd, uint16_t length, uint16_t session_key,
@@ -64,22 +69,44 @@ void dev_log_append(hsm_device *dev, uint8_t cmd, uint16_t length, uint16_t sess
         .result = result,
         .systick = dev_systick(dev),
     };
-    push(log, &e);
+    dev_log_push(log, &e);
+    dev_journal_note(dev, DEV_JR_ENTRY, &e, 0);
+}
+
+void dev_log_count_unlogged(uint16_t *counter)
+{
+    if (*counter < UINT16_MAX)
+        (*counter)++;
 }
 
 void dev_log_boot(hsm_device *dev)
 {
     dev_state *st = dev->st;
     if (dev_log_full(st)) {
-        if (st->log.unlogged_boots < UINT16_MAX)
-            st->log.unlogged_boots++;
+        dev_log_count_unlogged(&st->log.unlogged_boots);
+        dev_journal_note(dev, DEV_JR_UNLOGGED_BOOT, NULL, 0);
         return;
     }
     yh_log_entry boot = {.number = st->log.next_number, .session_key = DEV_NO_KEY};
-    push(&st->log, &boot);
+    dev_log_push(&st->log, &boot);
+    dev_journal_note(dev, DEV_JR_ENTRY, &boot, 0);
 }
 
-uint8_t dev_log_set_index(dev_log *log, uint16_t index)
+void dev_log_count_auth(hsm_device *dev)
+{
+    dev_log_count_unlogged(&dev->st->log.unlogged_auths);
+    dev_journal_note(dev, DEV_JR_UNLOGGED_AUTH, NULL, 0);
+}
+
+uint8_t dev_log_set_index(hsm_device *dev, uint16_t index)
+{
+    uint8_t code = dev_log_consume(&dev->st->log, index);
+    if (!code)
+        dev_journal_note(dev, DEV_JR_SET_INDEX, NULL, index);
+    return code;
+}
+
+uint8_t dev_log_consume(dev_log *log, uint16_t index)
 {
     if (log->n == 0) {
         /* Nothing held: only the last number handed out (or earlier) is valid. */

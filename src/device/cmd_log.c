@@ -27,8 +27,6 @@ uint8_t cmd_set_log_index(dev_req *rq)
         return YH_ERR_INSUFFICIENT_PERMISSIONS;
     if (rq->len != 2)
         return YH_ERR_WRONG_LENGTH;
-    uint8_t code = dev_log_set_index(&rq->dev->st->log, be16(rq->data));
-    if (!code)
-        rq->changed = true;
-    return code;
+    /* a change to the log alone: journaled, not a full state write */
+    return dev_log_set_index(rq->dev, be16(rq->data));
 }

@@ -107,9 +107,37 @@ typedef struct {
     uint64_t last_ms;
 } dev_session;
 
+/* ---- the audit log's journal (journal.c) ------------------------------------------ */
+/* A log change made durable by one record appended to <state>.journal. */
+enum {
+    DEV_JR_ENTRY = 1,          /* an entry was appended */
+    DEV_JR_UNLOGGED_AUTH = 2,  /* a session opening was counted (forced log full) */
+    DEV_JR_UNLOGGED_BOOT = 3,  /* a boot was counted (forced log full) */
+    DEV_JR_SET_INDEX = 4,      /* Set Log Index consumed entries */
+};
+/* After this many records the next log change is a full state write instead,
+ * which empties the journal: replay at open stays short. */
+#define DEV_JOURNAL_MAX_RECORDS 256u
+#define DEV_JOURNAL_BASE_LEN 8
+#define DEV_STATE_SUM_LEN 32   /* the SHA-256 trailer of a state file */
+
+typedef struct {
+    char *path;                /* <state>.journal; NULL = volatile device */
+    int fd;                    /* open for appending, -1 until the first full write */
+    unsigned records;          /* records in the file */
+    uint8_t base[DEV_JOURNAL_BASE_LEN]; /* names the state file the records extend */
+    /* The log change made since the last durable point (a command makes at
+     * most one; two or more are written as a full state). */
+    unsigned n_pending;
+    uint8_t kind;
+    uint16_t index;            /* DEV_JR_SET_INDEX */
+    yh_log_entry entry;        /* DEV_JR_ENTRY */
+} dev_journal;
+
 struct hsm_device {
     pthread_mutex_t lock;
     char *state_path;          /* NULL = volatile */
+    dev_journal journal;
     unsigned timeout_ms;
     bool latency;              /* "yubihsm2" profile */
     bool broken;               /* persisting failed: refuse everything */
@@ -131,7 +159,9 @@ typedef struct {
     uint16_t target;           /* audit log fields, DEV_NO_KEY when unused */
     uint16_t second;
     unsigned latency_ms;       /* how long the real device would take */
-    bool changed;              /* state changed: persist before answering */
+    bool changed;              /* state changed: persist before answering (a change
+                                * to the audit log alone is noted by audit_log.c and
+                                * journaled instead) */
     bool reset_after;          /* reset the device after answering */
     bool close_after;          /* close the session after answering */
 } dev_req;
@@ -141,8 +171,13 @@ typedef uint8_t (*dev_handler)(dev_req *rq);
 /* ---- device.c ------------------------------------------------------------------- */
 uint64_t dev_now(const hsm_device *dev);
 uint32_t dev_systick(const hsm_device *dev);
-/* Persists the state when it has a file; marks the device broken on failure. */
+/* Persists the whole state when it has a file, then empties the journal; marks
+ * the device broken on failure. */
 signet_rc dev_persist(hsm_device *dev);
+/* Makes the log change noted since the last durable point durable: one journal
+ * record, or a full write (dev_persist) when the journal is full.  Nothing to do
+ * when no change is pending.  Marks the device broken on failure. */
+signet_rc dev_persist_log(hsm_device *dev);
 /* The handler of a command, NULL when not implemented. */
 dev_handler dev_find_handler(uint8_t cmd);
 /* Command codes in the order Get Option (command-audit) reports them. */
@@ -254,18 +289,47 @@ uint8_t dev_x509_attest(const uint8_t *tmpl, size_t tmpl_len, EVP_PKEY *signer,
 void dev_log_factory(dev_log *log);
 bool dev_log_full(const dev_state *st);
 bool dev_cmd_audited(const dev_state *st, uint8_t cmd);
+/* The changes on the device, each noted for the journal (dev_journal_note). */
 /* Appends one entry (dropping the oldest when full and not forced). */
 void dev_log_append(hsm_device *dev, uint8_t cmd, uint16_t length, uint16_t session_key,
                     uint16_t target, uint16_t second, uint8_t result);
 /* A boot: logged, or counted when the forced log is full. */
 void dev_log_boot(hsm_device *dev);
+/* An audited session opening that the full forced log could not take. */
+void dev_log_count_auth(hsm_device *dev);
 /* Drops entries up to and including index.  0 or YH_ERR_INVALID_DATA. */
-uint8_t dev_log_set_index(dev_log *log, uint16_t index);
+uint8_t dev_log_set_index(hsm_device *dev, uint16_t index);
+/* The same changes on a bare log (used by the above and by journal replay). */
+void dev_log_push(dev_log *log, yh_log_entry *e);   /* chains e (sets its digest) */
+void dev_log_count_unlogged(uint16_t *counter);     /* saturating */
+uint8_t dev_log_consume(dev_log *log, uint16_t index);
+
+/* ---- journal.c ------------------------------------------------------------------ */
+/* Sets up the (closed) journal of a device on state_path (NULL: volatile). */
+signet_rc dev_journal_init(dev_journal *j, const char *state_path);
+void dev_journal_close(dev_journal *j);
+/* Notes a log change for the next dev_persist_log (nothing on a volatile device). */
+void dev_journal_note(hsm_device *dev, uint8_t kind, const yh_log_entry *e, uint16_t index);
+/* Appends the pending change as one record and fdatasyncs it. */
+signet_rc dev_journal_append(hsm_device *dev);
+/* After a full write of the state whose trailer is sum: the journal is emptied
+ * (created, mode 0600, on first use) and its records will name that state. */
+signet_rc dev_journal_restart(dev_journal *j, const uint8_t sum[DEV_STATE_SUM_LEN]);
+/* At open, after dev_state_load: applies the records of the journal at path
+ * that extend the state whose trailer is sum, verifying each.  A torn final
+ * record (a crash during its append) and records that extend another state
+ * (already folded into this one; or any, when sum is NULL because there is no
+ * state file) are dropped with a note on stderr; anything else that does not
+ * verify is refused with SIGNET_E_PARSE.  Never writes. */
+signet_rc dev_journal_replay(dev_state *st, const char *path,
+                             const uint8_t sum[DEV_STATE_SUM_LEN]);
 
 /* ---- state.c ------------------------------------------------------------------ */
 void dev_state_factory(dev_state *st, uint32_t serial);
-signet_rc dev_state_save(const dev_state *st, const char *path);
-signet_rc dev_state_load(dev_state *st, const char *path); /* SIGNET_E_NOTFOUND if missing */
+/* Both give the file's SHA-256 trailer in sum (it names the state in the journal). */
+signet_rc dev_state_save(const dev_state *st, const char *path, uint8_t sum[DEV_STATE_SUM_LEN]);
+/* SIGNET_E_NOTFOUND if missing */
+signet_rc dev_state_load(dev_state *st, const char *path, uint8_t sum[DEV_STATE_SUM_LEN]);
 signet_rc dev_state_encode(const dev_state *st, sb_wr *out);
 signet_rc dev_state_decode(dev_state *st, const uint8_t *p, size_t len);
 /* fsync of the directory holding path (after a rename into it). */

@@ -2,9 +2,10 @@
  * and the dispatch table from command codes to handlers.
  *
  * One mutex serialises commands like the device's single command processor.
- * A command that changed the state is persisted before its response leaves;
- * the simulated device latency is slept after the lock is released so that
- * other connections are not held up by the sleep itself. */
+ * A command that changed the state is persisted before its response leaves: a
+ * change to the audit log alone as one journal record (journal.c), anything
+ * else as a full state write.  The simulated device latency is slept after the
+ * lock is released so that other connections are not held up by the sleep. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -111,9 +112,33 @@ uint32_t dev_systick(const hsm_device *dev) { return (uint32_t)(dev_now(dev) - d
 
 signet_rc dev_persist(hsm_device *dev)
 {
+    /* The full state includes every log change noted so far. */
+    dev->journal.n_pending = 0;
     if (!dev->state_path)
         return SIGNET_OK;
-    signet_rc rc = dev_state_save(dev->st, dev->state_path);
+    uint8_t sum[DEV_STATE_SUM_LEN];
+    signet_rc rc = dev_state_save(dev->st, dev->state_path, sum);
+    if (!rc)
+        rc = dev_journal_restart(&dev->journal, sum);
+    if (rc)
+        dev->broken = true;
+    return rc;
+}
+
+signet_rc dev_persist_log(hsm_device *dev)
+{
+    dev_journal *j = &dev->journal;
+    if (j->n_pending == 0)
+        return SIGNET_OK;
+    if (!dev->state_path) {
+        j->n_pending = 0;
+        return SIGNET_OK;
+    }
+    /* Fold: a journal at its bound (or a command with more than one log
+     * change, or no journal yet) is written as a full state. */
+    if (j->n_pending > 1 || j->fd < 0 || j->records >= DEV_JOURNAL_MAX_RECORDS)
+        return dev_persist(dev);
+    signet_rc rc = dev_journal_append(dev);
     if (rc)
         dev->broken = true;
     return rc;
@@ -140,11 +165,17 @@ signet_rc hsm_device_open(const hsm_device_opts *opts, hsm_device **out)
         return signet_fail(SIGNET_E_NOMEM, "out of memory creating the device");
     dev->st = smem_alloc(sizeof *dev->st);
     dev->sessions = smem_alloc(YH_MAX_SESSIONS * sizeof *dev->sessions);
+    dev->journal.fd = -1;
     if (opts && opts->state_path)
         dev->state_path = strdup(opts->state_path);
     if (!dev->st || !dev->sessions || (opts && opts->state_path && !dev->state_path)) {
         hsm_device_free(dev);
         return signet_fail(SIGNET_E_NOMEM, "out of memory creating the device");
+    }
+    signet_rc rc = dev_journal_init(&dev->journal, dev->state_path);
+    if (rc) {
+        hsm_device_free(dev);
+        return rc;
     }
     pthread_mutex_init(&dev->lock, NULL);
     dev->timeout_ms = (o.session_timeout_s ? o.session_timeout_s : DEV_DEFAULT_TIMEOUT_S) * 1000u;
@@ -153,9 +184,17 @@ signet_rc hsm_device_open(const hsm_device_opts *opts, hsm_device **out)
     dev->now_ctx = o.now_ctx;
     dev->boot_ms = dev_now(dev);
 
-    signet_rc rc = SIGNET_E_NOTFOUND;
+    rc = SIGNET_E_NOTFOUND;
     if (dev->state_path) {
-        rc = dev_state_load(dev->st, dev->state_path);
+        /* The state file, then the log changes journaled since it was written. */
+        uint8_t sum[DEV_STATE_SUM_LEN];
+        rc = dev_state_load(dev->st, dev->state_path, sum);
+        if (rc == SIGNET_OK || rc == SIGNET_E_NOTFOUND) {
+            /* without a state file the journal extends nothing: it is dropped */
+            signet_rc jrc = dev_journal_replay(dev->st, dev->journal.path, rc ? NULL : sum);
+            if (jrc)
+                rc = jrc;
+        }
         if (rc && rc != SIGNET_E_NOTFOUND) {
             hsm_device_free(dev);
             return rc;
@@ -179,6 +218,7 @@ signet_rc hsm_device_open(const hsm_device_opts *opts, hsm_device **out)
         return signet_fail(SIGNET_E_CRYPTO, "cannot create the device's static and attestation "
                                             "keys: check the OpenSSL 3 installation");
     }
+    /* The full write folds the replayed journal into the state and empties it. */
     if ((rc = dev_persist(dev)) != SIGNET_OK || (rc = dev_write_ca_file(dev)) != SIGNET_OK) {
         hsm_device_free(dev);
         return rc;
@@ -196,6 +236,7 @@ void hsm_device_free(hsm_device *dev)
         smem_free(dev->st);
     }
     smem_free(dev->sessions);
+    dev_journal_close(&dev->journal);
     free(dev->state_path);
     pthread_mutex_destroy(&dev->lock);
     free(dev);
@@ -261,17 +302,15 @@ signet_rc hsm_device_transact(hsm_device *dev, const uint8_t *req, size_t req_le
     }
     switch (cmd) {
     case YH_CMD_CREATE_SESSION:
-    case YH_CMD_AUTHENTICATE_SESSION: {
-        uint16_t before = dev->st->log.next_number, ua = dev->st->log.unlogged_auths;
+    case YH_CMD_AUTHENTICATE_SESSION:
         if (cmd == YH_CMD_CREATE_SESSION)
             dev_create_session(dev, data, len, &w);
         else
             dev_authenticate_session(dev, req, req_len, data, len, &w);
-        if (before != dev->st->log.next_number || ua != dev->st->log.unlogged_auths)
-            rc = dev_persist(dev);
+        /* an audited opening changed the log (or its counter) only */
+        rc = dev_persist_log(dev);
         latency = dev->latency ? dev_latency_ms(cmd, 0) : 0;
         break;
-    }
     case YH_CMD_SESSION_MESSAGE:
         rc = dev_session_message(dev, req, req_len, data, len, &w, &latency);
         if (!dev->latency)

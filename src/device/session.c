@@ -49,8 +49,7 @@ static void log_session_cmd(hsm_device *dev, uint8_t cmd, size_t len, uint16_t k
     if (!dev_cmd_audited(st, cmd))
         return;
     if (dev_log_full(st)) {
-        if (st->log.unlogged_auths < UINT16_MAX)
-            st->log.unlogged_auths++;
+        dev_log_count_auth(dev);
     } else {
         dev_log_append(dev, cmd, (uint16_t)len, DEV_NO_KEY, key_id, DEV_NO_KEY, result);
     }
@@ -211,9 +210,9 @@ static void run_inner(hsm_device *dev, dev_session *s, const uint8_t *in, size_t
     }
     smem_wipe(buf, out.len);
     if (audited) {
+        /* journaled by dev_persist_log unless the command also changed the state */
         dev_log_append(dev, cmd, (uint16_t)dlen, s->auth_id, rq->target, rq->second,
                        code ? YH_CMD_ERROR : YH_RESPONSE(cmd));
-        rq->changed = true;
     }
 }
 
@@ -256,7 +255,8 @@ signet_rc dev_session_message(hsm_device *dev, const uint8_t *frame, size_t flen
     if (rc) {
         session_free(s);
         error_frame(resp, YH_ERR_COMMAND_UNEXECUTED);
-        return SIGNET_OK;
+        /* what the command changed (and logged) is kept all the same */
+        return rq.changed ? dev_persist(dev) : dev_persist_log(dev);
     }
     *latency_ms = rq.latency_ms;
     if (rq.close_after)
@@ -267,7 +267,9 @@ signet_rc dev_session_message(hsm_device *dev, const uint8_t *frame, size_t flen
         dev_state_factory(dev->st, dev->st->serial);
         rq.changed = true;
     }
+    /* A change to the log alone is one journal record; anything else (which
+     * includes a reset) rewrites the whole state. */
     if (rq.changed)
         return dev_persist(dev);
-    return SIGNET_OK;
+    return dev_persist_log(dev);
 }

@@ -15,7 +15,9 @@
  * then made at open.
  * The file holds private keys in the clear (it is the emulator's flash): it is
  * created with mode 0600 and replaced atomically (temp file, fsync, rename,
- * fsync of the directory) so that a crash leaves the old or the new state. */
+ * fsync of the directory) so that a crash leaves the old or the new state.
+ * Changes to the audit log alone go to <state>.journal in between (journal.c);
+ * the file's SHA-256 trailer names it there. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,6 +38,7 @@
 #define STATE_MAX_CERT 4096u
 #define STATE_MAX (4u << 20) /* far above 256 objects of 126 KB in all */
 #define STATE_MAX_TOMBS (9u * 65536u)
+_Static_assert(DEV_STATE_SUM_LEN == SHA256_DIGEST_LENGTH, "the trailer names the state");
 
 void dev_state_factory(dev_state *st, uint32_t serial)
 {
@@ -320,7 +323,7 @@ signet_rc dev_fsync_dir(const char *path)
     return SIGNET_OK;
 }
 
-signet_rc dev_state_save(const dev_state *st, const char *path)
+signet_rc dev_state_save(const dev_state *st, const char *path, uint8_t sum[DEV_STATE_SUM_LEN])
 {
     sb_wr w;
     sbw_init_secure(&w, STATE_MAX);
@@ -329,6 +332,7 @@ signet_rc dev_state_save(const dev_state *st, const char *path)
         sbw_free(&w);
         return rc;
     }
+    memcpy(sum, w.p + w.len - DEV_STATE_SUM_LEN, DEV_STATE_SUM_LEN);
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
         sbw_free(&w);
@@ -366,7 +370,7 @@ signet_rc dev_state_save(const dev_state *st, const char *path)
     return dev_fsync_dir(path);
 }
 
-signet_rc dev_state_load(dev_state *st, const char *path)
+signet_rc dev_state_load(dev_state *st, const char *path, uint8_t sum[DEV_STATE_SUM_LEN])
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -399,6 +403,8 @@ signet_rc dev_state_load(dev_state *st, const char *path)
     close(fd);
     signet_rc rc = off == len ? dev_state_decode(st, buf, len)
                               : signet_fail(SIGNET_E_IO, "cannot read %s", path);
+    if (!rc) /* decode checked that the file ends with it */
+        memcpy(sum, buf + len - DEV_STATE_SUM_LEN, DEV_STATE_SUM_LEN);
     smem_wipe(buf, len);
     smem_free(buf);
     if (rc) {

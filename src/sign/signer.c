@@ -189,6 +189,26 @@ static signet_rc record_signature(signet_signer *s, const signet_keymap_entry *e
     return rc;
 }
 
+/* Durable before the device is asked: a signer killed between the device's
+ * signature and its record leaves an explained, unreleased signature. */
+static signet_rc record_intent(signet_signer *s, const signet_keymap_entry *e, uint8_t cmd,
+                               const signet_sign_req *r)
+{
+    signet_record *rec = calloc(1, sizeof *rec);
+    if (!rec)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    rec->type = SIGNET_REC_INTENT;
+    rec->auth_id = hsm_session_auth_id(s->sess);
+    rec->serial = s->serial;
+    snprintf(rec->key_name, sizeof rec->key_name, "%s", e->name);
+    rec->key_id = e->id;
+    rec->command = cmd;
+    EVP_Digest(r->data, r->len, rec->data_sha256, NULL, EVP_sha256(), NULL);
+    signet_rc rc = signet_trail_append_record(s->trail, rec);
+    free(rec);
+    return rc;
+}
+
 static bool checkpoint_due(const signet_signer *s)
 {
     if (s->cfg.checkpoint_every && s->since_checkpoint >= s->cfg.checkpoint_every)
@@ -207,6 +227,8 @@ static signet_rc sign_locked(signet_signer *s, const signet_keymap_entry *e, uin
         return signet_wrap(rc, "loading key '%s'", e->name);
     if (s->trail && (rc = signet_audit_drain(s->trail, s->sess, s->serial, NULL)) != SIGNET_OK)
         return signet_wrap(rc, "draining the device log before signing");
+    if (s->trail && (rc = record_intent(s, e, cmd, r)) != SIGNET_OK)
+        return signet_wrap(rc, "recording the intent to sign (nothing was signed)");
     rc = device_sign(s->sess, cmd, e->id, r, sig, sig_len);
     if (rc)
         return signet_wrap(rc, "signing with '%s'", e->name);
