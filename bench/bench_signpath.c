@@ -2,7 +2,10 @@
  * signing path with a trail (drain + sign + drain + fsynced record) against the
  * same path without one, in one run, on signet-hsm with the latency profile off.
  *
- *   bench_signpath [--seconds S] [--algorithm rsa4096|rsa2048]
+ *   bench_signpath [--seconds S] [--algorithm rsa4096|rsa2048] [--latency yubihsm2]
+ *
+ * With --latency yubihsm2 the emulator sleeps like the device, so the ratio is the
+ * one a release signing run on a real YubiHSM 2 would see.
  *
  * Needs SIGNET_BIN_DIR (the signet and signet-hsm binaries) in the environment. */
 #include <stdio.h>
@@ -57,19 +60,23 @@ static double rate(signet_signer *s, const sb_wr *di, double seconds, unsigned *
 int main(int argc, char **argv)
 {
     double seconds = 5;
-    const char *alg = "rsa4096";
+    const char *alg = "rsa4096", *latency = "none";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--seconds"))
             seconds = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--algorithm"))
             alg = argv[i + 1];
+        else if (!strcmp(argv[i], "--latency"))
+            latency = argv[i + 1];
     }
     if (!getenv("SIGNET_BIN_DIR")) {
         fprintf(stderr, "bench_signpath: set SIGNET_BIN_DIR to the build's bin directory\n");
         return 2;
     }
     struct hsmd h;
-    if (hsmd_start(&h, NULL) != 0)
+    char args[64];
+    snprintf(args, sizeof args, "--latency %s", latency);
+    if (hsmd_start(&h, args) != 0)
         return 1;
     char conf[1024], path[512], cmd[512];
     snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n"
@@ -109,7 +116,7 @@ int main(int argc, char **argv)
     rate(b, &di, 0.5, &nb); /* warm up: the key is resident, sessions open */
     double rb = rate(b, &di, seconds, &nb);
     double ra = rate(a, &di, seconds, &na);
-    printf("signing path, %s, latency profile off, device audit of sign-pkcs1 on\n", alg);
+    printf("signing path, %s, latency profile %s, device audit of sign-pkcs1 on\n", alg, latency);
     printf("  without trail: %8.1f signatures/s (%u in %.0f s), %.3f ms each\n", rb, nb, seconds,
            1000 / rb);
     printf("  with trail:    %8.1f signatures/s (%u in %.0f s), %.3f ms each\n", ra, na, seconds,

@@ -12,7 +12,13 @@ for t in "${targets[@]}"; do
   seeds="fuzz/corpus/${name#fuzz_}"
   [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
   echo "fuzzing $name for ${secs}s"
-  "$t" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 "$corpus" 2>&1 | tail -3
-  rm -rf "$corpus"
+  log=$(mktemp)
+  if ! (cd "$corpus" && "$t" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 . >"$log" 2>&1); then
+    grep -v '^#' "$log" | tail -60
+    echo "fuzz target $name found a failure (input saved in $corpus)" >&2
+    exit 1
+  fi
+  tail -3 "$log"
+  rm -rf "$corpus" "$log"
 done
 echo "fuzzing: ${#targets[@]} targets ran without a crash"

@@ -123,7 +123,8 @@ signet_rc time_parse(const char *s, int64_t *out)
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     const char *end = strlen(s) == 20 ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-    if (!end || *end)
+    /* Trail times are after 1970: earlier years would not format back the same. */
+    if (!end || *end || tm.tm_year < 70)
         return signet_fail(SIGNET_E_PARSE, "'%s' is not a time like 2024-01-31T12:00:00Z", s);
     *out = (int64_t)timegm(&tm);
     return SIGNET_OK;

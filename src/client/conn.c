@@ -12,7 +12,9 @@
 #include "signet/secmem.h"
 
 #define CONNECT_TIMEOUT_S 5L
-#define TOTAL_TIMEOUT_S 30L
+/* A YubiHSM 2 takes tens of seconds to generate an RSA-4096 key (the emulator's
+ * latency profile too): the total timeout must outlast that, not a signature. */
+#define TOTAL_TIMEOUT_S 300L
 #define STATUS_MAX 4096
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

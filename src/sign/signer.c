@@ -21,6 +21,14 @@ struct signet_signer {
     signet_keystore *ks;
     signet_trail *trail;              /* NULL when the configuration names no audit dir */
     uint32_t serial;
+    /* Keys this signer found resident, so that a run of signatures with one key
+     * costs no Get Object Info each: a key another process evicted since is
+     * noticed when the device answers "object not found", then loaded again. */
+    struct {
+        uint16_t id;
+        time_t touched;               /* last LRU stamp written for it */
+    } resident[16];
+    unsigned next_slot;
     unsigned since_checkpoint;        /* records since the last checkpoint */
     time_t last_checkpoint;
     pthread_mutex_t lock;             /* one signature at a time per process */
@@ -217,21 +225,82 @@ static bool checkpoint_due(const signet_signer *s)
            time(NULL) - s->last_checkpoint >= (time_t)s->cfg.checkpoint_seconds;
 }
 
-/* Everything between the locks: resolve, drain, sign, record. */
-static signet_rc sign_locked(signet_signer *s, const signet_keymap_entry *e, uint8_t cmd,
-                             const signet_sign_req *r, uint8_t *sig, size_t *sig_len)
+static int resident_slot(const signet_signer *s, uint16_t id)
 {
+    for (int i = 0; i < (int)(sizeof s->resident / sizeof s->resident[0]); i++)
+        if (s->resident[i].id == id)
+            return i;
+    return -1;
+}
+
+/* Resolve: make the key resident (loading its wrapped copy, evicting others)
+ * unless this signer saw it resident; keep its LRU stamp fresh to the second. */
+static signet_rc resolve_key(signet_signer *s, const signet_keymap_entry *e)
+{
+    int i = resident_slot(s, e->id);
+    time_t now = time(NULL);
+    if (i >= 0) {
+        if (s->resident[i].touched != now) {
+            s->resident[i].touched = now;
+            return signet_keystore_touch(s->ks, e->name);
+        }
+        return SIGNET_OK;
+    }
     signet_evict_policy policy = {s->cfg.min_free_objects, s->cfg.min_free_pages};
     signet_rc rc = signet_keystore_ensure_resident(s->ks, s->sess, s->cfg.wrap_key_id, e, &policy);
     if (rc)
         return signet_wrap(rc, "loading key '%s'", e->name);
-    if (s->trail && (rc = signet_audit_drain(s->trail, s->sess, s->serial, NULL)) != SIGNET_OK)
-        return signet_wrap(rc, "draining the device log before signing");
-    if (s->trail && (rc = record_intent(s, e, cmd, r)) != SIGNET_OK)
-        return signet_wrap(rc, "recording the intent to sign (nothing was signed)");
-    rc = device_sign(s->sess, cmd, e->id, r, sig, sig_len);
-    if (rc)
-        return signet_wrap(rc, "signing with '%s'", e->name);
+    /* Loading may have evicted keys this signer remembered: start afresh. */
+    memset(s->resident, 0, sizeof s->resident);
+    s->resident[0].id = e->id;
+    s->resident[0].touched = now;
+    s->next_slot = 1;
+    return SIGNET_OK;
+}
+
+static void forget_resident(signet_signer *s, uint16_t id)
+{
+    int i = resident_slot(s, id);
+    if (i >= 0)
+        s->resident[i].id = 0;
+}
+
+static void remember_resident(signet_signer *s, uint16_t id)
+{
+    if (resident_slot(s, id) >= 0)
+        return;
+    unsigned n = sizeof s->resident / sizeof s->resident[0];
+    s->resident[s->next_slot % n].id = id;
+    s->resident[s->next_slot % n].touched = time(NULL);
+    s->next_slot++;
+}
+
+/* Everything between the locks: resolve, drain, intent, sign, record. */
+static signet_rc sign_locked(signet_signer *s, const signet_keymap_entry *e, uint8_t cmd,
+                             const signet_sign_req *r, uint8_t *sig, size_t *sig_len)
+{
+    signet_rc rc;
+    size_t cap = *sig_len;
+    for (int attempt = 0;; attempt++) {
+        if ((rc = resolve_key(s, e)) != SIGNET_OK)
+            return rc;
+        if (s->trail && (rc = signet_audit_drain(s->trail, s->sess, s->serial, NULL)) != SIGNET_OK)
+            return signet_wrap(rc, "draining the device log before signing");
+        /* One intent per signature: a retry after "not found" is the same intent. */
+        if (s->trail && attempt == 0 && (rc = record_intent(s, e, cmd, r)) != SIGNET_OK)
+            return signet_wrap(rc, "recording the intent to sign (nothing was signed)");
+        *sig_len = cap;
+        rc = device_sign(s->sess, cmd, e->id, r, sig, sig_len);
+        if (rc == SIGNET_E_NOTFOUND && attempt == 0) {
+            forget_resident(s, e->id); /* evicted by another process meanwhile */
+            signet_err_clear();
+            continue;
+        }
+        if (rc)
+            return signet_wrap(rc, "signing with '%s'", e->name);
+        remember_resident(s, e->id);
+        break;
+    }
     if (s->trail && (rc = record_signature(s, e, cmd, r, sig, *sig_len)) != SIGNET_OK) {
         /* No record, no signature: the caller never sees it. */
         smem_wipe(sig, *sig_len);
@@ -260,8 +329,6 @@ signet_rc signet_sign(signet_signer *s, const signet_sign_req *r, uint8_t *sig, 
         return rc;
     }
     rc = sign_locked(s, e, cmd, r, sig, sig_len);
-    if (rc == SIGNET_OK)
-        (void)signet_keystore_touch(s->ks, e->name);
     if (s->trail)
         signet_trail_unlock(s->trail);
     pthread_mutex_unlock(&s->lock);

@@ -305,6 +305,8 @@ static void device_key_persists(void **state)
     char ca[300];
     snprintf(ca, sizeof ca, "%s.ca.pem", path);
     unlink(ca);
+    snprintf(ca, sizeof ca, "%s.journal", path);
+    unlink(ca);
     unlink(path);
     rmdir(dir);
 }

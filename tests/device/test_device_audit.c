@@ -343,8 +343,13 @@ static void persistence(void **state)
     fclose(f);
     assert_int_equal(hsm_device_open(&o, &bad), SIGNET_E_PARSE);
 
+    char side[300];
+    snprintf(side, sizeof side, "%s.ca.pem", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s.journal", path);
+    unlink(side);
     unlink(path);
-    rmdir(dir);
+    assert_int_equal(rmdir(dir), 0);
     sbw_free(&pub);
     sbw_free(&pub2);
 }

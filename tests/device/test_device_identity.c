@@ -133,6 +133,8 @@ static void cleanup(const char *dir, const char *path)
     char ca[600];
     snprintf(ca, sizeof ca, "%s.ca.pem", path);
     unlink(ca);
+    snprintf(ca, sizeof ca, "%s.journal", path);
+    unlink(ca);
     unlink(path);
     rmdir(dir);
 }

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/pem.h>
-
 #include "p11_env.h"
 #include "signet/audit.h"
 #include "signet/client.h"
@@ -54,48 +52,6 @@ static int make_keymap(const char *keys, const char *dir)
     return rc == SIGNET_OK ? 0 : fail("saving the key map");
 }
 
-static signet_rc write_pem(signet_keystore *ks, const char *name, const char *suffix,
-                           EVP_PKEY *pk, X509 *x)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p;
-    signet_rc rc = SIGNET_E_CRYPTO;
-    if (b && (x ? PEM_write_bio_X509(b, x) : PEM_write_bio_PUBKEY(b, pk)) == 1) {
-        long n = BIO_get_mem_data(b, &p);
-        rc = signet_keystore_write(ks, name, suffix, p, (size_t)n);
-    }
-    BIO_free(b);
-    return rc;
-}
-
-/* Ed25519 keys stay as generated on the device, without the wrap round trip of
- * signet_keystore_generate: a wrapped Ed25519 key holds the expanded secret, not the
- * seed, and signet-hsm signs with OpenSSL, which needs the seed.  The module sees the
- * same files either way (public key and certificate). */
-static signet_rc resident_ed25519(signet_keystore *ks, hsm_session *s, const signet_keymap_entry *k)
-{
-    hsm_object_attrs a = {.id = k->id, .label = k->name, .domains = k->domains,
-                          .capabilities = signet_keygen_capabilities(k->algorithm),
-                          .algorithm = k->algorithm};
-    uint16_t id;
-    EVP_PKEY *pk = NULL;
-    X509 *x = NULL;
-    signet_device_tbs_ctx ctx = {.session = s, .id = k->id, .algorithm = k->algorithm};
-    signet_cert_opts co = {0};
-    signet_rc rc = hsm_generate_asymmetric(s, &a, &id);
-    if (rc == SIGNET_OK)
-        rc = hsm_get_public_key(s, id, &pk, NULL);
-    if (rc == SIGNET_OK)
-        rc = signet_cert_selfsign(pk, k->name, &co, signet_device_tbs_signer, &ctx, &x);
-    if (rc == SIGNET_OK)
-        rc = write_pem(ks, k->name, ".pub.pem", pk, NULL);
-    if (rc == SIGNET_OK)
-        rc = write_pem(ks, k->name, ".x509.pem", NULL, x);
-    X509_free(x);
-    EVP_PKEY_free(pk);
-    return rc;
-}
-
 static int generate_keys(struct p11_env *e)
 {
     hsm_conn *c = NULL;
@@ -114,13 +70,9 @@ static int generate_keys(struct p11_env *e)
     if (signet_keystore_open(e->keystore, &ks) != SIGNET_OK)
         goto out;
     signet_keygen_opts o = {.wrap_id = P11_TEST_WRAP_ID};
-    for (size_t i = 0; i < signet_keystore_count(ks); i++) {
-        const signet_keymap_entry *k = signet_keystore_entry(ks, i);
-        signet_rc rc = k->algorithm == YH_ALGO_EC_ED25519 ? resident_ed25519(ks, s, k)
-                                                          : signet_keystore_generate(ks, s, k, &o);
-        if (rc != SIGNET_OK)
+    for (size_t i = 0; i < signet_keystore_count(ks); i++)
+        if (signet_keystore_generate(ks, s, signet_keystore_entry(ks, i), &o) != SIGNET_OK)
             goto out;
-    }
     ret = 0;
 out:
     if (ret)
@@ -257,26 +209,42 @@ static char *records(const struct p11_env *e)
     return text;
 }
 
+/* A sign record: the line has the word "type=sign" (intent records precede them). */
+static bool is_sign_record(const char *line, size_t len)
+{
+    static const char word[] = " type=sign ";
+    for (size_t i = 0; i + sizeof word - 1 <= len; i++)
+        if (memcmp(line + i, word, sizeof word - 1) == 0)
+            return true;
+    return false;
+}
+
 int p11_env_count_records(const struct p11_env *e)
 {
     char *text = records(e);
     int n = 0;
-    for (char *p = text; p && *p; p++)
-        n += *p == '\n';
+    for (char *p = text; p && *p;) {
+        char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        n += is_sign_record(p, len);
+        p += len + (nl != NULL);
+    }
     free(text);
     return n;
 }
 
 char *p11_env_last_record(const struct p11_env *e)
 {
-    char *text = records(e);
-    if (!text)
-        return NULL;
-    size_t len = strlen(text);
-    while (len && text[len - 1] == '\n')
-        text[--len] = 0;
-    char *nl = strrchr(text, '\n');
-    char *last = strdup(nl ? nl + 1 : text);
+    char *text = records(e), *last = NULL;
+    for (char *p = text; p && *p;) {
+        char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (is_sign_record(p, len)) {
+            free(last);
+            last = strndup(p, len);
+        }
+        p += len + (nl != NULL);
+    }
     free(text);
     return last;
 }
