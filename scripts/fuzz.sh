@@ -7,6 +7,7 @@ shopt -s nullglob
 targets=("$build"/bin/fuzz_*)
 [ ${#targets[@]} -gt 0 ] || { echo "no fuzz targets built" >&2; exit 1; }
 for t in "${targets[@]}"; do
+  t=$(readlink -f "$t")
   name=$(basename "$t")
   corpus=$(mktemp -d)
   seeds="fuzz/corpus/${name#fuzz_}"
