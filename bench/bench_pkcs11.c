@@ -342,6 +342,19 @@ int main(int argc, char **argv)
            sig.per_s / soft.per_s, "", soft.cpu_us / sig.cpu_us);
     printf("  (CPU: this process, plus signet-hsm for signet; waiting for a CPU is not counted)\n");
 
+    /* The ceremony's settings: the device audits every signing command and each
+     * signature goes through the trail (drain, intent, sign, drain, fsynced record). */
+    struct p11_env audited;
+    if (p11_env_start(&audited, KEY_LABEL " rsa2048", true, NULL) != 0)
+        return 1;
+    struct figure aud = sign_rate(audited.module, P11_TEST_PIN, "signet", audited.h.pid);
+    printf("  %-46s %9.1f %10.3f %14.0f\n", "signet (device audit on + audit trail)", aud.per_s,
+           1000.0 / aud.per_s, aud.cpu_us);
+    printf("  %-46s %9.2f %10s %14.2f\n", "  the same / SoftHSM2", aud.per_s / soft.per_s, "",
+           soft.cpu_us / aud.cpu_us);
+    p11_env_stop(&audited);
+    setenv("SIGNET_CONF", env.conf, 1);
+
     if (n_apks > 0) {
         make_apks(dir);
         printf("\napksigner sign (v2 + v3, --min-sdk-version 28), %d APKs of 1 MiB, one run each\n",
