@@ -348,8 +348,10 @@ signet_rc dev_journal_replay(dev_state *st, const char *path,
             if (i == 0) {
                 /* Written before the last full write of the state, which
                  * holds these changes already (a crash came in between). */
-                fprintf(stderr, "signet-hsm: %s: dropped %zu record(s) already in the state "
-                        "file\n", path, k);
+                fprintf(stderr, "signet-hsm: %s: dropped %zu record(s) that extend an "
+                        "earlier version of the state file, which was rewritten with their "
+                        "changes (had it been restored from a backup instead, those audit log "
+                        "changes are lost)\n", path, k);
                 torn = false;
                 break;
             }

@@ -391,6 +391,14 @@ static void corrupt_middle_record_is_refused(void **state)
     spill(p.journal, j, len, "wb");
     assert_refused(&p, "record 5 of 5: the log after it differs");
 
+    /* longer than the device ever lets it grow */
+    uint8_t *big = calloc(BOUND + 2, REC);
+    assert_non_null(big);
+    memcpy(big, good, len);
+    spill(p.journal, big, (size_t)(BOUND + 2) * REC, "wb");
+    free(big);
+    assert_refused(&p, "longer than the device lets it grow");
+
     /* the journal as written opens, with every entry */
     spill(p.journal, good, len, "wb");
     dev = reopen(&p, &s);
