@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit_internal.h"
+#include "signet/file.h"
 
 signet_rc fsync_dir(const char *dir)
 {
@@ -99,29 +100,10 @@ signet_rc file_append_durable(const char *dir, const char *name, const void *p, 
 
 signet_rc file_write_atomic(const char *dir, const char *name, const void *p, size_t n)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return signet_fail(SIGNET_E_IO, "cannot create %s: %s", tmp, strerror(errno));
-    signet_rc rc = write_all(fd, p, n, tmp);
-    if (rc == SIGNET_OK && fsync(fd) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot sync %s: %s", tmp, strerror(errno));
-    close(fd);
-    if (rc == SIGNET_OK && rename(tmp, path) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    /* The directory entry is what makes the new file survive a crash. */
-    char d[PATH_MAX];
-    snprintf(d, sizeof d, "%s", path);
-    char *slash = strrchr(d, '/');
-    if (slash)
-        *slash = 0;
-    return fsync_dir(d);
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+        return signet_fail(SIGNET_E_ARG, "path %s/%s is too long", dir, name);
+    return signet_file_replace(path, p, n, 0644, true);
 }
 
 signet_rc lr_open(line_reader *r, const char *path)

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "ceremony_internal.h"
+#include "signet/file.h"
 
 static signet_rc fsync_dir(const char *dir)
 {
@@ -30,47 +31,12 @@ static signet_rc fsync_dir(const char *dir)
     return SIGNET_OK;
 }
 
-static signet_rc write_all(int fd, const uint8_t *p, size_t n, const char *path)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return signet_fail(SIGNET_E_IO, "cannot write %s: %s", path, strerror(errno));
-        p += k;
-        n -= (size_t)k;
-    }
-    return SIGNET_OK;
-}
-
 signet_rc cer_write_file(const char *dir, const char *rel, const void *p, size_t n, mode_t mode)
 {
-    char path[CER_PATH_MAX], tmp[CER_PATH_MAX + 16], parent[CER_PATH_MAX];
+    char path[CER_PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, rel) >= (int)sizeof path)
         return signet_fail(SIGNET_E_ARG, "path %s/%s is too long", dir, rel);
-    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
-    snprintf(parent, sizeof parent, "%s", path);
-    *strrchr(parent, '/') = 0;
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return signet_fail(SIGNET_E_IO, "cannot create a file in %s: %s", parent, strerror(errno));
-    signet_rc rc = SIGNET_OK;
-    if (fchmod(fd, mode) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot set the mode of %s: %s", tmp, strerror(errno));
-    if (rc == SIGNET_OK)
-        rc = write_all(fd, p, n, tmp);
-    if (rc == SIGNET_OK && fsync(fd) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot fsync %s: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && rc == SIGNET_OK)
-        rc = signet_fail(SIGNET_E_IO, "cannot close %s: %s", tmp, strerror(errno));
-    if (rc == SIGNET_OK && rename(tmp, path) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    return fsync_dir(parent);
+    return signet_file_replace(path, p, n, mode, true);
 }
 
 signet_rc cer_mkdir(const char *dir, const char *rel, mode_t mode)

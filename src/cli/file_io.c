@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "file_io.h"
+#include "signet/file.h"
 
 signet_rc cli_read_fd(int fd, const char *what, size_t max, sb_wr *out)
 {
@@ -50,19 +51,5 @@ signet_rc cli_write_all(int fd, const char *what, const uint8_t *p, size_t n)
 
 signet_rc cli_write_file(const char *path, const uint8_t *p, size_t n)
 {
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= sizeof tmp)
-        return signet_fail(SIGNET_E_ARG, "path too long: %s", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return signet_fail(SIGNET_E_IO, "cannot create %s: %s", tmp, strerror(errno));
-    signet_rc rc = cli_write_all(fd, path, p, n);
-    if (rc == SIGNET_OK && fsync(fd) != 0)
-        rc = signet_fail(SIGNET_E_IO, "fsync %s: %s", tmp, strerror(errno));
-    close(fd);
-    if (rc == SIGNET_OK && rename(tmp, path) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (rc)
-        unlink(tmp);
-    return rc;
+    return signet_file_replace(path, p, n, 0644, true);
 }

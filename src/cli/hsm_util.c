@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hsm_cmds.h"
+#include "signet/file.h"
 #include "signet/proto.h"
 #include "signet/secmem.h"
 
@@ -171,49 +172,7 @@ signet_rc hsm_read_file(const char *path, size_t max, sb_wr *out)
 
 signet_rc hsm_write_file(const char *path, const void *data, size_t len, int mode)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return signet_fail(SIGNET_E_ARG, "path %s is too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return signet_fail(SIGNET_E_IO, "cannot create %s: %s", tmp, strerror(errno));
-    const uint8_t *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return signet_fail(SIGNET_E_IO, "cannot write %s: %s", tmp, strerror(e));
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return signet_fail(SIGNET_E_IO, "cannot flush %s to disk: %s", tmp, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
-    }
-    /* The rename itself must survive a crash: sync the directory entry. */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        int e = errno;
-        if (dfd >= 0)
-            close(dfd);
-        return signet_fail(SIGNET_E_IO, "cannot flush the directory of %s: %s", path, strerror(e));
-    }
-    close(dfd);
-    return SIGNET_OK;
+    return signet_file_replace(path, data, len, (mode_t)mode, true);
 }
 
 signet_rc hsm_read_key_file(const char *path, sb_wr *out)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ks_internal.h"
+#include "signet/file.h"
 
 signet_rc ks_read_file(const char *path, size_t max, sb_wr *out)
 {
@@ -45,75 +46,12 @@ signet_rc ks_read_file(const char *path, size_t max, sb_wr *out)
     return SIGNET_OK;
 }
 
-static signet_rc write_all(int fd, const char *path, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return signet_fail(SIGNET_E_IO, "cannot write %s: %s", path, strerror(errno));
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return SIGNET_OK;
-}
-
-static signet_rc fsync_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return signet_fail(SIGNET_E_IO, "cannot open directory %s: %s", dir, strerror(errno));
-    int r = fsync(fd);
-    int e = errno;
-    close(fd);
-    if (r != 0)
-        return signet_fail(SIGNET_E_IO, "cannot sync directory %s: %s", dir, strerror(e));
-    return SIGNET_OK;
-}
-
-static signet_rc replace(const char *path, const void *data, size_t len, mode_t mode, bool durable)
-{
-    char tmp[PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
-        return signet_fail(SIGNET_E_ARG, "path %s is too long", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return signet_fail(SIGNET_E_IO, "cannot create a temporary file next to %s: %s", path,
-                           strerror(errno));
-    signet_rc rc = SIGNET_OK;
-    if (fchmod(fd, mode) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot set permissions of %s: %s", tmp, strerror(errno));
-    if (rc == SIGNET_OK)
-        rc = write_all(fd, tmp, data, len);
-    if (rc == SIGNET_OK && durable && fsync(fd) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot sync %s: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && rc == SIGNET_OK)
-        rc = signet_fail(SIGNET_E_IO, "cannot close %s: %s", tmp, strerror(errno));
-    if (rc == SIGNET_OK && rename(tmp, path) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (rc != SIGNET_OK) {
-        unlink(tmp);
-        return rc;
-    }
-    return durable ? fsync_parent(path) : SIGNET_OK;
-}
-
 signet_rc ks_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-    return replace(path, data, len, mode, true);
+    return signet_file_replace(path, data, len, mode, true);
 }
 
 signet_rc ks_write_replace(const char *path, const void *data, size_t len, mode_t mode)
 {
-    return replace(path, data, len, mode, false);
+    return signet_file_replace(path, data, len, mode, false);
 }

@@ -1,0 +1,75 @@
+/* The durable file writer: see include/signet/file.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "signet/file.h"
+
+signet_rc signet_fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return signet_fail(SIGNET_E_IO, "cannot open directory %s: %s", dir, strerror(errno));
+    int r = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (r != 0)
+        return signet_fail(SIGNET_E_IO, "cannot sync directory %s: %s", dir, strerror(e));
+    return SIGNET_OK;
+}
+
+static signet_rc write_all(int fd, const char *what, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return signet_fail(SIGNET_E_IO, "cannot write %s: %s", what, strerror(errno));
+        p += k;
+        n -= (size_t)k;
+    }
+    return SIGNET_OK;
+}
+
+signet_rc signet_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                              bool durable)
+{
+    char tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
+        return signet_fail(SIGNET_E_ARG, "path %s is too long", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return signet_fail(SIGNET_E_IO, "cannot create a temporary file next to %s: %s", path,
+                           strerror(errno));
+    signet_rc rc = SIGNET_OK;
+    if (fchmod(fd, mode) != 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot set permissions of %s: %s", tmp, strerror(errno));
+    if (rc == SIGNET_OK)
+        rc = write_all(fd, tmp, data, len);
+    if (rc == SIGNET_OK && durable && fsync(fd) != 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot sync %s: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && rc == SIGNET_OK)
+        rc = signet_fail(SIGNET_E_IO, "cannot close %s: %s", tmp, strerror(errno));
+    if (rc == SIGNET_OK && rename(tmp, path) != 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (rc != SIGNET_OK) {
+        unlink(tmp);
+        return rc;
+    }
+    return durable ? signet_fsync_parent(path) : SIGNET_OK;
+}
