@@ -26,6 +26,17 @@ struct cli_group {
     int (*run)(const struct cli_globals *g, int argc, char **argv);
 };
 
+/* A group's sub-commands: `signet GROUP NAME ...` runs fn with argv[0] = NAME. */
+struct cli_command {
+    const char *name;
+    int (*fn)(const struct cli_globals *g, int argc, char **argv);
+    const char *summary;
+};
+/* Runs the sub-command named by argv[1] (argv[0] is the group); with no name, -h,
+ * --help or help prints `intro`, the command list and a pointer to per-command help. */
+int cli_dispatch(const char *group, const char *intro, const struct cli_command *cmds, size_t n,
+                 const struct cli_globals *g, int argc, char **argv);
+
 /* Opens the connector and a session with the global credentials: the password from
  * --password-file, $SIGNET_PASSWORD or a prompt; or the key in --auth-key-file. */
 signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_session **sess);

@@ -5,13 +5,7 @@
 
 #include "hsm_cmds.h"
 
-struct hsm_cmd {
-    const char *name;
-    hsm_cmd_fn fn;
-    const char *summary;
-};
-
-static const struct hsm_cmd CMDS[] = {
+static const struct cli_command CMDS[] = {
     {"info", hsm_cmd_info, "connector status and device information (no login)"},
     {"list", hsm_cmd_list, "list the objects this authentication key can see"},
     {"get-info", hsm_cmd_get_info, "show one object's attributes"},
@@ -34,36 +28,13 @@ static const struct hsm_cmd CMDS[] = {
     {"reset", hsm_cmd_reset, "wipe the device to factory state"},
 };
 
-static void group_usage(FILE *f)
-{
-    fprintf(f, "usage: signet [global options] hsm <command> [options]\n\n"
-               "Direct YubiHSM 2 operations through the connector (--connector).  Commands\n"
-               "that log in use --auth-key (default 1) with the password from\n"
-               "--password-file, $SIGNET_PASSWORD or a prompt, or --auth-key-file.\n\n"
-               "commands:\n");
-    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
-        fprintf(f, "  %-18s %s\n", CMDS[i].name, CMDS[i].summary);
-    fprintf(f, "\n`signet hsm <command> --help` describes a command.\n");
-}
-
 static int run(const struct cli_globals *g, int argc, char **argv)
 {
-    if (argc < 2) {
-        group_usage(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        group_usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++) {
-        if (strcmp(CMDS[i].name, argv[1]) == 0) {
-            optind = 0; /* the command parses its own options; argv[0] = its name */
-            return CMDS[i].fn(g, argc - 1, argv + 1);
-        }
-    }
-    return cli_usage_error("hsm", "unknown command '%s'", argv[1]);
+    return cli_dispatch("hsm",
+                        "Direct YubiHSM 2 operations through the connector (--connector).  Commands\n"
+                        "that log in use --auth-key (default 1) with the password from\n"
+                        "--password-file, $SIGNET_PASSWORD or a prompt, or --auth-key-file.\n",
+                        CMDS, sizeof CMDS / sizeof CMDS[0], g, argc, argv);
 }
 
 const struct cli_group cli_group_hsm = {"hsm", "direct YubiHSM 2 operations (list, generate, "

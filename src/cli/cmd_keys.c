@@ -261,13 +261,13 @@ static int cmd_generate(const struct cli_globals *g, int argc, char **argv)
     rc = sel ? select_keys(ks, only, n_only, sel, &n) : signet_fail(SIGNET_E_NOMEM, "out of memory");
     if (rc == SIGNET_OK && n == 0)
         rc = signet_fail(SIGNET_E_STATE, "the key map of %s is empty: run `signet keys init`", dir);
-    size_t todo = 0;
+    size_t missing = 0;
     for (size_t i = 0; rc == SIGNET_OK && i < n; i++)
-        todo += !signet_keystore_has_key(ks, sel[i]->name);
+        missing += !signet_keystore_has_key(ks, sel[i]->name);
     hsm_conn *conn = NULL;
     hsm_session *sess = NULL;
     signet_signer *signer = NULL;
-    if (rc == SIGNET_OK && todo > 0) /* no login when there is nothing to do */
+    if (rc == SIGNET_OK && missing > 0) /* no login when every key is in the store */
         rc = cli_open_session(g, &conn, &sess);
     /* With an audit trail, certificates are signed through the signing path so
      * that each one has its record, and each new key gets a key record. */
@@ -497,13 +497,7 @@ static int cmd_evict(const struct cli_globals *g, int argc, char **argv)
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-struct keys_cmd {
-    const char *name;
-    int (*fn)(const struct cli_globals *g, int argc, char **argv);
-    const char *summary;
-};
-
-static const struct keys_cmd CMDS[] = {
+static const struct cli_command CMDS[] = {
     {"init", cmd_init, "write or extend keymap.txt with the Android key set"},
     {"generate", cmd_generate, "generate missing keys on the HSM and publish them wrapped"},
     {"list", cmd_list, "show each key: id, algorithm, role, location, fingerprints"},
@@ -511,37 +505,14 @@ static const struct keys_cmd CMDS[] = {
     {"evict", cmd_evict, "delete keys from the HSM that have a wrapped copy"},
 };
 
-static void group_usage(FILE *f)
-{
-    fprintf(f, "usage: signet [global options] keys <command> [options]\n\n"
-               "The release-key store: a directory with keymap.txt (name id algorithm\n"
-               "domains role per line) and, per key, its wrapped copy, public key,\n"
-               "certificate, AVB public key and attestation (docs/keys.md).  --keystore DIR\n"
-               "or keystore in signet.conf names it.\n\n"
-               "commands:\n");
-    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
-        fprintf(f, "  %-10s %s\n", CMDS[i].name, CMDS[i].summary);
-    fprintf(f, "\n`signet keys <command> --help` describes a command.\n");
-}
-
 static int run(const struct cli_globals *g, int argc, char **argv)
 {
-    if (argc < 2) {
-        group_usage(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        group_usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++) {
-        if (strcmp(CMDS[i].name, argv[1]) == 0) {
-            optind = 0; /* the command parses its own options; argv[0] = its name */
-            return CMDS[i].fn(g, argc - 1, argv + 1);
-        }
-    }
-    return cli_usage_error("keys", "unknown command '%s'", argv[1]);
+    return cli_dispatch("keys",
+                        "The release-key store: a directory with keymap.txt (name id algorithm\n"
+                        "domains role per line) and, per key, its wrapped copy, public key,\n"
+                        "certificate, AVB public key and attestation (docs/keys.md).  --keystore DIR\n"
+                        "or keystore in signet.conf names it.\n",
+                        CMDS, sizeof CMDS / sizeof CMDS[0], g, argc, argv);
 }
 
 const struct cli_group cli_group_keys = {

@@ -12,7 +12,6 @@
 #include "signet/buf.h"
 
 /* Every command: argv[0] is the command name; returns an exit code. */
-typedef int (*hsm_cmd_fn)(const struct cli_globals *g, int argc, char **argv);
 
 int hsm_cmd_info(const struct cli_globals *g, int argc, char **argv);
 int hsm_cmd_list(const struct cli_globals *g, int argc, char **argv);
