@@ -52,9 +52,12 @@ signet_rc yh_ccm_seal(const uint8_t *key, size_t key_len, const uint8_t nonce[13
     memcpy(p, nonce, YH_WRAP_NONCE_LEN);
     EVP_CIPHER_CTX *ctx = ccm_begin(c, key, nonce, 1, NULL, pt_len);
     int n = 0, m = 0;
-    /* An empty message has nothing to encrypt; the length (0) is already set. */
-    bool ok = ctx && (pt_len == 0 ||
-                      EVP_EncryptUpdate(ctx, p + YH_WRAP_NONCE_LEN, &n, pt, (int)pt_len) == 1) &&
+    uint8_t empty = 0;
+    /* OpenSSL computes the CCM tag inside the one update call, so an empty message
+     * still needs it, with non-NULL buffers (a NULL output means "AAD"). */
+    bool ok = ctx &&
+              EVP_EncryptUpdate(ctx, pt_len ? p + YH_WRAP_NONCE_LEN : &empty, &n,
+                                pt_len ? pt : &empty, (int)pt_len) == 1 &&
               EVP_EncryptFinal_ex(ctx, p + YH_WRAP_NONCE_LEN + n, &m) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, YH_WRAP_TAG_LEN,
                                   p + YH_WRAP_NONCE_LEN + pt_len) == 1;
