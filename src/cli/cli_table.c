@@ -348,6 +348,28 @@ int cli_table_run(const struct cli_table *grp, const struct cli_globals *g, int 
     return usage_error(grp, NULL, "unknown command '%s'", argv[1]);
 }
 
+void cli_table_list(FILE *f)
+{
+    for (const struct cli_table *const *t = cli_tables_all; *t; t++) {
+        for (const struct cli_cmd *c = (*t)->cmds; !is_end(c); c++) {
+            fprintf(f, "%s\t%s\t", (*t)->name, c->name ? c->name : "-");
+            size_t n = n_opts(c);
+            for (size_t i = 0; i < n; i++) {
+                const struct cli_opt *o = &c->opts[i];
+                const char *req = (o->flags & CLI_REQUIRED) ? "!" : "";
+                if (o->flags & CLI_POSITIONAL)
+                    fprintf(f, "%s@%s%s%s", i ? " " : "", o->name,
+                            (o->flags & CLI_REST) ? "..." : "", req);
+                else if (o->metavar)
+                    fprintf(f, "%s--%s=%s%s", i ? " " : "", o->name, o->metavar, req);
+                else
+                    fprintf(f, "%s--%s", i ? " " : "", o->name);
+            }
+            fprintf(f, "\n");
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- parsers */
 
 signet_rc cli_p_str(const char *s, void *dst)

@@ -125,6 +125,11 @@ struct cli_table {
 /* `signet GROUP [CMD] args...`: argv[0] is the group name.  Returns the exit code. */
 int cli_table_run(const struct cli_table *grp, const struct cli_globals *g, int argc, char **argv);
 
+/* `signet --list-commands`: one line per command, "GROUP<TAB>COMMAND<TAB>SPEC" (COMMAND
+ * "-" for a one-command group); SPEC lists --opt=META, --switch, @ARG, @ARG... with a
+ * trailing ! when required.  Tests enumerate the commands from it. */
+void cli_table_list(FILE *f);
+
 /* Every table group, ending with NULL (from the generated registry). */
 extern const struct cli_table *const cli_tables_all[];
 

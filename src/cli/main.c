@@ -93,12 +93,13 @@ static bool called_as(const char *argv0, struct group_ref *ref)
 int main(int argc, char **argv)
 {
     struct cli_globals g = {.auth_key = 1};
-    enum { OPT_VERSION = 256 };
+    enum { OPT_VERSION = 256, OPT_LIST };
     static const struct option opts[] = {
         {"connector", required_argument, 0, 'c'}, {"auth-key", required_argument, 0, 'a'},
         {"password-file", required_argument, 0, 'p'}, {"auth-key-file", required_argument, 0, 'k'},
         {"config", required_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, OPT_VERSION}, {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, OPT_VERSION},
+        {"list-commands", no_argument, 0, OPT_LIST}, {0, 0, 0, 0}};
 
     if (signet_harden_process() != SIGNET_OK)
         return cli_report(signet_errcode());
@@ -127,6 +128,11 @@ int main(int argc, char **argv)
         case 'q': g.quiet = true; break;
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: printf("signet %s\n", SIGNET_VERSION); return 0;
+        case OPT_LIST:
+            cli_table_list(stdout);
+            for (const struct cli_group *const *grp = cli_groups; *grp; grp++)
+                printf("%s\t*\t\n", (*grp)->name); /* not yet a table: commands unknown */
+            return 0;
         default: return cli_usage_error(NULL, "unknown global option '%s'", argv[optind - 1]);
         }
     }
