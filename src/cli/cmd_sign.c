@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "file_io.h"
+#include "signet/hash.h"
 #include "signet/sign.h"
 
 #define MAX_ARTIFACT (1u << 30)
@@ -50,10 +51,10 @@ static int run(const struct cli_globals *g, int argc, char **argv)
     signet_rc rc = cli_read_file(in, MAX_ARTIFACT, &file);
     uint8_t digest[64], file_sha256[32];
     unsigned dlen = 0;
-    if (rc == SIGNET_OK) {
-        EVP_Digest(file.p, file.len, digest, &dlen, md, NULL);
-        EVP_Digest(file.p, file.len, file_sha256, NULL, EVP_sha256(), NULL);
-    }
+    if (rc == SIGNET_OK)
+        rc = signet_hash(md, file.p, file.len, digest, &dlen);
+    if (rc == SIGNET_OK)
+        rc = signet_sha256(file.p, file.len, file_sha256);
     sbw_free(&file);
     signet_signer *s = NULL;
     if (rc == SIGNET_OK)
