@@ -138,7 +138,7 @@ static signet_rc apexkey_line(const rl_lines *l, const char *s, size_t n, signet
         rc = signet_fail(SIGNET_E_PARSE, "%s line %u: '%.80s' is listed twice", l->fname,
                          l->lineno, at[0].value);
     /* The payload key: both PRESIGNED, or a public and a private key file. */
-    bool pay_pre = strcmp(at[2].value, "PRESIGNED") == 0;
+    bool pay_pre = rc == SIGNET_OK && strcmp(at[2].value, "PRESIGNED") == 0;
     if (rc == SIGNET_OK && pay_pre != (strcmp(at[1].value, "PRESIGNED") == 0))
         rc = signet_fail(SIGNET_E_PARSE,
                          "%s line %u: payload public and private key must both be PRESIGNED "

@@ -240,7 +240,7 @@ signet_rc signet_rplan_parse(const char *text, size_t len, signet_rplan *out)
             break;
         /* Lines are exact: no blank lines, no padding (the file is written by signet). */
         if (++records != l.lineno || l.pos - (size_t)(s - text) != n + 1 || s[n] != '\n' ||
-            (l.lineno > 1 && text[(size_t)(s - text) - 1] != '\n')) {
+            (s != text && s[-1] != '\n')) {
             rc = signet_fail(SIGNET_E_PARSE, "plan line %u: not in the canonical form", l.lineno);
             break;
         }
@@ -271,8 +271,9 @@ signet_rc signet_rplan_parse(const char *text, size_t len, signet_rplan *out)
         if (rc != SIGNET_OK)
             break;
     }
-    if (rc == SIGNET_OK && l.lineno < 4)
-        rc = signet_fail(SIGNET_E_PARSE, "plan is truncated (%u lines)", l.lineno);
+    if (rc == SIGNET_OK && (records < 4 || records != l.lineno))
+        rc = signet_fail(SIGNET_E_PARSE, "plan is truncated or not in the canonical form (%u "
+                                         "records)", records);
     if (rc == SIGNET_OK && (len == 0 || text[len - 1] != '\n'))
         rc = signet_fail(SIGNET_E_PARSE, "plan does not end with a newline");
     if (rc != SIGNET_OK)
