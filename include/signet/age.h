@@ -82,6 +82,21 @@ signet_rc age_encrypt(const age_recipients *r, bool armor, age_read_fn rd, void 
 signet_rc age_decrypt(const age_identities *ids, age_read_fn rd, void *rctx, age_write_fn wr,
                       void *wctx);
 
+/* What a failed age_decrypt found wrong, in the classes of age's spec and test
+ * vectors (each has its own exit status in signet age, docs/age.md).  Failures
+ * that are none of these (I/O, memory, no identities given) are AGE_FAIL_NONE. */
+enum age_failure {
+    AGE_FAIL_NONE = 0,
+    AGE_FAIL_HEADER,   /* malformed or unsupported header or stanza, low-order share */
+    AGE_FAIL_HMAC,     /* a file key was found but the header MAC does not verify */
+    AGE_FAIL_PAYLOAD,  /* a payload chunk is missing, modified or followed by data */
+    AGE_FAIL_ARMOR,    /* the ASCII armor is malformed */
+    AGE_FAIL_NO_MATCH, /* no identity opens any stanza */
+};
+/* The class of this thread's last age_decrypt (AGE_FAIL_NONE after a success). */
+enum age_failure age_decrypt_failure(void);
+const char *age_failure_name(enum age_failure f);
+
 /* File descriptor and memory forms of the above.  age_decrypt_mem resets out on
  * failure (wiping it when out is secure), so no unauthenticated plaintext stays. */
 signet_rc age_encrypt_fd(const age_recipients *r, bool armor, int in_fd, int out_fd);

@@ -158,6 +158,9 @@ signet_rc age_bufrd_peek(age_bufrd *r, size_t n, const uint8_t **p, size_t *avai
 /* Appends one line including its '\n' to line; fails when the input ends
  * before a newline or the line exceeds max bytes. */
 signet_rc age_bufrd_line(age_bufrd *r, size_t max, sb_wr *line);
+/* The same, but the end of the input also ends a (non-empty) line, which then
+ * has no '\n'. */
+signet_rc age_bufrd_line_or_eof(age_bufrd *r, size_t max, sb_wr *line);
 /* Reads up to n bytes, fewer only at the end of the input. */
 signet_rc age_bufrd_read(age_bufrd *r, uint8_t *out, size_t n, size_t *got);
 /* An age_read_fn reading from an age_bufrd. */
@@ -167,11 +170,13 @@ signet_rc age_bufrd_source(void *ctx, uint8_t *buf, size_t cap, size_t *got);
 typedef struct {
     age_bufrd *raw;
     bool started, done;
+    bool failed;         /* the armor itself was malformed (not the file inside) */
     uint8_t dec[AGE_LINE_BYTES];
     size_t dpos, dlen;
 } age_armor_rd;
 
-/* True when the input (after optional whitespace) starts with the armor line. */
+/* False when the input starts with "age-encryption.org/" (a binary file), else
+ * true: the input is read as armor. */
 signet_rc age_armor_detect(age_bufrd *raw, bool *armored);
 void age_armor_rd_init(age_armor_rd *a, age_bufrd *raw);
 signet_rc age_armor_read(void *ctx, uint8_t *buf, size_t cap, size_t *got); /* ctx: age_armor_rd */

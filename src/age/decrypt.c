@@ -11,6 +11,28 @@
 
 #define READ_BUFFER (AGE_ENC_CHUNK + 4096)
 
+static _Thread_local enum age_failure tl_failure;
+
+enum age_failure age_decrypt_failure(void) { return tl_failure; }
+
+const char *age_failure_name(enum age_failure f)
+{
+    switch (f) {
+    case AGE_FAIL_HEADER: return "header failure";
+    case AGE_FAIL_HMAC: return "HMAC failure";
+    case AGE_FAIL_PAYLOAD: return "payload failure";
+    case AGE_FAIL_ARMOR: return "armor failure";
+    case AGE_FAIL_NO_MATCH: return "no match";
+    default: return "success or another failure";
+    }
+}
+
+/* Faults of the input, as opposed to the machine (I/O, memory, OpenSSL). */
+static bool input_fault(signet_rc rc)
+{
+    return rc == SIGNET_E_PARSE || rc == SIGNET_E_UNSUPPORTED || rc == SIGNET_E_VERIFY;
+}
+
 /* Reads header lines up to and including the MAC line into hdr. */
 static signet_rc read_header(age_bufrd *in, sb_wr *hdr)
 {
@@ -80,7 +102,7 @@ static signet_rc check_mac(const uint8_t fk[AGE_FILE_KEY_LEN], const sb_wr *hdr,
 }
 
 static signet_rc decrypt_stream(const age_identities *ids, age_bufrd *in, age_write_fn wr,
-                                void *wctx)
+                                void *wctx, enum age_failure *fail)
 {
     sb_wr hdr;
     age_header h;
@@ -96,10 +118,15 @@ static signet_rc decrypt_stream(const age_identities *ids, age_bufrd *in, age_wr
         rc = age_stanzas_check(&h);
     if (!rc)
         rc = find_file_key(ids, &h, fk);
-    if (!rc)
-        rc = check_mac(fk, &hdr, &h);
-    if (!rc)
-        rc = age_payload_decrypt(fk, in, wr, wctx);
+    if (rc) {
+        *fail = rc == SIGNET_E_AUTH ? AGE_FAIL_NO_MATCH
+                : input_fault(rc)   ? AGE_FAIL_HEADER
+                                    : AGE_FAIL_NONE;
+    } else if ((rc = check_mac(fk, &hdr, &h)) != SIGNET_OK) {
+        *fail = input_fault(rc) ? AGE_FAIL_HMAC : AGE_FAIL_NONE;
+    } else if ((rc = age_payload_decrypt(fk, in, wr, wctx)) != SIGNET_OK) {
+        *fail = input_fault(rc) ? AGE_FAIL_PAYLOAD : AGE_FAIL_NONE;
+    }
     age_header_free(&h);
     sbw_free(&hdr);
     smem_free(fk);
@@ -109,12 +136,14 @@ static signet_rc decrypt_stream(const age_identities *ids, age_bufrd *in, age_wr
 signet_rc age_decrypt(const age_identities *ids, age_read_fn rd, void *rctx, age_write_fn wr,
                       void *wctx)
 {
+    tl_failure = AGE_FAIL_NONE;
     if (!ids || ids->n == 0)
         return signet_fail(SIGNET_E_ARG, "no identities: give an identity file (-i)");
     age_bufrd raw, dec;
     age_armor_rd armor;
     bool armored = false;
     memset(&dec, 0, sizeof dec);
+    memset(&armor, 0, sizeof armor);
     signet_rc rc = age_bufrd_init(&raw, rd, rctx, READ_BUFFER);
     if (!rc)
         rc = age_armor_detect(&raw, &armored);
@@ -122,8 +151,13 @@ signet_rc age_decrypt(const age_identities *ids, age_read_fn rd, void *rctx, age
         age_armor_rd_init(&armor, &raw);
         rc = age_bufrd_init(&dec, age_armor_read, &armor, READ_BUFFER);
     }
+    enum age_failure fail = AGE_FAIL_NONE;
     if (!rc)
-        rc = decrypt_stream(ids, armored ? &dec : &raw, wr, wctx);
+        rc = decrypt_stream(ids, armored ? &dec : &raw, wr, wctx, &fail);
+    /* Bad armor shows up wherever the reader stood when it hit it. */
+    if (rc && armored && armor.failed)
+        fail = AGE_FAIL_ARMOR;
+    tl_failure = rc ? fail : AGE_FAIL_NONE;
     age_bufrd_free(&dec);
     age_bufrd_free(&raw);
     return rc;

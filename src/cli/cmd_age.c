@@ -221,6 +221,20 @@ static int run_encrypt(int argc, char **argv)
     return status;
 }
 
+/* One exit status per failure class of age's test vectors (docs/age.md). */
+static int decrypt_status(signet_rc rc)
+{
+    int status = cli_report(rc);
+    switch (age_decrypt_failure()) {
+    case AGE_FAIL_HMAC: return 1;
+    case AGE_FAIL_NO_MATCH: return 5;
+    case AGE_FAIL_HEADER: return 9;
+    case AGE_FAIL_PAYLOAD: return 10;
+    case AGE_FAIL_ARMOR: return 11;
+    default: return status;
+    }
+}
+
 static int run_decrypt(int argc, char **argv)
 {
     static const struct option opts[] = {{"identity", required_argument, 0, 'i'},
@@ -253,7 +267,7 @@ static int run_decrypt(int argc, char **argv)
         status = cli_usage_error("age", "decrypt needs at least one -i IDENTITY_FILE");
     if (!status && (rc = run_op(do_decrypt, ids, false, optind < argc ? argv[optind] : NULL,
                                 out, 0600)))
-        status = cli_report(rc);
+        status = decrypt_status(rc);
     age_identities_free(ids);
     return status;
 }

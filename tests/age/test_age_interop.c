@@ -160,16 +160,40 @@ static void cli_failures(void **state)
     assert_int_equal(sh("$S age decrypt -i k2.txt -o wrong c"), 5);
     assert_non_null(strstr(file("err"), "encrypted to other keys"));
     assert_int_equal(sh("test ! -e wrong"), 0);
-    /* A modified payload byte with -o: exit 1, neither d nor a temporary file left. */
+    /* A modified payload byte with -o: exit 10 (payload failure), neither the output
+     * nor a temporary file left. */
     assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p200000 && "
                         "printf 'X' | dd of=c bs=1 seek=150000 conv=notrunc 2>/dev/null"),
                      0);
-    assert_int_equal(sh("$S age decrypt -i k1.txt -o modified c"), 1);
+    assert_int_equal(sh("$S age decrypt -i k1.txt -o modified c"), 10);
     assert_non_null(strstr(file("err"), "does not authenticate"));
     assert_int_equal(sh("test ! -e modified && test -z \"$(ls | grep tmp)\""), 0);
+    /* On standard output: exactly the chunks that authenticated (two of 64 KiB), the
+     * same bytes Debian's age writes before it fails. */
+    assert_int_equal(sh("$S age decrypt -i k1.txt c > s.out"), 10);
+    assert_int_equal(sh("age -d -i k1.txt c > a.out; test $? != 0"), 0);
+    assert_int_equal(sh("test $(wc -c < s.out) = 131072 && cmp s.out a.out && "
+                        "head -c 131072 p200000 | cmp - s.out"),
+                     0);
     /* Trailing data: rejected like age does. */
     assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p1000 && echo junk >> c"), 0);
-    assert_int_equal(sh("$S age decrypt -i k1.txt c > /dev/null"), 1);
+    assert_int_equal(sh("$S age decrypt -i k1.txt c > /dev/null"), 10);
+    /* A header MAC that does not verify: exit 1; a malformed header: exit 9; bad armor:
+     * exit 11. */
+    assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p1000 && "
+                        "sed '/^---/s/ ./ A/' c > cm && cmp -s c cm || "
+                        "sed '/^---/s/ ./ B/' c > cm"),
+                     0);
+    assert_int_equal(sh("$S age decrypt -i k1.txt cm > /dev/null"), 1);
+    assert_int_equal(sh("sed '1s/v1/v2/' c > ch && $S age decrypt -i k1.txt ch"), 9);
+    assert_int_equal(sh("age -a -r $(age-keygen -y k1.txt) -o ca p1000 && "
+                        "sed '2s/^./!/' ca > cb && $S age decrypt -i k1.txt cb"),
+                     11);
+    /* Armor whose END line has no newline (age accepts it). */
+    assert_int_equal(sh("head -c -1 ca > cn && tail -c 5 cn | grep -qv '^$' && "
+                        "$S age decrypt -i k1.txt cn > n.out && cmp n.out p1000 && "
+                        "age -d -i k1.txt cn | cmp - p1000"),
+                     0);
     /* No recipients, no identities, unknown recipient: usage errors. */
     assert_int_equal(sh("$S age encrypt -o c p1"), 2);
     assert_int_equal(sh("$S age decrypt c"), 2);
