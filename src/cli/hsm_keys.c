@@ -157,15 +157,25 @@ static signet_rc digest_file(const char *path, const EVP_MD *md, uint8_t *out, s
     return SIGNET_OK;
 }
 
-static uint8_t mgf1_for(const char *hash)
+/* The hashes `hsm sign` takes, each with the MGF1 the device pairs with it for
+ * PSS: an unknown name is refused, never mapped to a default. */
+static const struct sign_hash {
+    const char *name;
+    const EVP_MD *(*md)(void);
+    uint8_t mgf1;
+} SIGN_HASHES[] = {
+    {"sha1", EVP_sha1, YH_ALGO_MGF1_SHA1},
+    {"sha256", EVP_sha256, YH_ALGO_MGF1_SHA256},
+    {"sha384", EVP_sha384, YH_ALGO_MGF1_SHA384},
+    {"sha512", EVP_sha512, YH_ALGO_MGF1_SHA512},
+};
+
+static const struct sign_hash *sign_hash_named(const char *name)
 {
-    if (strcmp(hash, "sha1") == 0)
-        return YH_ALGO_MGF1_SHA1;
-    if (strcmp(hash, "sha384") == 0)
-        return YH_ALGO_MGF1_SHA384;
-    if (strcmp(hash, "sha512") == 0)
-        return YH_ALGO_MGF1_SHA512;
-    return YH_ALGO_MGF1_SHA256;
+    for (size_t i = 0; i < sizeof SIGN_HASHES / sizeof SIGN_HASHES[0]; i++)
+        if (strcmp(SIGN_HASHES[i].name, name) == 0)
+            return &SIGN_HASHES[i];
+    return NULL;
 }
 
 static const char SIGN_USAGE[] =
@@ -210,12 +220,10 @@ int hsm_cmd_sign(const struct cli_globals *g, int argc, char **argv)
     if (!eddsa && strcmp(mech, "pkcs1") != 0 && strcmp(mech, "pss") != 0 &&
         strcmp(mech, "ecdsa") != 0)
         return hsm_usage("sign", "--mech is pkcs1, pss, ecdsa or eddsa, not '%s'", mech);
-    const EVP_MD *md = NULL;
-    if (strcmp(hash, "sha1") == 0 || strcmp(hash, "sha256") == 0 || strcmp(hash, "sha384") == 0 ||
-        strcmp(hash, "sha512") == 0)
-        md = EVP_get_digestbyname(hash);
-    if (!md)
+    const struct sign_hash *sh = sign_hash_named(hash);
+    if (!sh)
         return hsm_usage("sign", "--hash is sha1, sha256, sha384 or sha512, not '%s'", hash);
+    const EVP_MD *md = sh->md();
 
     /* Read or hash the input before logging in: a bad path costs no session. */
     uint8_t digest[EVP_MAX_MD_SIZE];
@@ -241,7 +249,7 @@ int hsm_cmd_sign(const struct cli_globals *g, int argc, char **argv)
     else if (strcmp(mech, "pkcs1") == 0)
         rc = hsm_sign_pkcs1(s, id, digest, dlen, sig, &slen);
     else if (strcmp(mech, "pss") == 0)
-        rc = hsm_sign_pss(s, id, mgf1_for(hash), (uint16_t)dlen, digest, dlen, sig, &slen);
+        rc = hsm_sign_pss(s, id, sh->mgf1, (uint16_t)dlen, digest, dlen, sig, &slen);
     else
         rc = hsm_sign_ecdsa(s, id, digest, dlen, sig, &slen);
     sbw_free(&msg);

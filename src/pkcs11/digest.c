@@ -30,7 +30,7 @@ CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
         rv = CKR_MECHANISM_PARAM_INVALID;
     } else {
         s->digest.md = EVP_MD_CTX_new();
-        if (!s->digest.md || !EVP_DigestInit_ex(s->digest.md, p11_md_by_name(d->digest), NULL)) {
+        if (!s->digest.md || !EVP_DigestInit_ex(s->digest.md, p11_digest_md(d->digest), NULL)) {
             p11_digest_op_clear(&s->digest);
             rv = CKR_HOST_MEMORY;
         } else {

@@ -2,6 +2,8 @@
  * and the device's (DigestInfo for RSA, raw r|s for ECDSA, PSS parameters). */
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "p11.h"
 #include "signet/proto.h"
 
@@ -54,19 +56,6 @@ const struct p11_mech_desc *p11_mech_lookup(CK_MECHANISM_TYPE type)
 size_t p11_mech_count(void) { return N_MECHS; }
 
 const struct p11_mech_desc *p11_mech_at(size_t i) { return i < N_MECHS ? &mechs[i] : NULL; }
-
-const EVP_MD *p11_md_by_name(const char *name)
-{
-    static const struct {
-        const char *name;
-        const EVP_MD *(*md)(void);
-    } t[] = {{"SHA1", EVP_sha1}, {"SHA224", EVP_sha224}, {"SHA256", EVP_sha256},
-             {"SHA384", EVP_sha384}, {"SHA512", EVP_sha512}};
-    for (size_t i = 0; name && i < sizeof t / sizeof t[0]; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return t[i].md();
-    return NULL;
-}
 
 const EVP_MD *p11_md_by_len(size_t len)
 {
@@ -129,6 +118,7 @@ size_t p11_mechs_for_key(CK_KEY_TYPE kt, CK_MECHANISM_TYPE *out, size_t max)
 /* ---- DigestInfo ------------------------------------------------------------------ */
 struct digestinfo {
     const char *digest;
+    const EVP_MD *(*md)(void);
     size_t hash_len;
     uint8_t prefix[19];
     size_t prefix_len;
@@ -136,15 +126,15 @@ struct digestinfo {
 
 /* DER of DigestInfo up to the digest's OCTET STRING header (RFC 8017 section 9.2). */
 static const struct digestinfo digestinfos[] = {
-    {"SHA1", 20, {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00,
+    {"SHA1", EVP_sha1, 20, {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00,
                   0x04, 0x14}, 15},
-    {"SHA224", 28, {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    {"SHA224", EVP_sha224, 28, {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
                     0x02, 0x04, 0x05, 0x00, 0x04, 0x1c}, 19},
-    {"SHA256", 32, {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    {"SHA256", EVP_sha256, 32, {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
                     0x02, 0x01, 0x05, 0x00, 0x04, 0x20}, 19},
-    {"SHA384", 48, {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    {"SHA384", EVP_sha384, 48, {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
                     0x02, 0x02, 0x05, 0x00, 0x04, 0x30}, 19},
-    {"SHA512", 64, {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    {"SHA512", EVP_sha512, 64, {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
                     0x02, 0x03, 0x05, 0x00, 0x04, 0x40}, 19},
 };
 
@@ -156,6 +146,14 @@ const uint8_t *p11_digestinfo_prefix(const char *digest, size_t *len)
             return digestinfos[i].prefix;
         }
     return NULL;
+}
+
+const EVP_MD *p11_digest_md(const char *digest)
+{
+    for (size_t i = 0; digest && i < sizeof digestinfos / sizeof digestinfos[0]; i++)
+        if (strcmp(digestinfos[i].digest, digest) == 0)
+            return digestinfos[i].md();
+    return NULL; /* never a default: an unknown name is an error for the caller */
 }
 
 bool p11_is_digestinfo(const uint8_t *data, size_t len)
@@ -304,7 +302,7 @@ CK_RV p11_oaep_params(const CK_MECHANISM *m, const EVP_MD **md, uint8_t *mgf1,
         return CKR_MECHANISM_PARAM_INVALID;
     if (!op.pSourceData && op.ulSourceDataLen)
         return CKR_MECHANISM_PARAM_INVALID;
-    *md = p11_md_by_name(name);
+    *md = p11_digest_md(name);
     *label = op.pSourceData;
     *label_len = op.ulSourceDataLen;
     return CKR_OK;

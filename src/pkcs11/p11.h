@@ -119,9 +119,7 @@ struct p11_mech_desc {
 const struct p11_mech_desc *p11_mech_lookup(CK_MECHANISM_TYPE type);
 /* Any mechanism the module offers, NULL when none. */
 const struct p11_mech_desc *p11_mech_find(CK_MECHANISM_TYPE type);
-/* The OpenSSL digest of a digest name ("SHA256"), or of a hash length (20/32/48/64);
- * NULL when unknown. */
-const EVP_MD *p11_md_by_name(const char *name);
+/* The OpenSSL digest of a hash length (20/32/48/64); NULL when unknown. */
 const EVP_MD *p11_md_by_len(size_t len);
 /* The digest of a device MGF1 algorithm number (YH_ALGO_MGF1_*), NULL when unknown. */
 const EVP_MD *p11_md_of_mgf1(uint8_t mgf1);
@@ -134,6 +132,9 @@ size_t p11_mechs_for_key(CK_KEY_TYPE kt, CK_MECHANISM_TYPE *out, size_t max);
 
 /* DigestInfo prefix of a digest name ("SHA256"); NULL when unknown. */
 const uint8_t *p11_digestinfo_prefix(const char *digest, size_t *len);
+/* The OpenSSL digest of a hash name of the mechanism table ("SHA256"); NULL for
+ * any name it does not know. */
+const EVP_MD *p11_digest_md(const char *digest);
 /* True when data is exactly a DigestInfo of SHA-1/224/256/384/512. */
 bool p11_is_digestinfo(const uint8_t *data, size_t len);
 /* ECDSA-Sig-Value DER (SEQUENCE { INTEGER r, INTEGER s }) to r|s, each left-padded

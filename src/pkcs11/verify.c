@@ -86,7 +86,7 @@ CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_O
             rv = CKR_GENERAL_ERROR;
         if (rv == CKR_OK && d->digest) {
             op->md = EVP_MD_CTX_new();
-            if (!op->md || !EVP_DigestInit_ex(op->md, p11_md_by_name(d->digest), NULL))
+            if (!op->md || !EVP_DigestInit_ex(op->md, p11_digest_md(d->digest), NULL))
                 rv = CKR_HOST_MEMORY;
         } else if (rv == CKR_OK) {
             sbw_init(&op->raw, P11_RAW_INPUT_MAX);
