@@ -72,7 +72,7 @@ static void cmd_help(FILE *f, const struct cli_table *grp, const struct cli_cmd 
 {
     char title[128];
     cmd_title(title, sizeof title, grp, c);
-    fprintf(f, "usage: signet [global options] %s", title);
+    fprintf(f, "usage: signet %s", title);
     size_t n = n_opts(c);
     for (size_t i = 0; i < n; i++)
         if (!(c->opts[i].flags & CLI_POSITIONAL))
@@ -120,7 +120,7 @@ static void group_help(FILE *f, const struct cli_table *grp)
     for (const struct cli_cmd *c = grp->cmds; !is_end(c); c++)
         if ((int)strlen(c->name) > width)
             width = (int)strlen(c->name);
-    fprintf(f, "usage: signet [global options] %s <command> [options]\n\n", grp->name);
+    fprintf(f, "usage: signet %s <command> [options]\n\n", grp->name);
     if (grp->intro)
         fprintf(f, "%s\n", grp->intro);
     fprintf(f, "commands:\n");
