@@ -7,7 +7,7 @@
 static const struct cli_opt LIST_OPTS[] = {
     CLI_OPT("type", 0, "T", hsm_p_type, T_LIST, f.type, 0, "only objects of this type"),
     CLI_OPT("id", 0, "ID", cli_p_id, T_LIST, f.id, 0, "only this id"),
-    CLI_OPT("domains", 0, "D", hsm_p_domains, T_LIST, f.domains, 0, "only objects in these domains"),
+    CLI_OPT("domains", 0, "D", cli_p_domains, T_LIST, f.domains, 0, "only objects in these domains"),
     CLI_OPT("label", 0, "L", hsm_p_label, T_LIST, f.label, 0, "only objects with this label"),
     CLI_OPT("algorithm", 0, "A", hsm_p_algo, T_LIST, f.algorithm, 0, "only this algorithm"),
     CLI_OPT("capabilities", 0, "C", hsm_p_caps, T_LIST, f.capabilities, 0,
@@ -33,7 +33,7 @@ static const struct cli_opt ECHO_OPTS[] = {
 #define ATTR_ID CLI_OPT("id", 0, "ID", cli_p_id, T_ATTR, a.id, 0, "0 (default) lets the device choose")
 #define ATTR_LABEL CLI_OPT("label", 0, "L", hsm_p_label, T_ATTR, a.label, 0, "at most 40 bytes")
 #define ATTR_DOMAINS                                                                               \
-    CLI_OPT("domains", 0, "D", hsm_p_domains, T_ATTR, a.domains, CLI_REQUIRED, "e.g. 1,2 or all")
+    CLI_OPT("domains", 0, "D", cli_p_domains, T_ATTR, a.domains, CLI_REQUIRED, "e.g. 1,2 or all")
 #define ATTR_CAPS                                                                                  \
     CLI_OPT("capabilities", 0, "C", hsm_p_caps, T_ATTR, a.capabilities, CLI_REQUIRED,              \
             "e.g. sign-pkcs,exportable-under-wrap")

@@ -70,7 +70,6 @@ signet_rc hsm_cmd_reset(struct cli_ctx *c, void *args);
 
 signet_rc hsm_p_type(const char *s, void *dst);    /* uint8_t */
 signet_rc hsm_p_algo(const char *s, void *dst);    /* uint8_t */
-signet_rc hsm_p_domains(const char *s, void *dst); /* uint16_t */
 signet_rc hsm_p_caps(const char *s, void *dst);    /* uint64_t */
 signet_rc hsm_p_label(const char *s, void *dst);   /* const char *, at most 40 bytes */
 signet_rc hsm_p_anchor(const char *s, void *dst);  /* struct hsm_log_anchor: N:HEXDIGEST */

@@ -33,11 +33,6 @@ signet_rc hsm_p_algo(const char *s, void *dst)
     return SIGNET_OK;
 }
 
-signet_rc hsm_p_domains(const char *s, void *dst)
-{
-    return yh_domains_parse(s, dst);
-}
-
 signet_rc hsm_p_caps(const char *s, void *dst)
 {
     return yh_caps_parse(s, dst);
