@@ -165,8 +165,7 @@ static const struct cli_cmd CMDS[] = {
      "entries, until they are read (`signet audit drain`); fixed can only be undone by\n"
      "a reset.  command-audit names commands as `signet hsm log` does (e.g.\n"
      "sign-pkcs1=on,generate-asymmetric-key=fixed); commands whose auditing can lock\n"
-     "the device (echo, session-message, device-info, get-log-entries,\n"
-     "set-log-index) are refused.\n",
+     "the device (echo, session-message, device-info, get-log-entries) are refused.\n",
      SET_OPTION_OPTS, sizeof(struct hsm_option_args), CLI_SESSION | CLI_LATE, hsm_cmd_set_option},
     {"get-option", "show the audit options", "Both when no name is given.\n", GET_OPTION_OPTS,
      sizeof(struct hsm_option_args), CLI_SESSION | CLI_LATE, hsm_cmd_get_option},

@@ -55,14 +55,26 @@ static signet_rc digest_file(const char *path, const EVP_MD *md, uint8_t *out, s
     return SIGNET_OK;
 }
 
-/* --mech and --hash name tables: an unknown name is an error, never a default. */
-static const struct {
+/* The hashes `hsm sign` takes, each with the MGF1 the device pairs with it for
+ * PSS, and the mechanisms: an unknown name is refused, never mapped to a default. */
+static const struct sign_hash {
     const char *name;
+    const EVP_MD *(*md)(void);
     uint8_t mgf1;
-} HASHES[] = {{"sha1", YH_ALGO_MGF1_SHA1},
-              {"sha256", YH_ALGO_MGF1_SHA256},
-              {"sha384", YH_ALGO_MGF1_SHA384},
-              {"sha512", YH_ALGO_MGF1_SHA512}};
+} SIGN_HASHES[] = {
+    {"sha1", EVP_sha1, YH_ALGO_MGF1_SHA1},
+    {"sha256", EVP_sha256, YH_ALGO_MGF1_SHA256},
+    {"sha384", EVP_sha384, YH_ALGO_MGF1_SHA384},
+    {"sha512", EVP_sha512, YH_ALGO_MGF1_SHA512},
+};
+
+static const struct sign_hash *sign_hash_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof SIGN_HASHES / sizeof SIGN_HASHES[0]; i++)
+        if (strcmp(SIGN_HASHES[i].name, name) == 0)
+            return &SIGN_HASHES[i];
+    return NULL;
+}
 
 enum mech { M_PKCS1, M_PSS, M_ECDSA, M_EDDSA };
 static const char *const MECHS[] = {"pkcs1", "pss", "ecdsa", "eddsa"};
@@ -70,19 +82,17 @@ static const char *const MECHS[] = {"pkcs1", "pss", "ecdsa", "eddsa"};
 signet_rc hsm_cmd_sign(struct cli_ctx *c, void *args)
 {
     const struct hsm_sign_args *a = args;
-    int mech = -1, h = -1;
+    int mech = -1;
     for (int i = 0; i < 4; i++)
         if (strcmp(a->mech, MECHS[i]) == 0)
             mech = i;
-    for (int i = 0; i < 4; i++)
-        if (strcmp(a->hash, HASHES[i].name) == 0)
-            h = i;
     if (mech < 0)
         return signet_fail(SIGNET_E_ARG, "--mech is pkcs1, pss, ecdsa or eddsa, not '%s'", a->mech);
-    const EVP_MD *md = h >= 0 ? EVP_get_digestbyname(a->hash) : NULL;
-    if (!md)
+    const struct sign_hash *sh = sign_hash_named(a->hash);
+    if (!sh)
         return signet_fail(SIGNET_E_ARG, "--hash is sha1, sha256, sha384 or sha512, not '%s'",
                            a->hash);
+    const EVP_MD *md = sh->md();
 
     /* Read or hash the input before logging in: a bad path costs no session. */
     uint8_t digest[EVP_MAX_MD_SIZE];
@@ -103,7 +113,7 @@ signet_rc hsm_cmd_sign(struct cli_ctx *c, void *args)
             break;
         case M_PKCS1: rc = hsm_sign_pkcs1(c->sess, a->id, digest, dlen, sig, &slen); break;
         case M_PSS:
-            rc = hsm_sign_pss(c->sess, a->id, HASHES[h].mgf1, (uint16_t)dlen, digest, dlen, sig,
+            rc = hsm_sign_pss(c->sess, a->id, sh->mgf1, (uint16_t)dlen, digest, dlen, sig,
                               &slen);
             break;
         default: rc = hsm_sign_ecdsa(c->sess, a->id, digest, dlen, sig, &slen); break;

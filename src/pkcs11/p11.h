@@ -118,6 +118,9 @@ size_t p11_mechs_for_key(CK_KEY_TYPE kt, CK_MECHANISM_TYPE *out, size_t max);
 
 /* DigestInfo prefix of a digest name ("SHA256"); NULL when unknown. */
 const uint8_t *p11_digestinfo_prefix(const char *digest, size_t *len);
+/* The OpenSSL digest of a hash name of the mechanism table ("SHA256"); NULL for
+ * any name it does not know. */
+const EVP_MD *p11_digest_md(const char *digest);
 /* True when data is exactly a DigestInfo of SHA-1/224/256/384/512. */
 bool p11_is_digestinfo(const uint8_t *data, size_t len);
 /* ECDSA-Sig-Value DER (SEQUENCE { INTEGER r, INTEGER s }) to r|s, each left-padded
