@@ -70,8 +70,8 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJ
         rv = CKR_USER_NOT_LOGGED_IN;
     } else if (!obj || !p11_object_visible(obj) || obj->cls == CKO_CERTIFICATE) {
         rv = CKR_KEY_HANDLE_INVALID;
-    } else if (obj->cls != CKO_PRIVATE_KEY) {
-        rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+    } else if (obj->cls != CKO_PRIVATE_KEY || p11.objects.keys[obj->key].decrypt) {
+        rv = CKR_KEY_FUNCTION_NOT_PERMITTED; /* role "decrypt" keys never sign */
     } else if (!d) {
         rv = CKR_MECHANISM_INVALID;
     } else if (d->key_type != p11.objects.keys[obj->key].key_type) {
