@@ -155,7 +155,7 @@ signet_rc signet_zip_parse(const uint8_t *data, size_t len, signet_zip *z)
     const uint8_t *e = data + eocd;
     if (eocd >= 20 && le32(data + eocd - 20) == ZIP64_LOCATOR_SIG)
         return signet_fail(SIGNET_E_UNSUPPORTED, "ZIP64 archives are not supported");
-    if (le16(e + 4) != 0 || le16(e + 6) != 0 || le16(e + 8) != le16(e + 10))
+    if (le16(e + 4) != 0 || le16(e + 6) != 0)
         return signet_fail(SIGNET_E_PARSE, "multi-disk ZIP archives are not supported");
     z->eocd_offset = (uint32_t)eocd;
     z->comment_len = le16(e + 20);
