@@ -88,6 +88,29 @@ void signet_apk_sign_free(signet_apk_job *j);
 int signet_apk_job_min_sdk(const signet_apk_job *j);
 bool signet_apk_job_scheme(const signet_apk_job *j, int scheme);
 
+/* ---- through the signing path ------------------------------------------------ */
+struct signet_signer;
+/* Signs an APK in memory with key `key` of the signer's key store: its
+ * certificate picks the algorithms, every request goes through signet_sign (one
+ * durable record each, naming artifact_path and the input's SHA-256), and the
+ * signed APK (and .idsig when o->v4) are returned only after every record is on
+ * disk.  *device_sigs (optional) counts the signatures made. */
+typedef struct {
+    const char *artifact_path;  /* for the records: the input APK's path */
+    const char *caller;         /* who asked (redacted command line) */
+    unsigned device_sigs;       /* out: signatures made through the signing path */
+    uint8_t in_sha256[32];      /* out: SHA-256 of the input */
+    uint8_t out_sha256[32];     /* out: SHA-256 of the signed APK */
+} signet_apk_sign_info;
+/* The signing rounds of a job already begun (signet_apk_sign_begin with key's
+ * certificate): each pending request through signet_sign, then the next round.
+ * info->artifact_path, caller and in_sha256 must be set. */
+signet_rc signet_apk_job_sign(struct signet_signer *s, const char *key, signet_apk_job *j,
+                              signet_apk_sign_info *info);
+signet_rc signet_apk_sign_key(struct signet_signer *s, const char *key, const uint8_t *apk,
+                              size_t len, const signet_apk_opts *o, signet_apk_sign_info *info,
+                              sb_wr *out, sb_wr *idsig);
+
 /* ---- verification ------------------------------------------------------------ */
 typedef struct {
     bool v1_present;           /* META-INF signature files exist (v1 is not checked) */
