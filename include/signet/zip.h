@@ -87,11 +87,13 @@ signet_rc signet_zip_put_stored(const char *name, const uint8_t *data, size_t le
 
 /* The apksigner alignment extra field (id 0xd935): the entry's other extra fields,
  * then one field padding the data start to a multiple of align, given where the
- * extra field will start in the output (android.googlesource.com apksig
- * ApkSigner.createExtraFieldToAlignData). */
+ * extra field will start in the output (apksig ApkSigner.createExtraFieldToAlignData).
+ * apksig31: read the old fields as apksig 31.0.2 does, big-endian (its buffer lost
+ * its byte order), which in practice drops them; byte identity with Debian's
+ * apksigner needs it. */
 #define SIGNET_ZIP_ALIGN_EXTRA_ID 0xd935u
 signet_rc signet_zip_align_extra(const uint8_t *extra, size_t extra_len, uint64_t extra_start,
-                                 unsigned align, sb_wr *out);
+                                 unsigned align, bool apksig31, sb_wr *out);
 /* The alignment an apksigner extra field asks for, or -1 when there is none. */
 int signet_zip_extra_alignment(const uint8_t *extra, size_t extra_len);
 

@@ -59,7 +59,8 @@ static signet_rc put_entry(const signet_zip *z, const signet_zip_entry *e, unsig
     sb_wr extra;
     sbw_init(&extra, 0x10000);
     signet_rc rc = signet_zip_align_extra(e->extra, e->extra_len,
-                                          outoff + SIGNET_ZIP_LFH_LEN + e->name_len, a, &extra);
+                                          outoff + SIGNET_ZIP_LFH_LEN + e->name_len, a, !realign,
+                                          &extra);
     if (rc == SIGNET_OK)
         rc = signet_zip_put_record(z, e, extra.p, extra.len, out);
     sbw_free(&extra);

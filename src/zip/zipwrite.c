@@ -116,7 +116,7 @@ int signet_zip_extra_alignment(const uint8_t *extra, size_t extra_len)
 }
 
 signet_rc signet_zip_align_extra(const uint8_t *extra, size_t extra_len, uint64_t extra_start,
-                                 unsigned align, sb_wr *out)
+                                 unsigned align, bool apksig31, sb_wr *out)
 {
     if (align <= 1 || align > 0xffff)
         return signet_fail(SIGNET_E_ARG, "alignment %u is not between 2 and 65535", align);
@@ -129,8 +129,13 @@ signet_rc signet_zip_align_extra(const uint8_t *extra, size_t extra_len, uint64_
     while (rc == SIGNET_OK && sbr_left(&r) >= 4) {
         const uint8_t *f = sbr_cur(&r);
         uint16_t id, n;
-        sbr_u16_le(&r, &id);
-        sbr_u16_le(&r, &n);
+        if (apksig31) {
+            sbr_u16(&r, &id);
+            sbr_u16(&r, &n);
+        } else {
+            sbr_u16_le(&r, &id);
+            sbr_u16_le(&r, &n);
+        }
         if (n > sbr_left(&r))
             break;
         sbr_skip(&r, n);

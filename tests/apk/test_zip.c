@@ -135,7 +135,8 @@ static void test_alignment_extra(void **state)
         for (uint64_t start = 30; start < 70; start += 7) {
             sb_wr w;
             sbw_init(&w, 1 << 16);
-            assert_int_equal(signet_zip_align_extra(extra, sizeof extra, start, align, &w), SIGNET_OK);
+            assert_int_equal(signet_zip_align_extra(extra, sizeof extra, start, align, false, &w),
+                             SIGNET_OK);
             assert_memory_equal(w.p, extra, 6);
             assert_int_equal((start + w.len) % align, 0);
             assert_int_equal(signet_zip_extra_alignment(w.p, w.len), (int)align);
