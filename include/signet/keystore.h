@@ -211,6 +211,46 @@ uint64_t signet_keygen_capabilities(uint8_t algorithm);
 signet_rc signet_keystore_generate(signet_keystore *ks, hsm_session *s,
                                    const signet_keymap_entry *e, const signet_keygen_opts *o);
 
+/* ---- import --------------------------------------------------------------------- */
+/* Asked for the password of an encrypted key only when the key is encrypted:
+ * *out is smem-allocated (the caller smem_frees it). */
+typedef signet_rc (*signet_key_password_fn)(void *ctx, char **out);
+
+/* Parses a private key file held in (preferably locked) memory: PEM "PRIVATE KEY",
+ * "ENCRYPTED PRIVATE KEY" (PKCS#8, password through pw), "RSA PRIVATE KEY",
+ * "EC PRIVATE KEY", or DER PKCS#8 / encrypted PKCS#8 / RSA / EC (AOSP's .pk8).
+ * Intermediate DER stays in locked memory and is wiped.  A wrong password is
+ * SIGNET_E_AUTH; legacy encrypted PEM (Proc-Type) is refused with advice. */
+signet_rc signet_key_parse_private(const uint8_t *bytes, size_t len, signet_key_password_fn pw,
+                                   void *pw_ctx, EVP_PKEY **out);
+/* The same for a file, read into locked memory (at most 64 KiB), wiped after. */
+signet_rc signet_key_read_file(const char *path, signet_key_password_fn pw, void *pw_ctx,
+                               EVP_PKEY **out);
+/* True when the certificate's public key is the key's (SubjectPublicKeyInfo DER). */
+bool signet_cert_matches_key(X509 *cert, EVP_PKEY *key);
+/* The HSM algorithm of a key (rsa2048/3072/4096, the EC curves, ed25519). */
+signet_rc signet_key_algorithm_of(EVP_PKEY *key, uint8_t *algo);
+/* An X.509 certificate, PEM or DER. */
+signet_rc signet_cert_parse(const uint8_t *bytes, size_t len, X509 **out);
+
+/* Imports key e from `key` (a private key; its algorithm must be e's): checks the
+ * certificate (when given) certifies that key, puts the key on the HSM (Put
+ * Asymmetric Key: the admin credential's put-asymmetric-key capability) with e's
+ * id, label, domains and signet_keygen_capabilities(), keeps the certificate given
+ * or makes a self-signed one on the HSM (o->cert_signer when set), exports it
+ * under o->wrap_id, proves the wrapped copy and publishes the files with
+ * NAME.origin ("imported <time>", the source, whether the certificate was given).
+ * source: what the key came from, for NAME.origin (file names, never secrets).
+ * On failure nothing is published and the key put by this call is deleted. */
+signet_rc signet_keystore_import(signet_keystore *ks, hsm_session *s, const signet_keymap_entry *e,
+                                 EVP_PKEY *key, X509 *cert, const char *source,
+                                 const signet_keygen_opts *o);
+/* Where key `name` came from, one word: "imported", "generated-attested" (made on
+ * the HSM, with its attestation), "generated" (made on the HSM, the device could not
+ * attest), "-" (not in the store). */
+signet_rc signet_keystore_origin(const signet_keystore *ks, const char *name, char *out,
+                                 size_t out_len);
+
 /* Attestation (Sign Attestation Certificate with the device's attestation key 0).
  * SIGNET_E_UNSUPPORTED when the device cannot attest (message says why); else the
  * DER certificate, checked to certify `pub`. */

@@ -36,17 +36,18 @@ static signet_rc skip_ws(age_bufrd *raw)
     }
 }
 
+/* A binary age file starts with its version line; anything else is read as
+ * armor (so junk before the BEGIN line is an armor failure, as in age). */
 signet_rc age_armor_detect(age_bufrd *raw, bool *armored)
 {
+    static const char intro[] = "age-encryption.org/";
     const uint8_t *p;
-    size_t avail, k = 0, n = strlen(AGE_ARMOR_BEGIN);
+    size_t avail, n = strlen(intro);
     *armored = false;
-    signet_rc rc = age_bufrd_peek(raw, 4096, &p, &avail);
+    signet_rc rc = age_bufrd_peek(raw, n, &p, &avail);
     if (rc)
         return rc;
-    while (k < avail && is_ws(p[k]))
-        k++;
-    *armored = avail - k >= n && memcmp(p + k, AGE_ARMOR_BEGIN, n) == 0;
+    *armored = avail < n || memcmp(p, intro, n) != 0;
     return SIGNET_OK;
 }
 
@@ -56,20 +57,21 @@ void age_armor_rd_init(age_armor_rd *a, age_bufrd *raw)
     a->raw = raw;
 }
 
-/* One armor line without its LF or CRLF, into buf (NUL-terminated). */
+/* One armor line without its LF or CRLF, into buf (NUL-terminated).  The last
+ * line of the input may lack its newline (age accepts an END line without one). */
 static signet_rc armor_line(age_armor_rd *a, char *buf, size_t cap, size_t *n)
 {
     uint8_t mem[AGE_COLUMNS + 8];
     sb_wr w;
     sbw_init_fixed(&w, mem, sizeof mem);
-    signet_rc rc = age_bufrd_line(a->raw, AGE_COLUMNS + 2, &w);
+    signet_rc rc = age_bufrd_line_or_eof(a->raw, AGE_COLUMNS + 2, &w);
     if (rc) {
         if (a->raw->eof && a->raw->pos == a->raw->len && w.len == 0)
             return signet_fail(SIGNET_E_PARSE, "the armored file ends without its END line: it "
                                                "is truncated");
         return signet_wrap(SIGNET_E_PARSE, "bad armor line");
     }
-    size_t len = w.len - 1;
+    size_t len = mem[w.len - 1] == '\n' ? w.len - 1 : w.len;
     if (len && mem[len - 1] == '\r')
         len--;
     if (len >= cap)
@@ -120,7 +122,9 @@ static signet_rc next_armor_line(age_armor_rd *a)
         if ((rc = skip_ws(a->raw)) || (rc = armor_line(a, line, sizeof line, &n)))
             return rc;
         if (strcmp(line, AGE_ARMOR_BEGIN) != 0)
-            return signet_fail(SIGNET_E_PARSE, "armor: the first line is not \"%s\"",
+            return signet_fail(SIGNET_E_PARSE, "not an age file: it starts neither with "
+                                               "\"age-encryption.org/\" nor with the armor line "
+                                               "\"%s\"",
                                AGE_ARMOR_BEGIN);
         a->started = true;
     }
@@ -152,8 +156,10 @@ signet_rc age_armor_read(void *ctx, uint8_t *buf, size_t cap, size_t *got)
     *got = 0;
     while (a->dpos == a->dlen && !a->done) {
         signet_rc rc = next_armor_line(a);
-        if (rc)
+        if (rc) {
+            a->failed = rc != SIGNET_E_IO && rc != SIGNET_E_NOMEM;
             return rc;
+        }
     }
     size_t k = a->dlen - a->dpos < cap ? a->dlen - a->dpos : cap;
     memcpy(buf, a->dec + a->dpos, k);

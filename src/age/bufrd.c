@@ -59,7 +59,7 @@ signet_rc age_bufrd_peek(age_bufrd *r, size_t n, const uint8_t **p, size_t *avai
     return SIGNET_OK;
 }
 
-signet_rc age_bufrd_line(age_bufrd *r, size_t max, sb_wr *line)
+static signet_rc read_line(age_bufrd *r, size_t max, sb_wr *line, bool eof_ends)
 {
     size_t taken = 0;
     for (;;) {
@@ -75,12 +75,24 @@ signet_rc age_bufrd_line(age_bufrd *r, size_t max, sb_wr *line)
         taken += n;
         if (nl)
             return SIGNET_OK;
+        if (r->eof && eof_ends && taken)
+            return SIGNET_OK;
         if (r->eof)
             return signet_fail(SIGNET_E_PARSE, "the input ends in the middle of a line: it is "
                                                "truncated");
         if ((rc = fill(r)) != SIGNET_OK)
             return rc;
     }
+}
+
+signet_rc age_bufrd_line(age_bufrd *r, size_t max, sb_wr *line)
+{
+    return read_line(r, max, line, false);
+}
+
+signet_rc age_bufrd_line_or_eof(age_bufrd *r, size_t max, sb_wr *line)
+{
+    return read_line(r, max, line, true);
 }
 
 signet_rc age_bufrd_read(age_bufrd *r, uint8_t *out, size_t n, size_t *got)

@@ -11,6 +11,28 @@
 
 #define READ_BUFFER (AGE_ENC_CHUNK + 4096)
 
+static _Thread_local enum age_failure tl_failure;
+
+enum age_failure age_decrypt_failure(void) { return tl_failure; }
+
+const char *age_failure_name(enum age_failure f)
+{
+    switch (f) {
+    case AGE_FAIL_HEADER: return "header failure";
+    case AGE_FAIL_HMAC: return "HMAC failure";
+    case AGE_FAIL_PAYLOAD: return "payload failure";
+    case AGE_FAIL_ARMOR: return "armor failure";
+    case AGE_FAIL_NO_MATCH: return "no match";
+    default: return "success or another failure";
+    }
+}
+
+/* Faults of the input, as opposed to the machine (I/O, memory, OpenSSL). */
+static bool input_fault(signet_rc rc)
+{
+    return rc == SIGNET_E_PARSE || rc == SIGNET_E_UNSUPPORTED || rc == SIGNET_E_VERIFY;
+}
+
 /* Reads header lines up to and including the MAC line into hdr. */
 static signet_rc read_header(age_bufrd *in, sb_wr *hdr)
 {
@@ -35,12 +57,31 @@ static signet_rc read_header(age_bufrd *in, sb_wr *hdr)
     }
 }
 
+/* The payload nonce after the header: age reads it with the header, so a file
+ * that ends before it has a header failure. */
+static signet_rc read_nonce(age_bufrd *in, uint8_t nonce[AGE_NONCE_LEN])
+{
+    size_t got;
+    signet_rc rc = age_bufrd_read(in, nonce, AGE_NONCE_LEN, &got);
+    if (!rc && got < AGE_NONCE_LEN)
+        rc = signet_fail(SIGNET_E_PARSE, "the file ends %s, without a payload nonce: it is "
+                                         "truncated",
+                         got ? "inside its payload nonce" : "after its header");
+    return rc;
+}
+
 /* Tries every identity on every stanza; the first that opens gives the file key. */
 static signet_rc find_file_key(const age_identities *ids, const age_header *h,
                                uint8_t fk[AGE_FILE_KEY_LEN])
 {
     signet_rc damaged = SIGNET_OK;
     char damaged_msg[256] = "";
+    for (size_t s = 0; s < h->n && ids->pass; s++) {
+        bool matched = false;
+        signet_rc rc = age_scrypt_unwrap(ids->pass, ids->pass_len, h, &h->st[s], fk, &matched);
+        if (rc || matched)
+            return rc;
+    }
     for (size_t s = 0; s < h->n; s++) {
         for (size_t i = 0; i < ids->n; i++) {
             bool matched = false;
@@ -60,10 +101,15 @@ static signet_rc find_file_key(const age_identities *ids, const age_header *h,
     }
     if (damaged)
         return signet_fail(SIGNET_E_AUTH, "%s", damaged_msg);
+    if (h->n == 1 && age_stanza_arg_is(&h->st[0], 0, "scrypt"))
+        return signet_fail(SIGNET_E_AUTH, ids->pass ? "the passphrase does not open the file: "
+                                                      "check it and retry"
+                                                    : "the file is encrypted with a passphrase: "
+                                                      "give it with -p");
     return signet_fail(SIGNET_E_AUTH,
                        "none of the %zu identities given opens any of the file's %zu recipient "
                        "stanzas: the file was encrypted to other keys (check the identity file)",
-                       ids->n, h->n);
+                       ids->n + (ids->pass != NULL), h->n);
 }
 
 static signet_rc check_mac(const uint8_t fk[AGE_FILE_KEY_LEN], const sb_wr *hdr,
@@ -80,7 +126,7 @@ static signet_rc check_mac(const uint8_t fk[AGE_FILE_KEY_LEN], const sb_wr *hdr,
 }
 
 static signet_rc decrypt_stream(const age_identities *ids, age_bufrd *in, age_write_fn wr,
-                                void *wctx)
+                                void *wctx, enum age_failure *fail)
 {
     sb_wr hdr;
     age_header h;
@@ -92,14 +138,22 @@ static signet_rc decrypt_stream(const age_identities *ids, age_bufrd *in, age_wr
         rc = read_header(in, &hdr);
     if (!rc)
         rc = age_header_parse(hdr.p, hdr.len, &h);
+    uint8_t nonce[AGE_NONCE_LEN];
+    if (!rc)
+        rc = read_nonce(in, nonce);
     if (!rc)
         rc = age_stanzas_check(&h);
     if (!rc)
         rc = find_file_key(ids, &h, fk);
-    if (!rc)
-        rc = check_mac(fk, &hdr, &h);
-    if (!rc)
-        rc = age_payload_decrypt(fk, in, wr, wctx);
+    if (rc) {
+        *fail = rc == SIGNET_E_AUTH ? AGE_FAIL_NO_MATCH
+                : input_fault(rc)   ? AGE_FAIL_HEADER
+                                    : AGE_FAIL_NONE;
+    } else if ((rc = check_mac(fk, &hdr, &h)) != SIGNET_OK) {
+        *fail = input_fault(rc) ? AGE_FAIL_HMAC : AGE_FAIL_NONE;
+    } else if ((rc = age_payload_decrypt(fk, nonce, in, wr, wctx)) != SIGNET_OK) {
+        *fail = input_fault(rc) ? AGE_FAIL_PAYLOAD : AGE_FAIL_NONE;
+    }
     age_header_free(&h);
     sbw_free(&hdr);
     smem_free(fk);
@@ -109,12 +163,15 @@ static signet_rc decrypt_stream(const age_identities *ids, age_bufrd *in, age_wr
 signet_rc age_decrypt(const age_identities *ids, age_read_fn rd, void *rctx, age_write_fn wr,
                       void *wctx)
 {
-    if (!ids || ids->n == 0)
-        return signet_fail(SIGNET_E_ARG, "no identities: give an identity file (-i)");
+    tl_failure = AGE_FAIL_NONE;
+    if (!ids || (ids->n == 0 && !ids->pass))
+        return signet_fail(SIGNET_E_ARG, "no identities: give an identity file (-i) or a "
+                                         "passphrase (-p)");
     age_bufrd raw, dec;
     age_armor_rd armor;
     bool armored = false;
     memset(&dec, 0, sizeof dec);
+    memset(&armor, 0, sizeof armor);
     signet_rc rc = age_bufrd_init(&raw, rd, rctx, READ_BUFFER);
     if (!rc)
         rc = age_armor_detect(&raw, &armored);
@@ -122,8 +179,13 @@ signet_rc age_decrypt(const age_identities *ids, age_read_fn rd, void *rctx, age
         age_armor_rd_init(&armor, &raw);
         rc = age_bufrd_init(&dec, age_armor_read, &armor, READ_BUFFER);
     }
+    enum age_failure fail = AGE_FAIL_NONE;
     if (!rc)
-        rc = decrypt_stream(ids, armored ? &dec : &raw, wr, wctx);
+        rc = decrypt_stream(ids, armored ? &dec : &raw, wr, wctx, &fail);
+    /* Bad armor shows up wherever the reader stood when it hit it. */
+    if (rc && armored && armor.failed)
+        fail = AGE_FAIL_ARMOR;
+    tl_failure = rc ? fail : AGE_FAIL_NONE;
     age_bufrd_free(&dec);
     age_bufrd_free(&raw);
     return rc;

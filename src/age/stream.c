@@ -3,10 +3,7 @@
  * "Payload").  Both directions hold one chunk at a time.
  *
  * Chunk boundaries follow from sizes: a chunk shorter than 64 KiB + 16 must be the
- * final one; a full one is final exactly when nothing follows it.  When a chunk
- * fails to authenticate under the expected flag, the other flag is tried only to
- * tell the user what happened (a file cut at a chunk boundary, or data appended
- * after the final chunk); the chunk is rejected either way. */
+ * final one; a full one may be either, and its tag tells which. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,22 +104,22 @@ out:
     return rc;
 }
 
-signet_rc age_payload_decrypt(const uint8_t fk[AGE_FILE_KEY_LEN], age_bufrd *in,
-                              age_write_fn wr, void *wctx)
+/* Decrypts the payload the way age does, so that exactly the same plaintext is
+ * released before a failure: a chunk shorter than 64 KiB + 16 is the final one;
+ * a full chunk is opened as a middle chunk, and if that fails, as the final one.
+ * Each chunk is written only after it authenticated; a failure later in the
+ * stream (a bad or missing chunk, data after the final chunk) leaves the chunks
+ * before it written, and the caller learns of it from the return code. */
+signet_rc age_payload_decrypt(const uint8_t fk[AGE_FILE_KEY_LEN],
+                              const uint8_t nonce[AGE_NONCE_LEN], age_bufrd *in, age_write_fn wr,
+                              void *wctx)
 {
-    uint8_t nonce[AGE_NONCE_LEN], *key = smem_alloc(AGE_KEY_LEN);
+    uint8_t *key = smem_alloc(AGE_KEY_LEN);
     uint8_t *pt = smem_alloc(AGE_CHUNK), *ct = malloc(AGE_ENC_CHUNK);
     signet_rc rc = SIGNET_OK;
     size_t got;
     if (!key || !pt || !ct) {
         rc = signet_fail(SIGNET_E_NOMEM, "out of memory for the payload buffers");
-        goto out;
-    }
-    if ((rc = age_bufrd_read(in, nonce, sizeof nonce, &got)))
-        goto out;
-    if (got < sizeof nonce) {
-        rc = signet_fail(SIGNET_E_PARSE, "the file ends after its header, without a payload: "
-                                         "it is truncated");
         goto out;
     }
     if ((rc = age_payload_key(fk, nonce, key)))
@@ -131,8 +128,19 @@ signet_rc age_payload_decrypt(const uint8_t fk[AGE_FILE_KEY_LEN], age_bufrd *in,
         if ((rc = age_bufrd_read(in, ct, AGE_ENC_CHUNK, &got)))
             goto out;
         if (got == 0) {
-            rc = signet_fail(SIGNET_E_PARSE, "the payload ends without a final chunk: the file "
-                                             "is truncated");
+            rc = signet_fail(SIGNET_E_PARSE, counter ? "the payload ends after chunk %llu, which "
+                                                       "is not marked final: the file is "
+                                                       "truncated"
+                                                     : "the payload has no chunks: the file is "
+                                                       "truncated",
+                             (unsigned long long)(counter - 1));
+            goto out;
+        }
+        bool last = got < AGE_ENC_CHUNK;
+        if (last && got == AGE_TAG_LEN && counter > 0) {
+            rc = signet_fail(SIGNET_E_VERIFY, "the final payload chunk is empty, which the age "
+                                              "format allows only for an empty file: the file "
+                                              "is malformed");
             goto out;
         }
         if (got < AGE_TAG_LEN) {
@@ -141,42 +149,30 @@ signet_rc age_payload_decrypt(const uint8_t fk[AGE_FILE_KEY_LEN], age_bufrd *in,
                              (unsigned long long)counter);
             goto out;
         }
-        bool last = true;
-        if (got == AGE_ENC_CHUNK) {
+        rc = chunk_open(key, counter, last, ct, got, pt);
+        if (rc == SIGNET_E_VERIFY && !last) {
+            last = true; /* a full-size final chunk */
+            rc = chunk_open(key, counter, true, ct, got, pt);
+        }
+        if (rc) {
+            smem_wipe(pt, AGE_CHUNK);
+            rc = signet_fail(SIGNET_E_VERIFY, "payload chunk %llu does not authenticate: the "
+                                              "file was modified or truncated; nothing from "
+                                              "this chunk on was written",
+                             (unsigned long long)counter);
+            goto out;
+        }
+        if (got > AGE_TAG_LEN && (rc = wr(wctx, pt, got - AGE_TAG_LEN)))
+            goto out;
+        if (last) {
             const uint8_t *p;
             size_t avail;
-            if ((rc = age_bufrd_peek(in, 1, &p, &avail)))
-                goto out;
-            last = avail == 0;
-        }
-        if ((rc = chunk_open(key, counter, last, ct, got, pt)) != SIGNET_OK) {
-            bool other = chunk_open(key, counter, !last, ct, got, pt) == SIGNET_OK;
-            smem_wipe(pt, AGE_CHUNK);
-            if (other && last)
-                rc = signet_fail(SIGNET_E_VERIFY, "the payload ends after chunk %llu, which is "
-                                                  "not marked final: the file is truncated",
-                                 (unsigned long long)counter);
-            else if (other)
+            if ((rc = age_bufrd_peek(in, 1, &p, &avail)) == SIGNET_OK && avail)
                 rc = signet_fail(SIGNET_E_VERIFY, "data follows the final payload chunk: the "
-                                                  "file was modified or two files were joined");
-            else
-                rc = signet_fail(SIGNET_E_VERIFY, "payload chunk %llu does not authenticate: "
-                                                  "the file was modified or truncated; no "
-                                                  "output from this chunk on can be trusted",
-                                 (unsigned long long)counter);
+                                                  "file was modified or two files were joined "
+                                                  "(the plaintext up to it was written)");
             goto out;
         }
-        size_t n = got - AGE_TAG_LEN;
-        if (last && n == 0 && counter > 0) {
-            rc = signet_fail(SIGNET_E_VERIFY, "the final payload chunk is empty, which the age "
-                                              "format allows only for an empty file: the file "
-                                              "is malformed");
-            goto out;
-        }
-        if (n && (rc = wr(wctx, pt, n)))
-            goto out;
-        if (last)
-            break;
     }
 out:
     smem_free(key);

@@ -3,7 +3,8 @@
  *   generate  make the missing keys on the HSM and publish them wrapped
  *   list      every key, where it is, and its fingerprints
  *   load      load keys from their wrapped copies (evicting LRU keys when low)
- *   evict     remove keys from the HSM that can be loaded again */
+ *   evict     remove keys from the HSM that can be loaded again
+ *   import    an existing private key into the store (keys_import.c) */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "keys_cmds.h"
 #include "signet/keystore.h"
 #include "signet/proto.h"
 #include "signet/sign.h"
@@ -315,12 +317,14 @@ static int cmd_generate(const struct cli_globals *g, int argc, char **argv)
 static const char LIST_USAGE[] =
     "usage: signet keys list [--keystore DIR] [--offline]\n\n"
     "One line per key of the key map:\n"
-    "  NAME ID ALGORITHM ROLE LOCATION PUBKEY-SHA256 CERT-SHA256\n"
+    "  NAME ID ALGORITHM ROLE LOCATION PUBKEY-SHA256 CERT-SHA256 ORIGIN\n"
     "LOCATION is resident (on the HSM, wrapped copy on disk), wrapped-only (loaded\n"
     "on demand), missing, resident-no-backup (on the HSM without a wrapped copy) or\n"
     "id-conflict (the id holds another object).  Fingerprints are SHA-256 of the\n"
     "public key (SubjectPublicKeyInfo DER) and of the certificate DER, '-' when\n"
-    "absent.  --offline looks at the disk only (no HSM login).  Exit status 1 when\n"
+    "absent.  ORIGIN is generated-attested (made inside the HSM, with its\n"
+    "attestation), generated (made inside the HSM, not attested) or imported (the\n"
+    "key existed outside the HSM and may have copies elsewhere).  --offline looks at the disk only (no HSM login).  Exit status 1 when\n"
     "a key is missing, unbacked or in conflict.\n";
 
 static void hex32(const uint8_t *d, char out[65])
@@ -385,11 +389,15 @@ static int cmd_list(const struct cli_globals *g, int argc, char **argv)
             hex32(d, pub);
         if (signet_keystore_cert_fingerprint(ks, e->name, d) == SIGNET_OK)
             hex32(d, cert);
+        char origin[32] = "-";
+        if (signet_keystore_origin(ks, e->name, origin, sizeof origin) != SIGNET_OK)
+            snprintf(origin, sizeof origin, "unreadable");
         signet_err_clear();
         trouble |= loc == SIGNET_KEYLOC_MISSING || loc == SIGNET_KEYLOC_UNBACKED ||
                    loc == SIGNET_KEYLOC_CONFLICT;
-        printf("%-*s 0x%04x %-8s %-*s %-18s %s %s\n", wn, e->name, e->id,
-               yh_algo_name(e->algorithm), wr, e->role, signet_keyloc_name(loc), pub, cert);
+        printf("%-*s 0x%04x %-8s %-*s %-18s %s %s %s\n", wn, e->name, e->id,
+               yh_algo_name(e->algorithm), wr, e->role, signet_keyloc_name(loc), pub, cert,
+               origin);
     }
     int ret = rc != SIGNET_OK ? cli_report(rc) : trouble ? 1 : 0;
     cli_close_session(conn, sess);
@@ -503,6 +511,7 @@ static const struct cli_command CMDS[] = {
     {"list", cmd_list, "show each key: id, algorithm, role, location, fingerprints"},
     {"load", cmd_load, "make keys resident from their wrapped copies (LRU eviction)"},
     {"evict", cmd_evict, "delete keys from the HSM that have a wrapped copy"},
+    {"import", cli_keys_import, "bring an existing private key (PEM, PKCS#8, AOSP .pk8) into the store"},
 };
 
 static int run(const struct cli_globals *g, int argc, char **argv)

@@ -363,7 +363,7 @@ static void reject_truncated_payload(void **state)
     size_t full = f.len, last_chunk = 100 + AGE_TAG_LEN;
     /* Cut at the chunk boundary: what is left authenticates, but not as final. */
     f.len = full - last_chunk;
-    expect_reject(&f, SIGNET_E_VERIFY, "not marked final");
+    expect_reject(&f, SIGNET_E_PARSE, "not marked final");
     /* Cut inside the last chunk, inside the first, inside the nonce, after the header. */
     f.len = full - 1;
     expect_reject(&f, SIGNET_E_VERIFY, "does not authenticate");
@@ -372,9 +372,11 @@ static void reject_truncated_payload(void **state)
     f.len = full - last_chunk - AGE_ENC_CHUNK + 10;
     expect_reject(&f, SIGNET_E_PARSE, "shorter than its authentication tag");
     f.len = full - last_chunk - AGE_ENC_CHUNK;
-    expect_reject(&f, SIGNET_E_PARSE, "without a final chunk");
+    expect_reject(&f, SIGNET_E_PARSE, "has no chunks");
     f.len = full - last_chunk - AGE_ENC_CHUNK - 3;
-    expect_reject(&f, SIGNET_E_PARSE, "without a payload");
+    expect_reject(&f, SIGNET_E_PARSE, "inside its payload nonce");
+    f.len = full - last_chunk - AGE_ENC_CHUNK - AGE_NONCE_LEN;
+    expect_reject(&f, SIGNET_E_PARSE, "after its header");
     sbw_free(&f);
 }
 
@@ -400,14 +402,15 @@ static void reject_flipped_payload_byte(void **state)
 
 static void reject_missing_final_flag(void **state)
 {
+    /* A short chunk is the final one: without the flag it does not authenticate. */
     struct chunk nofinal[] = {{5, false}};
     sb_wr f;
     valid_file(&f, nofinal, 1);
-    expect_reject(&f, SIGNET_E_VERIFY, "not marked final");
+    expect_reject(&f, SIGNET_E_VERIFY, "chunk 0 does not authenticate");
     sbw_free(&f);
     struct chunk nofinal2[] = {{AGE_CHUNK, false}, {AGE_CHUNK, false}};
     valid_file(&f, nofinal2, 2);
-    expect_reject(&f, SIGNET_E_VERIFY, "not marked final");
+    expect_reject(&f, SIGNET_E_PARSE, "after chunk 1, which is not marked final");
     sbw_free(&f);
 }
 
@@ -449,7 +452,85 @@ static void reject_empty_chunks(void **state)
     /* An empty non-final chunk alone. */
     struct chunk empty_alone[] = {{0, false}};
     valid_file(&f, empty_alone, 1);
-    expect_reject(&f, SIGNET_E_VERIFY, "not marked final");
+    expect_reject(&f, SIGNET_E_VERIFY, "chunk 0 does not authenticate");
+    sbw_free(&f);
+}
+
+struct counting_sink {
+    size_t n;
+    bool pattern_ok;
+};
+
+static signet_rc count_write(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct counting_sink *c = ctx;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != pattern(c->n + i))
+            c->pattern_ok = false;
+    c->n += len;
+    return SIGNET_OK;
+}
+
+struct mem_src {
+    const uint8_t *p;
+    size_t len, pos;
+};
+
+static signet_rc mem_read(void *ctx, uint8_t *buf, size_t cap, size_t *got)
+{
+    struct mem_src *m = ctx;
+    *got = m->len - m->pos < cap ? m->len - m->pos : cap;
+    memcpy(buf, m->p + m->pos, *got);
+    m->pos += *got;
+    return SIGNET_OK;
+}
+
+/* Streaming decryption of f releases exactly `released` bytes (the chunks that
+ * authenticated, as age does), then fails with class cls (or succeeds). */
+static void expect_stream(const sb_wr *f, size_t released, enum age_failure cls)
+{
+    struct mem_src src = {f->p, f->len, 0};
+    struct counting_sink sink = {0, true};
+    signet_rc rc = age_decrypt(ids, mem_read, &src, count_write, &sink);
+    assert_int_equal(rc != SIGNET_OK, cls != AGE_FAIL_NONE);
+    assert_int_equal(age_decrypt_failure(), cls);
+    assert_true(sink.pattern_ok);
+    if (sink.n != released)
+        fail_msg("released %zu bytes, expected %zu (%s)", sink.n, released, signet_errmsg());
+}
+
+static void partial_output_is_what_authenticated(void **state)
+{
+    sb_wr f;
+    /* Third chunk modified: the first two are released. */
+    struct chunk three[] = {{AGE_CHUNK, false}, {AGE_CHUNK, false}, {7, true}};
+    valid_file(&f, three, 3);
+    expect_stream(&f, 2 * AGE_CHUNK + 7, AGE_FAIL_NONE);
+    f.p[f.len - 3] ^= 1;
+    expect_stream(&f, 2 * AGE_CHUNK, AGE_FAIL_PAYLOAD);
+    /* Cut at a chunk boundary: both full chunks authenticated as middle chunks. */
+    f.len -= 7 + AGE_TAG_LEN;
+    expect_stream(&f, 2 * AGE_CHUNK, AGE_FAIL_PAYLOAD);
+    sbw_free(&f);
+    /* A full final chunk followed by data: the chunk is released, then failure. */
+    struct chunk full[] = {{AGE_CHUNK, true}};
+    valid_file(&f, full, 1);
+    assert_int_equal(sbw_u8(&f, 0), 0);
+    expect_stream(&f, AGE_CHUNK, AGE_FAIL_PAYLOAD);
+    sbw_free(&f);
+    /* A short final chunk followed by data: it no longer authenticates. */
+    struct chunk two[] = {{AGE_CHUNK, false}, {5, true}};
+    valid_file(&f, two, 2);
+    assert_int_equal(sbw_str(&f, "xx"), 0);
+    expect_stream(&f, AGE_CHUNK, AGE_FAIL_PAYLOAD);
+    sbw_free(&f);
+    /* Header classes. */
+    valid_file(&f, full, 1);
+    uint8_t *mac = (uint8_t *)memmem(f.p, f.len, "\n--- ", 5) + 5;
+    mac[0] = mac[0] == 'A' ? 'B' : 'A';
+    expect_stream(&f, 0, AGE_FAIL_HMAC);
+    memcpy(f.p, "age-encryption.org/v2", 21);
+    expect_stream(&f, 0, AGE_FAIL_HEADER);
     sbw_free(&f);
 }
 
@@ -545,7 +626,8 @@ static void reject_unknown_stanza_only(void **state)
     sbw_free(&f);
     craft_with_stanza(&f, "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 18\n"
                           "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
-    expect_reject(&f, SIGNET_E_UNSUPPORTED, "passphrase");
+    /* A well-formed passphrase stanza alone, and no passphrase given. */
+    expect_reject(&f, SIGNET_E_AUTH, "give it with -p");
     sbw_free(&f);
 }
 
@@ -673,6 +755,109 @@ static void reject_header_limits(void **state)
     sbw_free(&f);
 }
 
+/* A passphrase file (work factor 2, fast) whose stanza line is replaced by line
+ * (when not NULL); the MAC is left alone: stanza checks come first. */
+static void scrypt_file(sb_wr *f, const char *line)
+{
+    age_recipients *r;
+    assert_int_equal(age_recipients_new(&r), 0);
+    assert_int_equal(age_recipients_add_passphrase(r, "correct horse", 13, 2), 0);
+    sbw_init(f, 1 << 16);
+    assert_int_equal(age_encrypt_mem(r, false, (const uint8_t *)"hello", 5, f), 0);
+    age_recipients_free(r);
+    if (!line)
+        return;
+    uint8_t *a = memmem(f->p, f->len, "-> scrypt ", 10);
+    uint8_t *b = memchr(a, '\n', f->len - (size_t)(a - f->p));
+    sb_wr g;
+    sbw_init(&g, 1 << 16);
+    assert_int_equal(sbw_put(&g, f->p, (size_t)(a - f->p)), 0);
+    assert_int_equal(sbw_str(&g, line), 0);
+    assert_int_equal(sbw_put(&g, b, f->len - (size_t)(b - f->p)), 0);
+    sbw_free(f);
+    *f = g;
+}
+
+static signet_rc decrypt_pass(const sb_wr *f, const char *pass, sb_wr *out)
+{
+    age_identities *pids;
+    assert_int_equal(age_identities_new(&pids), 0);
+    assert_int_equal(age_identities_add_passphrase(pids, pass, strlen(pass)), 0);
+    sbw_reset(out);
+    signet_rc rc = age_decrypt_mem(pids, f->p, f->len, out);
+    age_identities_free(pids);
+    return rc;
+}
+
+static void scrypt_passphrases(void **state)
+{
+    sb_wr f, out;
+    sbw_init_secure(&out, 1 << 16);
+    scrypt_file(&f, NULL);
+    assert_non_null(memmem(f.p, f.len, " 2\n", 3));
+    assert_int_equal(decrypt_pass(&f, "correct horse", &out), 0);
+    assert_int_equal(out.len, 5);
+    assert_memory_equal(out.p, "hello", 5);
+    /* A wrong passphrase, or X25519 identities only: no match. */
+    assert_int_equal(decrypt_pass(&f, "wrong horse", &out), SIGNET_E_AUTH);
+    assert_int_equal(age_decrypt_failure(), AGE_FAIL_NO_MATCH);
+    assert_int_equal(decrypt(&f, &out), SIGNET_E_AUTH);
+    assert_non_null(strstr(signet_errmsg(), "passphrase"));
+    sbw_free(&f);
+    /* Malformed stanzas: header failures before any scrypt work. */
+    static const char *const bad[] = {
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 0",     /* work factor 0 */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 02",    /* leading zero */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 23",    /* above age's limit */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 100",   /* overflow */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA +2",    /* sign */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 0x2",   /* hex */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 2x",    /* trailing garbage */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA -2",    /* negative */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA",       /* no work factor */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 2 2",   /* extra argument */
+        "-> scrypt AAAAAAAAAAAAAAAA 2",           /* 12-byte salt */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAAAA 2",   /* 18-byte salt */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAB 2",     /* non-canonical salt */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA== 2",   /* padded salt */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        scrypt_file(&f, bad[i]);
+        if (decrypt_pass(&f, "correct horse", &out) != SIGNET_E_PARSE ||
+            age_decrypt_failure() != AGE_FAIL_HEADER)
+            fail_msg("'%s' was not a header failure: %s", bad[i], signet_errmsg());
+        assert_int_equal(out.len, 0);
+        sbw_free(&f);
+    }
+    /* An scrypt stanza beside another one: a header failure, whoever decrypts. */
+    scrypt_file(&f, NULL);
+    uint8_t *mac = memmem(f.p, f.len, "\n---", 4);
+    sb_wr g;
+    sbw_init(&g, 1 << 16);
+    assert_int_equal(sbw_put(&g, f.p, (size_t)(mac - f.p) + 1), 0);
+    assert_int_equal(sbw_str(&g, "-> other\n\n"), 0);
+    assert_int_equal(sbw_put(&g, mac + 1, f.len - (size_t)(mac + 1 - f.p)), 0);
+    assert_int_equal(decrypt_pass(&g, "correct horse", &out), SIGNET_E_PARSE);
+    assert_int_equal(age_decrypt_failure(), AGE_FAIL_HEADER);
+    assert_non_null(strstr(signet_errmsg(), "alone"));
+    assert_int_equal(decrypt(&g, &out), SIGNET_E_PARSE);
+    sbw_free(&g);
+    sbw_free(&f);
+    /* Encryption: a passphrase is alone, not empty, at most work factor 22. */
+    age_recipients *r;
+    assert_int_equal(age_recipients_new(&r), 0);
+    assert_int_equal(age_recipients_add_passphrase(r, "", 0, 2), SIGNET_E_ARG);
+    assert_int_equal(age_recipients_add_passphrase(r, "x", 1, 23), SIGNET_E_ARG);
+    assert_int_equal(age_recipients_add_passphrase(r, "x", 1, 2), 0);
+    assert_int_equal(age_recipients_add_passphrase(r, "y", 1, 2), SIGNET_E_ARG);
+    assert_int_equal(age_recipients_add(r, SPEC_RECIPIENT, strlen(SPEC_RECIPIENT)), 0);
+    sbw_init(&f, 1 << 16);
+    assert_int_equal(age_encrypt_mem(r, false, (const uint8_t *)"x", 1, &f), SIGNET_E_ARG);
+    sbw_free(&f);
+    age_recipients_free(r);
+    sbw_free(&out);
+}
+
 static void armor_rules(void **state)
 {
     sb_wr enc, f;
@@ -798,6 +983,7 @@ int main(void)
         cmocka_unit_test(reject_missing_final_flag),
         cmocka_unit_test(reject_data_after_final_chunk),
         cmocka_unit_test(reject_empty_chunks),
+        cmocka_unit_test(partial_output_is_what_authenticated),
         cmocka_unit_test(reject_noncanonical_base64),
         cmocka_unit_test(reject_long_body_line),
         cmocka_unit_test(reject_unknown_stanza_only),
@@ -806,6 +992,7 @@ int main(void)
         cmocka_unit_test(reject_header_structure),
         cmocka_unit_test(reject_header_limits),
         cmocka_unit_test(armor_rules),
+        cmocka_unit_test(scrypt_passphrases),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

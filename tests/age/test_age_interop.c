@@ -160,16 +160,40 @@ static void cli_failures(void **state)
     assert_int_equal(sh("$S age decrypt -i k2.txt -o wrong c"), 5);
     assert_non_null(strstr(file("err"), "encrypted to other keys"));
     assert_int_equal(sh("test ! -e wrong"), 0);
-    /* A modified payload byte with -o: exit 1, neither d nor a temporary file left. */
+    /* A modified payload byte with -o: exit 10 (payload failure), neither the output
+     * nor a temporary file left. */
     assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p200000 && "
                         "printf 'X' | dd of=c bs=1 seek=150000 conv=notrunc 2>/dev/null"),
                      0);
-    assert_int_equal(sh("$S age decrypt -i k1.txt -o modified c"), 1);
+    assert_int_equal(sh("$S age decrypt -i k1.txt -o modified c"), 10);
     assert_non_null(strstr(file("err"), "does not authenticate"));
     assert_int_equal(sh("test ! -e modified && test -z \"$(ls | grep tmp)\""), 0);
+    /* On standard output: exactly the chunks that authenticated (two of 64 KiB), the
+     * same bytes Debian's age writes before it fails. */
+    assert_int_equal(sh("$S age decrypt -i k1.txt c > s.out"), 10);
+    assert_int_equal(sh("age -d -i k1.txt c > a.out; test $? != 0"), 0);
+    assert_int_equal(sh("test $(wc -c < s.out) = 131072 && cmp s.out a.out && "
+                        "head -c 131072 p200000 | cmp - s.out"),
+                     0);
     /* Trailing data: rejected like age does. */
     assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p1000 && echo junk >> c"), 0);
-    assert_int_equal(sh("$S age decrypt -i k1.txt c > /dev/null"), 1);
+    assert_int_equal(sh("$S age decrypt -i k1.txt c > /dev/null"), 10);
+    /* A header MAC that does not verify: exit 1; a malformed header: exit 9; bad armor:
+     * exit 11. */
+    assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p1000 && "
+                        "sed '/^---/s/ ./ A/' c > cm && cmp -s c cm || "
+                        "sed '/^---/s/ ./ B/' c > cm"),
+                     0);
+    assert_int_equal(sh("$S age decrypt -i k1.txt cm > /dev/null"), 1);
+    assert_int_equal(sh("sed '1s/v1/v2/' c > ch && $S age decrypt -i k1.txt ch"), 9);
+    assert_int_equal(sh("age -a -r $(age-keygen -y k1.txt) -o ca p1000 && "
+                        "sed '2s/^./!/' ca > cb && $S age decrypt -i k1.txt cb"),
+                     11);
+    /* Armor whose END line has no newline (age accepts it). */
+    assert_int_equal(sh("head -c -1 ca > cn && tail -c 5 cn | grep -qv '^$' && "
+                        "$S age decrypt -i k1.txt cn > n.out && cmp n.out p1000 && "
+                        "age -d -i k1.txt cn | cmp - p1000"),
+                     0);
     /* No recipients, no identities, unknown recipient: usage errors. */
     assert_int_equal(sh("$S age encrypt -o c p1"), 2);
     assert_int_equal(sh("$S age decrypt c"), 2);
@@ -187,6 +211,51 @@ static void cli_failures(void **state)
     assert_non_null(strstr(file("err"), "ssh-ed25519"));
     /* A missing input file: exit 6. */
     assert_int_equal(sh("$S age encrypt -R id1.pub nosuchfile"), 6);
+}
+
+/* Passphrases (scrypt) both ways.  age reads a passphrase only from a terminal, so
+ * it runs under script(1), which gives it a pseudo-terminal fed from our pipe. */
+static void passphrases_with_age(void **state)
+{
+    assert_int_equal(sh("printf 'tr0ub4dor&3\n' > pf"), 0);
+    /* signet encrypts (work factor 12, binary and armored), age decrypts. */
+    for (int armor = 0; armor < 2; armor++) {
+        assert_int_equal(sh("$S age encrypt -p --passphrase-file pf --work-factor 12 %s "
+                            "-o sp.age p65537",
+                            armor ? "-a" : ""),
+                         0);
+        assert_int_equal(sh(armor ? "head -1 sp.age | grep -q '^-----BEGIN AGE ENCRYPTED FILE'"
+                                  : "grep -aq '^-> scrypt [A-Za-z0-9+/]* 12$' sp.age"),
+                         0);
+        assert_int_equal(sh("rm -f ad.out && printf 'tr0ub4dor&3\n' | "
+                            "script -qec 'age -d -o ad.out sp.age' /dev/null > /dev/null && "
+                            "cmp ad.out p65537"),
+                         0);
+    }
+    /* age encrypts (its default work factor, 18), signet decrypts: passphrase from
+     * the environment, then from a file. */
+    assert_int_equal(sh("rm -f ap.age && printf 'tr0ub4dor&3\ntr0ub4dor&3\n' | "
+                        "script -qec 'age -p -o ap.age p1000' /dev/null > /dev/null && "
+                        "grep -aq '^-> scrypt ' ap.age"),
+                     0);
+    assert_int_equal(sh("SIGNET_AGE_PASSPHRASE='tr0ub4dor&3' $S age decrypt -p ap.age | "
+                        "cmp - p1000"),
+                     0);
+    assert_int_equal(sh("$S age decrypt --passphrase-file pf -o sd.out ap.age && "
+                        "cmp sd.out p1000"),
+                     0);
+    /* A wrong passphrase: no match (5), no output file. */
+    assert_int_equal(sh("printf 'wrong\n' > wf && $S age decrypt --passphrase-file wf "
+                        "-o no.out ap.age"),
+                     5);
+    assert_non_null(strstr(file("err"), "passphrase does not open"));
+    assert_int_equal(sh("test ! -e no.out"), 0);
+    /* A passphrase beside recipients, or no source of one: usage errors. */
+    assert_int_equal(sh("$S age encrypt -p --passphrase-file pf -r $(age-keygen -y k1.txt) "
+                        "-o x p1"),
+                     2);
+    /* (setsid: no controlling terminal to prompt on) */
+    assert_int_equal(sh("setsid -w $S age decrypt -p ap.age < /dev/null"), 2);
 }
 
 static void help_texts(void **state)
@@ -211,6 +280,7 @@ int main(void)
         cmocka_unit_test(multiple_recipients),
         cmocka_unit_test(signet_keygen_works_with_age),
         cmocka_unit_test(cli_failures),
+        cmocka_unit_test(passphrases_with_age),
         cmocka_unit_test(help_texts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
