@@ -11,6 +11,7 @@
 
 #include "signet/audit.h"
 #include "signet/digestinfo.h"
+#include "signet/hash.h"
 #include "signet/secmem.h"
 #include "signet/sign.h"
 
@@ -175,10 +176,12 @@ static signet_rc record_signature(signet_signer *s, const signet_keymap_entry *e
     snprintf(rec->key_name, sizeof rec->key_name, "%s", e->name);
     rec->key_id = e->id;
     rec->command = cmd;
-    EVP_Digest(r->data, r->len, rec->data_sha256, NULL, EVP_sha256(), NULL);
-    if (sig_len > sizeof rec->sig) {
+    rc = signet_sha256(r->data, r->len, rec->data_sha256);
+    if (rc == SIGNET_OK && sig_len > sizeof rec->sig)
+        rc = signet_fail(SIGNET_E_STATE, "signature of %zu bytes is too long to record", sig_len);
+    if (rc) {
         free(rec);
-        return signet_fail(SIGNET_E_STATE, "signature of %zu bytes is too long to record", sig_len);
+        return rc;
     }
     memcpy(rec->sig, sig, sig_len);
     rec->sig_len = sig_len;
@@ -211,8 +214,9 @@ static signet_rc record_intent(signet_signer *s, const signet_keymap_entry *e, u
     snprintf(rec->key_name, sizeof rec->key_name, "%s", e->name);
     rec->key_id = e->id;
     rec->command = cmd;
-    EVP_Digest(r->data, r->len, rec->data_sha256, NULL, EVP_sha256(), NULL);
-    signet_rc rc = signet_trail_append_record(s->trail, rec);
+    signet_rc rc = signet_sha256(r->data, r->len, rec->data_sha256);
+    if (rc == SIGNET_OK)
+        rc = signet_trail_append_record(s->trail, rec);
     free(rec);
     return rc;
 }
@@ -345,20 +349,23 @@ signet_rc signet_sign_certificate(void *ctx, const signet_keymap_entry *e, const
     unsigned dlen = 0;
     char what[SIGNET_KEY_NAME_MAX + 32];
     snprintf(what, sizeof what, "certificate of %s", e->name);
-    EVP_Digest(tbs, len, tbs_sha256, NULL, EVP_sha256(), NULL);
+    signet_rc rc = signet_sha256(tbs, len, tbs_sha256);
+    if (rc)
+        return signet_wrap(rc, "hashing the certificate of '%s'", e->name);
     signet_sign_req req = {.key_name = e->name, .artifact_path = what,
                            .artifact_sha256 = tbs_sha256, .caller = "signet keys generate"};
     sb_wr di;
     sbw_init(&di, 128);
-    signet_rc rc = SIGNET_OK;
     if (md_nid == NID_undef) {
         req.mech = SIGNET_MECH_EDDSA;
         req.data = tbs;
         req.len = len;
     } else {
         const EVP_MD *md = EVP_get_digestbynid(md_nid);
-        if (!md || EVP_Digest(tbs, len, digest, &dlen, md, NULL) != 1)
-            return signet_fail(SIGNET_E_CRYPTO, "cannot hash the certificate of '%s'", e->name);
+        if ((rc = signet_hash(md, tbs, len, digest, &dlen)) != SIGNET_OK) {
+            sbw_free(&di);
+            return signet_wrap(rc, "hashing the certificate of '%s'", e->name);
+        }
         if (yh_algo_is_rsa(e->algorithm)) {
             req.mech = SIGNET_MECH_RSA_PKCS1;
             rc = signet_digestinfo_encode(md_nid, digest, dlen, &di);
