@@ -23,7 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (r2 && signet_record_parse((const char *)w.p, w.len, r2) != SIGNET_OK)
                 abort();
             if (r2 && (r2->index != r->index || r2->sig_len != r->sig_len ||
-                       memcmp(r2->sig, r->sig, r->sig_len) != 0 || strcmp(r2->caller, r->caller) != 0))
+                       memcmp(r2->sig, r->sig, r->sig_len) != 0 || strcmp(r2->caller, r->caller) != 0 ||
+                       r2->original != r->original || r2->n_covers != r->n_covers ||
+                       memcmp(r2->covers, r->covers, r->n_covers * sizeof r->covers[0]) != 0 ||
+                       strcmp(r2->output, r->output) != 0))
                 abort();
             free(r2);
         }

@@ -158,7 +158,13 @@ typedef enum {
                                 * device: if the signer dies before its sign record, the
                                 * device entry is explained as an interrupted signature
                                 * that was never released, not as a rogue one */
+    SIGNET_REC_BIND,           /* an output file, once complete, bound to the input artifact
+                                * its sign / reuse records name: receipts prove the output */
+    SIGNET_REC_REUSE,          /* a signing-cache hit: the signature of an earlier sign record
+                                * used again for the same key, mechanism and bytes */
 } signet_record_type;
+
+#define SIGNET_BIND_MAX 1024       /* leaves one binding record may cover */
 
 typedef struct {
     signet_record_type type;
@@ -186,7 +192,66 @@ typedef struct {
      * rotated | revoked | deleted */
     char event[16];
     char note[256];            /* optional free text */
+    /* reuse: the leaf index of the sign record whose signature is used again */
+    uint64_t original;
+    /* bind: the input is artifact + artifact_sha256; the complete output file; the
+     * leaf indexes (strictly increasing, all earlier) of the sign, reuse or bind
+     * records whose signatures it carries */
+    char output[1024];
+    uint8_t output_sha256[SIGNET_HASH_LEN];
+    uint64_t covers[SIGNET_BIND_MAX];
+    size_t n_covers;
 } signet_record;
+
+/* ---- record builders: each kind of record is made in exactly one place --------------
+ * Each builder clears *r, fills it and checks it as the formatter will (a string too
+ * long for its field is an error, never cut).  time, host and index are filled by
+ * signet_trail_append_record().  serial and auth_id name the device and the session's
+ * authentication key the record comes from. */
+
+/* What a signature is over and by which key: shared by sign, intent and reuse. */
+typedef struct {
+    const char *key_name;
+    uint16_t key_id;
+    uint8_t command;                 /* YH_CMD_SIGN_PKCS1 / _PSS / _ECDSA / _EDDSA */
+    const uint8_t *data_sha256;      /* 32 bytes: SHA-256 of the exact bytes signed */
+    const uint8_t *sig;              /* sign, reuse: the signature */
+    size_t sig_len;
+    const char *artifact;            /* optional: what was signed (path as named) */
+    const uint8_t *artifact_sha256;  /* optional, 32 bytes */
+    const char *caller;              /* optional: redacted command line */
+} signet_rec_sig;
+
+/* seq: the device entry of the signature. */
+signet_rc signet_record_sign(signet_record *r, uint32_t serial, uint16_t auth_id, uint64_t seq,
+                             const signet_rec_sig *s);
+/* Before the device is asked (sig unused). */
+signet_rc signet_record_intent(signet_record *r, uint32_t serial, uint16_t auth_id,
+                               const signet_rec_sig *s);
+/* A cache hit: s->sig is the signature of the sign record at leaf `original`. */
+signet_rc signet_record_reuse(signet_record *r, uint32_t serial, uint16_t auth_id,
+                              const signet_rec_sig *s, uint64_t original);
+/* After the output file is complete (durable): input as named in the covered records,
+ * output as written; covers: leaf indexes of those records (any order, no repeats). */
+signet_rc signet_record_bind(signet_record *r, uint32_t serial, uint16_t auth_id,
+                             const char *input, const uint8_t input_sha256[SIGNET_HASH_LEN],
+                             const char *output, const uint8_t output_sha256[SIGNET_HASH_LEN],
+                             const uint64_t *covers, size_t n_covers, const char *caller);
+/* event: generated | imported | rotated | revoked | deleted; seq: its device entry. */
+signet_rc signet_record_key(signet_record *r, uint32_t serial, uint16_t auth_id, uint64_t seq,
+                            const char *event, const char *key_name, uint16_t key_id,
+                            const char *note);
+/* The log key's signature of a checkpoint of tree_size leaves at device entry seq. */
+signet_rc signet_record_checkpoint(signet_record *r, uint32_t serial, uint16_t auth_id,
+                                   uint64_t seq, uint16_t log_key_id, uint64_t tree_size,
+                                   const uint8_t root[SIGNET_HASH_LEN]);
+/* event: out | in | backup | restore | reset. */
+signet_rc signet_record_service(signet_record *r, uint32_t serial, uint16_t auth_id,
+                                const char *event, const char *note);
+
+/* True when the record is about a file with this SHA-256: a sign or reuse record's
+ * artifact, a binding's output. */
+bool signet_record_names(const signet_record *r, const uint8_t sha256[SIGNET_HASH_LEN]);
 
 /* One record line (starting with i=<index>), without the newline. */
 signet_rc signet_record_format(const signet_record *r, sb_wr *out);
@@ -299,6 +364,8 @@ typedef enum {
     SIGNET_FIND_EXPECT,        /* key usage differs from what was expected */
     SIGNET_FIND_VKEY,          /* the verifier key is missing or differs */
     SIGNET_FIND_HISTORY,       /* git history: a commit rewrote instead of appending */
+    SIGNET_FIND_BINDING,       /* a binding names no earlier sign / reuse record of its input */
+    SIGNET_FIND_REUSE,         /* a reuse does not match the sign record it names */
 } signet_finding_kind;
 
 typedef struct {
@@ -312,6 +379,7 @@ typedef struct {
     char key_name[64];
     uint16_t key_id;
     uint64_t count;            /* sign records */
+    uint64_t reuses;           /* reuse records (signing-cache hits) */
 } signet_key_usage;
 
 typedef struct signet_report signet_report;

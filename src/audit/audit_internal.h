@@ -39,6 +39,8 @@ signet_rc kv_put_hex16(sb_wr *w, const char *key, uint16_t v);      /* 0x%04x */
 signet_rc kv_put_hex8(sb_wr *w, const char *key, uint8_t v);        /* 0x%02x */
 signet_rc kv_put_hexbytes(sb_wr *w, const char *key, const uint8_t *p, size_t n);
 signet_rc kv_put_b64(sb_wr *w, const char *key, const uint8_t *p, size_t n);
+/* Canonical decimals joined by commas, strictly increasing: "3,17,20". */
+signet_rc kv_put_u64_list(sb_wr *w, const char *key, const uint64_t *v, size_t n);
 
 /* Splits a line; fails on empty words, bad keys, duplicates or more than KV_MAX_FIELDS. */
 signet_rc kv_parse(const char *line, size_t len, kv_line *out);
@@ -53,6 +55,9 @@ signet_rc kv_get_hex8(kv_line *l, const char *key, bool required, uint8_t *out);
 signet_rc kv_get_hexbytes(kv_line *l, const char *key, bool required, uint8_t *out, size_t n);
 signet_rc kv_get_b64(kv_line *l, const char *key, bool required, uint8_t *out, size_t cap,
                      size_t *n);
+/* A list as kv_put_u64_list writes it: 1..cap numbers, strictly increasing. */
+signet_rc kv_get_u64_list(kv_line *l, const char *key, bool required, uint64_t *out, size_t cap,
+                          size_t *n);
 /* Fails naming the first field no getter asked for. */
 signet_rc kv_check_used(const kv_line *l);
 

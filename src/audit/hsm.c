@@ -59,20 +59,19 @@ signet_rc signet_audit_checkpoint(signet_trail *t, hsm_session *s, uint32_t seri
     sbw_init(&note, 4096);
     memset(&p, 0, sizeof p);
     if (rc == SIGNET_OK) {
-        /* The intent first, as for every signature (audit.h, SIGNET_REC_INTENT). */
+        /* The intent first, as for every signature (audit.h, SIGNET_REC_INTENT).  The
+         * checkpoint text is not known yet, so its data hash stays zero. */
+        static const uint8_t unknown[SIGNET_HASH_LEN];
+        signet_rec_sig what = {.key_name = "log-key", .key_id = log_key_id,
+                               .command = YH_CMD_SIGN_EDDSA, .data_sha256 = unknown};
         signet_record *in = calloc(1, sizeof *in);
         if (!in)
             rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
-        else {
-            in->type = SIGNET_REC_INTENT;
-            in->auth_id = hsm_session_auth_id(s);
-            in->serial = serial;
-            snprintf(in->key_name, sizeof in->key_name, "log-key");
-            in->key_id = log_key_id;
-            in->command = YH_CMD_SIGN_EDDSA;
+        if (rc == SIGNET_OK)
+            rc = signet_record_intent(in, serial, hsm_session_auth_id(s), &what);
+        if (rc == SIGNET_OK)
             rc = signet_trail_append_record(t, in);
-            free(in);
-        }
+        free(in);
     }
     if (rc == SIGNET_OK)
         rc = checkpoint_prepare(t, origin, &p);
@@ -94,14 +93,10 @@ signet_rc signet_audit_checkpoint(signet_trail *t, hsm_session *s, uint32_t seri
         else if (e) {
             /* No entry means the device does not audit sign-eddsa: then there is
              * nothing to pair, and the note alone is the checkpoint. */
-            r->type = SIGNET_REC_CHECKPOINT;
-            r->auth_id = hsm_session_auth_id(s);
-            r->serial = serial;
-            r->seq = e->seq;
-            r->key_id = log_key_id;
-            r->tree_size = p.cp.size;
-            memcpy(r->root, p.cp.root, SIGNET_HASH_LEN);
-            rc = signet_trail_append_record(t, r);
+            rc = signet_record_checkpoint(r, serial, hsm_session_auth_id(s), e->seq, log_key_id,
+                                          p.cp.size, p.cp.root);
+            if (rc == SIGNET_OK)
+                rc = signet_trail_append_record(t, r);
         }
         free(r);
     }

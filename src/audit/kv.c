@@ -63,6 +63,14 @@ signet_rc kv_put_b64(sb_wr *w, const char *key, const uint8_t *p, size_t n)
     return rc ? rc : b64_encode(w, p, n, true);
 }
 
+signet_rc kv_put_u64_list(sb_wr *w, const char *key, const uint64_t *v, size_t n)
+{
+    signet_rc rc = put_key(w, key);
+    for (size_t i = 0; rc == SIGNET_OK && i < n; i++)
+        rc = sbw_printf(w, i ? ",%llu" : "%llu", (unsigned long long)v[i]);
+    return rc;
+}
+
 signet_rc kv_parse(const char *line, size_t len, kv_line *out)
 {
     out->n = 0;
@@ -248,6 +256,42 @@ signet_rc kv_get_b64(kv_line *l, const char *key, bool required, uint8_t *out, s
     if (rc)
         return signet_wrap(rc, "'%s='", key);
     *n = w.len;
+    return SIGNET_OK;
+}
+
+signet_rc kv_get_u64_list(kv_line *l, const char *key, bool required, uint64_t *out, size_t cap,
+                          size_t *n)
+{
+    const kv_field *f = kv_find(l, key);
+    if (!f)
+        return absent(key, required);
+    size_t count = 0, pos = 0;
+    while (pos <= f->vlen) {
+        const char *p = f->val + pos;
+        const char *comma = memchr(p, ',', f->vlen - pos);
+        size_t wl = comma ? (size_t)(comma - p) : f->vlen - pos;
+        if (wl == 0 || wl > 20 || (wl > 1 && p[0] == '0'))
+            return signet_fail(SIGNET_E_PARSE, "'%s=' item %zu is not a canonical decimal number", key,
+                               count + 1);
+        uint64_t v = 0;
+        for (size_t i = 0; i < wl; i++) {
+            if (p[i] < '0' || p[i] > '9')
+                return signet_fail(SIGNET_E_PARSE, "'%s=' item %zu is not a decimal number", key, count + 1);
+            uint64_t d = (uint64_t)(p[i] - '0');
+            if (v > (UINT64_MAX - d) / 10)
+                return signet_fail(SIGNET_E_PARSE, "'%s=' item %zu does not fit 64 bits", key, count + 1);
+            v = v * 10 + d;
+        }
+        if (count == cap)
+            return signet_fail(SIGNET_E_PARSE, "'%s=' lists more than %zu numbers", key, cap);
+        if (count && v <= out[count - 1])
+            return signet_fail(SIGNET_E_PARSE, "'%s=' must list numbers in increasing order", key);
+        out[count++] = v;
+        if (!comma)
+            break;
+        pos += wl + 1;
+    }
+    *n = count;
     return SIGNET_OK;
 }
 

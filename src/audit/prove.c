@@ -1,4 +1,4 @@
-/* Proof receipts for artifacts: the sign record naming an artifact's SHA-256, its
+/* Proof receipts for artifacts: the record naming an artifact's SHA-256, its
  * inclusion proof and the newest checkpoint that covers it (c2sp.org/tlog-proof). */
 #include <limits.h>
 #include <stdio.h>
@@ -23,7 +23,8 @@ signet_rc signet_trail_prove(const char *dir, const uint8_t sha[SIGNET_HASH_LEN]
     if (rc == SIGNET_OK)
         rc = trail_tree(dir, &tree);
 
-    /* The newest sign record for this artifact. */
+    /* The newest record naming this file: a sign or reuse record of the artifact, or
+     * the binding of an output file (the file that ships). */
     line_reader lr;
     snprintf(path, sizeof path, "%s/%s", dir, RECORDS_FILE);
     if (rc == SIGNET_OK && (rc = lr_open(&lr, path)) == SIGNET_OK) {
@@ -31,8 +32,7 @@ signet_rc signet_trail_prove(const char *dir, const uint8_t sha[SIGNET_HASH_LEN]
         size_t len;
         int kind;
         while ((rc = lr_next(&lr, &line, &len, &kind)) == SIGNET_OK && kind == 1) {
-            if (signet_record_parse(line, len, r) != SIGNET_OK || r->type != SIGNET_REC_SIGN ||
-                !r->has_artifact_sha256 || memcmp(r->artifact_sha256, sha, SIGNET_HASH_LEN) != 0)
+            if (signet_record_parse(line, len, r) != SIGNET_OK || !signet_record_names(r, sha))
                 continue;
             char *copy = realloc(found, len);
             if (!copy) {
@@ -47,8 +47,8 @@ signet_rc signet_trail_prove(const char *dir, const uint8_t sha[SIGNET_HASH_LEN]
         lr_close(&lr);
     }
     if (rc == SIGNET_OK && !found)
-        rc = signet_fail(SIGNET_E_NOTFOUND, "no sign record in %s names an artifact with that SHA-256: "
-                         "was it signed through signet with the artifact given?", dir);
+        rc = signet_fail(SIGNET_E_NOTFOUND, "no record in %s names a file with that SHA-256: was it "
+                         "signed through signet with the artifact given (and its output bound)?", dir);
 
     /* The newest checkpoint covering the record whose root matches the trail. */
     signet_checkpoint best = {0}, c;

@@ -1,4 +1,5 @@
-/* Records: one line of records.log per signature, checkpoint, service or key event. */
+/* Records: one line of records.log per signature, checkpoint, service or key event,
+ * cache reuse or output binding. */
 #include <stdio.h>
 #include <string.h>
 
@@ -32,7 +33,9 @@ static int mech_parse(const char *s)
     return -1;
 }
 
-static const char *const TYPES[] = {NULL, "sign", "checkpoint", "service", "key", "intent"};
+static const char *const TYPES[] = {NULL, "sign", "checkpoint", "service", "key", "intent", "bind",
+                                    "reuse"};
+#define N_TYPES ((int)(sizeof TYPES / sizeof TYPES[0]) - 1)
 static const char *const SERVICE_EVENTS[] = {"out", "in", "backup", "restore", "reset", NULL};
 static const char *const KEY_EVENTS[] = {"generated", "imported", "rotated", "revoked", "deleted", NULL};
 
@@ -74,6 +77,32 @@ static signet_rc check_record(const signet_record *r)
             return signet_fail(SIGNET_E_ARG, "key record needs a key name and an event: generated, "
                                "imported, rotated, revoked or deleted");
         return SIGNET_OK;
+    case SIGNET_REC_REUSE:
+        if (!signet_command_is_signing(r->command) || !r->key_name[0] || r->sig_len == 0 ||
+            r->sig_len > SIGNET_SIG_MAX)
+            return signet_fail(SIGNET_E_ARG, "reuse record needs a key name, a signing command and "
+                               "the signature");
+        if (r->seq)
+            return signet_fail(SIGNET_E_ARG, "a reuse record makes no device entry (seq must be 0)");
+        if (r->original >= r->index && r->index)
+            return signet_fail(SIGNET_E_ARG, "reuse record: the original (leaf %llu) must come before "
+                               "the reuse (leaf %llu)", (unsigned long long)r->original,
+                               (unsigned long long)r->index);
+        return SIGNET_OK;
+    case SIGNET_REC_BIND:
+        if (!r->artifact[0] || !r->has_artifact_sha256 || !r->output[0])
+            return signet_fail(SIGNET_E_ARG, "binding record needs the input artifact (path and SHA-256) "
+                               "and the output path");
+        if (r->n_covers == 0 || r->n_covers > SIGNET_BIND_MAX)
+            return signet_fail(SIGNET_E_ARG, "binding record must cover 1 to %d records, not %zu",
+                               SIGNET_BIND_MAX, r->n_covers);
+        if (r->seq)
+            return signet_fail(SIGNET_E_ARG, "a binding record makes no device entry (seq must be 0)");
+        for (size_t i = 0; i < r->n_covers; i++)
+            if ((i && r->covers[i] <= r->covers[i - 1]) || (r->index && r->covers[i] >= r->index))
+                return signet_fail(SIGNET_E_ARG, "binding record: covered leaves must be earlier "
+                                   "records, in increasing order");
+        return SIGNET_OK;
     }
     return signet_fail(SIGNET_E_ARG, "unknown record type %d", (int)r->type);
 }
@@ -109,6 +138,30 @@ signet_rc signet_record_format(const signet_record *r, sb_wr *out)
         if ((rc = kv_put_str(out, "key", r->key_name)) || (rc = kv_put_hex16(out, "key_id", r->key_id)) ||
             (rc = kv_put_str(out, "mech", signet_mech_name(r->command))) ||
             (rc = kv_put_hexbytes(out, "data", r->data_sha256, SIGNET_HASH_LEN)))
+            return rc;
+        break;
+    case SIGNET_REC_REUSE:
+        if ((rc = kv_put_str(out, "key", r->key_name)) || (rc = kv_put_hex16(out, "key_id", r->key_id)) ||
+            (rc = kv_put_str(out, "mech", signet_mech_name(r->command))) ||
+            (rc = kv_put_hexbytes(out, "data", r->data_sha256, SIGNET_HASH_LEN)) ||
+            (rc = kv_put_b64(out, "sig", r->sig, r->sig_len)) || (rc = kv_put_u64(out, "orig", r->original)))
+            return rc;
+        if (r->artifact[0] && (rc = kv_put_str(out, "artifact", r->artifact)))
+            return rc;
+        if (r->has_artifact_sha256 &&
+            (rc = kv_put_hexbytes(out, "artifact_sha256", r->artifact_sha256, SIGNET_HASH_LEN)))
+            return rc;
+        if (r->caller[0] && (rc = kv_put_str(out, "caller", r->caller)))
+            return rc;
+        break;
+    case SIGNET_REC_BIND:
+        if ((rc = kv_put_str(out, "artifact", r->artifact)) ||
+            (rc = kv_put_hexbytes(out, "artifact_sha256", r->artifact_sha256, SIGNET_HASH_LEN)) ||
+            (rc = kv_put_str(out, "output", r->output)) ||
+            (rc = kv_put_hexbytes(out, "output_sha256", r->output_sha256, SIGNET_HASH_LEN)) ||
+            (rc = kv_put_u64_list(out, "covers", r->covers, r->n_covers)))
+            return rc;
+        if (r->caller[0] && (rc = kv_put_str(out, "caller", r->caller)))
             return rc;
         break;
     case SIGNET_REC_CHECKPOINT:
@@ -156,7 +209,7 @@ signet_rc signet_record_parse(const char *line, size_t len, signet_record *r)
         (rc = opt(kv_get_str(&l, "note", false, r->note, sizeof r->note))))
         return rc;
     int ty = 0;
-    for (int i = 1; i <= SIGNET_REC_INTENT; i++)
+    for (int i = 1; i <= N_TYPES; i++)
         if (strcmp(type, TYPES[i]) == 0)
             ty = i;
     if (!ty)
@@ -164,11 +217,13 @@ signet_rc signet_record_parse(const char *line, size_t len, signet_record *r)
     r->type = (signet_record_type)ty;
     switch (r->type) {
     case SIGNET_REC_SIGN:
+    case SIGNET_REC_REUSE:
         if ((rc = kv_get_str(&l, "key", true, r->key_name, sizeof r->key_name)) ||
             (rc = kv_get_hex16(&l, "key_id", true, &r->key_id)) ||
             (rc = kv_get_str(&l, "mech", true, mech, sizeof mech)) ||
             (rc = kv_get_hexbytes(&l, "data", true, r->data_sha256, SIGNET_HASH_LEN)) ||
             (rc = kv_get_b64(&l, "sig", true, r->sig, sizeof r->sig, &r->sig_len)) ||
+            (r->type == SIGNET_REC_REUSE && (rc = kv_get_u64(&l, "orig", true, &r->original))) ||
             (rc = opt(kv_get_str(&l, "artifact", false, r->artifact, sizeof r->artifact))) ||
             (rc = opt(kv_get_str(&l, "caller", false, r->caller, sizeof r->caller))))
             return rc;
@@ -213,6 +268,16 @@ signet_rc signet_record_parse(const char *line, size_t len, signet_record *r)
             (rc = kv_get_hex16(&l, "key_id", true, &r->key_id)))
             return rc;
         break;
+    case SIGNET_REC_BIND:
+        if ((rc = kv_get_str(&l, "artifact", true, r->artifact, sizeof r->artifact)) ||
+            (rc = kv_get_hexbytes(&l, "artifact_sha256", true, r->artifact_sha256, SIGNET_HASH_LEN)) ||
+            (rc = kv_get_str(&l, "output", true, r->output, sizeof r->output)) ||
+            (rc = kv_get_hexbytes(&l, "output_sha256", true, r->output_sha256, SIGNET_HASH_LEN)) ||
+            (rc = kv_get_u64_list(&l, "covers", true, r->covers, SIGNET_BIND_MAX, &r->n_covers)) ||
+            (rc = opt(kv_get_str(&l, "caller", false, r->caller, sizeof r->caller))))
+            return rc;
+        r->has_artifact_sha256 = true;
+        break;
     }
     if ((rc = kv_check_used(&l)))
         return rc;
@@ -223,4 +288,17 @@ signet_rc signet_record_parse(const char *line, size_t len, signet_record *r)
         return signet_fail(SIGNET_E_PARSE, "%s", m);
     }
     return SIGNET_OK;
+}
+
+bool signet_record_names(const signet_record *r, const uint8_t sha256[SIGNET_HASH_LEN])
+{
+    switch (r->type) {
+    case SIGNET_REC_SIGN:
+    case SIGNET_REC_REUSE:
+        return r->has_artifact_sha256 && memcmp(r->artifact_sha256, sha256, SIGNET_HASH_LEN) == 0;
+    case SIGNET_REC_BIND:
+        return memcmp(r->output_sha256, sha256, SIGNET_HASH_LEN) == 0;
+    default:
+        return false;
+    }
 }

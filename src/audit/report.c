@@ -101,7 +101,8 @@ static const char *kind_name(signet_finding_kind k)
         [SIGNET_FIND_ALTERED] = "altered",       [SIGNET_FIND_FORK] = "fork",
         [SIGNET_FIND_TRUNCATED] = "truncated",   [SIGNET_FIND_STALE] = "stale",
         [SIGNET_FIND_EXPECT] = "unexpected-usage", [SIGNET_FIND_VKEY] = "verifier-key",
-        [SIGNET_FIND_HISTORY] = "history-rewritten",
+        [SIGNET_FIND_HISTORY] = "history-rewritten", [SIGNET_FIND_BINDING] = "bad-binding",
+        [SIGNET_FIND_REUSE] = "bad-reuse",
     };
     return (unsigned)k < sizeof names / sizeof names[0] && names[k] ? names[k] : "finding";
 }
@@ -135,10 +136,10 @@ void signet_report_print(const signet_report *r, FILE *f)
         fprintf(f, "  incomplete lines set aside after crashes: %llu (see incomplete.log)\n",
                 (unsigned long long)r->set_aside);
     if (r->nu) {
-        fprintf(f, "  key usage (sign records):\n");
+        fprintf(f, "  key usage (signatures made on the device, reused from the cache):\n");
         for (size_t i = 0; i < r->nu; i++)
-            fprintf(f, "    %-24s 0x%04x  %llu\n", r->u[i].key_name, r->u[i].key_id,
-                    (unsigned long long)r->u[i].count);
+            fprintf(f, "    %-24s 0x%04x  %llu signed, %llu reused\n", r->u[i].key_name, r->u[i].key_id,
+                    (unsigned long long)r->u[i].count, (unsigned long long)r->u[i].reuses);
     }
     fprintf(f, "%s\n", r->n || r->omitted ? "result: FAILED" : "result: OK");
 }

@@ -8,53 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report_internal.h"
+#include <openssl/evp.h>
 
-typedef struct {
-    uint64_t seq, index, line;
-    uint16_t target, sess, number;
-    uint8_t cmd, result, used;
-} ventry;
-
-typedef struct {
-    uint32_t serial;
-    ventry *e;
-    size_t n, cap;
-    yh_log_entry last;
-    uint64_t last_seq;
-    bool have;
-    yh_log_entry *anchor;
-    size_t n_anchor;
-    bool anchor_loaded;
-} vdev;
-
-typedef struct {
-    uint64_t index, line, seq, tree_size;
-    uint32_t serial;
-    uint16_t key_id, auth;
-    uint8_t type, command;
-    int slot;
-    uint8_t root[SIGNET_HASH_LEN];
-} vrec;
-
-typedef struct {
-    const char *dir;
-    signet_report *rep;
-    /* leaves */
-    uint8_t *hashes;
-    uint32_t *where;   /* file number << 0 ... kept simple: the line of each leaf */
-    uint8_t *file_of;
-    uint8_t *seen;
-    uint64_t cap, max_plus1;
-    char files[64][64];
-    size_t n_files;
-    /* devices and records */
-    vdev *devs;
-    size_t n_devs;
-    vrec *recs;
-    size_t n_recs, cap_recs;
-    merkle_tree *tree;
-} vstate;
+#include "verify_internal.h"
 
 static signet_rc grow_leaves(vstate *v, uint64_t index)
 {
@@ -198,17 +154,36 @@ static void device_line(vstate *v, vdev *d, const char *fname, uint64_t lineno, 
                             e->command, e->result, 0};
 }
 
-static void record_line(vstate *v, uint64_t lineno, const signet_record *r)
+static signet_rc sha16(const uint8_t *p, size_t n, uint8_t out[16])
+{
+    uint8_t h[SIGNET_HASH_LEN];
+    if (EVP_Digest(p, n, h, NULL, EVP_sha256(), NULL) != 1)
+        return signet_fail(SIGNET_E_NOMEM, "SHA-256 failed while verifying (out of memory?)");
+    memcpy(out, h, 16);
+    return SIGNET_OK;
+}
+
+static signet_rc record_line(vstate *v, uint64_t lineno, const signet_record *r)
 {
     if (v->n_recs == v->cap_recs) {
         size_t ncap = v->cap_recs ? v->cap_recs * 2 : 1024;
         vrec *nr = realloc(v->recs, ncap * sizeof *nr);
         if (!nr)
-            return;
+            return signet_fail(SIGNET_E_NOMEM, "out of memory reading %zu records", ncap);
         v->recs = nr;
         v->cap_recs = ncap;
     }
-    vrec *x = &v->recs[v->n_recs++];
+    if (r->type == SIGNET_REC_BIND && v->n_cover + r->n_covers > v->cap_cover) {
+        size_t ncap = v->cap_cover ? v->cap_cover : 1024;
+        while (ncap < v->n_cover + r->n_covers)
+            ncap *= 2;
+        uint64_t *nc = realloc(v->covers, ncap * sizeof *nc);
+        if (!nc)
+            return signet_fail(SIGNET_E_NOMEM, "out of memory reading binding records");
+        v->covers = nc;
+        v->cap_cover = ncap;
+    }
+    vrec *x = &v->recs[v->n_recs];
     memset(x, 0, sizeof *x);
     x->index = r->index;
     x->line = lineno;
@@ -220,11 +195,29 @@ static void record_line(vstate *v, uint64_t lineno, const signet_record *r)
     x->command = r->command;
     x->tree_size = r->tree_size;
     x->slot = -1;
+    x->original = r->original;
     memcpy(x->root, r->root, SIGNET_HASH_LEN);
-    if (r->type == SIGNET_REC_SIGN)
+    memcpy(x->data16, r->data_sha256, 16);
+    memcpy(x->art16, r->artifact_sha256, 16);
+    x->has_art = r->has_artifact_sha256;
+    signet_rc rc = SIGNET_OK;
+    if (r->type == SIGNET_REC_SIGN || r->type == SIGNET_REC_REUSE) {
         x->slot = report_usage_slot(v->rep, r->key_name, r->key_id);
+        if (x->slot < 0)
+            return signet_fail(SIGNET_E_NOMEM, "out of memory counting key usage");
+        rc = sha16(r->sig, r->sig_len, x->sig16);
+    }
     if (r->type == SIGNET_REC_SERVICE)
         x->command = strcmp(r->event, "reset") == 0; /* reused as "is a reset" */
+    if (r->type == SIGNET_REC_BIND) {
+        x->cover_off = v->n_cover;
+        x->n_covers = (uint32_t)r->n_covers;
+        memcpy(v->covers + v->n_cover, r->covers, r->n_covers * sizeof *r->covers);
+        v->n_cover += r->n_covers;
+    }
+    if (rc == SIGNET_OK)
+        v->n_recs++;
+    return rc;
 }
 
 /* Reads one leaf file: indexes, leaf hashes, and the device or record lines. */
@@ -314,8 +307,8 @@ static signet_rc read_leaf_file(vstate *v, const char *name, vdev *d)
         if (prc == SIGNET_OK) {
             if (d)
                 device_line(v, d, name, r.lineno, &dl);
-            else
-                record_line(v, r.lineno, rec);
+            else if ((rc = record_line(v, r.lineno, rec)))
+                break;
         }
     }
     free(rec);
@@ -816,14 +809,18 @@ signet_rc signet_trail_verify(const char *dir, const signet_verify_opts *o, sign
         goto done;
 
     pair_records(&v);
+    check_links(&v);
     check_checkpoints(&v, have_k ? &k : NULL, tree_ok);
     if (o && o->known_checkpoint)
         check_known(&v, have_k ? &k : NULL, o->known_checkpoint, tree_ok);
     if (o && o->live)
         check_live(&v, o->live, o->live_serial);
-    for (size_t i = 0; i < v.n_recs; i++)
+    for (size_t i = 0; i < v.n_recs; i++) {
         if (v.recs[i].type == SIGNET_REC_SIGN && v.recs[i].slot >= 0)
             v.rep->u[v.recs[i].slot].count++;
+        if (v.recs[i].type == SIGNET_REC_REUSE && v.recs[i].slot >= 0)
+            v.rep->u[v.recs[i].slot].reuses++;
+    }
     if (o && o->expect_path)
         check_expect(&v, o->expect_path);
 
@@ -862,6 +859,7 @@ done:
     }
     free(v.devs);
     free(v.recs);
+    free(v.covers);
     free(v.hashes);
     free(v.where);
     free(v.file_of);

@@ -497,11 +497,15 @@ static int do_verify_receipt(const struct cli_globals *g, int argc, char **argv)
     if (rc == SIGNET_OK && optind + 1 < argc) {
         uint8_t sha[32];
         rc = sha256_file(argv[optind + 1], sha);
-        if (rc == SIGNET_OK && (!rec->has_artifact_sha256 || memcmp(sha, rec->artifact_sha256, 32) != 0))
+        if (rc == SIGNET_OK && !signet_record_names(rec, sha))
             rc = signet_fail(SIGNET_E_VERIFY, "%s is not the artifact this receipt is about",
                              argv[optind + 1]);
     }
-    if (rc == SIGNET_OK)
+    if (rc == SIGNET_OK && rec->type == SIGNET_REC_BIND)
+        printf("OK: leaf %llu of %s (tree of %llu leaves): %s binds %s (%zu signatures)\n",
+               (unsigned long long)r.index, cp.origin, (unsigned long long)cp.size, rec->output,
+               rec->artifact, rec->n_covers);
+    else if (rc == SIGNET_OK)
         printf("OK: leaf %llu of %s (tree of %llu leaves): %s by key %s (0x%04x) on device %u%s%s\n",
                (unsigned long long)r.index, cp.origin, (unsigned long long)cp.size,
                signet_mech_name(rec->command) ? signet_mech_name(rec->command) : "record",

@@ -133,20 +133,17 @@ uint64_t tfx_sign(struct tfx *f, const char *key, uint16_t key_id, const char *a
     assert_non_null(e);
     signet_record *r = calloc(1, sizeof *r);
     assert_non_null(r);
-    r->type = SIGNET_REC_SIGN;
-    r->auth_id = TFX_AUTH;
-    r->serial = f->serial;
-    r->seq = e->seq;
-    snprintf(r->key_name, sizeof r->key_name, "%s", key);
-    r->key_id = key_id;
-    r->command = YH_CMD_SIGN_PKCS1;
-    SHA256((const uint8_t *)artifact, strlen(artifact), r->data_sha256);
-    r->sig_len = 256;
-    assert_int_equal(RAND_bytes(r->sig, 256), 1);
-    snprintf(r->artifact, sizeof r->artifact, "out/%s.apk", key);
-    SHA256((const uint8_t *)artifact, strlen(artifact), r->artifact_sha256);
-    r->has_artifact_sha256 = true;
-    snprintf(r->caller, sizeof r->caller, "apksigner sign --ks-pass pass:<redacted> %s.apk", key);
+    uint8_t data[32], sig[256], art[32];
+    char path[128], caller[256];
+    SHA256((const uint8_t *)artifact, strlen(artifact), data);
+    SHA256((const uint8_t *)artifact, strlen(artifact), art);
+    assert_int_equal(RAND_bytes(sig, sizeof sig), 1);
+    snprintf(path, sizeof path, "out/%s.apk", key);
+    snprintf(caller, sizeof caller, "apksigner sign --ks-pass pass:<redacted> %s.apk", key);
+    signet_rec_sig what = {.key_name = key, .key_id = key_id, .command = YH_CMD_SIGN_PKCS1,
+                           .data_sha256 = data, .sig = sig, .sig_len = sizeof sig,
+                           .artifact = path, .artifact_sha256 = art, .caller = caller};
+    assert_int_equal(signet_record_sign(r, f->serial, TFX_AUTH, e->seq, &what), SIGNET_OK);
     assert_int_equal(signet_trail_append_record(f->t, r), SIGNET_OK);
     uint64_t idx = r->index;
     free(r);
@@ -185,4 +182,19 @@ size_t tfx_count(const signet_report *r, signet_finding_kind k)
     for (size_t i = 0; i < signet_report_count(r); i++)
         n += signet_report_finding(r, i)->kind == k;
     return n;
+}
+
+void tfx_record_at(const struct tfx *f, uint64_t index, signet_record *out)
+{
+    char *recs = tfx_read(f, "records.log", NULL);
+    bool found = false;
+    for (char *p = recs; *p && !found;) {
+        char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        assert_int_equal(signet_record_parse(p, (size_t)(nl - p), out), SIGNET_OK);
+        found = out->index == index;
+        p = nl + 1;
+    }
+    free(recs);
+    assert_true(found);
 }

@@ -28,6 +28,8 @@ void tfx_ingest(struct tfx *f, const yh_log_entry *es, size_t n, signet_drain_re
  * the record's leaf index. */
 uint64_t tfx_sign(struct tfx *f, const char *key, uint16_t key_id, const char *artifact);
 void tfx_checkpoint(struct tfx *f);
+/* The record at leaf index (fails the test when there is none). */
+void tfx_record_at(const struct tfx *f, uint64_t index, signet_record *out);
 signet_rc tfx_sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[64]);
 
 /* DIR/name (a static buffer per call site is not needed: the result is malloc'd). */

@@ -1,0 +1,68 @@
+/* The verifier's state, shared by the files that each check one part of a trail
+ * (verify.c reads the leaves; the others pair, link and check what was read). */
+#ifndef SIGNET_AUDIT_VERIFY_INTERNAL_H
+#define SIGNET_AUDIT_VERIFY_INTERNAL_H
+
+#include "report_internal.h"
+
+typedef struct {
+    uint64_t seq, index, line;
+    uint16_t target, sess, number;
+    uint8_t cmd, result, used;
+} ventry;
+
+typedef struct {
+    uint32_t serial;
+    ventry *e;
+    size_t n, cap;
+    yh_log_entry last;
+    uint64_t last_seq;
+    bool have;
+    yh_log_entry *anchor;
+    size_t n_anchor;
+    bool anchor_loaded;
+} vdev;
+
+typedef struct {
+    uint64_t index, line, seq, tree_size;
+    uint32_t serial;
+    uint16_t key_id, auth;
+    uint8_t type, command;
+    int slot;
+    uint8_t root[SIGNET_HASH_LEN];
+    /* sign, reuse: SHA-256 of the signed data and of the signature, and the artifact's
+     * (first 16 bytes: enough to tell records apart, half the memory) */
+    uint8_t data16[16], sig16[16], art16[16];
+    bool has_art;
+    uint64_t original;         /* reuse: leaf of the original sign record */
+    size_t cover_off;          /* bind: its covered leaves in vstate.covers */
+    uint32_t n_covers;
+} vrec;
+
+typedef struct {
+    const char *dir;
+    signet_report *rep;
+    /* leaves */
+    uint8_t *hashes;
+    uint32_t *where;   /* file number << 0 ... kept simple: the line of each leaf */
+    uint8_t *file_of;
+    uint8_t *seen;
+    uint64_t cap, max_plus1;
+    char files[64][64];
+    size_t n_files;
+    /* devices and records */
+    vdev *devs;
+    size_t n_devs;
+    vrec *recs;
+    size_t n_recs, cap_recs;
+    merkle_tree *tree;
+    uint64_t *covers;          /* the covered leaves of every bind record, one after another */
+    size_t n_cover, cap_cover;
+} vstate;
+
+/* The record with this leaf index (records are kept in leaf order); NULL if none. */
+vrec *vrec_at(vstate *v, uint64_t index);
+/* Reuse and bind records point at earlier records: check every pointer. */
+void check_links(vstate *v);
+
+#endif
