@@ -3,8 +3,11 @@
  * first byte picks the entry point so that the fuzzer also reaches the payload
  * reader with a known file key (it cannot forge a header MAC):
  *   0x00-0x7f  the whole input is an age file (binary or armored)
- *   0x80-0xbf  the rest is a header, parsed and checked
- *   0xc0-0xff  the rest is a payload for the file key "YELLOW SUBMARINE" */
+ *   0x80-0xbf  the rest is a header, parsed and checked; scrypt stanzas are
+ *              unwrapped with a passphrase when their work factor is small (the
+ *              parser refuses factors above 22, but 22 is still seconds of work)
+ *   0xc0-0xff  the rest is a payload nonce and chunks for the file key
+ *              "YELLOW SUBMARINE" */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,16 +67,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (age_stanzas_check(&h) == SIGNET_OK) {
                 uint8_t fk[AGE_FILE_KEY_LEN];
                 bool matched;
-                for (size_t i = 0; i < h.n; i++)
+                for (size_t i = 0; i < h.n; i++) {
+                    unsigned wf = 0;
                     (void)age_stanza_unwrap(&ids->v[0], &h, &h.st[i], fk, &matched);
+                    if (age_stanza_arg_is(&h.st[i], 0, "scrypt") &&
+                        age_scrypt_check(&h, &h.st[i], i, &wf) == SIGNET_OK && wf <= 6)
+                        (void)age_scrypt_unwrap("password", 8, &h, &h.st[i], fk, &matched);
+                }
             }
             age_header_free(&h);
         }
     } else {
         static const uint8_t fk[AGE_FILE_KEY_LEN] = "YELLOW SUBMARINE";
+        uint8_t nonce[AGE_NONCE_LEN] = {0};
+        size_t k = s.len < AGE_NONCE_LEN ? s.len : AGE_NONCE_LEN;
+        memcpy(nonce, s.p, k);
+        s.pos = k;
         age_bufrd in;
         if (age_bufrd_init(&in, src_read, &s, AGE_ENC_CHUNK + 4096) == SIGNET_OK) {
-            (void)age_payload_decrypt(fk, &in, sink, &written);
+            (void)age_payload_decrypt(fk, nonce, &in, sink, &written);
             age_bufrd_free(&in);
         }
     }

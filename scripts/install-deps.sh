@@ -5,7 +5,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libp11-kit-dev libcmocka-dev
+  libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libp11-kit-dev libcmocka-dev libsodium-dev
   openssl curl git zip unzip python3
   age openssh-client apksigner zipalign opensc softhsm2 libengine-pkcs11-openssl
 )

@@ -12,9 +12,11 @@
  * detects which.  Both directions stream: memory stays bounded (about 200 KiB
  * plus a header of at most AGE_MAX_HEADER bytes) for inputs of any size.
  *
+ * Passphrases: scrypt stanzas (alone in their header, work factor at most 22).
+ *
  * Decryption rejects, each with its own message: a bad header MAC, no stanza for
  * any identity (SIGNET_E_AUTH), malformed stanzas of known types, non-canonical
- * base64, body lines over 64 columns, scrypt (passphrase) files, an all-zero
+ * base64, body lines over 64 columns, scrypt stanzas that are not alone, an all-zero
  * X25519 shared secret, truncated or modified payload chunks, a missing final
  * chunk, an empty final chunk after data, trailing data, and malformed armor.
  * Plaintext is written only after the chunk holding it has authenticated, but a
@@ -35,6 +37,8 @@
 #define AGE_MAX_LINE 16384           /* bytes in one header line */
 #define AGE_MAX_STANZAS 1024
 #define AGE_MAX_IDENTITIES 64
+#define AGE_SCRYPT_DEFAULT_WORK_FACTOR 18 /* log2(N), as age: about 1 s and 256 MiB */
+#define AGE_SCRYPT_MAX_WORK_FACTOR 22     /* higher ones are refused, as age does */
 
 /* A set of recipients to encrypt to. */
 typedef struct age_recipients age_recipients;
@@ -47,6 +51,11 @@ signet_rc age_recipients_add(age_recipients *r, const char *text, size_t len);
 /* Adds every recipient of a recipients file: one per line, blank lines and lines
  * starting with '#' ignored (age's -R format). */
 signet_rc age_recipients_add_file(age_recipients *r, const char *path);
+/* Encrypts to a passphrase (an scrypt stanza, which must be the only recipient)
+ * with work factor log2(N) (0: AGE_SCRYPT_DEFAULT_WORK_FACTOR).  The passphrase
+ * is copied into locked memory. */
+signet_rc age_recipients_add_passphrase(age_recipients *r, const char *pass, size_t len,
+                                        unsigned work_factor);
 size_t age_recipients_count(const age_recipients *r);
 
 /* A set of identities to decrypt with, kept in locked memory. */
@@ -60,6 +69,9 @@ void age_identities_free(age_identities *ids); /* wipes */
 signet_rc age_identities_add_text(age_identities *ids, const char *text, size_t len);
 /* Reads path (into locked memory) and adds its identities as above. */
 signet_rc age_identities_add_file(age_identities *ids, const char *path);
+/* Adds a passphrase that opens scrypt stanzas (one per set; copied into locked
+ * memory). */
+signet_rc age_identities_add_passphrase(age_identities *ids, const char *pass, size_t len);
 size_t age_identities_count(const age_identities *ids);
 /* Appends the recipient of identity i ("age1..." or "ssh-ed25519 AAAA...") to out. */
 signet_rc age_identities_recipient(const age_identities *ids, size_t i, sb_wr *out);

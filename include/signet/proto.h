@@ -276,7 +276,12 @@ enum yh_cap_bit {
     YH_CAP_ENCRYPT_ECB = 0x33,
     YH_CAP_DECRYPT_CBC = 0x34,
     YH_CAP_ENCRYPT_CBC = 0x35,
-    YH_CAP__COUNT = 0x36,
+    /* Firmware 2.4: RSA public wrap keys (object type 9).  The emulator does not
+     * offer those objects, but knows the capabilities so that "all" (and the
+     * factory key's 0x00ffffffffffffff) are valid sets. */
+    YH_CAP_PUT_PUBLIC_WRAP_KEY = 0x36,
+    YH_CAP_DELETE_PUBLIC_WRAP_KEY = 0x37,
+    YH_CAP__COUNT = 0x38,
 };
 #define YH_CAP(bit) (UINT64_C(1) << (bit))
 #define YH_CAPS_ALL (YH_CAP(YH_CAP__COUNT) - 1)
@@ -300,7 +305,8 @@ enum yh_option {
 };
 enum yh_option_value { YH_OPT_OFF = 0, YH_OPT_ON = 1, YH_OPT_FIXED = 2 };
 /* Commands whose auditing can lock the device until a physical reset
- * (echo, session message, device info, get log entries, set log index). */
+ * (echo, session message, device info, get log entries).  Set Log Index is
+ * not one: the device accepts auditing it and runs it on a full forced log. */
 bool yh_cmd_audit_would_lock(uint8_t cmd);
 
 /* ---- frames ---------------------------------------------------------------- */

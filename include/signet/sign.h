@@ -31,6 +31,11 @@ typedef struct signet_signer signet_signer;
  *   checkpoint_seconds = 300
  *   log_key_id = 0x0010            (the Ed25519 audit log key, for checkpoints)
  *   log_name = signet.example/audit (the checkpoint origin line)
+ *   auth_key = 3                   (the authentication key to log in with)
+ *   password_file = /path/to/pw    (its password, first line; or:)
+ *   auth_key_file = /path/to/k.pem (its EC P-256 private key, asymmetric login)
+ * The command line (--auth-key, --password-file, --auth-key-file) and
+ * $SIGNET_AUTH_KEY override the credential settings.
  *   cache = on                     (the signing cache: on | off; on needs a trail)
  *   cache_dir = /path/to/audit.cache (default: the audit directory's name + ".cache")
  * $SIGNET_CACHE=off turns the cache off for one process (helpers, the PKCS#11 module). */
@@ -45,6 +50,9 @@ typedef struct {
     unsigned checkpoint_seconds;
     uint16_t log_key_id;
     char log_name[256];
+    uint16_t auth_key;          /* 0: not set (the commands then use 1) */
+    char password_file[1024];   /* empty: not set */
+    char auth_key_file[1024];   /* empty: not set */
     bool cache_off;
     char cache_dir[1024];
 } signet_config;

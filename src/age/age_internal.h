@@ -78,11 +78,16 @@ struct age_identity {
 struct age_recipients {
     size_t n, cap;
     struct age_recipient *v;
+    char *pass;                      /* scrypt passphrase (locked memory) or NULL */
+    size_t pass_len;
+    unsigned work_factor;
 };
 
 struct age_identities {              /* allocated in locked memory */
     size_t n;
     struct age_identity v[AGE_MAX_IDENTITIES];
+    char *pass;                      /* scrypt passphrase (locked memory) or NULL */
+    size_t pass_len;
 };
 
 /* Parses "ssh-ed25519 AAAA... [comment]" into r. */
@@ -131,7 +136,7 @@ signet_rc age_header_mac(const uint8_t fk[AGE_FILE_KEY_LEN], const uint8_t *p, s
 signet_rc age_stanza_wrap(const struct age_recipient *r, const uint8_t fk[AGE_FILE_KEY_LEN],
                           sb_wr *hdr);
 /* Checks the stanzas of the types signet knows are well formed (arguments,
- * canonical base64, body length) and that no scrypt stanza is present. */
+ * canonical base64, body length; an scrypt stanza alone). */
 signet_rc age_stanzas_check(const age_header *h);
 /* Tries to unwrap st with id.  SIGNET_OK with *matched true: fk holds the file
  * key; with *matched false: the stanza is for someone else.  SIGNET_E_AUTH: the
@@ -139,6 +144,21 @@ signet_rc age_stanzas_check(const age_header *h);
  * another stanza).  Anything else is a hard error (malformed stanza, all-zero
  * shared secret). */
 signet_rc age_stanza_unwrap(const struct age_identity *id, const age_header *h,
+                            const age_stanza *st, uint8_t fk[AGE_FILE_KEY_LEN], bool *matched);
+
+/* ---- scrypt passphrase stanzas (scrypt.c) ---- */
+#define AGE_SCRYPT_SALT_LEN 16
+/* Checks scrypt stanza st (number index) of h: alone in the header, a 16-byte
+ * canonical salt, a work factor 1..22 without leading zeros (to *wf when not
+ * NULL), a 32-byte body.  SIGNET_E_PARSE otherwise. */
+signet_rc age_scrypt_check(const age_header *h, const age_stanza *st, size_t index,
+                           unsigned *wf);
+/* Appends an scrypt stanza wrapping fk under the passphrase to hdr. */
+signet_rc age_scrypt_wrap(const char *pass, size_t pass_len, unsigned wf,
+                          const uint8_t fk[AGE_FILE_KEY_LEN], sb_wr *hdr);
+/* Like age_stanza_unwrap, for a passphrase: *matched false for other stanza
+ * types and for a passphrase that does not open it. */
+signet_rc age_scrypt_unwrap(const char *pass, size_t pass_len, const age_header *h,
                             const age_stanza *st, uint8_t fk[AGE_FILE_KEY_LEN], bool *matched);
 
 /* ---- buffered input (bufrd.c) ---- */
@@ -196,8 +216,11 @@ signet_rc age_out_finish(age_out *o); /* final armor line and END line */
 /* ---- payload (stream.c) ---- */
 signet_rc age_payload_encrypt(const uint8_t fk[AGE_FILE_KEY_LEN], age_read_fn rd, void *rctx,
                               age_out *out);
-signet_rc age_payload_decrypt(const uint8_t fk[AGE_FILE_KEY_LEN], age_bufrd *in,
-                              age_write_fn wr, void *wctx);
+/* Decrypts the chunks after the payload nonce (which the caller read with the
+ * header, as age does). */
+signet_rc age_payload_decrypt(const uint8_t fk[AGE_FILE_KEY_LEN],
+                              const uint8_t nonce[AGE_NONCE_LEN], age_bufrd *in, age_write_fn wr,
+                              void *wctx);
 /* One chunk with an explicit counter and final flag (for building test files). */
 signet_rc age_chunk_seal(const uint8_t key[AGE_KEY_LEN], uint64_t counter, bool last,
                          const uint8_t *pt, size_t n, uint8_t *ct);

@@ -57,12 +57,31 @@ static signet_rc read_header(age_bufrd *in, sb_wr *hdr)
     }
 }
 
+/* The payload nonce after the header: age reads it with the header, so a file
+ * that ends before it has a header failure. */
+static signet_rc read_nonce(age_bufrd *in, uint8_t nonce[AGE_NONCE_LEN])
+{
+    size_t got;
+    signet_rc rc = age_bufrd_read(in, nonce, AGE_NONCE_LEN, &got);
+    if (!rc && got < AGE_NONCE_LEN)
+        rc = signet_fail(SIGNET_E_PARSE, "the file ends %s, without a payload nonce: it is "
+                                         "truncated",
+                         got ? "inside its payload nonce" : "after its header");
+    return rc;
+}
+
 /* Tries every identity on every stanza; the first that opens gives the file key. */
 static signet_rc find_file_key(const age_identities *ids, const age_header *h,
                                uint8_t fk[AGE_FILE_KEY_LEN])
 {
     signet_rc damaged = SIGNET_OK;
     char damaged_msg[256] = "";
+    for (size_t s = 0; s < h->n && ids->pass; s++) {
+        bool matched = false;
+        signet_rc rc = age_scrypt_unwrap(ids->pass, ids->pass_len, h, &h->st[s], fk, &matched);
+        if (rc || matched)
+            return rc;
+    }
     for (size_t s = 0; s < h->n; s++) {
         for (size_t i = 0; i < ids->n; i++) {
             bool matched = false;
@@ -82,10 +101,15 @@ static signet_rc find_file_key(const age_identities *ids, const age_header *h,
     }
     if (damaged)
         return signet_fail(SIGNET_E_AUTH, "%s", damaged_msg);
+    if (h->n == 1 && age_stanza_arg_is(&h->st[0], 0, "scrypt"))
+        return signet_fail(SIGNET_E_AUTH, ids->pass ? "the passphrase does not open the file: "
+                                                      "check it and retry"
+                                                    : "the file is encrypted with a passphrase: "
+                                                      "give it with -p");
     return signet_fail(SIGNET_E_AUTH,
                        "none of the %zu identities given opens any of the file's %zu recipient "
                        "stanzas: the file was encrypted to other keys (check the identity file)",
-                       ids->n, h->n);
+                       ids->n + (ids->pass != NULL), h->n);
 }
 
 static signet_rc check_mac(const uint8_t fk[AGE_FILE_KEY_LEN], const sb_wr *hdr,
@@ -114,6 +138,9 @@ static signet_rc decrypt_stream(const age_identities *ids, age_bufrd *in, age_wr
         rc = read_header(in, &hdr);
     if (!rc)
         rc = age_header_parse(hdr.p, hdr.len, &h);
+    uint8_t nonce[AGE_NONCE_LEN];
+    if (!rc)
+        rc = read_nonce(in, nonce);
     if (!rc)
         rc = age_stanzas_check(&h);
     if (!rc)
@@ -124,7 +151,7 @@ static signet_rc decrypt_stream(const age_identities *ids, age_bufrd *in, age_wr
                                     : AGE_FAIL_NONE;
     } else if ((rc = check_mac(fk, &hdr, &h)) != SIGNET_OK) {
         *fail = input_fault(rc) ? AGE_FAIL_HMAC : AGE_FAIL_NONE;
-    } else if ((rc = age_payload_decrypt(fk, in, wr, wctx)) != SIGNET_OK) {
+    } else if ((rc = age_payload_decrypt(fk, nonce, in, wr, wctx)) != SIGNET_OK) {
         *fail = input_fault(rc) ? AGE_FAIL_PAYLOAD : AGE_FAIL_NONE;
     }
     age_header_free(&h);
@@ -137,8 +164,9 @@ signet_rc age_decrypt(const age_identities *ids, age_read_fn rd, void *rctx, age
                       void *wctx)
 {
     tl_failure = AGE_FAIL_NONE;
-    if (!ids || ids->n == 0)
-        return signet_fail(SIGNET_E_ARG, "no identities: give an identity file (-i)");
+    if (!ids || (ids->n == 0 && !ids->pass))
+        return signet_fail(SIGNET_E_ARG, "no identities: give an identity file (-i) or a "
+                                         "passphrase (-p)");
     age_bufrd raw, dec;
     age_armor_rd armor;
     bool armored = false;

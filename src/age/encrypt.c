@@ -11,6 +11,8 @@ static signet_rc build_header(const age_recipients *r, const uint8_t fk[AGE_FILE
 {
     uint8_t mac[AGE_KEY_LEN];
     signet_rc rc = sbw_str(hdr, AGE_INTRO);
+    if (!rc && r->pass)
+        rc = age_scrypt_wrap(r->pass, r->pass_len, r->work_factor, fk, hdr);
     for (size_t i = 0; i < r->n && !rc; i++)
         rc = age_stanza_wrap(&r->v[i], fk, hdr);
     if (!rc)
@@ -29,9 +31,13 @@ static signet_rc build_header(const age_recipients *r, const uint8_t fk[AGE_FILE
 signet_rc age_encrypt(const age_recipients *r, bool armor, age_read_fn rd, void *rctx,
                       age_write_fn wr, void *wctx)
 {
-    if (!r || r->n == 0)
-        return signet_fail(SIGNET_E_ARG, "no recipients: give at least one recipient (-r) or "
-                                         "recipients file (-R)");
+    if (!r || (r->n == 0 && !r->pass))
+        return signet_fail(SIGNET_E_ARG, "no recipients: give at least one recipient (-r), "
+                                         "recipients file (-R) or a passphrase (-p)");
+    if (r->pass && r->n)
+        return signet_fail(SIGNET_E_ARG, "a passphrase cannot be combined with recipients (the "
+                                         "age format keeps an scrypt stanza alone): encrypt "
+                                         "twice instead");
     uint8_t *fk = smem_alloc(AGE_FILE_KEY_LEN);
     if (!fk)
         return signet_fail(SIGNET_E_NOMEM, "out of secret memory");

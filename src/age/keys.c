@@ -25,11 +25,43 @@ void age_recipients_free(age_recipients *r)
 {
     if (r) {
         free(r->v);
+        smem_free(r->pass);
         free(r);
     }
 }
 
-size_t age_recipients_count(const age_recipients *r) { return r ? r->n : 0; }
+size_t age_recipients_count(const age_recipients *r) { return r ? r->n + (r->pass != NULL) : 0; }
+
+/* A locked copy of a passphrase, NUL-terminated. */
+static signet_rc copy_passphrase(const char *pass, size_t len, char **out, size_t *out_len)
+{
+    if (len == 0)
+        return signet_fail(SIGNET_E_ARG, "the passphrase is empty: give a long random one");
+    if (*out)
+        return signet_fail(SIGNET_E_ARG, "only one passphrase can be given");
+    *out = smem_alloc(len + 1);
+    if (!*out)
+        return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+    memcpy(*out, pass, len);
+    (*out)[len] = 0;
+    *out_len = len;
+    return SIGNET_OK;
+}
+
+signet_rc age_recipients_add_passphrase(age_recipients *r, const char *pass, size_t len,
+                                        unsigned work_factor)
+{
+    if (work_factor == 0)
+        work_factor = AGE_SCRYPT_DEFAULT_WORK_FACTOR;
+    if (work_factor > AGE_SCRYPT_MAX_WORK_FACTOR)
+        return signet_fail(SIGNET_E_ARG, "scrypt work factor %u is above %d, which age refuses "
+                                         "to decrypt",
+                           work_factor, AGE_SCRYPT_MAX_WORK_FACTOR);
+    signet_rc rc = copy_passphrase(pass, len, &r->pass, &r->pass_len);
+    if (!rc)
+        r->work_factor = work_factor;
+    return rc;
+}
 
 static signet_rc parse_x25519_recipient(const char *text, size_t len, struct age_recipient *r)
 {
@@ -153,12 +185,28 @@ signet_rc age_recipients_add_file(age_recipients *rs, const char *path)
 signet_rc age_identities_new(age_identities **out)
 {
     *out = smem_alloc(sizeof **out);
-    return *out ? SIGNET_OK : signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+    if (!*out)
+        return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+    memset(*out, 0, sizeof **out);
+    return SIGNET_OK;
 }
 
-void age_identities_free(age_identities *ids) { smem_free(ids); }
+void age_identities_free(age_identities *ids)
+{
+    if (ids)
+        smem_free(ids->pass);
+    smem_free(ids);
+}
 
-size_t age_identities_count(const age_identities *ids) { return ids ? ids->n : 0; }
+size_t age_identities_count(const age_identities *ids)
+{
+    return ids ? ids->n + (ids->pass != NULL) : 0;
+}
+
+signet_rc age_identities_add_passphrase(age_identities *ids, const char *pass, size_t len)
+{
+    return copy_passphrase(pass, len, &ids->pass, &ids->pass_len);
+}
 
 static signet_rc add_identity(age_identities *ids, const struct age_identity *id)
 {

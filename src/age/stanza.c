@@ -61,9 +61,9 @@ signet_rc age_stanzas_check(const age_header *h)
                                    "a 32-byte share, both canonical base64, and a 32-byte body)",
                                    i + 1);
         } else if (age_stanza_arg_is(st, 0, "scrypt")) {
-            return signet_fail(SIGNET_E_UNSUPPORTED,
-                               "the file is encrypted with a passphrase (scrypt), which signet "
-                               "does not support: decrypt it with `age -d`");
+            signet_rc rc = age_scrypt_check(h, st, i, NULL);
+            if (rc)
+                return rc;
         }
     }
     return SIGNET_OK;

@@ -110,23 +110,16 @@ out:
  * Each chunk is written only after it authenticated; a failure later in the
  * stream (a bad or missing chunk, data after the final chunk) leaves the chunks
  * before it written, and the caller learns of it from the return code. */
-signet_rc age_payload_decrypt(const uint8_t fk[AGE_FILE_KEY_LEN], age_bufrd *in,
-                              age_write_fn wr, void *wctx)
+signet_rc age_payload_decrypt(const uint8_t fk[AGE_FILE_KEY_LEN],
+                              const uint8_t nonce[AGE_NONCE_LEN], age_bufrd *in, age_write_fn wr,
+                              void *wctx)
 {
-    uint8_t nonce[AGE_NONCE_LEN], *key = smem_alloc(AGE_KEY_LEN);
+    uint8_t *key = smem_alloc(AGE_KEY_LEN);
     uint8_t *pt = smem_alloc(AGE_CHUNK), *ct = malloc(AGE_ENC_CHUNK);
     signet_rc rc = SIGNET_OK;
     size_t got;
     if (!key || !pt || !ct) {
         rc = signet_fail(SIGNET_E_NOMEM, "out of memory for the payload buffers");
-        goto out;
-    }
-    if ((rc = age_bufrd_read(in, nonce, sizeof nonce, &got)))
-        goto out;
-    if (got < sizeof nonce) {
-        rc = signet_fail(SIGNET_E_PARSE, "the file ends %s, without a payload nonce: it is "
-                                         "truncated",
-                         got ? "inside its payload nonce" : "after its header");
         goto out;
     }
     if ((rc = age_payload_key(fk, nonce, key)))

@@ -8,17 +8,21 @@
 
 #include "signet/client.h"
 #include "signet/err.h"
+#include "signet/sign.h"
 
 /* Options that come before the command group. */
 struct cli_globals {
     const char *connector;      /* --connector URL, else $SIGNET_CONNECTOR, else default */
-    uint16_t auth_key;          /* --auth-key ID (default 1) */
+    uint16_t auth_key;          /* --auth-key ID, else $SIGNET_AUTH_KEY (main.c) */
+    bool auth_key_set;          /* auth_key was given; else signet.conf's auth_key, else 1 */
     const char *password_file;  /* --password-file F */
     const char *auth_key_file;  /* --auth-key-file F: PEM P-256 private key (asymmetric) */
     const char *config;         /* --config F: signet.conf (else $SIGNET_CONF) */
     bool quiet;                 /* -q: no progress output */
 };
 
+/* A group that parses its own argv (older style; new groups are command tables,
+ * see cli_table.h). */
 struct cli_group {
     const char *name;
     const char *summary;        /* one line for `signet --help` */
@@ -37,9 +41,27 @@ struct cli_command {
 int cli_dispatch(const char *group, const char *intro, const struct cli_command *cmds, size_t n,
                  const struct cli_globals *g, int argc, char **argv);
 
-/* Opens the connector and a session with the global credentials: the password from
- * --password-file, $SIGNET_PASSWORD or a prompt; or the key in --auth-key-file. */
+/* The connector URL: --connector, $SIGNET_CONNECTOR, the connector of signet.conf
+ * when one is named (--config, $SIGNET_CONF), else the default. */
+signet_rc cli_connector_url(const struct cli_globals *g, char *url, size_t cap);
+
+/* The credential to log in with: the command line (--auth-key, $SIGNET_AUTH_KEY,
+ * --password-file or --auth-key-file) over signet.conf (auth_key, password_file,
+ * auth_key_file); auth key 1 when neither names one. */
+struct cli_credential {
+    uint16_t auth_key;
+    const char *password_file; /* NULL: $SIGNET_PASSWORD or a prompt */
+    const char *auth_key_file; /* asymmetric login when set */
+};
+signet_rc cli_credentials(const struct cli_globals *g, const signet_config *cfg,
+                          struct cli_credential *out);
+
+/* Opens the connector and a session with that credential: the password from the
+ * password file, $SIGNET_PASSWORD or a prompt; or the key in the auth key file. */
 signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_session **sess);
+/* The same with a configuration already loaded. */
+signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config *cfg,
+                               hsm_conn **conn, hsm_session **sess);
 void cli_close_session(hsm_conn *conn, hsm_session *sess);
 
 /* The signing path with the configuration (--config, $SIGNET_CONF) and the global

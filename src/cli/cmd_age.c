@@ -20,7 +20,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: signet age encrypt (-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n"
-            "       signet age decrypt -i IDENTITY_FILE... [-o OUT] [IN]\n"
+            "       signet age encrypt -p [--passphrase-file F] [-a] [-o OUT] [IN]\n"
+            "       signet age decrypt (-i IDENTITY_FILE... | -p [--passphrase-file F]) [-o OUT] [IN]\n"
             "       signet age keygen [-o OUT]\n"
             "\n"
             "age file encryption (age-encryption.org/v1), interoperable with age(1).\n"
@@ -37,6 +38,10 @@ static void usage(FILE *f)
             "  -R, --recipients-file F  encrypt to every recipient in F, one per line\n"
             "  -a, --armor              write ASCII armor (PEM) instead of binary\n"
             "  -i, --identity F         identity file for decrypt (repeatable)\n"
+            "  -p, --passphrase         encrypt to / decrypt with a passphrase (scrypt), read from\n"
+            "                           --passphrase-file F, else $SIGNET_AGE_PASSPHRASE, else\n"
+            "                           the terminal; never from the command line\n"
+            "      --work-factor N      scrypt log2(N) for encrypt -p (default 18, at most 22)\n"
             "  -o, --output OUT         write OUT (atomically) instead of standard output\n"
             "  -h, --help               this help\n"
             "\n"
@@ -176,6 +181,27 @@ static signet_rc do_decrypt(const void *keys, bool armor, int in, int out)
     return age_decrypt_fd(keys, in, out);
 }
 
+/* ---------------------------------------------------------------- passphrases */
+
+#define PASS_ENV "SIGNET_AGE_PASSPHRASE"
+
+/* The passphrase from file, $SIGNET_AGE_PASSPHRASE or the terminal (asked twice
+ * when confirm is set and it comes from the terminal). */
+static signet_rc read_passphrase(const char *file, bool confirm, char **out)
+{
+    bool from_tty = !file && !getenv(PASS_ENV);
+    signet_rc rc = signet_read_password(file, PASS_ENV, "Enter passphrase: ", out);
+    if (rc || !confirm || !from_tty)
+        return rc;
+    char *again = NULL;
+    if ((rc = signet_read_password(NULL, PASS_ENV, "Confirm passphrase: ", &again)))
+        return rc;
+    if (strcmp(*out, again) != 0)
+        rc = signet_fail(SIGNET_E_ARG, "the passphrases do not match: try again");
+    smem_free(again);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- commands */
 
 static int run_encrypt(int argc, char **argv)
@@ -183,16 +209,19 @@ static int run_encrypt(int argc, char **argv)
     static const struct option opts[] = {
         {"recipient", required_argument, 0, 'r'}, {"recipients-file", required_argument, 0, 'R'},
         {"armor", no_argument, 0, 'a'},          {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"passphrase", no_argument, 0, 'p'},     {"passphrase-file", required_argument, 0, 'P'},
+        {"work-factor", required_argument, 0, 'W'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    unsigned work_factor = 0;
     age_recipients *r = NULL;
-    const char *out = NULL;
-    bool armor = false;
+    const char *out = NULL, *pass_file = NULL;
+    bool armor = false, pass = false;
     signet_rc rc = age_recipients_new(&r);
     if (rc)
         return cli_report(rc);
     int c, status = 0;
     optind = 0;
-    while (!status && (c = getopt_long(argc, argv, "r:R:ao:h", opts, NULL)) != -1) {
+    while (!status && (c = getopt_long(argc, argv, "r:R:ao:ph", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             if ((rc = age_recipients_add(r, optarg, strlen(optarg))))
@@ -204,14 +233,36 @@ static int run_encrypt(int argc, char **argv)
             break;
         case 'a': armor = true; break;
         case 'o': out = optarg; break;
+        case 'p': pass = true; break;
+        case 'P': pass = true; pass_file = optarg; break;
+        case 'W': {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*optarg < '1' || *optarg > '9' || *end || v > AGE_SCRYPT_MAX_WORK_FACTOR)
+                status = cli_usage_error("age", "--work-factor takes a number from 1 to %d",
+                                         AGE_SCRYPT_MAX_WORK_FACTOR);
+            work_factor = (unsigned)v;
+            break;
+        }
         case 'h': usage(stdout); age_recipients_free(r); return 0;
         default: status = cli_usage_error("age", "unknown option for encrypt"); break;
         }
     }
     if (!status && argc - optind > 1)
         status = cli_usage_error("age", "encrypt takes one input file at most");
+    if (!status && pass && age_recipients_count(r) > 0)
+        status = cli_usage_error("age", "-p cannot be combined with -r or -R (an scrypt stanza "
+                                        "must be alone in the file)");
+    if (!status && pass) {
+        char *pw = NULL;
+        if ((rc = read_passphrase(pass_file, true, &pw)) ||
+            (rc = age_recipients_add_passphrase(r, pw, strlen(pw), work_factor)))
+            status = cli_report(rc);
+        smem_free(pw);
+    }
     if (!status && age_recipients_count(r) == 0)
-        status = cli_usage_error("age", "encrypt needs at least one -r RECIPIENT or -R FILE");
+        status = cli_usage_error("age", "encrypt needs at least one -r RECIPIENT or -R FILE, "
+                                        "or -p");
     if (!status && !out && !armor && isatty(STDOUT_FILENO))
         status = cli_usage_error("age", "refusing to write binary to a terminal: use -a or -o");
     if (!status && (rc = run_op(do_encrypt, r, armor, optind < argc ? argv[optind] : NULL, out,
@@ -240,16 +291,19 @@ static int run_decrypt(int argc, char **argv)
     static const struct option opts[] = {{"identity", required_argument, 0, 'i'},
                                          {"output", required_argument, 0, 'o'},
                                          {"decrypt", no_argument, 0, 'd'},
+                                         {"passphrase", no_argument, 0, 'p'},
+                                         {"passphrase-file", required_argument, 0, 'P'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     age_identities *ids = NULL;
-    const char *out = NULL;
+    const char *out = NULL, *pass_file = NULL;
+    bool pass = false;
     signet_rc rc = age_identities_new(&ids);
     if (rc)
         return cli_report(rc);
     int c, status = 0;
     optind = 0;
-    while (!status && (c = getopt_long(argc, argv, "i:o:dh", opts, NULL)) != -1) {
+    while (!status && (c = getopt_long(argc, argv, "i:o:dph", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             if ((rc = age_identities_add_file(ids, optarg)))
@@ -257,14 +311,23 @@ static int run_decrypt(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 'd': break; /* accepted for age compatibility */
+        case 'p': pass = true; break;
+        case 'P': pass = true; pass_file = optarg; break;
         case 'h': usage(stdout); age_identities_free(ids); return 0;
         default: status = cli_usage_error("age", "unknown option for decrypt"); break;
         }
     }
     if (!status && argc - optind > 1)
         status = cli_usage_error("age", "decrypt takes one input file at most");
+    if (!status && pass) {
+        char *pw = NULL;
+        if ((rc = read_passphrase(pass_file, false, &pw)) ||
+            (rc = age_identities_add_passphrase(ids, pw, strlen(pw))))
+            status = cli_report(rc);
+        smem_free(pw);
+    }
     if (!status && age_identities_count(ids) == 0)
-        status = cli_usage_error("age", "decrypt needs at least one -i IDENTITY_FILE");
+        status = cli_usage_error("age", "decrypt needs at least one -i IDENTITY_FILE, or -p");
     if (!status && (rc = run_op(do_decrypt, ids, false, optind < argc ? argv[optind] : NULL,
                                 out, 0600)))
         status = decrypt_status(rc);

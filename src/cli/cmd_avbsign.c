@@ -5,7 +5,12 @@
  * FILE` and the signature written over FILE).  The YubiHSM has no raw RSA, so the
  * block is checked to be exactly type-1 padding around a DigestInfo of the hash the
  * algorithm names, at the key's modulus length, and the DigestInfo is signed with
- * Sign PKCS#1 (the device pads it the same way).  Anything else is refused. */
+ * Sign PKCS#1 (the device pads it the same way).  Anything else is refused.
+ *
+ * In the files mode avbtool keeps FILE open and reads the signature back through
+ * that handle, so FILE is overwritten in place (same inode) and fsynced before the
+ * helper exits 0; a rename would leave avbtool reading the unsigned block.
+ * Installed also as signet-avb-sign: avbtool takes the helper as one program path. */
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +19,10 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
-#include "cli.h"
+#include "cli_table.h"
 #include "file_io.h"
 #include "signet/digestinfo.h"
 #include "signet/sign.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: signet [global options] avb-sign ALGORITHM KEY [FILE]\n"
-               "\n"
-               "avbtool signing helper: pass `--signing_helper 'signet avb-sign'` (block on\n"
-               "stdin, signature on stdout) or `--signing_helper_with_files` (the block is read\n"
-               "from FILE and replaced by the signature).  ALGORITHM is avbtool's name, e.g.\n"
-               "SHA256_RSA4096; KEY names a key of the key store (a path is reduced to its\n"
-               "file name without .pem/.avbpubkey/.x509.pem).  Configuration: --config or\n"
-               "$SIGNET_CONF; password: --password-file or $SIGNET_PASSWORD.\n"
-               "The audit record names $SIGNET_ARTIFACT when set.\n");
-}
 
 /* "SHA256_RSA4096" -> NID_sha256, 512 bytes. */
 static signet_rc parse_algorithm(const char *a, int *md_nid, size_t *mod_bytes)
@@ -66,7 +58,21 @@ static void key_name_from_arg(const char *arg, char *out, size_t len)
     }
 }
 
-static signet_rc avb_sign(const struct cli_globals *g, const char *alg, const char *key,
+struct avb_args {
+    const char *algorithm, *key, *file;
+};
+
+static const struct cli_opt OPTS[] = {
+    CLI_POS("ALGORITHM", cli_p_str, struct avb_args, algorithm, CLI_REQUIRED,
+            "avbtool's algorithm name, e.g. SHA256_RSA4096"),
+    CLI_POS("KEY", cli_p_str, struct avb_args, key, CLI_REQUIRED,
+            "a key of the key store (a path is reduced to its file name)"),
+    CLI_POS("FILE", cli_p_str, struct avb_args, file, 0,
+            "files mode: the block is read from FILE and overwritten by the signature"),
+    CLI_END};
+
+/* Checks the block and signs its DigestInfo through the signing path. */
+static signet_rc avb_sign(struct cli_ctx *c, const char *alg, const char *key,
                           const uint8_t *block, size_t block_len, uint8_t *sig, size_t *sig_len)
 {
     int md_nid = 0, got_nid = 0;
@@ -87,42 +93,47 @@ static signet_rc avb_sign(const struct cli_globals *g, const char *alg, const ch
 
     char name[SIGNET_KEY_NAME_MAX];
     key_name_from_arg(key, name, sizeof name);
-    signet_signer *s;
-    if ((rc = cli_open_signer(g, &s)) != SIGNET_OK)
+    if ((rc = cli_ctx_open(c)) != SIGNET_OK)
         return rc;
     signet_sign_req req = {.key_name = name, .mech = SIGNET_MECH_RSA_PKCS1, .data = di,
                            .len = di_len, .artifact_path = getenv("SIGNET_ARTIFACT"),
                            .caller = "avb-sign"};
-    rc = signet_sign(s, &req, sig, sig_len);
-    signet_signer_close(s);
+    rc = signet_sign(c->signer, &req, sig, sig_len);
     if (rc == SIGNET_OK && *sig_len != mod_bytes)
         rc = signet_fail(SIGNET_E_STATE, "key '%s' made a %zu-byte signature; %s needs %zu", name,
                          *sig_len, alg, mod_bytes);
     return rc;
 }
 
-static int run(const struct cli_globals *g, int argc, char **argv)
+static signet_rc run(struct cli_ctx *c, void *args)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc != 3 && argc != 4) {
-        usage(stderr);
-        return 2;
-    }
-    const char *file = argc == 4 ? argv[3] : NULL;
+    const struct avb_args *a = args;
     sb_wr block;
-    signet_rc rc = file ? cli_read_file(file, 1024, &block) : cli_read_fd(0, "stdin", 1024, &block);
+    signet_rc rc = a->file ? cli_read_file(a->file, 1024, &block)
+                           : cli_read_fd(0, "stdin", 1024, &block);
     uint8_t sig[1024];
     size_t sig_len = sizeof sig;
     if (rc == SIGNET_OK)
-        rc = avb_sign(g, argv[1], argv[2], block.p, block.len, sig, &sig_len);
+        rc = avb_sign(c, a->algorithm, a->key, block.p, block.len, sig, &sig_len);
     sbw_free(&block);
     if (rc == SIGNET_OK)
-        rc = file ? cli_write_file(file, sig, sig_len) : cli_write_all(1, "stdout", sig, sig_len);
-    return rc ? cli_report(rc) : 0;
+        rc = a->file ? cli_overwrite_file(a->file, sig, sig_len)
+                     : cli_write_all(1, "stdout", sig, sig_len);
+    return rc;
 }
 
-const struct cli_group cli_group_avbsign = {"avb-sign", "avbtool signing helper (--signing_helper)",
-                                            run};
+static const struct cli_cmd CMDS[] = {
+    {NULL, "avbtool signing helper",
+     "avbtool runs the helper with the PKCS#1 v1.5 block on stdin and takes the\n"
+     "signature from stdout (--signing_helper), or names FILE, which holds the block\n"
+     "and is overwritten in place by the signature (--signing_helper_with_files).\n"
+     "avbtool takes one program path, so name the installed link:\n"
+     "  avbtool ... --signing_helper /usr/local/bin/signet-avb-sign\n"
+     "Credentials come from signet.conf ($SIGNET_CONF: auth_key with password_file\n"
+     "or auth_key_file) or $SIGNET_AUTH_KEY and $SIGNET_PASSWORD.  The audit record\n"
+     "names $SIGNET_ARTIFACT when set.\n",
+     OPTS, sizeof(struct avb_args), CLI_SIGNER | CLI_LATE, run},
+    {0}};
+
+const struct cli_table cli_table_avbsign = {"avb-sign", "avbtool signing helper (--signing_helper)",
+                                            NULL, CMDS};

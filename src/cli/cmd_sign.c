@@ -1,73 +1,61 @@
 /* signet sign: sign a release artifact with a key of the key store through the
  * signing path; the audit record names the artifact and its SHA-256. */
-#include <getopt.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
-#include "cli.h"
+#include "cli_table.h"
 #include "file_io.h"
 #include "signet/sign.h"
 
 #define MAX_ARTIFACT (1u << 30)
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: signet [global options] sign --key NAME [--hash sha256|sha384|sha512]\n"
-               "                                  -in FILE -out SIG\n"
-               "\n"
-               "Hashes FILE and signs the digest with key NAME of the key store (RSA: PKCS#1\n"
-               "v1.5; EC: ECDSA, DER).  The signature is written to SIG only after the audit\n"
-               "record naming FILE and its SHA-256 is on disk.\n");
-}
+struct sign_args {
+    const char *key, *in, *out, *hash;
+};
 
-static int run(const struct cli_globals *g, int argc, char **argv)
-{
-    static const struct option opts[] = {{"in", required_argument, 0, 'i'},
-                                         {"out", required_argument, 0, 'o'},
-                                         {"key", required_argument, 0, 'k'},
-                                         {"hash", required_argument, 0, 'H'},
-                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *in = NULL, *out = NULL, *key = NULL, *hash = "sha256";
-    int c;
-    while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'i': in = optarg; break;
-        case 'o': out = optarg; break;
-        case 'k': key = optarg; break;
-        case 'H': hash = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (!in || !out || !key || optind != argc)
-        return cli_usage_error("sign", "needs --key NAME -in FILE -out SIG");
-    const EVP_MD *md = EVP_get_digestbyname(hash);
-    if (!md || (strcmp(hash, "sha256") && strcmp(hash, "sha384") && strcmp(hash, "sha512")))
-        return cli_usage_error("sign", "--hash must be sha256, sha384 or sha512");
+static const struct cli_opt OPTS[] = {
+    CLI_OPT("key", 0, "NAME", cli_p_str, struct sign_args, key, CLI_REQUIRED,
+            "a key of the key store"),
+    CLI_OPT("in", 0, "FILE", cli_p_str, struct sign_args, in, CLI_REQUIRED, "the artifact"),
+    CLI_OPT("out", 0, "SIG", cli_p_str, struct sign_args, out, CLI_REQUIRED,
+            "where the signature goes"),
+    CLI_OPT_DEF("hash", 0, "H", cli_p_hash, struct sign_args, hash, "sha256",
+                "sha256, sha384 or sha512"),
+    CLI_END};
 
+static signet_rc sign(struct cli_ctx *c, void *args)
+{
+    const struct sign_args *a = args;
+    const EVP_MD *md = EVP_get_digestbyname(a->hash);
+    if (!md)
+        return signet_fail(SIGNET_E_UNSUPPORTED, "OpenSSL does not provide %s", a->hash);
     sb_wr file;
-    signet_rc rc = cli_read_file(in, MAX_ARTIFACT, &file);
+    signet_rc rc = cli_read_file(a->in, MAX_ARTIFACT, &file);
     uint8_t digest[64], file_sha256[32];
     unsigned dlen = 0;
-    if (rc == SIGNET_OK) {
-        EVP_Digest(file.p, file.len, digest, &dlen, md, NULL);
-        EVP_Digest(file.p, file.len, file_sha256, NULL, EVP_sha256(), NULL);
-    }
+    if (rc == SIGNET_OK && (EVP_Digest(file.p, file.len, digest, &dlen, md, NULL) != 1 ||
+                            EVP_Digest(file.p, file.len, file_sha256, NULL, EVP_sha256(), NULL) != 1))
+        rc = signet_fail(SIGNET_E_CRYPTO, "cannot hash %s", a->in);
     sbw_free(&file);
-    signet_signer *s = NULL;
-    if (rc == SIGNET_OK)
-        rc = cli_open_signer(g, &s);
     uint8_t sig[1024];
     size_t sig_len = sizeof sig;
     if (rc == SIGNET_OK)
-        rc = cli_sign_digest(s, key, EVP_MD_get_type(md), digest, dlen, in, file_sha256, sig,
-                             &sig_len);
-    signet_signer_close(s);
+        rc = cli_ctx_open(c);
     if (rc == SIGNET_OK)
-        rc = cli_write_file(out, sig, sig_len);
-    return rc ? cli_report(rc) : 0;
+        rc = cli_sign_digest(c->signer, a->key, EVP_MD_get_type(md), digest, dlen, a->in,
+                             file_sha256, sig, &sig_len);
+    if (rc == SIGNET_OK)
+        rc = cli_write_file(a->out, sig, sig_len);
+    return rc;
 }
 
-const struct cli_group cli_group_sign = {"sign", "sign a release artifact with a key of the key store",
-                                         run};
+static const struct cli_cmd CMDS[] = {
+    {NULL, "Sign a release artifact with a key of the key store",
+     "Hashes FILE and signs the digest with key NAME of the key store (RSA: PKCS#1\n"
+     "v1.5; EC: ECDSA, DER).  The signature is written to SIG only after the audit\n"
+     "record naming FILE and its SHA-256 is on disk.\n",
+     OPTS, sizeof(struct sign_args), CLI_SIGNER | CLI_LATE, sign},
+    {0}};
+
+const struct cli_table cli_table_sign = {"sign", "sign a release artifact with a key of the key store", NULL, CMDS};

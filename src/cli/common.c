@@ -24,7 +24,7 @@ int cli_usage_error(const char *group, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n(try `signet %s%s--help`)\n", group ? group : "", group ? " " : "");
+    fprintf(stderr, " (see `signet %s%s--help`)\n", group ? group : "", group ? " " : "");
     return 2;
 }
 
@@ -71,37 +71,82 @@ static signet_rc load_auth_key_file(const char *path, EVP_PKEY **out)
     return SIGNET_OK;
 }
 
-signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_session **sess)
+/* signet.conf when one is named (--config, $SIGNET_CONF); *have false otherwise. */
+static signet_rc named_config(const struct cli_globals *g, signet_config *cfg, bool *have)
+{
+    const char *conf = g->config ? g->config : getenv("SIGNET_CONF");
+    *have = conf && *conf;
+    if (!*have) {
+        signet_config_defaults(cfg);
+        return SIGNET_OK;
+    }
+    return signet_config_load(conf, cfg);
+}
+
+/* --connector, then $SIGNET_CONNECTOR (main.c), then signet.conf, then the default. */
+static void pick_connector(const struct cli_globals *g, const signet_config *cfg, char *url,
+                           size_t cap)
+{
+    snprintf(url, cap, "%s", g->connector ? g->connector : cfg->connector);
+}
+
+signet_rc cli_connector_url(const struct cli_globals *g, char *url, size_t cap)
+{
+    signet_config cfg;
+    bool have;
+    signet_rc rc = g->connector ? (signet_config_defaults(&cfg), SIGNET_OK)
+                                : named_config(g, &cfg, &have);
+    if (rc == SIGNET_OK)
+        pick_connector(g, &cfg, url, cap);
+    return rc;
+}
+
+signet_rc cli_credentials(const struct cli_globals *g, const signet_config *cfg,
+                          struct cli_credential *out)
+{
+    memset(out, 0, sizeof *out);
+    out->auth_key = g->auth_key_set ? g->auth_key : cfg->auth_key ? cfg->auth_key : 1;
+    /* A credential named on the command line replaces both settings of the file. */
+    if (g->password_file || g->auth_key_file) {
+        out->password_file = g->password_file;
+        out->auth_key_file = g->auth_key_file;
+    } else {
+        out->password_file = cfg->password_file[0] ? cfg->password_file : NULL;
+        out->auth_key_file = cfg->auth_key_file[0] ? cfg->auth_key_file : NULL;
+    }
+    if (out->password_file && out->auth_key_file)
+        return signet_fail(SIGNET_E_ARG, "--password-file and --auth-key-file name two "
+                                         "credentials: give one");
+    return SIGNET_OK;
+}
+
+signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config *cfg,
+                               hsm_conn **conn, hsm_session **sess)
 {
     *conn = NULL;
     *sess = NULL;
-    /* --connector, then $SIGNET_CONNECTOR (main.c), then signet.conf when one is
-     * named, then the default. */
-    const char *url = g->connector;
-    signet_config cfg;
-    const char *conf = g->config ? g->config : getenv("SIGNET_CONF");
-    if (!url && conf && *conf) {
-        signet_rc crc = signet_config_load(conf, &cfg);
-        if (crc)
-            return crc;
-        url = cfg.connector;
-    }
-    signet_rc rc = hsm_conn_open(url, conn);
+    struct cli_credential cr;
+    signet_rc rc = cli_credentials(g, cfg, &cr);
     if (rc)
         return rc;
-    if (g->auth_key_file) {
+    char url[sizeof cfg->connector];
+    pick_connector(g, cfg, url, sizeof url);
+    rc = hsm_conn_open(url, conn);
+    if (rc)
+        return rc;
+    if (cr.auth_key_file) {
         EVP_PKEY *k = NULL;
-        rc = load_auth_key_file(g->auth_key_file, &k);
+        rc = load_auth_key_file(cr.auth_key_file, &k);
         if (rc == SIGNET_OK)
-            rc = hsm_session_open_asym(*conn, g->auth_key, k, sess);
+            rc = hsm_session_open_asym(*conn, cr.auth_key, k, sess);
         EVP_PKEY_free(k);
     } else {
         char *pw = NULL;
         char prompt[64];
-        snprintf(prompt, sizeof prompt, "Password for authentication key %u: ", g->auth_key);
-        rc = signet_read_password(g->password_file, "SIGNET_PASSWORD", prompt, &pw);
+        snprintf(prompt, sizeof prompt, "Password for authentication key %u: ", cr.auth_key);
+        rc = signet_read_password(cr.password_file, "SIGNET_PASSWORD", prompt, &pw);
         if (rc == SIGNET_OK)
-            rc = hsm_session_open(*conn, g->auth_key, pw, sess);
+            rc = hsm_session_open(*conn, cr.auth_key, pw, sess);
         smem_free(pw);
     }
     if (rc) {
@@ -109,6 +154,16 @@ signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_ses
         *conn = NULL;
     }
     return rc;
+}
+
+signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_session **sess)
+{
+    *conn = NULL;
+    *sess = NULL;
+    signet_config cfg;
+    bool have;
+    signet_rc rc = named_config(g, &cfg, &have);
+    return rc ? rc : cli_open_session_cfg(g, &cfg, conn, sess);
 }
 
 void cli_close_session(hsm_conn *conn, hsm_session *sess)

@@ -8,9 +8,8 @@
 #include "file_io.h"
 #include "signet/file.h"
 
-signet_rc cli_read_fd(int fd, const char *what, size_t max, sb_wr *out)
+static signet_rc read_into(int fd, const char *what, size_t max, sb_wr *out)
 {
-    sbw_init(out, max);
     for (;;) {
         uint8_t buf[65536];
         ssize_t n = read(fd, buf, sizeof buf);
@@ -25,12 +24,19 @@ signet_rc cli_read_fd(int fd, const char *what, size_t max, sb_wr *out)
     }
 }
 
+signet_rc cli_read_fd(int fd, const char *what, size_t max, sb_wr *out)
+{
+    sbw_init(out, max);
+    return read_into(fd, what, max, out);
+}
+
 signet_rc cli_read_file(const char *path, size_t max, sb_wr *out)
 {
+    sbw_init(out, max); /* the caller frees it on every path */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return signet_fail(SIGNET_E_IO, "cannot open %s: %s", path, strerror(errno));
-    signet_rc rc = cli_read_fd(fd, path, max, out);
+    signet_rc rc = read_into(fd, path, max, out);
     close(fd);
     return rc;
 }
@@ -52,4 +58,30 @@ signet_rc cli_write_all(int fd, const char *what, const uint8_t *p, size_t n)
 signet_rc cli_write_file(const char *path, const uint8_t *p, size_t n)
 {
     return signet_file_replace(path, p, n, 0644, true);
+}
+
+signet_rc cli_overwrite_file(const char *path, const uint8_t *p, size_t n)
+{
+    /* The same inode: a reader holding the file open sees the new bytes. */
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return signet_fail(SIGNET_E_IO, "cannot open %s for writing: %s", path, strerror(errno));
+    signet_rc rc = SIGNET_OK;
+    size_t done = 0;
+    while (rc == SIGNET_OK && done < n) {
+        ssize_t w = pwrite(fd, p + done, n - done, (off_t)done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = signet_fail(SIGNET_E_IO, "writing %s: %s", path, w < 0 ? strerror(errno) : "no progress");
+        else
+            done += (size_t)w;
+    }
+    if (rc == SIGNET_OK && ftruncate(fd, (off_t)n) != 0)
+        rc = signet_fail(SIGNET_E_IO, "truncating %s: %s", path, strerror(errno));
+    if (rc == SIGNET_OK && fsync(fd) != 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot flush %s to disk: %s", path, strerror(errno));
+    if (close(fd) != 0 && rc == SIGNET_OK)
+        rc = signet_fail(SIGNET_E_IO, "closing %s: %s", path, strerror(errno));
+    return rc;
 }

@@ -10,5 +10,8 @@ signet_rc cli_read_file(const char *path, size_t max, sb_wr *out);
 signet_rc cli_write_all(int fd, const char *what, const uint8_t *p, size_t n);
 /* temp file, fsync, rename. */
 signet_rc cli_write_file(const char *path, const uint8_t *p, size_t n);
+/* Overwrites an existing file in place (same inode, so that a reader holding it
+ * open reads the new bytes), truncates it to n and fsyncs it before returning. */
+signet_rc cli_overwrite_file(const char *path, const uint8_t *p, size_t n);
 
 #endif

@@ -259,7 +259,7 @@ static const char SET_OPTION_USAGE[] =
     "a reset.  command-audit chooses which commands are logged (names as in\n"
     "`signet hsm log`, e.g. sign-pkcs1=on,generate-asymmetric-key=fixed).  Commands\n"
     "whose auditing can lock the device (echo, session-message, device-info,\n"
-    "get-log-entries, set-log-index) are refused.\n";
+    "get-log-entries) are refused.\n";
 
 int hsm_cmd_set_option(const struct cli_globals *g, int argc, char **argv)
 {

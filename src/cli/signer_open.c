@@ -13,12 +13,9 @@ signet_rc cli_open_signer(const struct cli_globals *g, signet_signer **out)
     signet_rc rc = signet_config_load(g->config, &cfg);
     if (rc)
         return rc;
-    struct cli_globals eff = *g;
-    if (!eff.connector)
-        eff.connector = cfg.connector;
     hsm_conn *conn;
     hsm_session *sess;
-    rc = cli_open_session(&eff, &conn, &sess);
+    rc = cli_open_session_cfg(g, &cfg, &conn, &sess);
     if (rc)
         return rc;
     return signet_signer_open_session(&cfg, conn, sess, out);

@@ -79,9 +79,10 @@ uint8_t cmd_change_auth_key(dev_req *rq)
     rq->target = id;
     if (!dev_session_has_cap(rq->dev, rq->sess, YH_CAP_CHANGE_AUTHENTICATION_KEY))
         return YH_ERR_INSUFFICIENT_PERMISSIONS;
-    /* Only the key this session authenticated with can be changed. */
+    /* Only the key this session authenticated with can be changed; another
+     * id is "invalid id", as the device answers. */
     if (id != rq->sess->auth_id)
-        return YH_ERR_INSUFFICIENT_PERMISSIONS;
+        return YH_ERR_INVALID_ID;
     dev_object *k = dev_session_key(rq->dev, rq->sess);
     if (!k)
         return YH_ERR_OBJECT_NOT_FOUND;

@@ -1,5 +1,6 @@
-/* Audit log commands: Get Log Entries and Set Log Index.  Neither can be
- * audited, so both keep working when a forced log is full. */
+/* Audit log commands: Get Log Entries and Set Log Index.  Get Log Entries
+ * cannot be audited; Set Log Index can, and runs even on a full forced log
+ * (session.c), so the log can always be drained. */
 #include "dev.h"
 
 uint8_t cmd_get_log_entries(dev_req *rq)

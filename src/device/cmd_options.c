@@ -1,9 +1,9 @@
 /* Device options: force-audit (01) and command-audit (03).  Values 00 off,
  * 01 on, 02 fixed (only a reset clears it).  The emulator is a non-FIPS
- * device: Get Option fips-mode (05) answers 00 and setting it is invalid data,
- * as is the FIPS devices' algorithm toggle (04).  Auditing a command that could
- * lock the device (echo, session message, device info, get log entries, set
- * log index) is refused, so the log can always be drained. */
+ * device: getting or setting fips-mode (05) or the FIPS models' algorithm
+ * toggle (04) is invalid data.  Auditing a command that could
+ * lock the device (echo, session message, device info, get log entries) is
+ * refused, so the log can always be drained. */
 #include <string.h>
 
 #include "dev.h"
@@ -72,10 +72,10 @@ uint8_t cmd_get_option(dev_req *rq)
                 sbw_u8(rq->out, st->cmd_audit[dev_audit_cmds[i]]))
                 return YH_ERR_WRONG_LENGTH;
         return YH_ERR_OK;
-    case YH_OPTION_FIPS_MODE:
-        /* A non-FIPS device: FIPS mode off. */
-        return sbw_u8(rq->out, YH_OPT_OFF) ? YH_ERR_WRONG_LENGTH : YH_ERR_OK;
     default:
+        /* fips-mode (05) and the algorithm toggle (04) exist only on FIPS
+         * models: a non-FIPS device answers invalid data, which is how
+         * python-yubihsm tells the two apart. */
         return YH_ERR_INVALID_DATA;
     }
 }

@@ -180,7 +180,16 @@ uint8_t cmd_sign_eddsa(dev_req *rq)
         return code;
     if (o->algorithm != YH_ALGO_EC_ED25519)
         return YH_ERR_INVALID_DATA;
-    /* A key imported without its seed has only a public half in OpenSSL. */
+    /* A key imported without its seed signs from scalar | prefix | public. */
+    if (o->body_len == 96) {
+        uint8_t *dst;
+        if (sbw_reserve(rq->out, 64, &dst) != SIGNET_OK)
+            return YH_ERR_INVALID_DATA;
+        code = dev_ed25519_sign_expanded(o->body, rq->data + 2, rq->len - 2, dst);
+        if (code)
+            rq->out->len -= 64;
+        return code;
+    }
     if (o->body_len != 32)
         return YH_ERR_INVALID_DATA;
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();

@@ -246,7 +246,10 @@ uint8_t cmd_import_wrapped(dev_req *rq)
     }
     dev_obj_fill(rq->dev->st, slot, type, &h, delegated, (uint8_t)(origin | YH_ORIGIN_IMPORTED_WRAPPED),
                  body, body_len);
-    slot->sequence = seq; /* the object keeps its identity */
+    /* The device counts the import as a new incarnation of (type, id), as
+     * yubihsm-shell's wrap test expects (sequence 1 after delete and import
+     * of a fresh key). */
+    slot->sequence = (uint8_t)(seq + 1);
     slot->pkey = pk;
     if (type == YH_TYPE_ASYMMETRIC_KEY)
         rq->latency_ms = dev_latency_ms(rq->cmd, h.algorithm);

@@ -261,6 +261,11 @@ uint8_t dev_key_unwrap_body(uint8_t algo, const uint8_t *p, size_t len, uint8_t 
 /* Lengths: the object length Get Object Info reports for an asymmetric key. */
 size_t dev_key_object_len(uint8_t algo);
 
+/* ---- ed25519x.c: signing from the expanded Ed25519 key ------------------------------- */
+/* RFC 8032 signature of msg with body = scalar (big-endian) | prefix | public. */
+uint8_t dev_ed25519_sign_expanded(const uint8_t body[96], const uint8_t *msg, size_t n,
+                                  uint8_t sig[64]);
+
 /* ---- identity.c: the device's own keys ---------------------------------------------- */
 /* Generates the static key, the attestation key and its certificate.  0 or a code. */
 uint8_t dev_identity_create(dev_identity *id, uint32_t serial);

@@ -239,8 +239,8 @@ static uint8_t ed25519_load(const uint8_t *body, size_t len, EVP_PKEY **out)
         return *out ? YH_ERR_OK : YH_ERR_INVALID_DATA;
     }
     if (len == ED25519_EXPANDED_LEN) {
-        /* Only the public half can be used by OpenSSL; signing with such a
-         * key is refused (docs/emulator.md). */
+        /* OpenSSL gets the public half; Sign EdDSA uses the expanded key
+         * itself (ed25519x.c). */
         *out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, body + 64, 32);
         return *out ? YH_ERR_OK : YH_ERR_INVALID_DATA;
     }

@@ -61,6 +61,8 @@ static const char *const CAP_NAMES[YH_CAP__COUNT] = {
     [YH_CAP_ENCRYPT_ECB] = "encrypt-ecb",
     [YH_CAP_DECRYPT_CBC] = "decrypt-cbc",
     [YH_CAP_ENCRYPT_CBC] = "encrypt-cbc",
+    [YH_CAP_PUT_PUBLIC_WRAP_KEY] = "put-public-wrap-key",
+    [YH_CAP_DELETE_PUBLIC_WRAP_KEY] = "delete-public-wrap-key",
 };
 
 const char *yh_cap_name(unsigned bit) { return bit < YH_CAP__COUNT ? CAP_NAMES[bit] : NULL; }

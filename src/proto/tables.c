@@ -265,7 +265,9 @@ int yh_algo_curve_nid(uint8_t algo)
 
 /* Auditing any of these can lock the device until a physical reset: under
  * force-audit with a full log, the commands needed to drain the log (or to
- * reach them: echo, session message, device info) would themselves fail. */
+ * reach them: echo, session message, device info) would themselves fail.
+ * Set Log Index is absent: the device runs it even on a full forced log (it
+ * frees the room its own entry takes), and Yubico's device tests audit it. */
 bool yh_cmd_audit_would_lock(uint8_t cmd)
 {
     switch (cmd) {
@@ -273,7 +275,6 @@ bool yh_cmd_audit_would_lock(uint8_t cmd)
     case YH_CMD_SESSION_MESSAGE:
     case YH_CMD_DEVICE_INFO:
     case YH_CMD_GET_LOG_ENTRIES:
-    case YH_CMD_SET_LOG_INDEX:
         return true;
     default:
         return false;

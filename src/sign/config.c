@@ -70,6 +70,11 @@ static signet_rc apply(signet_config *cfg, const char *k, const char *v, unsigne
     if (!strcmp(k, "log_name")) return set_str(cfg->log_name, sizeof cfg->log_name, v, k, line);
     if (!strcmp(k, "wrap_key_id")) return set_id(&cfg->wrap_key_id, v, k, line);
     if (!strcmp(k, "log_key_id")) return set_id(&cfg->log_key_id, v, k, line);
+    if (!strcmp(k, "auth_key")) return set_id(&cfg->auth_key, v, k, line);
+    if (!strcmp(k, "password_file"))
+        return set_str(cfg->password_file, sizeof cfg->password_file, v, k, line);
+    if (!strcmp(k, "auth_key_file"))
+        return set_str(cfg->auth_key_file, sizeof cfg->auth_key_file, v, k, line);
     if (!strcmp(k, "min_free_objects")) return set_num(&cfg->min_free_objects, 256, v, k, line);
     if (!strcmp(k, "min_free_pages")) return set_num(&cfg->min_free_pages, 1024, v, k, line);
     if (!strcmp(k, "checkpoint_every")) return set_num(&cfg->checkpoint_every, 1u << 30, v, k, line);
@@ -117,6 +122,9 @@ signet_rc signet_config_load(const char *path, signet_config *cfg)
         rc = apply(cfg, trim(s), trim(eq + 1), line);
     }
     fclose(f);
+    if (rc == SIGNET_OK && cfg->password_file[0] && cfg->auth_key_file[0])
+        rc = signet_fail(SIGNET_E_PARSE, "both password_file and auth_key_file are set: keep the "
+                                         "one credential the auth_key logs in with");
     if (rc)
         return signet_wrap(rc, "%s", path);
     return SIGNET_OK;

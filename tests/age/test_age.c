@@ -626,7 +626,8 @@ static void reject_unknown_stanza_only(void **state)
     sbw_free(&f);
     craft_with_stanza(&f, "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 18\n"
                           "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
-    expect_reject(&f, SIGNET_E_UNSUPPORTED, "passphrase");
+    /* A well-formed passphrase stanza alone, and no passphrase given. */
+    expect_reject(&f, SIGNET_E_AUTH, "give it with -p");
     sbw_free(&f);
 }
 
@@ -752,6 +753,109 @@ static void reject_header_limits(void **state)
     assert_int_equal(sbw_str(&f, "--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"), 0);
     expect_reject(&f, SIGNET_E_PARSE, "larger than");
     sbw_free(&f);
+}
+
+/* A passphrase file (work factor 2, fast) whose stanza line is replaced by line
+ * (when not NULL); the MAC is left alone: stanza checks come first. */
+static void scrypt_file(sb_wr *f, const char *line)
+{
+    age_recipients *r;
+    assert_int_equal(age_recipients_new(&r), 0);
+    assert_int_equal(age_recipients_add_passphrase(r, "correct horse", 13, 2), 0);
+    sbw_init(f, 1 << 16);
+    assert_int_equal(age_encrypt_mem(r, false, (const uint8_t *)"hello", 5, f), 0);
+    age_recipients_free(r);
+    if (!line)
+        return;
+    uint8_t *a = memmem(f->p, f->len, "-> scrypt ", 10);
+    uint8_t *b = memchr(a, '\n', f->len - (size_t)(a - f->p));
+    sb_wr g;
+    sbw_init(&g, 1 << 16);
+    assert_int_equal(sbw_put(&g, f->p, (size_t)(a - f->p)), 0);
+    assert_int_equal(sbw_str(&g, line), 0);
+    assert_int_equal(sbw_put(&g, b, f->len - (size_t)(b - f->p)), 0);
+    sbw_free(f);
+    *f = g;
+}
+
+static signet_rc decrypt_pass(const sb_wr *f, const char *pass, sb_wr *out)
+{
+    age_identities *pids;
+    assert_int_equal(age_identities_new(&pids), 0);
+    assert_int_equal(age_identities_add_passphrase(pids, pass, strlen(pass)), 0);
+    sbw_reset(out);
+    signet_rc rc = age_decrypt_mem(pids, f->p, f->len, out);
+    age_identities_free(pids);
+    return rc;
+}
+
+static void scrypt_passphrases(void **state)
+{
+    sb_wr f, out;
+    sbw_init_secure(&out, 1 << 16);
+    scrypt_file(&f, NULL);
+    assert_non_null(memmem(f.p, f.len, " 2\n", 3));
+    assert_int_equal(decrypt_pass(&f, "correct horse", &out), 0);
+    assert_int_equal(out.len, 5);
+    assert_memory_equal(out.p, "hello", 5);
+    /* A wrong passphrase, or X25519 identities only: no match. */
+    assert_int_equal(decrypt_pass(&f, "wrong horse", &out), SIGNET_E_AUTH);
+    assert_int_equal(age_decrypt_failure(), AGE_FAIL_NO_MATCH);
+    assert_int_equal(decrypt(&f, &out), SIGNET_E_AUTH);
+    assert_non_null(strstr(signet_errmsg(), "passphrase"));
+    sbw_free(&f);
+    /* Malformed stanzas: header failures before any scrypt work. */
+    static const char *const bad[] = {
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 0",     /* work factor 0 */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 02",    /* leading zero */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 23",    /* above age's limit */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 100",   /* overflow */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA +2",    /* sign */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 0x2",   /* hex */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 2x",    /* trailing garbage */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA -2",    /* negative */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA",       /* no work factor */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA 2 2",   /* extra argument */
+        "-> scrypt AAAAAAAAAAAAAAAA 2",           /* 12-byte salt */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAAAA 2",   /* 18-byte salt */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAB 2",     /* non-canonical salt */
+        "-> scrypt AAAAAAAAAAAAAAAAAAAAAA== 2",   /* padded salt */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        scrypt_file(&f, bad[i]);
+        if (decrypt_pass(&f, "correct horse", &out) != SIGNET_E_PARSE ||
+            age_decrypt_failure() != AGE_FAIL_HEADER)
+            fail_msg("'%s' was not a header failure: %s", bad[i], signet_errmsg());
+        assert_int_equal(out.len, 0);
+        sbw_free(&f);
+    }
+    /* An scrypt stanza beside another one: a header failure, whoever decrypts. */
+    scrypt_file(&f, NULL);
+    uint8_t *mac = memmem(f.p, f.len, "\n---", 4);
+    sb_wr g;
+    sbw_init(&g, 1 << 16);
+    assert_int_equal(sbw_put(&g, f.p, (size_t)(mac - f.p) + 1), 0);
+    assert_int_equal(sbw_str(&g, "-> other\n\n"), 0);
+    assert_int_equal(sbw_put(&g, mac + 1, f.len - (size_t)(mac + 1 - f.p)), 0);
+    assert_int_equal(decrypt_pass(&g, "correct horse", &out), SIGNET_E_PARSE);
+    assert_int_equal(age_decrypt_failure(), AGE_FAIL_HEADER);
+    assert_non_null(strstr(signet_errmsg(), "alone"));
+    assert_int_equal(decrypt(&g, &out), SIGNET_E_PARSE);
+    sbw_free(&g);
+    sbw_free(&f);
+    /* Encryption: a passphrase is alone, not empty, at most work factor 22. */
+    age_recipients *r;
+    assert_int_equal(age_recipients_new(&r), 0);
+    assert_int_equal(age_recipients_add_passphrase(r, "", 0, 2), SIGNET_E_ARG);
+    assert_int_equal(age_recipients_add_passphrase(r, "x", 1, 23), SIGNET_E_ARG);
+    assert_int_equal(age_recipients_add_passphrase(r, "x", 1, 2), 0);
+    assert_int_equal(age_recipients_add_passphrase(r, "y", 1, 2), SIGNET_E_ARG);
+    assert_int_equal(age_recipients_add(r, SPEC_RECIPIENT, strlen(SPEC_RECIPIENT)), 0);
+    sbw_init(&f, 1 << 16);
+    assert_int_equal(age_encrypt_mem(r, false, (const uint8_t *)"x", 1, &f), SIGNET_E_ARG);
+    sbw_free(&f);
+    age_recipients_free(r);
+    sbw_free(&out);
 }
 
 static void armor_rules(void **state)
@@ -888,6 +992,7 @@ int main(void)
         cmocka_unit_test(reject_header_structure),
         cmocka_unit_test(reject_header_limits),
         cmocka_unit_test(armor_rules),
+        cmocka_unit_test(scrypt_passphrases),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

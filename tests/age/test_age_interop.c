@@ -213,6 +213,51 @@ static void cli_failures(void **state)
     assert_int_equal(sh("$S age encrypt -R id1.pub nosuchfile"), 6);
 }
 
+/* Passphrases (scrypt) both ways.  age reads a passphrase only from a terminal, so
+ * it runs under script(1), which gives it a pseudo-terminal fed from our pipe. */
+static void passphrases_with_age(void **state)
+{
+    assert_int_equal(sh("printf 'tr0ub4dor&3\n' > pf"), 0);
+    /* signet encrypts (work factor 12, binary and armored), age decrypts. */
+    for (int armor = 0; armor < 2; armor++) {
+        assert_int_equal(sh("$S age encrypt -p --passphrase-file pf --work-factor 12 %s "
+                            "-o sp.age p65537",
+                            armor ? "-a" : ""),
+                         0);
+        assert_int_equal(sh(armor ? "head -1 sp.age | grep -q '^-----BEGIN AGE ENCRYPTED FILE'"
+                                  : "grep -aq '^-> scrypt [A-Za-z0-9+/]* 12$' sp.age"),
+                         0);
+        assert_int_equal(sh("rm -f ad.out && printf 'tr0ub4dor&3\n' | "
+                            "script -qec 'age -d -o ad.out sp.age' /dev/null > /dev/null && "
+                            "cmp ad.out p65537"),
+                         0);
+    }
+    /* age encrypts (its default work factor, 18), signet decrypts: passphrase from
+     * the environment, then from a file. */
+    assert_int_equal(sh("rm -f ap.age && printf 'tr0ub4dor&3\ntr0ub4dor&3\n' | "
+                        "script -qec 'age -p -o ap.age p1000' /dev/null > /dev/null && "
+                        "grep -aq '^-> scrypt ' ap.age"),
+                     0);
+    assert_int_equal(sh("SIGNET_AGE_PASSPHRASE='tr0ub4dor&3' $S age decrypt -p ap.age | "
+                        "cmp - p1000"),
+                     0);
+    assert_int_equal(sh("$S age decrypt --passphrase-file pf -o sd.out ap.age && "
+                        "cmp sd.out p1000"),
+                     0);
+    /* A wrong passphrase: no match (5), no output file. */
+    assert_int_equal(sh("printf 'wrong\n' > wf && $S age decrypt --passphrase-file wf "
+                        "-o no.out ap.age"),
+                     5);
+    assert_non_null(strstr(file("err"), "passphrase does not open"));
+    assert_int_equal(sh("test ! -e no.out"), 0);
+    /* A passphrase beside recipients, or no source of one: usage errors. */
+    assert_int_equal(sh("$S age encrypt -p --passphrase-file pf -r $(age-keygen -y k1.txt) "
+                        "-o x p1"),
+                     2);
+    /* (setsid: no controlling terminal to prompt on) */
+    assert_int_equal(sh("setsid -w $S age decrypt -p ap.age < /dev/null"), 2);
+}
+
 static void help_texts(void **state)
 {
     assert_int_equal(sh("$S age --help > h"), 0);
@@ -235,6 +280,7 @@ int main(void)
         cmocka_unit_test(multiple_recipients),
         cmocka_unit_test(signet_keygen_works_with_age),
         cmocka_unit_test(cli_failures),
+        cmocka_unit_test(passphrases_with_age),
         cmocka_unit_test(help_texts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

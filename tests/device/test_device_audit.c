@@ -97,7 +97,7 @@ static void factory_log_and_command_audit(void **state)
 
     /* audit delete-object; refuse the commands that could lock the device */
     assert_int_equal(set_option(&s, YH_OPTION_COMMAND_AUDIT, (const uint8_t *)"\x58\x01", 2), 0);
-    static const uint8_t lockers[] = {0x01, 0x05, 0x06, 0x4d, 0x67};
+    static const uint8_t lockers[] = {0x01, 0x05, 0x06, 0x4d};
     for (size_t i = 0; i < sizeof lockers; i++) {
         uint8_t pair[2] = {lockers[i], 1};
         assert_int_equal(set_option(&s, YH_OPTION_COMMAND_AUDIT, pair, 2), YH_ERR_INVALID_DATA);

@@ -1,0 +1,188 @@
+/* Whole-release signing (docs/release.md): the target-files package's META files,
+ * the mapping from AOSP development keys to release keys of the key store, and the
+ * plan that says what will be signed with which key.
+ *
+ * Everything here works on bytes in memory (no I/O): the CLI reads the zip and the
+ * files, this module parses and decides.  Every parser of outside bytes is strict:
+ * an unknown attribute, a duplicate, a missing field or a control character is an
+ * error naming the file and line. */
+#ifndef SIGNET_RELEASE_H
+#define SIGNET_RELEASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signet/buf.h"
+#include "signet/err.h"
+
+/* Largest META text file accepted (apkcerts.txt of a full build is ~200 KiB). */
+#define SIGNET_META_MAX_BYTES (16u << 20)
+
+/* ---- META/apkcerts.txt ------------------------------------------------------ */
+/* name="Settings.apk" certificate="DIR/platform.x509.pem" private_key="DIR/platform.pk8"
+ * [compressed="gz"] [partition="system"], or certificate="PRESIGNED"|"EXTERNAL" with
+ * private_key="". */
+typedef struct {
+    char *name;        /* file name of the APK (no directory) */
+    char *key;         /* development key path without suffix, or PRESIGNED / EXTERNAL */
+    char *compressed;  /* "gz" or NULL */
+    char *partition;   /* "system", ... or NULL */
+    unsigned line;
+} signet_apkcert;
+
+/* ---- META/apexkeys.txt ------------------------------------------------------ */
+/* name="com.android.foo.apex" public_key="K.avbpubkey" private_key="K.pem"
+ * container_certificate="C.x509.pem" container_private_key="C.pk8"
+ * [partition="system"] [sign_tool="..."] */
+typedef struct {
+    char *name;          /* "com.android.foo.apex" */
+    char *payload_key;   /* private_key as written ("K.pem") or PRESIGNED */
+    char *payload_pub;   /* public_key as written */
+    char *container_key; /* container key path without suffix, or PRESIGNED */
+    char *partition;     /* or NULL */
+    char *sign_tool;     /* or NULL */
+    unsigned line;
+} signet_apexkey;
+
+/* ---- META/misc_info.txt ----------------------------------------------------- */
+typedef struct {
+    char *key;
+    char *value;
+} signet_kv;
+
+typedef struct {
+    signet_apkcert *apks;
+    size_t n_apks;
+    signet_apexkey *apexes;
+    size_t n_apexes;
+    signet_kv *misc;
+    size_t n_misc;
+} signet_tf_meta;
+
+void signet_tf_meta_init(signet_tf_meta *m);
+void signet_tf_meta_free(signet_tf_meta *m);
+/* Each parser appends to m; a second entry with the same name is an error. */
+signet_rc signet_apkcerts_parse(const char *text, size_t len, signet_tf_meta *m);
+signet_rc signet_apexkeys_parse(const char *text, size_t len, signet_tf_meta *m);
+signet_rc signet_misc_info_parse(const char *text, size_t len, signet_tf_meta *m);
+const char *signet_misc_get(const signet_tf_meta *m, const char *key);
+const signet_apkcert *signet_apkcert_find(const signet_tf_meta *m, const char *name);
+const signet_apexkey *signet_apexkey_find(const signet_tf_meta *m, const char *name);
+
+/* ---- key mapping ------------------------------------------------------------ */
+/* Development key -> release key name.  Rules, first match wins:
+ *   1. an explicit mapping of the full development key path (--key-mapping or file);
+ *   2. an explicit mapping of its last component ("platform=platform-release");
+ *   3. AOSP's defaults, only for keys in the development key directory (the
+ *      directory of misc_info's default_system_dev_certificate, else
+ *      build/make/target/product/security): testkey and devkey -> releasekey;
+ *      platform, shared, media, networkstack, bluetooth, sdk_sandbox, nfc -> the
+ *      same name;
+ *   4. APEX keys: the container key -> "<apex>.container", the payload key ->
+ *      "<apex>.payload" (apex = the file name without .apex);
+ *   5. AVB keys of misc_info -> "avb_<device>".
+ * Anything else is unmapped: an error (fail closed). */
+typedef struct {
+    char *from;
+    char *to;
+} signet_keymapping;
+
+typedef struct {
+    signet_keymapping *v;
+    size_t n;
+    char *devkey_dir;   /* NULL: from misc_info or the AOSP default */
+    char *device;       /* for rule 5; NULL: AVB keys need an explicit mapping */
+} signet_release_mapping;
+
+void signet_release_mapping_init(signet_release_mapping *m);
+void signet_release_mapping_free(signet_release_mapping *m);
+/* "FROM=TO" (from --key-mapping).  TO must be a valid release key name (it may be
+ * longer than the HSM's 40-byte label: see signet_release_store_name). */
+signet_rc signet_release_mapping_add(signet_release_mapping *m, const char *spec);
+/* A mapping file: "FROM = TO" or "FROM=TO" lines, '#' comments, blank lines. */
+signet_rc signet_release_mapping_parse(signet_release_mapping *m, const char *text, size_t len,
+                                       const char *fname);
+
+/* The key store name of a release key.  Names of up to 40 characters (the HSM's
+ * label) are used as they are; a longer name keeps its first characters and its
+ * last component and gets 8 hex digits of the SHA-256 of the full name in between,
+ * 40 characters in all ("com.android.ondevicepersonaliz-1a2b3c4d.container").  The
+ * plan shows both. */
+signet_rc signet_release_store_name(const char *name, char out[41]);
+
+/* ---- the plan --------------------------------------------------------------- */
+typedef enum {
+    SIGNET_RPLAN_APK,   /* an APK (or .apk.gz) */
+    SIGNET_RPLAN_APEX,  /* an APEX (or .capex): payload and container */
+    SIGNET_RPLAN_AVB,   /* a partition's AVB key in misc_info */
+} signet_rplan_kind;
+
+typedef enum {
+    SIGNET_RPLAN_SIGN,
+    SIGNET_RPLAN_PRESIGNED,
+    SIGNET_RPLAN_EXTERNAL,
+} signet_rplan_action;
+
+typedef struct {
+    signet_rplan_kind kind;
+    signet_rplan_action action;
+    char *member;      /* path in the zip; for AVB the partition name */
+    char *dev_key;     /* APK key / APEX container key / AVB key path; "-" when none */
+    char *key;         /* logical release key name ("-" when not signed) */
+    char *dev_payload; /* APEX payload key, else NULL */
+    char *payload;     /* APEX release payload key, else NULL */
+    char *algorithm;   /* AVB: SHA256_RSA4096 ..., else NULL */
+    bool gz;           /* APK stored gzip-compressed (.apk.gz) */
+} signet_rplan_item;
+
+typedef struct {
+    char *name;        /* logical name (what the mapping says) */
+    char store[41];    /* key store name (== name unless longer than 40) */
+    char role[32];     /* apk, apex, apex-payload, avb, ota */
+    bool present;      /* in the key store (set by the caller) */
+} signet_rplan_key;
+
+typedef struct {
+    char target_sha256[65];   /* of the target-files zip, hex */
+    char *target_name;        /* its file name */
+    char *device;             /* or NULL */
+    char *ota_key;            /* release key of the OTA package / otacerts.zip */
+    signet_rplan_item *items;
+    size_t n_items;
+    signet_rplan_key *keys;
+    size_t n_keys;
+} signet_rplan;
+
+void signet_rplan_init(signet_rplan *p);
+void signet_rplan_free(signet_rplan *p);
+
+/* Builds the plan from the META files and the list of zip member names.  Fails
+ * closed: an APK or APEX in the package without an apkcerts/apexkeys entry, a
+ * development key without a mapping, an APEX with only one of its keys PRESIGNED,
+ * compressed APKs other than gz: each is an error naming the member and what to do.
+ * Every error is collected into `errors` (one per line) before failing, so one run
+ * shows all of them. */
+signet_rc signet_rplan_build(const signet_tf_meta *meta, const char *const *members,
+                            size_t n_members, const signet_release_mapping *map,
+                            const char *ota_key, signet_rplan *out, sb_wr *errors);
+
+/* The plan file (docs/release.md): "signet-release-plan 1", then one record per
+ * line.  format/parse are exact inverses; parse is strict. */
+signet_rc signet_rplan_format(const signet_rplan *p, sb_wr *out);
+signet_rc signet_rplan_parse(const char *text, size_t len, signet_rplan *out);
+const signet_rplan_item *signet_rplan_find(const signet_rplan *p, signet_rplan_kind kind,
+                                         const char *member);
+const signet_rplan_key *signet_rplan_key_find(const signet_rplan *p, const char *name);
+
+/* Differences between a previous plan and this one, one line each into out:
+ *   "+ apk MEMBER KEY" / "- apk MEMBER" (app added or removed: expected),
+ *   "! apk MEMBER: KEY -> KEY" (mapping changed), "! key NAME: new release key",
+ *   "! apk MEMBER: PRESIGNED -> signed" ...  (unexpected).
+ * *unexpected = number of '!' lines. */
+signet_rc signet_rplan_diff(const signet_rplan *old, const signet_rplan *cur, sb_wr *out,
+                           size_t *expected, size_t *unexpected);
+
+const char *signet_rplan_kind_name(signet_rplan_kind k);
+
+#endif

@@ -1,0 +1,256 @@
+/* The C2SP community age test vectors (CCTV age testkit; tests/age/vectors/README.md
+ * says which and where from) run through `signet age decrypt`, the way a user runs
+ * it: each vector's identities go to an identity file, its passphrase to a
+ * passphrase file, and the command must
+ *   - exit with the status of the vector's class (docs/age.md): success 0, HMAC
+ *     failure 1, no match 5, header failure 9, payload failure 10, armor failure 11;
+ *   - write to standard output exactly the plaintext whose SHA-256 the vector names,
+ *     for success and for payload failures (the chunks that authenticated before
+ *     the failure, as age releases them).
+ * The number of vectors per class is fixed below, so a vector that goes missing or
+ * changes class fails the test.  Debian's age decrypts the identity-based vectors
+ * too, as a cross-check of the vectors themselves. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <openssl/evp.h>
+
+struct class_info {
+    const char *name;
+    int status;   /* signet age decrypt's exit status */
+    int expected; /* vectors of this class in tests/age/vectors */
+    int seen;
+};
+
+static struct class_info classes[] = {
+    {"success", 0, 9, 0},         {"HMAC failure", 1, 1, 0},     {"no match", 5, 4, 0},
+    {"header failure", 9, 13, 0}, {"payload failure", 10, 12, 0}, {"armor failure", 11, 4, 0},
+};
+#define NCLASSES (sizeof classes / sizeof classes[0])
+
+static char dir[] = "/tmp/signet-agevec-XXXXXX";
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char cmd[4096], full[4400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "cd %s && { %s ; } 2>err", dir, cmd);
+    int st = system(full);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *p = malloc(cap + 1);
+    size_t k;
+    while (p && (k = fread(p + n, 1, cap - n, f)) > 0) {
+        n += k;
+        if (n == cap) {
+            char *q = realloc(p, (cap *= 2) + 1);
+            if (!q) {
+                free(p);
+                p = NULL;
+            }
+            p = q;
+        }
+    }
+    fclose(f);
+    if (p)
+        p[n] = 0;
+    *len = n;
+    return p;
+}
+
+static void write_file(const char *name, const void *p, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void sha256_hex(const char *name, char hex[65])
+{
+    char path[512];
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *p = slurp(path, &n);
+    assert_non_null(p);
+    unsigned char md[32];
+    assert_int_equal(EVP_Digest(p, n, md, NULL, EVP_sha256(), NULL), 1);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    free(p);
+}
+
+struct vector {
+    char expect[32], payload[65];
+    char identities[4096];
+    char passphrase[128];
+    bool armored;
+    const char *body;
+    size_t body_len;
+};
+
+/* Parses the textual header ("key: value" lines, then an empty line). */
+static void parse_vector(const char *name, char *p, size_t n, struct vector *v)
+{
+    memset(v, 0, sizeof *v);
+    char *end = memmem(p, n, "\n\n", 2);
+    if (!end)
+        fail_msg("%s: no empty line after the vector's header", name);
+    *end = 0;
+    v->body = end + 2;
+    v->body_len = n - (size_t)(end + 2 - p);
+    for (char *line = strtok(p, "\n"); line; line = strtok(NULL, "\n")) {
+        char *val = strstr(line, ": ");
+        if (!val)
+            fail_msg("%s: header line without \": \"", name);
+        *val = 0;
+        val += 2;
+        if (strcmp(line, "expect") == 0)
+            snprintf(v->expect, sizeof v->expect, "%s", val);
+        else if (strcmp(line, "payload") == 0)
+            snprintf(v->payload, sizeof v->payload, "%s", val);
+        else if (strcmp(line, "identity") == 0)
+            strcat(strcat(v->identities, val), "\n");
+        else if (strcmp(line, "passphrase") == 0)
+            snprintf(v->passphrase, sizeof v->passphrase, "%s", val);
+        else if (strcmp(line, "armored") == 0)
+            v->armored = strcmp(val, "yes") == 0;
+        else if (strcmp(line, "file key") != 0 && strcmp(line, "comment") != 0)
+            fail_msg("%s: unknown key \"%s\" (the harness must learn it)", name, line);
+    }
+}
+
+static struct class_info *class_of(const char *name, const char *expect)
+{
+    for (size_t i = 0; i < NCLASSES; i++)
+        if (strcmp(classes[i].name, expect) == 0)
+            return &classes[i];
+    fail_msg("%s: unknown expectation \"%s\"", name, expect);
+    return NULL;
+}
+
+static void check_vector(const char *vdir, const char *name)
+{
+    char path[1024];
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/%s", vdir, name);
+    char *raw = slurp(path, &n);
+    assert_non_null(raw);
+    struct vector v;
+    parse_vector(name, raw, n, &v);
+    struct class_info *c = class_of(name, v.expect);
+    c->seen++;
+    write_file("body", v.body, v.body_len);
+    write_file("ids", v.identities, strlen(v.identities));
+    write_file("pass", v.passphrase, strlen(v.passphrase));
+    char args[256] = "";
+    if (v.identities[0])
+        strcat(args, " -i ids");
+    if (v.passphrase[0])
+        strcat(args, " --passphrase-file pass");
+    int st = run("$S age decrypt%s body > out", args);
+    char hex[65];
+    sha256_hex("out", hex);
+    if (st != c->status) {
+        char errpath[512];
+        size_t en;
+        snprintf(errpath, sizeof errpath, "%s/err", dir);
+        char *err = slurp(errpath, &en);
+        fail_msg("%s (%s): signet exited %d, expected %d: %s", name, v.expect, st, c->status,
+                 err ? err : "");
+    }
+    if (v.payload[0] && strcmp(hex, v.payload) != 0)
+        fail_msg("%s (%s): standard output has SHA-256 %s, the vector says %s", name, v.expect,
+                 hex, v.payload);
+    if (!v.payload[0] && c->status != 0 && strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4"
+                                                        "649b934ca495991b7852b855") != 0)
+        fail_msg("%s (%s): plaintext on standard output for a failure without payload", name,
+                 v.expect);
+    /* Cross-check the vector with Debian's age (identities only: age -p needs a tty). */
+    if (v.identities[0] && !v.passphrase[0]) {
+        int ast = run("age -d -i ids body > aout");
+        if ((ast == 0) != (c->status == 0))
+            fail_msg("%s: Debian's age exited %d on a vector that expects %s", name, ast,
+                     v.expect);
+        sha256_hex("aout", hex);
+        if (v.payload[0] && strcmp(hex, v.payload) != 0)
+            fail_msg("%s: Debian's age output differs from the vector's payload hash", name);
+    }
+    free(raw);
+}
+
+static void community_vectors(void **state)
+{
+    (void)state;
+    char vdir[1024];
+    snprintf(vdir, sizeof vdir, "%s/tests/age/vectors", getenv("SIGNET_SOURCE_DIR"));
+    DIR *d = opendir(vdir);
+    assert_non_null(d);
+    struct dirent *e;
+    int total = 0;
+    while ((e = readdir(d)) != NULL) {
+        /* Vector files have lower-case names without dots (README.md, LICENSE aside). */
+        if (e->d_name[0] < 'a' || e->d_name[0] > 'z' || strchr(e->d_name, '.'))
+            continue;
+        check_vector(vdir, e->d_name);
+        total++;
+    }
+    closedir(d);
+    int expected = 0;
+    for (size_t i = 0; i < NCLASSES; i++) {
+        printf("%-16s %2d vectors (exit %d)\n", classes[i].name, classes[i].seen,
+               classes[i].status);
+        if (classes[i].seen != classes[i].expected)
+            fail_msg("%d vectors of class \"%s\", expected %d", classes[i].seen,
+                     classes[i].name, classes[i].expected);
+        expected += classes[i].expected;
+    }
+    assert_int_equal(total, expected);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char s[1024];
+    if (!mkdtemp(dir) || !getenv("SIGNET_BIN_DIR") || !getenv("SIGNET_SOURCE_DIR"))
+        return -1;
+    snprintf(s, sizeof s, "%s/signet", getenv("SIGNET_BIN_DIR"));
+    setenv("S", s, 1);
+    unsetenv("SIGNET_AGE_PASSPHRASE");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(community_vectors)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
