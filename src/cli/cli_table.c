@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli_table.h"
+#include "signet/proto.h"
 #include "signet/sign.h"
 
 static bool is_end(const struct cli_cmd *c)
@@ -72,7 +73,7 @@ static void cmd_help(FILE *f, const struct cli_table *grp, const struct cli_cmd 
 {
     char title[128];
     cmd_title(title, sizeof title, grp, c);
-    fprintf(f, "usage: signet [global options] %s", title);
+    fprintf(f, "usage: signet %s", title);
     size_t n = n_opts(c);
     for (size_t i = 0; i < n; i++)
         if (!(c->opts[i].flags & CLI_POSITIONAL))
@@ -272,6 +273,25 @@ signet_rc cli_ctx_open(struct cli_ctx *c)
     return SIGNET_OK;
 }
 
+signet_rc cli_ctx_open_cfg(struct cli_ctx *c, const signet_config *cfg)
+{
+    if (c->signer || c->conn)
+        return SIGNET_OK;
+    signet_rc rc = cli_open_session_cfg(c->g, cfg, &c->conn, &c->sess);
+    if (rc == SIGNET_OK && cfg->audit[0]) {
+        /* The signer owns the session from here, also when opening it fails. */
+        rc = signet_signer_open_session(cfg, c->conn, c->sess, &c->signer);
+        c->conn = NULL;
+        c->sess = NULL;
+    }
+    return rc;
+}
+
+hsm_session *cli_ctx_session(struct cli_ctx *c)
+{
+    return c->signer ? signet_signer_session(c->signer) : c->sess;
+}
+
 /* Opens what the row needs, runs the handler, closes; returns the exit code. */
 static int run_handler(const struct cli_table *grp, const struct cli_cmd *c,
                        const struct cli_globals *g, void *args)
@@ -392,6 +412,11 @@ signet_rc cli_p_uint(const char *s, void *dst)
         return signet_fail(SIGNET_E_ARG, "'%s' is not a whole number", s);
     *(unsigned *)dst = (unsigned)v;
     return SIGNET_OK;
+}
+
+signet_rc cli_p_domains(const char *s, void *dst)
+{
+    return yh_domains_parse(s, dst);
 }
 
 signet_rc cli_p_hash(const char *s, void *dst)

@@ -114,6 +114,18 @@ struct cli_cmd {
  * dispatcher closes it after the handler returns. */
 signet_rc cli_ctx_open(struct cli_ctx *c);
 
+/* For commands that work on the key store with an explicit configuration (keys
+ * generate, keys import): logs in with cfg's connector and credential and, when
+ * cfg names an audit trail, opens the signing path over that session (c->signer)
+ * so that every device signature is recorded; else c->conn, c->sess. */
+signet_rc cli_ctx_open_cfg(struct cli_ctx *c, const signet_config *cfg);
+
+/* The device session: c->sess, or the signing path's when c->signer is open. */
+hsm_session *cli_ctx_session(struct cli_ctx *c);
+
+/* signet.conf when --config or $SIGNET_CONF names one, else the defaults. */
+signet_rc cli_named_config(const struct cli_globals *g, signet_config *cfg);
+
 /* A command group: `signet NAME ...`. */
 struct cli_table {
     const char *name;
@@ -138,5 +150,6 @@ signet_rc cli_p_str(const char *s, void *dst);      /* const char * */
 signet_rc cli_p_id(const char *s, void *dst);       /* uint16_t: decimal or 0x hex */
 signet_rc cli_p_uint(const char *s, void *dst);     /* unsigned: decimal */
 signet_rc cli_p_hash(const char *s, void *dst);     /* const char *: sha256, sha384, sha512 */
+signet_rc cli_p_domains(const char *s, void *dst);  /* uint16_t: 1,2,16 or all or 0x mask */
 
 #endif

@@ -6,13 +6,10 @@
  *   evict     remove keys from the HSM that can be loaded again
  *   import    an existing private key into the store (keys_import.c) */
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
 #include "keys_cmds.h"
 #include "signet/keystore.h"
 #include "signet/proto.h"
@@ -20,34 +17,15 @@
 
 #define MAX_NAMES 256
 
-static int keys_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int keys_usage(const char *cmd, const char *fmt, ...)
+signet_rc keys_resolve_store(const struct cli_globals *g, const char *opt, signet_config *cfg,
+                             const char **dir)
 {
-    va_list ap;
-    fprintf(stderr, "signet keys %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n(try `signet keys %s --help`)\n", cmd);
-    return 2;
-}
-
-/* Settings a command takes from signet.conf when the command line is silent:
- * only read when --config or $SIGNET_CONF names a file. */
-static signet_rc load_config(const struct cli_globals *g, signet_config *cfg)
-{
-    signet_config_defaults(cfg);
-    const char *path = g->config ? g->config : getenv("SIGNET_CONF");
-    return path && *path ? signet_config_load(path, cfg) : SIGNET_OK;
-}
-
-static signet_rc resolve_keystore(const struct cli_globals *g, const char *opt,
-                                  signet_config *cfg, const char **dir)
-{
-    signet_rc rc = load_config(g, cfg);
+    signet_rc rc = cli_named_config(g, cfg);
     if (rc != SIGNET_OK)
         return rc;
-    *dir = opt ? opt : cfg->keystore[0] ? cfg->keystore : NULL;
+    if (opt) /* --keystore overrides signet.conf, for the signing path too */
+        snprintf(cfg->keystore, sizeof cfg->keystore, "%s", opt);
+    *dir = cfg->keystore[0] ? cfg->keystore : NULL;
     if (!*dir)
         return signet_fail(SIGNET_E_ARG,
                            "no key store: give --keystore DIR or set keystore in signet.conf "
@@ -55,13 +33,13 @@ static signet_rc resolve_keystore(const struct cli_globals *g, const char *opt,
     return SIGNET_OK;
 }
 
-static void print_progress(void *ctx, const char *line)
+void keys_print_progress(void *ctx, const char *line)
 {
     cli_progress(ctx, "%s", line);
 }
 
 /* The entries a command works on: the names given, else the whole map. */
-static signet_rc select_keys(const signet_keystore *ks, char **names, size_t n,
+static signet_rc select_keys(const signet_keystore *ks, const char *const *names, size_t n,
                              const signet_keymap_entry **out, size_t *nout)
 {
     *nout = 0;
@@ -88,73 +66,39 @@ static const signet_keymap_entry **alloc_selection(const signet_keystore *ks, si
 
 /* ---- init --------------------------------------------------------------------- */
 
-static const char INIT_USAGE[] =
-    "usage: signet keys init [--keystore DIR] [--device NAME]... [--apex NAME]...\n"
-    "                        [--algorithm A] [--domains D]\n\n"
-    "Creates DIR (mode 0700) and DIR/keymap.txt with the Android key set, or adds\n"
-    "to an existing key map what is missing.  Ids already given never change; new\n"
-    "keys get ids after the largest one (from 0x0100).  No HSM is needed.\n\n"
-    "  APK keys     releasekey platform shared media networkstack bluetooth\n"
-    "               sdk_sandbox nfc\n"
-    "  --device D   adds avb_D (AVB/vbmeta and OTA key of device D); repeatable\n"
-    "  --apex A     adds A.container and A.payload (APEX keys of A); repeatable\n"
-    "  --algorithm  rsa4096 (default), rsa3072, rsa2048; APK-only maps may also use\n"
-    "               ecp256 etc. (AVB and APEX payload keys must be RSA)\n"
-    "  --domains    domains of the keys (default 1), e.g. 1,2\n"
-    "  --keystore   the key store directory (default: keystore in signet.conf)\n";
+struct init_args {
+    const char *keystore;
+    struct cli_list devices, apexes;
+    uint8_t algorithm;
+    uint16_t domains;
+};
 
-static int cmd_init(const struct cli_globals *g, int argc, char **argv)
+static signet_rc p_key_algo(const char *s, void *dst)
 {
-    static const struct option opts[] = {
-        {"keystore", required_argument, 0, 'k'}, {"device", required_argument, 0, 'd'},
-        {"apex", required_argument, 0, 'x'},     {"algorithm", required_argument, 0, 'a'},
-        {"domains", required_argument, 0, 'D'},  {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *dir_opt = NULL;
-    const char *devices[MAX_NAMES], *apexes[MAX_NAMES];
-    signet_keymap_defaults d = {.devices = devices, .apexes = apexes};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k': dir_opt = optarg; break;
-        case 'd':
-            if (d.n_devices == MAX_NAMES)
-                return keys_usage("init", "at most %d devices at once", MAX_NAMES);
-            devices[d.n_devices++] = optarg;
-            break;
-        case 'x':
-            if (d.n_apexes == MAX_NAMES)
-                return keys_usage("init", "at most %d APEXes at once", MAX_NAMES);
-            apexes[d.n_apexes++] = optarg;
-            break;
-        case 'a':
-            if (yh_algo_parse(optarg, &d.algorithm) != 0 || !signet_key_algorithm_valid(d.algorithm))
-                return keys_usage("init", "'%s' is not a signing key algorithm (rsa4096, rsa2048, "
-                                          "ecp256, ed25519, ...)",
-                                  optarg);
-            break;
-        case 'D':
-            if (yh_domains_parse(optarg, &d.domains) != SIGNET_OK)
-                return keys_usage("init", "--domains: %s", signet_errmsg());
-            break;
-        case 'h': fputs(INIT_USAGE, stdout); return 0;
-        default: return keys_usage("init", "unknown option");
-        }
-    }
-    if (optind < argc)
-        return keys_usage("init", "unexpected argument '%s'", argv[optind]);
+    if (yh_algo_parse(s, dst) != 0 || !signet_key_algorithm_valid(*(uint8_t *)dst))
+        return signet_fail(SIGNET_E_ARG, "'%s' is not a signing key algorithm (rsa4096, rsa2048, "
+                                         "ecp256, ed25519, ...)", s);
+    return SIGNET_OK;
+}
+
+static signet_rc cmd_init(struct cli_ctx *c, void *args)
+{
+    const struct init_args *a = args;
+    signet_keymap_defaults d = {.devices = a->devices.v, .n_devices = a->devices.n,
+                                .apexes = a->apexes.v, .n_apexes = a->apexes.n,
+                                .algorithm = a->algorithm, .domains = a->domains};
+    const struct cli_globals *g = c->g;
     signet_config cfg;
     const char *dir;
-    signet_rc rc = resolve_keystore(g, dir_opt, &cfg, &dir);
+    signet_rc rc = keys_resolve_store(g, a->keystore, &cfg, &dir);
     if (rc != SIGNET_OK)
-        return cli_report(rc);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        signet_fail(SIGNET_E_IO, "cannot create key store directory %s: %s", dir, strerror(errno));
-        return cli_report(SIGNET_E_IO);
-    }
+        return rc;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return signet_fail(SIGNET_E_IO, "cannot create key store directory %s: %s", dir,
+                           strerror(errno));
     signet_keystore *ks;
     if ((rc = signet_keystore_open(dir, &ks)) != SIGNET_OK)
-        return cli_report(rc);
+        return rc;
     /* Work on a copy: the store's map stays what is on disk until the save. */
     signet_keymap m;
     signet_keymap_init(&m);
@@ -177,108 +121,73 @@ static int cmd_init(const struct cli_globals *g, int argc, char **argv)
     }
     signet_keymap_free(&m);
     signet_keystore_close(ks);
-    return rc == SIGNET_OK ? 0 : cli_report(rc);
+    return rc;
 }
 
 /* ---- generate ------------------------------------------------------------------ */
 
-static const char GENERATE_USAGE[] =
-    "usage: signet keys generate [--keystore DIR] [--wrap-id ID] [--only NAME]...\n"
-    "                            [--subject S] [--days N]\n\n"
-    "For each key of the key map that is not yet in the store: generate it on the\n"
-    "HSM (id, label, domains from the key map), sign its self-signed certificate\n"
-    "on the HSM, attest it when the device can, export it under the wrap key, prove\n"
-    "the wrapped copy (delete, import, compare public keys) and publish\n"
-    "NAME.wrapped, NAME.pub.pem, NAME.x509.pem, NAME.avbpubkey (RSA) and\n"
-    "NAME.attest.pem.  Stops at the first failure; running again continues.\n\n"
-    "  --wrap-id ID   wrap key (default wrap_key_id of signet.conf, else 0x00ff)\n"
-    "  --only NAME    only this key (repeatable)\n"
-    "  --subject S    certificate subject template, openssl -subj style; {name} is\n"
-    "                 the key name, CN=<name> is added when S has no CN (default\n"
-    "                 /C=US/ST=California/L=Mountain View/O=Android/OU=Android/\n"
-    "                 CN={name}/emailAddress=android@android.com)\n"
-    "  --days N       certificate validity (default 10000)\n";
+struct generate_args {
+    const char *keystore;
+    uint16_t wrap_id;
+    struct cli_list only;
+    const char *subject;
+    unsigned days;
+};
 
-static int cmd_generate(const struct cli_globals *g, int argc, char **argv)
+signet_rc keys_p_wrap_id(const char *s, void *dst)
 {
-    static const struct option opts[] = {
-        {"keystore", required_argument, 0, 'k'}, {"wrap-id", required_argument, 0, 'w'},
-        {"only", required_argument, 0, 'o'},     {"subject", required_argument, 0, 's'},
-        {"days", required_argument, 0, 'd'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *dir_opt = NULL;
-    char *only[MAX_NAMES];
-    size_t n_only = 0;
-    bool have_wrap = false;
-    signet_keygen_opts ko = {.progress = print_progress, .progress_ctx = (void *)g};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k': dir_opt = optarg; break;
-        case 'w':
-            if (cli_parse_id(optarg, &ko.wrap_id) != SIGNET_OK || ko.wrap_id == 0)
-                return keys_usage("generate", "--wrap-id: '%s' is not an object id", optarg);
-            have_wrap = true;
-            break;
-        case 'o':
-            if (n_only == MAX_NAMES)
-                return keys_usage("generate", "at most %d --only names", MAX_NAMES);
-            only[n_only++] = optarg;
-            break;
-        case 's': ko.cert.subject = optarg; break;
-        case 'd': {
-            char *end;
-            errno = 0;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (!*optarg || *end || errno || v == 0 || v > 365000)
-                return keys_usage("generate", "--days: '%s' is not a number of days (1-365000)",
-                                  optarg);
-            ko.cert.days = (unsigned)v;
-            break;
-        }
-        case 'h': fputs(GENERATE_USAGE, stdout); return 0;
-        default: return keys_usage("generate", "unknown option");
-        }
-    }
-    if (optind < argc)
-        return keys_usage("generate", "unexpected argument '%s'", argv[optind]);
+    signet_rc rc = cli_parse_id(s, dst);
+    if (rc == SIGNET_OK && *(uint16_t *)dst == 0)
+        rc = signet_fail(SIGNET_E_ARG, "0 is not a wrap key id");
+    return rc;
+}
+
+signet_rc keys_p_days(const char *s, void *dst)
+{
+    signet_rc rc = cli_p_uint(s, dst);
+    if (rc == SIGNET_OK && (*(unsigned *)dst == 0 || *(unsigned *)dst > 365000))
+        rc = signet_fail(SIGNET_E_ARG, "'%s' is not a number of days (1-365000)", s);
+    return rc;
+}
+
+static signet_rc cmd_generate(struct cli_ctx *c, void *args)
+{
+    const struct generate_args *a = args;
+    const struct cli_globals *g = c->g;
+    signet_keygen_opts ko = {.progress = keys_print_progress, .progress_ctx = (void *)g,
+                             .cert = {.subject = a->subject, .days = a->days}};
     signet_config cfg;
     const char *dir;
-    signet_rc rc = resolve_keystore(g, dir_opt, &cfg, &dir);
+    signet_rc rc = keys_resolve_store(g, a->keystore, &cfg, &dir);
     if (rc != SIGNET_OK)
-        return cli_report(rc);
-    if (!have_wrap)
-        ko.wrap_id = cfg.wrap_key_id;
+        return rc;
+    ko.wrap_id = a->wrap_id ? a->wrap_id : cfg.wrap_key_id;
     /* Check the subject template before anything happens on the HSM. */
     X509_NAME *probe = NULL;
     if ((rc = signet_cert_subject(ko.cert.subject, "probe", &probe)) != SIGNET_OK)
-        return cli_report(signet_wrap(rc, "--subject"));
+        return signet_wrap(rc, "--subject");
     X509_NAME_free(probe);
 
     signet_keystore *ks;
     if ((rc = signet_keystore_open(dir, &ks)) != SIGNET_OK)
-        return cli_report(rc);
-    const signet_keymap_entry **sel = alloc_selection(ks, n_only);
+        return rc;
+    const signet_keymap_entry **sel = alloc_selection(ks, a->only.n);
     size_t n = 0;
-    rc = sel ? select_keys(ks, only, n_only, sel, &n) : signet_fail(SIGNET_E_NOMEM, "out of memory");
+    rc = sel ? select_keys(ks, a->only.v, a->only.n, sel, &n)
+             : signet_fail(SIGNET_E_NOMEM, "out of memory");
     if (rc == SIGNET_OK && n == 0)
         rc = signet_fail(SIGNET_E_STATE, "the key map of %s is empty: run `signet keys init`", dir);
     size_t missing = 0;
     for (size_t i = 0; rc == SIGNET_OK && i < n; i++)
         missing += !signet_keystore_has_key(ks, sel[i]->name);
-    hsm_conn *conn = NULL;
-    hsm_session *sess = NULL;
-    signet_signer *signer = NULL;
-    if (rc == SIGNET_OK && missing > 0) /* no login when every key is in the store */
-        rc = cli_open_session(g, &conn, &sess);
-    /* With an audit trail, certificates are signed through the signing path so
-     * that each one has its record, and each new key gets a key record. */
-    if (rc == SIGNET_OK && sess && cfg.audit[0]) {
-        if (dir != cfg.keystore) /* --keystore overrides signet.conf */
-            snprintf(cfg.keystore, sizeof cfg.keystore, "%s", dir);
-        rc = signet_signer_open_session(&cfg, conn, sess, &signer);
-        conn = NULL;
-        sess = signer ? signet_signer_session(signer) : NULL;
+    /* No login when every key is in the store.  With an audit trail, certificates
+     * are signed through the signing path so that each one has its record, and
+     * each new key gets a key record. */
+    if (rc == SIGNET_OK && missing > 0)
+        rc = cli_ctx_open_cfg(c, &cfg);
+    signet_signer *signer = c->signer;
+    hsm_session *sess = cli_ctx_session(c);
+    if (signer) {
         ko.cert_signer = signet_sign_certificate;
         ko.cert_signer_ctx = signer;
     }
@@ -302,30 +211,17 @@ static int cmd_generate(const struct cli_globals *g, int argc, char **argv)
     if (rc == SIGNET_OK)
         cli_progress(g, "%zu key%s generated, %zu already in the store", made,
                      made == 1 ? "" : "s", had);
-    int ret = rc == SIGNET_OK ? 0 : cli_report(rc);
-    if (signer)
-        signet_signer_close(signer);
-    else
-        cli_close_session(conn, sess);
     free(sel);
     signet_keystore_close(ks);
-    return ret;
+    return rc;
 }
 
 /* ---- list ------------------------------------------------------------------------ */
 
-static const char LIST_USAGE[] =
-    "usage: signet keys list [--keystore DIR] [--offline]\n\n"
-    "One line per key of the key map:\n"
-    "  NAME ID ALGORITHM ROLE LOCATION PUBKEY-SHA256 CERT-SHA256 ORIGIN\n"
-    "LOCATION is resident (on the HSM, wrapped copy on disk), wrapped-only (loaded\n"
-    "on demand), missing, resident-no-backup (on the HSM without a wrapped copy) or\n"
-    "id-conflict (the id holds another object).  Fingerprints are SHA-256 of the\n"
-    "public key (SubjectPublicKeyInfo DER) and of the certificate DER, '-' when\n"
-    "absent.  ORIGIN is generated-attested (made inside the HSM, with its\n"
-    "attestation), generated (made inside the HSM, not attested) or imported (the\n"
-    "key existed outside the HSM and may have copies elsewhere).  --offline looks at the disk only (no HSM login).  Exit status 1 when\n"
-    "a key is missing, unbacked or in conflict.\n";
+struct list_args {
+    const char *keystore;
+    bool offline;
+};
 
 static void hex32(const uint8_t *d, char out[65])
 {
@@ -337,39 +233,23 @@ static void hex32(const uint8_t *d, char out[65])
     out[64] = 0;
 }
 
-static int cmd_list(const struct cli_globals *g, int argc, char **argv)
+static signet_rc cmd_list(struct cli_ctx *c, void *args)
 {
-    static const struct option opts[] = {{"keystore", required_argument, 0, 'k'},
-                                         {"offline", no_argument, 0, 'o'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *dir_opt = NULL;
-    bool offline = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k': dir_opt = optarg; break;
-        case 'o': offline = true; break;
-        case 'h': fputs(LIST_USAGE, stdout); return 0;
-        default: return keys_usage("list", "unknown option");
-        }
-    }
-    if (optind < argc)
-        return keys_usage("list", "unexpected argument '%s'", argv[optind]);
+    const struct list_args *a = args;
     signet_config cfg;
     const char *dir;
-    signet_rc rc = resolve_keystore(g, dir_opt, &cfg, &dir);
+    signet_rc rc = keys_resolve_store(c->g, a->keystore, &cfg, &dir);
     if (rc != SIGNET_OK)
-        return cli_report(rc);
+        return rc;
     signet_keystore *ks;
     if ((rc = signet_keystore_open(dir, &ks)) != SIGNET_OK)
-        return cli_report(rc);
-    hsm_conn *conn = NULL;
+        return rc;
     hsm_session *sess = NULL;
-    if (!offline && (rc = cli_open_session(g, &conn, &sess)) != SIGNET_OK) {
+    if (!a->offline && (rc = cli_ctx_open(c)) != SIGNET_OK) {
         signet_keystore_close(ks);
-        return cli_report(rc);
+        return rc;
     }
+    sess = c->sess;
     /* Columns as wide as the longest name and role, so the output lines up. */
     int wn = 4, wr = 4;
     for (size_t i = 0; i < signet_keystore_count(ks); i++) {
@@ -399,130 +279,172 @@ static int cmd_list(const struct cli_globals *g, int argc, char **argv)
                yh_algo_name(e->algorithm), wr, e->role, signet_keyloc_name(loc), pub, cert,
                origin);
     }
-    int ret = rc != SIGNET_OK ? cli_report(rc) : trouble ? 1 : 0;
-    cli_close_session(conn, sess);
+    if (trouble)
+        c->status = 1;
     signet_keystore_close(ks);
-    return ret;
+    return rc;
 }
 
 /* ---- load / evict ------------------------------------------------------------------ */
 
-static const char LOAD_USAGE[] =
-    "usage: signet keys load [--keystore DIR] [--wrap-id ID] [--min-free-objects N]\n"
-    "                        [--min-free-pages N] [NAME...]\n\n"
-    "Makes the named keys (default: all of the key map) resident on the HSM: a key\n"
-    "that is only wrapped is imported and checked against its recorded public key.\n"
-    "While the HSM has fewer free object slots or storage pages than the limits\n"
-    "(defaults from signet.conf: 8 and 64), the least recently used keys of this\n"
-    "store that have a wrapped copy are deleted from it first.\n";
+/* A limit that falls back to signet.conf when not given. */
+struct limit {
+    bool set;
+    unsigned v;
+};
 
-static const char EVICT_USAGE[] =
-    "usage: signet keys evict [--keystore DIR] NAME...\n\n"
-    "Deletes the named keys from the HSM.  Refuses a key without a wrapped copy in\n"
-    "the store (it could not be loaded again) and an id that holds another object.\n";
+struct load_args {
+    const char *keystore;
+    uint16_t wrap_id;
+    struct limit min_obj, min_pages;
+    struct cli_list names;
+};
 
-static int cmd_load_evict(const struct cli_globals *g, int argc, char **argv, bool load)
+static signet_rc p_limit(const char *s, void *dst)
 {
-    const char *cmd = load ? "load" : "evict";
-    static const struct option opts[] = {
-        {"keystore", required_argument, 0, 'k'},        {"wrap-id", required_argument, 0, 'w'},
-        {"min-free-objects", required_argument, 0, 'o'}, {"min-free-pages", required_argument, 0, 'p'},
-        {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0}};
-    const char *dir_opt = NULL;
-    uint16_t wrap_id = 0;
-    long min_obj = -1, min_pages = -1;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 'k': dir_opt = optarg; break;
-        case 'w':
-            if (!load)
-                return keys_usage(cmd, "unknown option --wrap-id");
-            if (cli_parse_id(optarg, &wrap_id) != SIGNET_OK || wrap_id == 0)
-                return keys_usage(cmd, "--wrap-id: '%s' is not an object id", optarg);
-            break;
-        case 'o':
-        case 'p': {
-            long v = strtol(optarg, &end, 10);
-            if (!load || !*optarg || *end || v < 0 || v > 1024)
-                return keys_usage(cmd, "limits are numbers 0-1024 (load only)");
-            *(c == 'o' ? &min_obj : &min_pages) = v;
-            break;
-        }
-        case 'h': fputs(load ? LOAD_USAGE : EVICT_USAGE, stdout); return 0;
-        default: return keys_usage(cmd, "unknown option");
-        }
-    }
-    if (!load && optind >= argc)
-        return keys_usage(cmd, "name the keys to evict");
-    if ((size_t)(argc - optind) > MAX_NAMES)
-        return keys_usage(cmd, "at most %d names at once", MAX_NAMES);
+    struct limit *l = dst;
+    signet_rc rc = cli_p_uint(s, &l->v);
+    if (rc == SIGNET_OK && l->v > 1024)
+        rc = signet_fail(SIGNET_E_ARG, "limits are numbers 0-1024, not %s", s);
+    l->set = rc == SIGNET_OK;
+    return rc;
+}
+
+static signet_rc load_evict(struct cli_ctx *c, const struct load_args *a, bool load)
+{
+    if (a->names.n > MAX_NAMES)
+        return signet_fail(SIGNET_E_ARG, "at most %d names at once", MAX_NAMES);
     signet_config cfg;
     const char *dir;
-    signet_rc rc = resolve_keystore(g, dir_opt, &cfg, &dir);
+    signet_rc rc = keys_resolve_store(c->g, a->keystore, &cfg, &dir);
     if (rc != SIGNET_OK)
-        return cli_report(rc);
+        return rc;
     signet_evict_policy pol = {
-        .min_free_objects = min_obj >= 0 ? (unsigned)min_obj : cfg.min_free_objects,
-        .min_free_pages = min_pages >= 0 ? (unsigned)min_pages : cfg.min_free_pages};
-    if (!wrap_id)
-        wrap_id = cfg.wrap_key_id;
+        .min_free_objects = a->min_obj.set ? a->min_obj.v : cfg.min_free_objects,
+        .min_free_pages = a->min_pages.set ? a->min_pages.v : cfg.min_free_pages};
+    uint16_t wrap_id = a->wrap_id ? a->wrap_id : cfg.wrap_key_id;
     signet_keystore *ks;
     if ((rc = signet_keystore_open(dir, &ks)) != SIGNET_OK)
-        return cli_report(rc);
-    size_t n_names = (size_t)(argc - optind);
-    const signet_keymap_entry **sel = alloc_selection(ks, n_names);
+        return rc;
+    const signet_keymap_entry **sel = alloc_selection(ks, a->names.n);
     size_t n = 0;
-    rc = sel ? select_keys(ks, argv + optind, n_names, sel, &n)
+    rc = sel ? select_keys(ks, a->names.v, a->names.n, sel, &n)
              : signet_fail(SIGNET_E_NOMEM, "out of memory");
-    hsm_conn *conn = NULL;
-    hsm_session *sess = NULL;
     if (rc == SIGNET_OK)
-        rc = cli_open_session(g, &conn, &sess);
+        rc = cli_ctx_open(c);
     for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
-        rc = load ? signet_keystore_ensure_resident(ks, sess, wrap_id, sel[i], &pol)
-                  : signet_keystore_evict(ks, sess, sel[i]);
+        rc = load ? signet_keystore_ensure_resident(ks, c->sess, wrap_id, sel[i], &pol)
+                  : signet_keystore_evict(ks, c->sess, sel[i]);
         if (rc == SIGNET_OK)
             printf("%s %s\n", load ? "resident" : "evicted", sel[i]->name);
     }
-    int ret = rc == SIGNET_OK ? 0 : cli_report(rc);
-    cli_close_session(conn, sess);
     free(sel);
     signet_keystore_close(ks);
-    return ret;
+    return rc;
 }
 
-static int cmd_load(const struct cli_globals *g, int argc, char **argv)
+static signet_rc cmd_load(struct cli_ctx *c, void *args)
 {
-    return cmd_load_evict(g, argc, argv, true);
+    return load_evict(c, args, true);
 }
 
-static int cmd_evict(const struct cli_globals *g, int argc, char **argv)
+static signet_rc cmd_evict(struct cli_ctx *c, void *args)
 {
-    return cmd_load_evict(g, argc, argv, false);
+    return load_evict(c, args, false);
 }
 
-/* ---- dispatch ------------------------------------------------------------------------ */
+/* ---- the table ------------------------------------------------------------------------ */
 
-static const struct cli_command CMDS[] = {
-    {"init", cmd_init, "write or extend keymap.txt with the Android key set"},
-    {"generate", cmd_generate, "generate missing keys on the HSM and publish them wrapped"},
-    {"list", cmd_list, "show each key: id, algorithm, role, location, fingerprints"},
-    {"load", cmd_load, "make keys resident from their wrapped copies (LRU eviction)"},
-    {"evict", cmd_evict, "delete keys from the HSM that have a wrapped copy"},
-    {"import", cli_keys_import, "bring an existing private key (PEM, PKCS#8, AOSP .pk8) into the store"},
-};
+#define KEYSTORE(T)                                                                                    CLI_OPT("keystore", 0, "DIR", cli_p_str, T, keystore, 0,                                                   "the key store directory (default: keystore in signet.conf)")
+#define WRAP_ID(T)                                                                                     CLI_OPT("wrap-id", 0, "ID", keys_p_wrap_id, T, wrap_id, 0,                                                 "wrap key (default wrap_key_id of signet.conf, else 0x00ff)")
 
-static int run(const struct cli_globals *g, int argc, char **argv)
-{
-    return cli_dispatch("keys",
-                        "The release-key store: a directory with keymap.txt (name id algorithm\n"
-                        "domains role per line) and, per key, its wrapped copy, public key,\n"
-                        "certificate, AVB public key and attestation (docs/keys.md).  --keystore DIR\n"
-                        "or keystore in signet.conf names it.\n",
-                        CMDS, sizeof CMDS / sizeof CMDS[0], g, argc, argv);
-}
+static const struct cli_opt INIT_OPTS[] = {
+    KEYSTORE(struct init_args),
+    CLI_OPT("device", 0, "NAME", cli_p_str, struct init_args, devices, CLI_REPEAT,
+            "adds avb_NAME (AVB/vbmeta and OTA key of device NAME)"),
+    CLI_OPT("apex", 0, "NAME", cli_p_str, struct init_args, apexes, CLI_REPEAT,
+            "adds NAME.container and NAME.payload (APEX keys)"),
+    CLI_OPT("algorithm", 0, "A", p_key_algo, struct init_args, algorithm, 0,
+            "rsa4096 (default), rsa3072, rsa2048; APK-only maps may use ecp256 etc."),
+    CLI_OPT("domains", 0, "D", cli_p_domains, struct init_args, domains, 0,
+            "domains of the keys (default 1), e.g. 1,2"),
+    CLI_END};
 
-const struct cli_group cli_group_keys = {
-    "keys", "the release-key store: key map, generation, listing, on-demand loading", run};
+static const struct cli_opt GENERATE_OPTS[] = {
+    KEYSTORE(struct generate_args), WRAP_ID(struct generate_args),
+    CLI_OPT("only", 0, "NAME", cli_p_str, struct generate_args, only, CLI_REPEAT,
+            "only this key"),
+    CLI_OPT("subject", 0, "S", cli_p_str, struct generate_args, subject, 0,
+            "certificate subject template, openssl -subj style; {name} is the key name"),
+    CLI_OPT("days", 0, "N", keys_p_days, struct generate_args, days, 0,
+            "certificate validity (default 10000)"),
+    CLI_END};
+
+static const struct cli_opt LIST_OPTS[] = {
+    KEYSTORE(struct list_args),
+    CLI_SWITCH("offline", 0, struct list_args, offline, "look at the disk only (no HSM login)"),
+    CLI_END};
+
+static const struct cli_opt LOAD_OPTS[] = {
+    KEYSTORE(struct load_args), WRAP_ID(struct load_args),
+    CLI_OPT("min-free-objects", 0, "N", p_limit, struct load_args, min_obj, 0,
+            "evict below this many free object slots (default from signet.conf: 8)"),
+    CLI_OPT("min-free-pages", 0, "N", p_limit, struct load_args, min_pages, 0,
+            "evict below this many free storage pages (default from signet.conf: 64)"),
+    CLI_POS("NAME", cli_p_str, struct load_args, names, CLI_REST, "keys (default: all)"),
+    CLI_END};
+
+static const struct cli_opt EVICT_OPTS[] = {
+    KEYSTORE(struct load_args),
+    CLI_POS("NAME", cli_p_str, struct load_args, names, CLI_REST | CLI_REQUIRED, "keys to evict"),
+    CLI_END};
+
+static const struct cli_cmd CMDS[] = {
+    {"init", "write or extend keymap.txt with the Android key set",
+     "Creates DIR (mode 0700) and DIR/keymap.txt with the Android key set, or adds to\n"
+     "an existing key map what is missing.  Ids already given never change; new keys\n"
+     "get ids after the largest one (from 0x0100).  No HSM is needed.  APK keys:\n"
+     "releasekey platform shared media networkstack bluetooth sdk_sandbox nfc.  AVB\n"
+     "and APEX payload keys must be RSA.\n",
+     INIT_OPTS, sizeof(struct init_args), 0, cmd_init},
+    {"generate", "generate missing keys on the HSM and publish them wrapped",
+     "For each key of the key map that is not yet in the store: generate it on the\n"
+     "HSM (id, label, domains from the key map), sign its self-signed certificate on\n"
+     "the HSM, attest it when the device can, export it under the wrap key, prove the\n"
+     "wrapped copy (delete, import, compare public keys) and publish NAME.wrapped,\n"
+     "NAME.pub.pem, NAME.x509.pem, NAME.avbpubkey (RSA) and NAME.attest.pem.  Stops at\n"
+     "the first failure; running again continues.  Default subject:\n"
+     "/C=US/ST=California/L=Mountain View/O=Android/OU=Android/CN={name}/\n"
+     "emailAddress=android@android.com (CN=<name> is added when S has no CN).\n",
+     GENERATE_OPTS, sizeof(struct generate_args), CLI_SESSION | CLI_LATE, cmd_generate},
+    {"list", "show each key: id, algorithm, role, location, fingerprints",
+     "One line per key of the key map:\n"
+     "  NAME ID ALGORITHM ROLE LOCATION PUBKEY-SHA256 CERT-SHA256 ORIGIN\n"
+     "LOCATION is resident (on the HSM, wrapped copy on disk), wrapped-only (loaded on\n"
+     "demand), missing, resident-no-backup (on the HSM without a wrapped copy) or\n"
+     "id-conflict (the id holds another object).  Fingerprints are SHA-256 of the\n"
+     "public key (SubjectPublicKeyInfo DER) and of the certificate DER, '-' when\n"
+     "absent.  ORIGIN is generated-attested, generated or imported (the key existed\n"
+     "outside the HSM and may have copies elsewhere).  Exit status 1 when a key is\n"
+     "missing, unbacked or in conflict.\n",
+     LIST_OPTS, sizeof(struct list_args), CLI_SESSION | CLI_LATE, cmd_list},
+    {"load", "make keys resident from their wrapped copies (LRU eviction)",
+     "A key that is only wrapped is imported and checked against its recorded public\n"
+     "key.  While the HSM has fewer free object slots or storage pages than the\n"
+     "limits, the least recently used keys of this store that have a wrapped copy are\n"
+     "deleted from it first.\n",
+     LOAD_OPTS, sizeof(struct load_args), CLI_SESSION | CLI_LATE, cmd_load},
+    {"evict", "delete keys from the HSM that have a wrapped copy",
+     "Refuses a key without a wrapped copy in the store (it could not be loaded\n"
+     "again) and an id that holds another object.\n",
+     EVICT_OPTS, sizeof(struct load_args), CLI_SESSION | CLI_LATE, cmd_evict},
+    KEYS_IMPORT_ROW,
+    {0}};
+
+const struct cli_table cli_table_keys = {
+    "keys", "the release-key store: key map, generation, listing, on-demand loading",
+    "The release-key store: a directory with keymap.txt (name id algorithm domains\n"
+    "role per line) and, per key, its wrapped copy, public key, certificate, AVB\n"
+    "public key and attestation (docs/keys.md).  --keystore DIR or keystore in\n"
+    "signet.conf names it.\n",
+    CMDS};

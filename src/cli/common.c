@@ -71,6 +71,14 @@ static signet_rc load_auth_key_file(const char *path, EVP_PKEY **out)
     return SIGNET_OK;
 }
 
+static signet_rc named_config(const struct cli_globals *g, signet_config *cfg, bool *have);
+
+signet_rc cli_named_config(const struct cli_globals *g, signet_config *cfg)
+{
+    bool have;
+    return named_config(g, cfg, &have);
+}
+
 /* signet.conf when one is named (--config, $SIGNET_CONF); *have false otherwise. */
 static signet_rc named_config(const struct cli_globals *g, signet_config *cfg, bool *have)
 {

@@ -4,81 +4,62 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
 
 #include "hsm_cmds.h"
 #include "signet/file.h"
 #include "signet/proto.h"
 #include "signet/secmem.h"
 
-int hsm_help(const char *usage)
+signet_rc hsm_p_type(const char *s, void *dst)
 {
-    fputs(usage, stdout);
-    return 0;
+    if (yh_type_parse(s, dst) != 0)
+        return signet_fail(SIGNET_E_ARG, "'%s' is not an object type (opaque, authentication-key, "
+                                         "asymmetric-key, wrap-key, hmac-key, template, "
+                                         "otp-aead-key, symmetric-key)", s);
+    return SIGNET_OK;
 }
 
-int hsm_usage(const char *cmd, const char *fmt, ...)
+signet_rc hsm_p_algo(const char *s, void *dst)
 {
-    va_list ap;
-    fprintf(stderr, "signet hsm %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n(try `signet hsm %s --help`)\n", cmd);
-    return 2;
+    if (yh_algo_parse(s, dst) != 0)
+        return signet_fail(SIGNET_E_ARG, "'%s' is not an algorithm name (e.g. rsa2048, rsa4096, "
+                                         "ecp256, ed25519, aes256-ccm-wrap)", s);
+    return SIGNET_OK;
 }
 
-bool hsm_arg_id(const char *cmd, const char *opt, const char *s, uint16_t *out)
+signet_rc hsm_p_caps(const char *s, void *dst)
 {
-    if (cli_parse_id(s, out) != SIGNET_OK) {
-        hsm_usage(cmd, "%s: %s", opt, signet_errmsg());
-        return false;
-    }
-    return true;
+    return yh_caps_parse(s, dst);
 }
 
-bool hsm_arg_type(const char *cmd, const char *s, uint8_t *out)
+signet_rc hsm_p_label(const char *s, void *dst)
 {
-    if (yh_type_parse(s, out) != 0) {
-        hsm_usage(cmd, "'%s' is not an object type (opaque, authentication-key, asymmetric-key, "
-                       "wrap-key, hmac-key, template, otp-aead-key, symmetric-key)",
-                  s);
-        return false;
-    }
-    return true;
+    if (strlen(s) > YH_LABEL_LEN)
+        return signet_fail(SIGNET_E_ARG, "a label has at most %d bytes", YH_LABEL_LEN);
+    *(const char **)dst = s;
+    return SIGNET_OK;
 }
 
-bool hsm_arg_algo(const char *cmd, const char *s, uint8_t *out)
+signet_rc hsm_write_public_pem(EVP_PKEY *pk, const char *path)
 {
-    if (yh_algo_parse(s, out) != 0) {
-        hsm_usage(cmd, "'%s' is not an algorithm name (e.g. rsa2048, rsa4096, ecp256, ed25519, "
-                       "aes256-ccm-wrap)",
-                  s);
-        return false;
-    }
-    return true;
-}
-
-bool hsm_arg_domains(const char *cmd, const char *s, uint16_t *out)
-{
-    if (yh_domains_parse(s, out) != SIGNET_OK) {
-        hsm_usage(cmd, "--domains: %s", signet_errmsg());
-        return false;
-    }
-    return true;
-}
-
-bool hsm_arg_caps(const char *cmd, const char *opt, const char *s, uint64_t *out)
-{
-    if (yh_caps_parse(s, out) != SIGNET_OK) {
-        hsm_usage(cmd, "%s: %s", opt, signet_errmsg());
-        return false;
-    }
-    return true;
+    BIO *b = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    long n = 0;
+    signet_rc rc = SIGNET_OK;
+    if (!b || PEM_write_bio_PUBKEY(b, pk) != 1 || (n = BIO_get_mem_data(b, &pem)) <= 0)
+        rc = signet_fail(SIGNET_E_CRYPTO, "cannot encode the public key as PEM");
+    else if (path)
+        rc = hsm_write_file(path, pem, (size_t)n, 0644);
+    else if (fwrite(pem, 1, (size_t)n, stdout) != (size_t)n)
+        rc = signet_fail(SIGNET_E_IO, "cannot write to standard output");
+    BIO_free(b);
+    return rc;
 }
 
 static const char *to_static(char *buf, size_t cap, signet_rc (*fmt)(sb_wr *, const void *),

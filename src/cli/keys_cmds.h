@@ -1,10 +1,35 @@
-/* Sub-commands of `signet keys` that live in their own files. */
+/* Pieces of `signet keys` shared by cmd_keys.c (the table) and the sub-commands
+ * that live in their own files. */
 #ifndef SIGNET_CLI_KEYS_CMDS_H
 #define SIGNET_CLI_KEYS_CMDS_H
 
-#include "cli.h"
+#include "cli_table.h"
+#include "signet/keystore.h"
+
+/* The key store directory: --keystore (which also replaces cfg->keystore, for the
+ * signing path) or keystore in the named signet.conf. */
+signet_rc keys_resolve_store(const struct cli_globals *g, const char *opt, signet_config *cfg,
+                             const char **dir);
+/* Progress callback of the key store: ctx is the cli_globals. */
+void keys_print_progress(void *ctx, const char *line);
+signet_rc keys_p_wrap_id(const char *s, void *dst); /* uint16_t, not 0 */
+signet_rc keys_p_days(const char *s, void *dst);    /* unsigned, 1..365000 */
 
 /* `signet keys import` (keys_import.c). */
-int cli_keys_import(const struct cli_globals *g, int argc, char **argv);
+struct keys_import_args {
+    const char *name, *key, *cert, *aosp, *keystore;
+    const char *pass_file, *pass_env;
+    const char *role;
+    uint16_t domains, id, wrap_id;
+    const char *subject;
+    unsigned days;
+};
+extern const struct cli_opt keys_import_opts[];
+extern const char keys_import_help[];
+signet_rc keys_import(struct cli_ctx *c, void *args);
+#define KEYS_IMPORT_ROW                                                                            \
+    {"import", "bring an existing private key (PEM, PKCS#8, AOSP .pk8) into the store",           \
+     keys_import_help, keys_import_opts, sizeof(struct keys_import_args), CLI_SESSION | CLI_LATE,  \
+     keys_import}
 
 #endif

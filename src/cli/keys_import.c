@@ -2,14 +2,12 @@
  * The key file stays the user's: its bytes and the password are only in locked
  * memory, and signet writes nothing but the wrapped copy and public files. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <openssl/x509.h>
 
-#include "cli.h"
 #include "file_io.h"
 #include "keys_cmds.h"
 #include "signet/keystore.h"
@@ -17,11 +15,7 @@
 #include "signet/secmem.h"
 #include "signet/sign.h"
 
-static const char IMPORT_USAGE[] =
-    "usage: signet keys import NAME (--key FILE [--cert FILE] | --aosp PREFIX)\n"
-    "                          [--key-pass-file F | --key-pass-env VAR]\n"
-    "                          [--keystore DIR] [--wrap-id ID] [--role R] [--domains D]\n"
-    "                          [--id ID] [--subject S] [--days N]\n\n"
+const char keys_import_help[] =
     "Brings an existing private key into the key store as key NAME: puts it on the\n"
     "HSM (Put Asymmetric Key: this needs the admin credential, e.g. --auth-key 2\n"
     "with the admin password, because only the admin role has put-asymmetric-key),\n"
@@ -32,23 +26,39 @@ static const char IMPORT_USAGE[] =
     "NAME.x509.pem, NAME.avbpubkey (RSA) and NAME.origin.  With an audit trail\n"
     "(audit in signet.conf) a key record with event=imported is appended.\n\n"
     "The key file is never changed or copied: signet keeps no plaintext key.  An\n"
-    "imported key may have copies elsewhere; `signet keys list` shows it as imported.\n\n"
-    "  --key FILE       PEM (PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC PRIVATE KEY)\n"
-    "                   or DER PKCS#8 (AOSP's .pk8), plain or password-encrypted\n"
-    "  --cert FILE      its X.509 certificate (PEM or DER); must certify the key\n"
-    "  --aosp PREFIX    AOSP pair: PREFIX.pk8 and PREFIX.x509.pem\n"
-    "  --key-pass-file F  password of an encrypted key: first line of F\n"
-    "  --key-pass-env VAR the password in environment variable VAR (unset after);\n"
-    "                   without either, an encrypted key asks on the terminal.\n"
-    "                   Passwords are never taken from the command line.\n"
-    "  --wrap-id ID     wrap key (default wrap_key_id of signet.conf, else 0x00ff)\n"
-    "  --role R, --domains D, --id ID   for a NAME not yet in the key map: its role\n"
-    "                   (default apk), domains (default 1) and id (default: the next)\n"
-    "  --subject S, --days N   the self-signed certificate when no --cert is given\n"
-    "                   (as for `signet keys generate`)\n\n"
+    "imported key may have copies elsewhere; `signet keys list` shows it as imported.\n"
+    "Give --key FILE [--cert FILE] or --aosp PREFIX.  Passwords are never taken from\n"
+    "the command line; without --key-pass-file or --key-pass-env an encrypted key\n"
+    "asks on the terminal.\n\n"
     "Exit status: 0 imported, 1 the certificate is for another key, 2 usage,\n"
     "3 device error (also when the credential lacks put-asymmetric-key: use the\n"
-    "admin key), 5 wrong key password, 6 a file is missing.\n";
+    "admin key), 5 wrong key password, 7 a file is missing or unreadable.\n";
+
+#define T struct keys_import_args
+const struct cli_opt keys_import_opts[] = {
+    CLI_POS("NAME", cli_p_str, T, name, CLI_REQUIRED, "the key's name in the key map"),
+    CLI_OPT("key", 0, "FILE", cli_p_str, T, key, 0,
+            "PEM (PRIVATE KEY, ENCRYPTED PRIVATE KEY, RSA/EC PRIVATE KEY) or DER PKCS#8"),
+    CLI_OPT("cert", 0, "FILE", cli_p_str, T, cert, 0,
+            "its X.509 certificate (PEM or DER); must certify the key"),
+    CLI_OPT("aosp", 0, "PREFIX", cli_p_str, T, aosp, 0, "AOSP pair: PREFIX.pk8 and PREFIX.x509.pem"),
+    CLI_OPT("key-pass-file", 0, "F", cli_p_str, T, pass_file, 0,
+            "password of an encrypted key: first line of F"),
+    CLI_OPT("key-pass-env", 0, "VAR", cli_p_str, T, pass_env, 0,
+            "the password in environment variable VAR (unset after)"),
+    CLI_OPT("keystore", 0, "DIR", cli_p_str, T, keystore, 0,
+            "the key store directory (default: keystore in signet.conf)"),
+    CLI_OPT("wrap-id", 0, "ID", keys_p_wrap_id, T, wrap_id, 0,
+            "wrap key (default wrap_key_id of signet.conf, else 0x00ff)"),
+    CLI_OPT("role", 0, "R", cli_p_str, T, role, 0, "for a new NAME: its role (default apk)"),
+    CLI_OPT("domains", 0, "D", cli_p_domains, T, domains, 0,
+            "for a new NAME: its domains (default 1)"),
+    CLI_OPT("id", 0, "ID", keys_p_wrap_id, T, id, 0, "for a new NAME: its id (default: the next)"),
+    CLI_OPT("subject", 0, "S", cli_p_str, T, subject, 0,
+            "the self-signed certificate's subject when no --cert is given"),
+    CLI_OPT("days", 0, "N", keys_p_days, T, days, 0, "its validity (default 10000)"),
+    CLI_END};
+#undef T
 
 struct pass_src {
     const char *file, *env;
@@ -74,83 +84,23 @@ static signet_rc read_cert(const char *path, X509 **out)
     return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s", path);
 }
 
-struct import_args {
-    const char *name, *key, *cert, *aosp, *dir;
-    struct pass_src pass;
-    const char *role;
-    uint16_t domains, id, wrap_id;
-    bool have_wrap;
-    signet_cert_opts cert_opts;
-};
-
-static int parse_args(int argc, char **argv, struct import_args *a)
+/* What the table cannot check alone: one key source, one password source. */
+static signet_rc check_args(const struct keys_import_args *a)
 {
-    static const struct option opts[] = {
-        {"key", required_argument, 0, 'K'},       {"cert", required_argument, 0, 'c'},
-        {"aosp", required_argument, 0, 'A'},      {"key-pass-file", required_argument, 0, 'f'},
-        {"key-pass-env", required_argument, 0, 'e'}, {"keystore", required_argument, 0, 'k'},
-        {"wrap-id", required_argument, 0, 'w'},   {"role", required_argument, 0, 'r'},
-        {"domains", required_argument, 0, 'D'},   {"id", required_argument, 0, 'i'},
-        {"subject", required_argument, 0, 's'},   {"days", required_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'K': a->key = optarg; break;
-        case 'c': a->cert = optarg; break;
-        case 'A': a->aosp = optarg; break;
-        case 'f': a->pass.file = optarg; break;
-        case 'e': a->pass.env = optarg; break;
-        case 'k': a->dir = optarg; break;
-        case 'w':
-            if (cli_parse_id(optarg, &a->wrap_id) != SIGNET_OK || a->wrap_id == 0)
-                return cli_usage_error("keys import", "--wrap-id: '%s' is not an object id",
-                                       optarg);
-            a->have_wrap = true;
-            break;
-        case 'r': a->role = optarg; break;
-        case 'D':
-            if (yh_domains_parse(optarg, &a->domains) != SIGNET_OK)
-                return cli_usage_error("keys import", "--domains: %s", signet_errmsg());
-            break;
-        case 'i':
-            if (cli_parse_id(optarg, &a->id) != SIGNET_OK || a->id == 0)
-                return cli_usage_error("keys import", "--id: '%s' is not an object id", optarg);
-            break;
-        case 's': a->cert_opts.subject = optarg; break;
-        case 'd': {
-            char *end;
-            errno = 0;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (!*optarg || *end || errno || v == 0 || v > 365000)
-                return cli_usage_error("keys import",
-                                       "--days: '%s' is not a number of days (1-365000)", optarg);
-            a->cert_opts.days = (unsigned)v;
-            break;
-        }
-        case 'h': fputs(IMPORT_USAGE, stdout); return 0;
-        default: return cli_usage_error("keys import", "unknown option");
-        }
-    }
-    if (optind + 1 != argc)
-        return cli_usage_error("keys import", optind >= argc ? "name the key to import"
-                                                             : "one key name at a time");
-    a->name = argv[optind];
     if (!signet_key_name_valid(a->name))
-        return cli_usage_error("keys import", "'%.64s' is not a key name (1-40 of A-Za-z0-9_.-)",
-                               a->name);
+        return signet_fail(SIGNET_E_ARG, "'%.64s' is not a key name (1-40 of A-Za-z0-9_.-)",
+                           a->name);
     if (!!a->key + !!a->aosp != 1)
-        return cli_usage_error("keys import", "give the key with --key FILE or --aosp PREFIX");
+        return signet_fail(SIGNET_E_ARG, "give the key with --key FILE or --aosp PREFIX");
     if (a->aosp && a->cert)
-        return cli_usage_error("keys import", "--aosp names the certificate already");
-    if (a->pass.file && a->pass.env)
-        return cli_usage_error("keys import", "--key-pass-file and --key-pass-env exclude each "
-                                              "other");
-    return -1;
+        return signet_fail(SIGNET_E_ARG, "--aosp names the certificate already");
+    if (a->pass_file && a->pass_env)
+        return signet_fail(SIGNET_E_ARG, "--key-pass-file and --key-pass-env exclude each other");
+    return SIGNET_OK;
 }
 
 /* The key map entry of NAME: the map's, or a new one that will be added. */
-static signet_rc entry_for(const signet_keystore *ks, const struct import_args *a, EVP_PKEY *key,
+static signet_rc entry_for(const signet_keystore *ks, const struct keys_import_args *a, EVP_PKEY *key,
                            signet_keymap_entry *e, bool *is_new)
 {
     uint8_t algo;
@@ -208,26 +158,20 @@ static void restore_map(signet_keystore *ks, const signet_keymap *old)
         (void)signet_keymap_save(path, old);
 }
 
-static void print_progress(void *ctx, const char *line) { cli_progress(ctx, "%s", line); }
 
-int cli_keys_import(const struct cli_globals *g, int argc, char **argv)
+signet_rc keys_import(struct cli_ctx *c, void *args)
 {
-    struct import_args a = {0};
-    int ret = parse_args(argc, argv, &a);
-    if (ret >= 0)
-        return ret;
-    signet_config cfg;
-    signet_config_defaults(&cfg);
-    const char *conf = g->config ? g->config : getenv("SIGNET_CONF");
-    signet_rc rc = conf && *conf ? signet_config_load(conf, &cfg) : SIGNET_OK;
+    const struct keys_import_args *ap = args;
+    const struct keys_import_args a = *ap;
+    signet_rc rc = check_args(&a);
     if (rc != SIGNET_OK)
-        return cli_report(rc);
-    const char *dir = a.dir ? a.dir : cfg.keystore[0] ? cfg.keystore : NULL;
-    if (!dir)
-        return cli_report(signet_fail(SIGNET_E_ARG, "no key store: give --keystore DIR or set "
-                                                    "keystore in signet.conf"));
-    if (a.dir) /* --keystore overrides signet.conf, for the signing path too */
-        snprintf(cfg.keystore, sizeof cfg.keystore, "%s", a.dir);
+        return rc;
+    struct pass_src pass = {a.pass_file, a.pass_env};
+    signet_cert_opts cert_opts = {.subject = a.subject, .days = a.days};
+    signet_config cfg;
+    const char *dir;
+    if ((rc = keys_resolve_store(c->g, a.keystore, &cfg, &dir)) != SIGNET_OK)
+        return rc;
     char keypath[4096], certpath[4096];
     snprintf(keypath, sizeof keypath, "%s%s", a.aosp ? a.aosp : a.key, a.aosp ? ".pk8" : "");
     if (a.aosp)
@@ -236,14 +180,14 @@ int cli_keys_import(const struct cli_globals *g, int argc, char **argv)
         snprintf(certpath, sizeof certpath, "%s", a.cert);
     bool with_cert = a.aosp || a.cert;
     X509_NAME *probe = NULL;
-    if (!with_cert && (rc = signet_cert_subject(a.cert_opts.subject, "probe", &probe)) != SIGNET_OK)
-        return cli_report(signet_wrap(rc, "--subject"));
+    if (!with_cert && (rc = signet_cert_subject(cert_opts.subject, "probe", &probe)) != SIGNET_OK)
+        return signet_wrap(rc, "--subject");
     X509_NAME_free(probe);
 
     /* Everything that can be checked offline is checked before the HSM is touched. */
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
-    rc = signet_key_read_file(keypath, ask_password, &a.pass, &key);
+    rc = signet_key_read_file(keypath, ask_password, &pass, &key);
     if (rc == SIGNET_OK && with_cert)
         rc = read_cert(certpath, &cert);
     if (rc == SIGNET_OK && cert && !signet_cert_matches_key(cert, key))
@@ -268,22 +212,16 @@ int cli_keys_import(const struct cli_globals *g, int argc, char **argv)
         rc = add_to_map(ks, &e, &old);
         map_changed = rc == SIGNET_OK;
     }
-    hsm_conn *conn = NULL;
-    hsm_session *sess = NULL;
-    signet_signer *signer = NULL;
     if (rc == SIGNET_OK)
-        rc = cli_open_session(g, &conn, &sess);
-    if (rc == SIGNET_OK && cfg.audit[0]) {
-        rc = signet_signer_open_session(&cfg, conn, sess, &signer);
-        conn = NULL;
-        sess = signer ? signet_signer_session(signer) : NULL;
-    }
-    signet_keygen_opts ko = {.wrap_id = a.have_wrap ? a.wrap_id : cfg.wrap_key_id,
-                             .cert = a.cert_opts,
+        rc = cli_ctx_open_cfg(c, &cfg);
+    signet_signer *signer = c->signer;
+    hsm_session *sess = cli_ctx_session(c);
+    signet_keygen_opts ko = {.wrap_id = a.wrap_id ? a.wrap_id : cfg.wrap_key_id,
+                             .cert = cert_opts,
                              .cert_signer = signer ? signet_sign_certificate : NULL,
                              .cert_signer_ctx = signer,
-                             .progress = print_progress,
-                             .progress_ctx = (void *)g};
+                             .progress = keys_print_progress,
+                             .progress_ctx = (void *)c->g};
     char source[8300];
     snprintf(source, sizeof source, "%s%s%s", keypath, with_cert ? " " : "",
              with_cert ? certpath : "");
@@ -301,14 +239,9 @@ int cli_keys_import(const struct cli_globals *g, int argc, char **argv)
         printf("imported %s 0x%04x %s\n", e.name, e.id, yh_algo_name(e.algorithm));
         fflush(stdout);
     }
-    ret = rc == SIGNET_OK ? 0 : cli_report(rc);
-    if (signer)
-        signet_signer_close(signer);
-    else
-        cli_close_session(conn, sess);
     signet_keymap_free(&old);
     signet_keystore_close(ks);
     EVP_PKEY_free(key);
     X509_free(cert);
-    return ret;
+    return rc;
 }

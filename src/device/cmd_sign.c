@@ -110,11 +110,13 @@ uint8_t cmd_sign_pkcs1(dev_req *rq)
 uint8_t cmd_sign_pss(dev_req *rq)
 {
     dev_object *o;
+    /* The fixed header (id, MGF1 algorithm, salt length) is a framing matter:
+     * checked before permissions, like every other request length. */
+    if (rq->len < 2 + 1 + 2)
+        return YH_ERR_WRONG_LENGTH;
     uint8_t code = sign_key(rq, YH_CAP_SIGN_PSS, &o);
     if (code)
         return code;
-    if (rq->len < 2 + 1 + 2)
-        return YH_ERR_WRONG_LENGTH;
     if (!yh_algo_is_rsa(o->algorithm))
         return YH_ERR_INVALID_DATA;
     uint8_t mgf = rq->data[2];

@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "ks_internal.h"
+#include "signet/hash.h"
 
 #define PEM_FILE_MAX (64 * 1024)
 #define WRAPPED_MAX (16 * 1024)
@@ -206,14 +207,6 @@ signet_rc signet_keystore_wrapped(const signet_keystore *ks, const char *name, s
     return SIGNET_OK;
 }
 
-static signet_rc sha256(const uint8_t *p, size_t n, uint8_t out[32])
-{
-    unsigned int len = 32;
-    if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1)
-        return signet_fail(SIGNET_E_CRYPTO, "SHA-256 failed");
-    return SIGNET_OK;
-}
-
 signet_rc signet_keystore_pub_fingerprint(const signet_keystore *ks, const char *name,
                                           uint8_t out[32])
 {
@@ -225,7 +218,7 @@ signet_rc signet_keystore_pub_fingerprint(const signet_keystore *ks, const char 
     rc = ks_spki_der(pk, &der);
     EVP_PKEY_free(pk);
     if (rc == SIGNET_OK)
-        rc = sha256(der.p, der.len, out);
+        rc = signet_sha256(der.p, der.len, out);
     sbw_free(&der);
     return rc;
 }
@@ -237,7 +230,7 @@ signet_rc signet_keystore_cert_fingerprint(const signet_keystore *ks, const char
     signet_rc rc = signet_keystore_cert_der(ks, name, &der);
     if (rc != SIGNET_OK)
         return rc;
-    rc = sha256(der.p, der.len, out);
+    rc = signet_sha256(der.p, der.len, out);
     sbw_free(&der);
     return rc;
 }

@@ -2,31 +2,44 @@
  * and the device's (DigestInfo for RSA, raw r|s for ECDSA, PSS parameters). */
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "p11.h"
 #include "signet/proto.h"
 
+#define SV (CKF_SIGN | CKF_VERIFY)
+#define ED (CKF_ENCRYPT | CKF_DECRYPT)
 static const struct p11_mech_desc mechs[] = {
-    {CKM_RSA_PKCS, CKK_RSA, NULL, false},
-    {CKM_SHA1_RSA_PKCS, CKK_RSA, "SHA1", false},
-    {CKM_SHA256_RSA_PKCS, CKK_RSA, "SHA256", false},
-    {CKM_SHA384_RSA_PKCS, CKK_RSA, "SHA384", false},
-    {CKM_SHA512_RSA_PKCS, CKK_RSA, "SHA512", false},
-    {CKM_RSA_PKCS_PSS, CKK_RSA, NULL, true},
-    {CKM_SHA1_RSA_PKCS_PSS, CKK_RSA, "SHA1", true},
-    {CKM_SHA256_RSA_PKCS_PSS, CKK_RSA, "SHA256", true},
-    {CKM_SHA384_RSA_PKCS_PSS, CKK_RSA, "SHA384", true},
-    {CKM_SHA512_RSA_PKCS_PSS, CKK_RSA, "SHA512", true},
-    {CKM_ECDSA, CKK_EC, NULL, false},
-    {CKM_ECDSA_SHA1, CKK_EC, "SHA1", false},
-    {CKM_ECDSA_SHA256, CKK_EC, "SHA256", false},
-    {CKM_ECDSA_SHA384, CKK_EC, "SHA384", false},
-    {CKM_ECDSA_SHA512, CKK_EC, "SHA512", false},
-    {CKM_EDDSA, CKK_EC_EDWARDS, NULL, false},
+    {CKM_RSA_PKCS, CKK_RSA, NULL, false, SV | ED},
+    {CKM_SHA1_RSA_PKCS, CKK_RSA, "SHA1", false, SV},
+    {CKM_SHA256_RSA_PKCS, CKK_RSA, "SHA256", false, SV},
+    {CKM_SHA384_RSA_PKCS, CKK_RSA, "SHA384", false, SV},
+    {CKM_SHA512_RSA_PKCS, CKK_RSA, "SHA512", false, SV},
+    {CKM_RSA_PKCS_PSS, CKK_RSA, NULL, true, SV},
+    {CKM_SHA1_RSA_PKCS_PSS, CKK_RSA, "SHA1", true, SV},
+    {CKM_SHA256_RSA_PKCS_PSS, CKK_RSA, "SHA256", true, SV},
+    {CKM_SHA384_RSA_PKCS_PSS, CKK_RSA, "SHA384", true, SV},
+    {CKM_SHA512_RSA_PKCS_PSS, CKK_RSA, "SHA512", true, SV},
+    {CKM_ECDSA, CKK_EC, NULL, false, SV},
+    {CKM_ECDSA_SHA1, CKK_EC, "SHA1", false, SV},
+    {CKM_ECDSA_SHA256, CKK_EC, "SHA256", false, SV},
+    {CKM_ECDSA_SHA384, CKK_EC, "SHA384", false, SV},
+    {CKM_ECDSA_SHA512, CKK_EC, "SHA512", false, SV},
+    {CKM_EDDSA, CKK_EC_EDWARDS, NULL, false, SV},
+    /* Encryption with the public key in software; decryption on the device, only
+     * with keys whose key-map role is "decrypt". */
+    {CKM_RSA_PKCS_OAEP, CKK_RSA, NULL, false, ED},
+    /* Digests, in software. */
+    {CKM_SHA_1, P11_NO_KEY, "SHA1", false, CKF_DIGEST},
+    {CKM_SHA224, P11_NO_KEY, "SHA224", false, CKF_DIGEST},
+    {CKM_SHA256, P11_NO_KEY, "SHA256", false, CKF_DIGEST},
+    {CKM_SHA384, P11_NO_KEY, "SHA384", false, CKF_DIGEST},
+    {CKM_SHA512, P11_NO_KEY, "SHA512", false, CKF_DIGEST},
 };
 
 #define N_MECHS (sizeof mechs / sizeof mechs[0])
 
-const struct p11_mech_desc *p11_mech_lookup(CK_MECHANISM_TYPE type)
+const struct p11_mech_desc *p11_mech_find(CK_MECHANISM_TYPE type)
 {
     for (size_t i = 0; i < N_MECHS; i++)
         if (mechs[i].type == type)
@@ -34,16 +47,46 @@ const struct p11_mech_desc *p11_mech_lookup(CK_MECHANISM_TYPE type)
     return NULL;
 }
 
+const struct p11_mech_desc *p11_mech_lookup(CK_MECHANISM_TYPE type)
+{
+    const struct p11_mech_desc *m = p11_mech_find(type);
+    return m && (m->flags & CKF_SIGN) ? m : NULL;
+}
+
 size_t p11_mech_count(void) { return N_MECHS; }
 
 const struct p11_mech_desc *p11_mech_at(size_t i) { return i < N_MECHS ? &mechs[i] : NULL; }
 
+const EVP_MD *p11_md_by_len(size_t len)
+{
+    switch (len) {
+    case 20: return EVP_sha1();
+    case 32: return EVP_sha256();
+    case 48: return EVP_sha384();
+    case 64: return EVP_sha512();
+    default: return NULL;
+    }
+}
+
+const EVP_MD *p11_md_of_mgf1(uint8_t mgf1)
+{
+    switch (mgf1) {
+    case YH_ALGO_MGF1_SHA1: return EVP_sha1();
+    case YH_ALGO_MGF1_SHA256: return EVP_sha256();
+    case YH_ALGO_MGF1_SHA384: return EVP_sha384();
+    case YH_ALGO_MGF1_SHA512: return EVP_sha512();
+    default: return NULL;
+    }
+}
+
 void p11_mech_info(const struct p11_mech_desc *m, CK_MECHANISM_INFO *info)
 {
     memset(info, 0, sizeof *info);
-    /* Only signing: verification needs no secret, callers do it with the public
-     * key (and pkcs11-tool, libp11 and SunPKCS11 all do). */
-    info->flags = CKF_HW | CKF_SIGN;
+    /* Signing and decryption run on the device; verification, encryption and
+     * digests in the module. */
+    info->flags = m->flags;
+    if (m->flags & (CKF_SIGN | CKF_DECRYPT))
+        info->flags |= CKF_HW;
     switch (m->key_type) {
     case CKK_RSA:
         info->ulMinKeySize = 2048;
@@ -54,9 +97,11 @@ void p11_mech_info(const struct p11_mech_desc *m, CK_MECHANISM_INFO *info)
         info->ulMaxKeySize = 521;
         info->flags |= CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
         break;
-    default: /* Ed25519 */
+    case CKK_EC_EDWARDS:
         info->ulMinKeySize = 256;
         info->ulMaxKeySize = 256;
+        break;
+    default: /* digests */
         break;
     }
 }
@@ -65,7 +110,7 @@ size_t p11_mechs_for_key(CK_KEY_TYPE kt, CK_MECHANISM_TYPE *out, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < N_MECHS && n < max; i++)
-        if (mechs[i].key_type == kt)
+        if (mechs[i].key_type == kt && (mechs[i].flags & CKF_SIGN))
             out[n++] = mechs[i].type;
     return n;
 }
@@ -73,6 +118,7 @@ size_t p11_mechs_for_key(CK_KEY_TYPE kt, CK_MECHANISM_TYPE *out, size_t max)
 /* ---- DigestInfo ------------------------------------------------------------------ */
 struct digestinfo {
     const char *digest;
+    const EVP_MD *(*md)(void);
     size_t hash_len;
     uint8_t prefix[19];
     size_t prefix_len;
@@ -80,15 +126,15 @@ struct digestinfo {
 
 /* DER of DigestInfo up to the digest's OCTET STRING header (RFC 8017 section 9.2). */
 static const struct digestinfo digestinfos[] = {
-    {"SHA1", 20, {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00,
+    {"SHA1", EVP_sha1, 20, {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00,
                   0x04, 0x14}, 15},
-    {"SHA224", 28, {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    {"SHA224", EVP_sha224, 28, {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
                     0x02, 0x04, 0x05, 0x00, 0x04, 0x1c}, 19},
-    {"SHA256", 32, {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    {"SHA256", EVP_sha256, 32, {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
                     0x02, 0x01, 0x05, 0x00, 0x04, 0x20}, 19},
-    {"SHA384", 48, {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    {"SHA384", EVP_sha384, 48, {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
                     0x02, 0x02, 0x05, 0x00, 0x04, 0x30}, 19},
-    {"SHA512", 64, {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    {"SHA512", EVP_sha512, 64, {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
                     0x02, 0x03, 0x05, 0x00, 0x04, 0x40}, 19},
 };
 
@@ -100,6 +146,14 @@ const uint8_t *p11_digestinfo_prefix(const char *digest, size_t *len)
             return digestinfos[i].prefix;
         }
     return NULL;
+}
+
+const EVP_MD *p11_digest_md(const char *digest)
+{
+    for (size_t i = 0; digest && i < sizeof digestinfos / sizeof digestinfos[0]; i++)
+        if (strcmp(digestinfos[i].digest, digest) == 0)
+            return digestinfos[i].md();
+    return NULL; /* never a default: an unknown name is an error for the caller */
 }
 
 bool p11_is_digestinfo(const uint8_t *data, size_t len)
@@ -230,5 +284,26 @@ CK_RV p11_pss_params(const CK_MECHANISM *m, const struct p11_mech_desc *d, size_
     if (pp.sLen > 0xffff)
         return CKR_MECHANISM_PARAM_INVALID;
     *salt_len = (uint16_t)pp.sLen;
+    return CKR_OK;
+}
+
+CK_RV p11_oaep_params(const CK_MECHANISM *m, const EVP_MD **md, uint8_t *mgf1,
+                      const uint8_t **label, size_t *label_len)
+{
+    if (!m->pParameter || m->ulParameterLen != sizeof(CK_RSA_PKCS_OAEP_PARAMS))
+        return CKR_MECHANISM_PARAM_INVALID;
+    CK_RSA_PKCS_OAEP_PARAMS op;
+    memcpy(&op, m->pParameter, sizeof op);
+    const char *name;
+    size_t hlen;
+    if (!hash_of(op.hashAlg, &name, &hlen) || !mgf_of(op.mgf, mgf1))
+        return CKR_MECHANISM_PARAM_INVALID;
+    if (op.source != 0 && op.source != CKZ_DATA_SPECIFIED)
+        return CKR_MECHANISM_PARAM_INVALID;
+    if (!op.pSourceData && op.ulSourceDataLen)
+        return CKR_MECHANISM_PARAM_INVALID;
+    *md = p11_digest_md(name);
+    *label = op.pSourceData;
+    *label_len = op.ulSourceDataLen;
     return CKR_OK;
 }

@@ -136,8 +136,11 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
         goto out;
     }
     signet_rc rc = signet_config_load(NULL, &p11.cfg);
-    if (rc == SIGNET_OK)
+    if (rc == SIGNET_OK) {
+        /* Stat first: a key map rewritten during the load is read again later. */
+        p11_keymap_stat(p11.cfg.keystore, &p11.keymap_stat);
         rc = p11_objects_load(p11.cfg.keystore, &p11.objects);
+    }
     if (rc) {
         rv = p11_rv_from(rc, "cannot start");
         if (rv == CKR_ARGUMENTS_BAD)
@@ -167,6 +170,7 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
     p11.n_sessions = p11.cap_sessions = 0;
     p11_caller_reset();
     p11.serial_known = false;
+    p11.pin_failed = false;
     p11.initialized = false;
     p11_leave();
     return CKR_OK;

@@ -249,9 +249,10 @@ static void build_private(struct p11_attr_list *l, const struct p11_key *k,
     p11_attrs_add_bool(l, CKA_ALWAYS_SENSITIVE, true);
     p11_attrs_add_bool(l, CKA_EXTRACTABLE, false);
     p11_attrs_add_bool(l, CKA_NEVER_EXTRACTABLE, true);
-    p11_attrs_add_bool(l, CKA_SIGN, true);
+    /* A key-map role "decrypt" key decrypts and never signs; every other key signs. */
+    p11_attrs_add_bool(l, CKA_SIGN, !k->decrypt);
     p11_attrs_add_bool(l, CKA_SIGN_RECOVER, false);
-    p11_attrs_add_bool(l, CKA_DECRYPT, false);
+    p11_attrs_add_bool(l, CKA_DECRYPT, k->decrypt);
     p11_attrs_add_bool(l, CKA_UNWRAP, false);
     p11_attrs_add_bool(l, CKA_WRAP_WITH_TRUSTED, false);
     p11_attrs_add_bool(l, CKA_ALWAYS_AUTHENTICATE, false);
@@ -272,9 +273,10 @@ static void build_public(struct p11_attr_list *l, const struct p11_key *k,
 {
     add_common(l, CKO_PUBLIC_KEY, false, k);
     add_key_common(l, k, m);
-    p11_attrs_add_bool(l, CKA_VERIFY, true);
+    p11_attrs_add_bool(l, CKA_VERIFY, !k->decrypt);
     p11_attrs_add_bool(l, CKA_VERIFY_RECOVER, false);
-    p11_attrs_add_bool(l, CKA_ENCRYPT, false);
+    /* Encryption needs only the public key (C_Encrypt runs in the module). */
+    p11_attrs_add_bool(l, CKA_ENCRYPT, k->key_type == CKK_RSA);
     p11_attrs_add_bool(l, CKA_WRAP, false);
     p11_attrs_add_bool(l, CKA_TRUSTED, false);
     if (k->key_type == CKK_RSA)
@@ -390,6 +392,8 @@ static signet_rc load_key(const signet_keystore *ks, const signet_keymap_entry *
     snprintf(k->name, sizeof k->name, "%s", e->name);
     k->id = e->id;
     k->algorithm = e->algorithm;
+    k->entry = *e;
+    k->decrypt = strcmp(e->role, P11_ROLE_DECRYPT) == 0;
     if ((rc = key_type_of(pk, e, &k->key_type)))
         goto out;
     k->bits = (unsigned)EVP_PKEY_get_bits(pk);
@@ -497,3 +501,4 @@ const struct p11_attr *p11_object_attr(const struct p11_object *obj, CK_ATTRIBUT
             return &obj->attrs[i];
     return NULL;
 }
+

@@ -26,10 +26,20 @@ void p11_find_clear(struct p11_find *f)
     memset(f, 0, sizeof *f);
 }
 
-static void session_free(struct p11_session *s)
+/* Every operation of a session ends (close, logout). */
+static void session_ops_clear(struct p11_session *s)
 {
     p11_sign_op_clear(&s->sign);
     p11_find_clear(&s->find);
+    p11_digest_op_clear(&s->digest);
+    p11_verify_op_clear(&s->verify);
+    p11_crypt_op_clear(&s->encrypt);
+    p11_crypt_op_clear(&s->decrypt);
+}
+
+static void session_free(struct p11_session *s)
+{
+    session_ops_clear(s);
     free(s);
 }
 
@@ -160,17 +170,22 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
     } else if (p11_pin_parse(pPin, ulPinLen, &auth_id, &pw) != SIGNET_OK) {
         p11_warn("%s", signet_errmsg());
         rv = signet_errcode() == SIGNET_E_NOMEM ? CKR_HOST_MEMORY : CKR_PIN_INCORRECT;
+        p11.pin_failed = rv == CKR_PIN_INCORRECT;
     } else {
         signet_rc rc = p11_device_login(auth_id, pw); /* takes pw, also on failure */
         if (rc == SIGNET_E_NOTFOUND && signet_err_device() == YH_ERR_OBJECT_NOT_FOUND) {
             p11_warn("there is no authentication key 0x%04x: the PIN starts with the key id "
                      "as 4 hex digits (e.g. 0001password)", auth_id);
             rv = CKR_PIN_INCORRECT;
+            p11.pin_failed = true;
         } else if (rc == SIGNET_E_AUTH) {
             p11_warn("authentication key 0x%04x refused the password", auth_id);
             rv = CKR_PIN_INCORRECT;
+            p11.pin_failed = true;
         } else if (rc) {
             rv = p11_rv_from(rc, "cannot log in");
+        } else {
+            p11.pin_failed = false;
         }
     }
     p11_leave();
@@ -187,11 +202,9 @@ CK_RV C_Logout(CK_SESSION_HANDLE hSession)
     } else if (!p11.logged_in) {
         rv = CKR_USER_NOT_LOGGED_IN;
     } else {
-        /* Operations on private keys end with the login. */
-        for (size_t i = 0; i < p11.n_sessions; i++) {
-            p11_sign_op_clear(&p11.sessions[i]->sign);
-            p11_find_clear(&p11.sessions[i]->find);
-        }
+        /* Operations end with the login (PKCS#11 2.40, C_Logout). */
+        for (size_t i = 0; i < p11.n_sessions; i++)
+            session_ops_clear(p11.sessions[i]);
         p11_device_logout();
     }
     p11_leave();

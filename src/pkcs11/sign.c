@@ -29,17 +29,6 @@ void p11_sign_op_clear(struct p11_sign_op *op)
     memset(op, 0, sizeof *op);
 }
 
-static const EVP_MD *md_of(const char *name)
-{
-    if (strcmp(name, "SHA1") == 0)
-        return EVP_sha1();
-    if (strcmp(name, "SHA256") == 0)
-        return EVP_sha256();
-    if (strcmp(name, "SHA384") == 0)
-        return EVP_sha384();
-    return EVP_sha512();
-}
-
 static CK_RV check_mechanism(const CK_MECHANISM *m, const struct p11_mech_desc *d,
                              const struct p11_key *k, struct p11_sign_op *op)
 {
@@ -81,8 +70,8 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJ
         rv = CKR_USER_NOT_LOGGED_IN;
     } else if (!obj || !p11_object_visible(obj) || obj->cls == CKO_CERTIFICATE) {
         rv = CKR_KEY_HANDLE_INVALID;
-    } else if (obj->cls != CKO_PRIVATE_KEY) {
-        rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+    } else if (obj->cls != CKO_PRIVATE_KEY || p11.objects.keys[obj->key].decrypt) {
+        rv = CKR_KEY_FUNCTION_NOT_PERMITTED; /* role "decrypt" keys never sign */
     } else if (!d) {
         rv = CKR_MECHANISM_INVALID;
     } else if (d->key_type != p11.objects.keys[obj->key].key_type) {
@@ -91,10 +80,15 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJ
         struct p11_sign_op *op = &s->sign;
         memset(op, 0, sizeof *op);
         rv = check_mechanism(pMechanism, d, &p11.objects.keys[obj->key], op);
-        if (rv == CKR_OK && d->digest) {
+        const EVP_MD *md = d->digest ? p11_digest_md(d->digest) : NULL;
+        if (rv == CKR_OK && d->digest && !md) {
+            rv = CKR_MECHANISM_INVALID; /* a table entry without a known hash: never guess */
+        } else if (rv == CKR_OK && d->digest) {
             op->md = EVP_MD_CTX_new();
-            if (!op->md || !EVP_DigestInit_ex(op->md, md_of(d->digest), NULL))
+            if (!op->md)
                 rv = CKR_HOST_MEMORY;
+            else if (!EVP_DigestInit_ex(op->md, md, NULL))
+                rv = CKR_FUNCTION_FAILED;
         } else if (rv == CKR_OK) {
             sbw_init(&op->raw, P11_RAW_INPUT_MAX);
         }

@@ -66,7 +66,12 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
     p11_pad(pInfo->serialNumber, sizeof pInfo->serialNumber, serial);
     /* Not write-protected: pkcs11-tool and libp11 open read/write sessions by habit;
      * object creation is refused function by function instead. */
-    pInfo->flags = CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
+    /* CKF_RNG: C_GenerateRandom asks the device (Get Pseudo Random). */
+    pInfo->flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED;
+    /* A refused PIN: the device counts nothing, but tools expect the hint until
+     * the next good login (PKCS#11 2.40 section 5.2). */
+    if (p11.pin_failed)
+        pInfo->flags |= CKF_USER_PIN_COUNT_LOW;
     pInfo->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
     pInfo->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
     CK_ULONG rw = 0;
@@ -121,7 +126,7 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    const struct p11_mech_desc *m = p11_mech_lookup(type);
+    const struct p11_mech_desc *m = p11_mech_find(type);
     if (slotID != P11_SLOT_ID)
         rv = CKR_SLOT_ID_INVALID;
     else if (!m)

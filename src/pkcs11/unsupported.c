@@ -1,6 +1,6 @@
-/* Functions the module does not offer.  The token is a signer: keys are made and
- * managed with `signet keys`, never through PKCS#11, and verification, encryption
- * and digesting need no HSM. */
+/* Functions the module does not offer: object creation and change (keys are made
+ * and managed with `signet keys`), token and PIN management (there is no security
+ * officer), operation state, recovery and dual-function calls. */
 #include "p11.h"
 
 #define NOT_SUPPORTED return CKR_FUNCTION_NOT_SUPPORTED
@@ -31,36 +31,6 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_
 {
     NOT_SUPPORTED;
 }
-CK_RV C_EncryptInit(CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c) { NOT_SUPPORTED; }
-CK_RV C_Encrypt(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-{
-    NOT_SUPPORTED;
-}
-CK_RV C_EncryptUpdate(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,
-                      CK_ULONG_PTR e)
-{
-    NOT_SUPPORTED;
-}
-CK_RV C_EncryptFinal(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c) { NOT_SUPPORTED; }
-CK_RV C_DecryptInit(CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c) { NOT_SUPPORTED; }
-CK_RV C_Decrypt(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-{
-    NOT_SUPPORTED;
-}
-CK_RV C_DecryptUpdate(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,
-                      CK_ULONG_PTR e)
-{
-    NOT_SUPPORTED;
-}
-CK_RV C_DecryptFinal(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c) { NOT_SUPPORTED; }
-CK_RV C_DigestInit(CK_SESSION_HANDLE a, CK_MECHANISM_PTR b) { NOT_SUPPORTED; }
-CK_RV C_Digest(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-{
-    NOT_SUPPORTED;
-}
-CK_RV C_DigestUpdate(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c) { NOT_SUPPORTED; }
-CK_RV C_DigestKey(CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b) { NOT_SUPPORTED; }
-CK_RV C_DigestFinal(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c) { NOT_SUPPORTED; }
 CK_RV C_SignRecoverInit(CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c)
 {
     NOT_SUPPORTED;
@@ -69,13 +39,6 @@ CK_RV C_SignRecover(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR 
 {
     NOT_SUPPORTED;
 }
-CK_RV C_VerifyInit(CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c) { NOT_SUPPORTED; }
-CK_RV C_Verify(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG e)
-{
-    NOT_SUPPORTED;
-}
-CK_RV C_VerifyUpdate(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c) { NOT_SUPPORTED; }
-CK_RV C_VerifyFinal(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c) { NOT_SUPPORTED; }
 CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c)
 {
     NOT_SUPPORTED;
@@ -131,9 +94,6 @@ CK_RV C_DeriveKey(CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c, C
 {
     NOT_SUPPORTED;
 }
-/* The token does not claim CKF_RNG. */
-CK_RV C_SeedRandom(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c) { return CKR_RANDOM_NO_RNG; }
-CK_RV C_GenerateRandom(CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c) { return CKR_RANDOM_NO_RNG; }
 /* Legacy parallel-function calls. */
 CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE a) { return CKR_FUNCTION_NOT_PARALLEL; }
 CK_RV C_CancelFunction(CK_SESSION_HANDLE a) { return CKR_FUNCTION_NOT_PARALLEL; }

@@ -15,8 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "signet/hash.h"
 #include "signet/secmem.h"
 #include "sign_internal.h"
 
@@ -246,9 +245,7 @@ static signet_rc prepare(signet_signer *s, struct pending *p, const signet_keyma
     if (p->it->sig_cap < sig_need(*e))
         return signet_fail(SIGNET_E_ARG, "a signature by '%s' needs %zu bytes, the buffer has %zu",
                            (*e)->name, sig_need(*e), p->it->sig_cap);
-    if (EVP_Digest(r->data, r->len, p->data_sha256, NULL, EVP_sha256(), NULL) != 1)
-        return signet_fail(SIGNET_E_CRYPTO, "cannot hash the bytes to sign");
-    return SIGNET_OK;
+    return signet_sha256(r->data, r->len, p->data_sha256);
 }
 
 signet_rc signet_sign_batch(signet_signer *s, signet_batch_item *items, size_t n)

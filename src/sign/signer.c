@@ -10,6 +10,7 @@
 #include <openssl/objects.h>
 
 #include "signet/digestinfo.h"
+#include "signet/hash.h"
 #include "signet/secmem.h"
 #include "sign_internal.h"
 
@@ -137,20 +138,23 @@ signet_rc signet_sign_certificate(void *ctx, const signet_keymap_entry *e, const
     unsigned dlen = 0;
     char what[SIGNET_KEY_NAME_MAX + 32];
     snprintf(what, sizeof what, "certificate of %s", e->name);
-    EVP_Digest(tbs, len, tbs_sha256, NULL, EVP_sha256(), NULL);
+    signet_rc rc = signet_sha256(tbs, len, tbs_sha256);
+    if (rc)
+        return signet_wrap(rc, "hashing the certificate of '%s'", e->name);
     signet_sign_req req = {.key_name = e->name, .artifact_path = what,
                            .artifact_sha256 = tbs_sha256, .caller = "signet keys"};
     sb_wr di;
     sbw_init(&di, 128);
-    signet_rc rc = SIGNET_OK;
     if (md_nid == NID_undef) {
         req.mech = SIGNET_MECH_EDDSA;
         req.data = tbs;
         req.len = len;
     } else {
         const EVP_MD *md = EVP_get_digestbynid(md_nid);
-        if (!md || EVP_Digest(tbs, len, digest, &dlen, md, NULL) != 1)
-            return signet_fail(SIGNET_E_CRYPTO, "cannot hash the certificate of '%s'", e->name);
+        if ((rc = signet_hash(md, tbs, len, digest, &dlen)) != SIGNET_OK) {
+            sbw_free(&di);
+            return signet_wrap(rc, "hashing the certificate of '%s'", e->name);
+        }
         if (yh_algo_is_rsa(e->algorithm)) {
             req.mech = SIGNET_MECH_RSA_PKCS1;
             rc = signet_digestinfo_encode(md_nid, digest, dlen, &di);

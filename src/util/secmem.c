@@ -150,39 +150,58 @@ signet_rc signet_harden_process(void)
     return SIGNET_OK;
 }
 
-static signet_rc strip_line(char *buf)
-{
-    buf[strcspn(buf, "\r\n")] = 0;
-    return SIGNET_OK;
-}
+/* Longest password taken from a file or a terminal; anything longer is refused
+ * rather than cut, so that a wrong file never logs in with a prefix of itself. */
+#define PASSWORD_MAX 4095
 
 static signet_rc read_password_file(const char *file, char **out)
 {
     int fd = open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return signet_fail(SIGNET_E_IO, "cannot open password file %s: %s", file, strerror(errno));
-    char *buf = smem_alloc(4096);
+    /* The longest password, its line end ("\r\n") and one byte more, to notice a
+     * longer file. */
+    enum { CAP = PASSWORD_MAX + 3 };
+    char *buf = smem_alloc(CAP + 1);
     if (!buf) {
         close(fd);
         return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
     }
     size_t len = 0;
-    ssize_t r;
-    while (len < 4095 && (r = read(fd, buf + len, 4095 - len)) > 0)
-        len += (size_t)r;
+    ssize_t r = 0;
+    while (len < CAP && ((r = read(fd, buf + len, CAP - len)) > 0 || (r < 0 && errno == EINTR)))
+        len += r > 0 ? (size_t)r : 0;
+    int err = errno;
     close(fd);
     buf[len] = 0;
-    strip_line(buf);
+    signet_rc rc = SIGNET_OK;
+    if (r < 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot read password file %s: %s", file, strerror(err));
+    else if (len == CAP || strcspn(buf, "\r\n") > PASSWORD_MAX)
+        rc = signet_fail(SIGNET_E_ARG,
+                         "password file %s is longer than a password of at most %d bytes and its "
+                         "line end: is it the right file?",
+                         file, PASSWORD_MAX);
+    else if (memchr(buf, 0, len))
+        rc = signet_fail(SIGNET_E_ARG, "password file %s contains a NUL byte: is it the right file?",
+                         file);
+    if (rc) {
+        smem_free(buf);
+        return rc;
+    }
+    buf[strcspn(buf, "\r\n")] = 0; /* the first line is the password */
     *out = buf;
     return SIGNET_OK;
 }
 
-static signet_rc prompt_password(const char *prompt, char **out)
+static signet_rc prompt_password(const char *prompt, const char *env, char **out)
 {
     int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
-        return signet_fail(SIGNET_E_ARG, "no password given: use --password-file FILE, "
-                                         "set the environment variable, or run on a terminal");
+        return signet_fail(SIGNET_E_ARG, "no password given: use --password-file FILE%s%s%s run "
+                                         "on a terminal",
+                           env ? ", set the environment variable " : "", env ? env : "",
+                           env ? "," : " or");
     struct termios old, quiet;
     int have_tty = tcgetattr(fd, &old) == 0;
     if (have_tty) {
@@ -191,10 +210,10 @@ static signet_rc prompt_password(const char *prompt, char **out)
         tcsetattr(fd, TCSAFLUSH, &quiet);
     }
     if (write(fd, prompt, strlen(prompt)) < 0) { /* best effort */ }
-    char *buf = smem_alloc(1024);
+    char *buf = smem_alloc(PASSWORD_MAX + 2);
     size_t len = 0;
     char c;
-    while (buf && len < 1023 && read(fd, &c, 1) == 1 && c != '\n')
+    while (buf && len <= PASSWORD_MAX && read(fd, &c, 1) == 1 && c != '\n')
         buf[len++] = c;
     if (have_tty)
         tcsetattr(fd, TCSAFLUSH, &old);
@@ -203,6 +222,10 @@ static signet_rc prompt_password(const char *prompt, char **out)
     if (!buf)
         return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
     buf[len] = 0;
+    if (len > PASSWORD_MAX) {
+        smem_free(buf);
+        return signet_fail(SIGNET_E_ARG, "the password typed is longer than %d bytes", PASSWORD_MAX);
+    }
     *out = buf;
     return SIGNET_OK;
 }
@@ -222,5 +245,5 @@ signet_rc signet_read_password(const char *file, const char *env, const char *pr
         unsetenv(env);
         return SIGNET_OK;
     }
-    return prompt_password(prompt ? prompt : "Password: ", out);
+    return prompt_password(prompt ? prompt : "Password: ", env, out);
 }

@@ -179,7 +179,7 @@ static void cli_flow(void **state)
 
     char cmd[2000], dir[300], env[600];
     snprintf(dir, sizeof dir, "%s/trail", h.dir);
-    snprintf(env, sizeof env, "SIGNET_PASSWORD=password SIGNET_CONF=/nonexistent '%s' -q --connector %s",
+    snprintf(env, sizeof env, "SIGNET_PASSWORD=password SIGNET_CONF= '%s' -q --connector %s",
              test_bin("signet"), h.url);
     snprintf(cmd, sizeof cmd, "%s audit init '%s' --log-key-id 0x0030 --origin %s", env, dir, ORIGIN);
     assert_int_equal(run_cmd(cmd, NULL), 0);

@@ -102,6 +102,25 @@ static void digestinfo(void **state)
     assert_null(p11_digestinfo_prefix("MD5", &plen));
 }
 
+/* Every hashing mechanism names a hash the module knows; an unknown name gives no
+ * digest at all (it once fell back to SHA-512). */
+static void digest_names_fail_closed(void **state)
+{
+    for (size_t i = 0; i < p11_mech_count(); i++) {
+        const struct p11_mech_desc *d = p11_mech_at(i);
+        if (!d->digest)
+            continue;
+        const EVP_MD *md = p11_digest_md(d->digest);
+        assert_non_null(md);
+        assert_ptr_equal(md, EVP_get_digestbyname(d->digest));
+    }
+    assert_ptr_equal(p11_digest_md("SHA384"), EVP_sha384());
+    assert_null(p11_digest_md("SHA3-256"));
+    assert_null(p11_digest_md("sha256")); /* the table's spelling only */
+    assert_null(p11_digest_md(""));
+    assert_null(p11_digest_md(NULL));
+}
+
 /* ---- ECDSA signature form ----------------------------------------------------------------- */
 static void check_curve(const char *curve, size_t field)
 {
@@ -380,6 +399,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pin_form),
         cmocka_unit_test(digestinfo),
+        cmocka_unit_test(digest_names_fail_closed),
         cmocka_unit_test(ecdsa_der_to_raw),
         cmocka_unit_test(pss_params),
         cmocka_unit_test(objects_from_key_store),

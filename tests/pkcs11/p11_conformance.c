@@ -1,0 +1,471 @@
+/* The conformance checks (p11_conformance.h).  Each check is one function that
+ * answers a reason when it fails; they run in table order, each in a session of
+ * its own, so one failure does not hide the next.  Where the spec allows more
+ * than one answer, every allowed answer passes. */
+#include "p11_conformance.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+struct ctx {
+    CK_FUNCTION_LIST *f;
+    CK_SLOT_ID slot;
+    const char *pin;
+    CK_SESSION_HANDLE s;               /* a logged-in session */
+    CK_OBJECT_HANDLE rsa_priv, rsa_pub, ec_priv, ec_pub;
+};
+
+typedef const char *(*check_fn)(struct ctx *c);
+
+/* "what (CKR 0x..)": the answer a failure got. */
+static const char *why_rv(const char *what, CK_RV rv)
+{
+    static char buf[128];
+    snprintf(buf, sizeof buf, "%s (0x%lx)", what, (unsigned long)rv);
+    return buf;
+}
+#define FAIL(why) return (why)
+#define EXPECT(cond, why) do { if (!(cond)) return (why); } while (0)
+
+static const uint8_t MSG[] = "conformance: the same bytes for every module";
+
+static CK_OBJECT_HANDLE find_key(struct ctx *c, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt)
+{
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt}};
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    CK_ULONG n = 0;
+    if (c->f->C_FindObjectsInit(c->s, t, 2) != CKR_OK)
+        return CK_INVALID_HANDLE;
+    if (c->f->C_FindObjects(c->s, &h, 1, &n) != CKR_OK || n != 1)
+        h = CK_INVALID_HANDLE;
+    c->f->C_FindObjectsFinal(c->s);
+    return h;
+}
+
+/* ---- library, slot, token ---------------------------------------------------------- */
+static const char *info(struct ctx *c)
+{
+    CK_INFO i;
+    EXPECT(c->f->C_GetInfo(&i) == CKR_OK, "C_GetInfo failed");
+    EXPECT(i.cryptokiVersion.major == 2 || i.cryptokiVersion.major == 3, "cryptoki version");
+    return NULL;
+}
+
+static const char *slot_list(struct ctx *c)
+{
+    CK_ULONG n = 0;
+    EXPECT(c->f->C_GetSlotList(CK_TRUE, NULL, &n) == CKR_OK && n >= 1, "no slot with a token");
+    return NULL;
+}
+
+static const char *token_rng(struct ctx *c)
+{
+    CK_TOKEN_INFO ti;
+    EXPECT(c->f->C_GetTokenInfo(c->slot, &ti) == CKR_OK, "C_GetTokenInfo failed");
+    EXPECT(ti.flags & CKF_RNG, "no CKF_RNG");
+    EXPECT(ti.flags & CKF_TOKEN_INITIALIZED, "no CKF_TOKEN_INITIALIZED");
+    return NULL;
+}
+
+static bool has_mech(struct ctx *c, CK_MECHANISM_TYPE m, CK_FLAGS need)
+{
+    CK_MECHANISM_INFO mi;
+    return c->f->C_GetMechanismInfo(c->slot, m, &mi) == CKR_OK && (mi.flags & need) == need;
+}
+
+static const char *mechanisms(struct ctx *c)
+{
+    EXPECT(has_mech(c, CKM_SHA256, CKF_DIGEST), "CKM_SHA256 without CKF_DIGEST");
+    EXPECT(has_mech(c, CKM_SHA256_RSA_PKCS, CKF_SIGN | CKF_VERIFY), "CKM_SHA256_RSA_PKCS sign/verify");
+    EXPECT(has_mech(c, CKM_RSA_PKCS, CKF_ENCRYPT), "CKM_RSA_PKCS without CKF_ENCRYPT");
+    EXPECT(has_mech(c, CKM_RSA_PKCS_OAEP, CKF_ENCRYPT), "CKM_RSA_PKCS_OAEP without CKF_ENCRYPT");
+    EXPECT(has_mech(c, CKM_ECDSA, CKF_SIGN | CKF_VERIFY), "CKM_ECDSA sign/verify");
+    CK_MECHANISM_INFO mi;
+    EXPECT(c->f->C_GetMechanismInfo(c->slot, 0x7ffffff0, &mi) == CKR_MECHANISM_INVALID,
+           "an unknown mechanism is not CKR_MECHANISM_INVALID");
+    return NULL;
+}
+
+/* ---- sessions and login ------------------------------------------------------------- */
+static const char *session_states(struct ctx *c)
+{
+    CK_SESSION_HANDLE s;
+    CK_SESSION_INFO si;
+    EXPECT(c->f->C_OpenSession(c->slot, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK, "open");
+    EXPECT(c->f->C_GetSessionInfo(s, &si) == CKR_OK, "C_GetSessionInfo");
+    EXPECT(si.state == CKS_RO_USER_FUNCTIONS, "a new session does not share the login");
+    c->f->C_CloseSession(s);
+    EXPECT(c->f->C_OpenSession(c->slot, 0, NULL, NULL, &s) == CKR_SESSION_PARALLEL_NOT_SUPPORTED,
+           "no CKF_SERIAL_SESSION is not refused");
+    return NULL;
+}
+
+static const char *handle_priority(struct ctx *c)
+{
+    uint8_t b[8];
+    CK_SESSION_HANDLE bad = 0x7ffffff0;
+    EXPECT(c->f->C_GenerateRandom(bad, b, sizeof b) == CKR_SESSION_HANDLE_INVALID,
+           "C_GenerateRandom on a bad handle");
+    EXPECT(c->f->C_SeedRandom(bad, b, sizeof b) == CKR_SESSION_HANDLE_INVALID,
+           "C_SeedRandom on a bad handle");
+    CK_MECHANISM m = {CKM_SHA256, NULL, 0};
+    EXPECT(c->f->C_DigestInit(bad, &m) == CKR_SESSION_HANDLE_INVALID, "C_DigestInit bad handle");
+    EXPECT(c->f->C_VerifyInit(bad, &m, c->rsa_pub) == CKR_SESSION_HANDLE_INVALID,
+           "C_VerifyInit bad handle");
+    return NULL;
+}
+
+static const char *already_logged_in(struct ctx *c)
+{
+    CK_RV rv = c->f->C_Login(c->s, CKU_USER, (CK_UTF8CHAR_PTR)c->pin, strlen(c->pin));
+    EXPECT(rv == CKR_USER_ALREADY_LOGGED_IN, "a second login is not CKR_USER_ALREADY_LOGGED_IN");
+    return NULL;
+}
+
+/* ---- random ----------------------------------------------------------------------------- */
+static const char *random_bytes(struct ctx *c)
+{
+    uint8_t a[64] = {0}, b[64] = {0}, zero[64] = {0};
+    EXPECT(c->f->C_GenerateRandom(c->s, a, sizeof a) == CKR_OK, "C_GenerateRandom");
+    EXPECT(c->f->C_GenerateRandom(c->s, b, sizeof b) == CKR_OK, "C_GenerateRandom again");
+    EXPECT(memcmp(a, zero, sizeof a) != 0 && memcmp(a, b, sizeof a) != 0, "not random");
+    EXPECT(c->f->C_GenerateRandom(c->s, a, 0) == CKR_OK, "zero bytes");
+    return NULL;
+}
+
+static const char *seed_random(struct ctx *c)
+{
+    uint8_t seed[16] = {1};
+    CK_RV rv = c->f->C_SeedRandom(c->s, seed, sizeof seed);
+    EXPECT(rv == CKR_OK || rv == CKR_RANDOM_SEED_NOT_SUPPORTED, "C_SeedRandom answer");
+    return NULL;
+}
+
+/* ---- digests ------------------------------------------------------------------------------ */
+static const char *digest_sha256(struct ctx *c)
+{
+    CK_MECHANISM m = {CKM_SHA256, NULL, 0};
+    uint8_t out[64], ref[32];
+    CK_ULONG n = 0;
+    unsigned rl = 0;
+    EVP_Digest(MSG, sizeof MSG, ref, &rl, EVP_sha256(), NULL);
+    EXPECT(c->f->C_DigestInit(c->s, &m) == CKR_OK, "C_DigestInit");
+    EXPECT(c->f->C_Digest(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, NULL, &n) == CKR_OK && n == 32,
+           "size query");
+    n = 8;
+    EXPECT(c->f->C_Digest(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, out, &n) == CKR_BUFFER_TOO_SMALL &&
+           n == 32, "short buffer");
+    n = sizeof out;
+    EXPECT(c->f->C_Digest(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, out, &n) == CKR_OK && n == 32 &&
+           memcmp(out, ref, 32) == 0, "wrong digest");
+    EXPECT(c->f->C_DigestUpdate(c->s, (CK_BYTE_PTR)MSG, 1) == CKR_OPERATION_NOT_INITIALIZED,
+           "the operation did not end");
+    return NULL;
+}
+
+static const char *digest_parts(struct ctx *c)
+{
+    static const CK_MECHANISM_TYPE mt[] = {CKM_SHA_1, CKM_SHA384, CKM_SHA512};
+    static const char *names[] = {"SHA1", "SHA384", "SHA512"};
+    for (size_t i = 0; i < 3; i++) {
+        CK_MECHANISM m = {mt[i], NULL, 0};
+        uint8_t out[64], ref[64];
+        unsigned rl = 0;
+        CK_ULONG n = sizeof out;
+        EVP_Digest(MSG, sizeof MSG, ref, &rl, EVP_get_digestbyname(names[i]), NULL);
+        EXPECT(c->f->C_DigestInit(c->s, &m) == CKR_OK, "C_DigestInit");
+        EXPECT(c->f->C_DigestInit(c->s, &m) == CKR_OPERATION_ACTIVE, "second init");
+        EXPECT(c->f->C_DigestUpdate(c->s, (CK_BYTE_PTR)MSG, 5) == CKR_OK &&
+               c->f->C_DigestUpdate(c->s, (CK_BYTE_PTR)MSG + 5, sizeof MSG - 5) == CKR_OK,
+               "C_DigestUpdate");
+        EXPECT(c->f->C_DigestFinal(c->s, out, &n) == CKR_OK && n == rl &&
+               memcmp(out, ref, rl) == 0, "multi-part digest differs");
+    }
+    return NULL;
+}
+
+static const char *digest_not_initialized(struct ctx *c)
+{
+    uint8_t out[64];
+    CK_ULONG n = sizeof out;
+    EXPECT(c->f->C_DigestFinal(c->s, out, &n) == CKR_OPERATION_NOT_INITIALIZED, "DigestFinal");
+    CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    EXPECT(c->f->C_DigestInit(c->s, &m) == CKR_MECHANISM_INVALID, "a signing mechanism digests");
+    return NULL;
+}
+
+/* ---- objects ---------------------------------------------------------------------------- */
+static const char *keys_found(struct ctx *c)
+{
+    EXPECT(c->rsa_priv && c->rsa_pub && c->ec_priv && c->ec_pub, "RSA and EC key pairs not found");
+    return NULL;
+}
+
+static const char *find_by_id(struct ctx *c)
+{
+    uint8_t id[64];
+    CK_ATTRIBUTE a = {CKA_ID, id, sizeof id};
+    EXPECT(c->f->C_GetAttributeValue(c->s, c->rsa_priv, &a, 1) == CKR_OK, "CKA_ID");
+    CK_OBJECT_HANDLE h[8];
+    CK_ULONG n = 0;
+    CK_OBJECT_CLASS pub = CKO_PUBLIC_KEY;
+    CK_ATTRIBUTE t[] = {{CKA_ID, id, a.ulValueLen}, {CKA_CLASS, &pub, sizeof pub}};
+    EXPECT(c->f->C_FindObjectsInit(c->s, t, 2) == CKR_OK, "C_FindObjectsInit");
+    EXPECT(c->f->C_FindObjects(c->s, h, 8, &n) == CKR_OK, "C_FindObjects");
+    c->f->C_FindObjectsFinal(c->s);
+    EXPECT(n == 1 && h[0] == c->rsa_pub, "the public key of the same CKA_ID");
+    return NULL;
+}
+
+/* Every boolean and ulong attribute of a key, alone as a template, finds it. */
+static const char *find_every_attribute(struct ctx *c)
+{
+    static const CK_ATTRIBUTE_TYPE types[] = {
+        CKA_CLASS, CKA_TOKEN, CKA_PRIVATE, CKA_KEY_TYPE, CKA_SIGN, CKA_VERIFY, CKA_ENCRYPT,
+        CKA_DECRYPT, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_MODULUS_BITS, CKA_MODULUS,
+        CKA_PUBLIC_EXPONENT, CKA_ID, CKA_LABEL, CKA_LOCAL, CKA_DERIVE, CKA_MODIFIABLE};
+    CK_OBJECT_HANDLE keys[] = {c->rsa_priv, c->rsa_pub};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+            uint8_t v[1024];
+            CK_ATTRIBUTE a = {types[i], v, sizeof v};
+            if (c->f->C_GetAttributeValue(c->s, keys[k], &a, 1) != CKR_OK)
+                continue; /* not an attribute of this object (or sensitive) */
+            CK_OBJECT_HANDLE h[64];
+            CK_ULONG n = 0;
+            bool seen = false;
+            EXPECT(c->f->C_FindObjectsInit(c->s, &a, 1) == CKR_OK, "C_FindObjectsInit");
+            EXPECT(c->f->C_FindObjects(c->s, h, 64, &n) == CKR_OK, "C_FindObjects");
+            c->f->C_FindObjectsFinal(c->s);
+            for (CK_ULONG j = 0; j < n; j++)
+                seen |= h[j] == keys[k];
+            if (!seen) {
+                static char why[96];
+                snprintf(why, sizeof why, "attribute 0x%lx does not find its own object",
+                         (unsigned long)types[i]);
+                return why;
+            }
+        }
+    return NULL;
+}
+
+static const char *token_objects_only(struct ctx *c)
+{
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE t = {CKA_TOKEN, &no, 1};
+    CK_OBJECT_HANDLE h[4];
+    CK_ULONG n = 9;
+    EXPECT(c->f->C_FindObjectsInit(c->s, &t, 1) == CKR_OK, "C_FindObjectsInit");
+    EXPECT(c->f->C_FindObjects(c->s, h, 4, &n) == CKR_OK && n == 0, "session objects found");
+    c->f->C_FindObjectsFinal(c->s);
+    return NULL;
+}
+
+static const char *sensitive_attributes(struct ctx *c)
+{
+    uint8_t v[1024];
+    CK_ATTRIBUTE a = {CKA_PRIVATE_EXPONENT, v, sizeof v};
+    EXPECT(c->f->C_GetAttributeValue(c->s, c->rsa_priv, &a, 1) == CKR_ATTRIBUTE_SENSITIVE &&
+           a.ulValueLen == CK_UNAVAILABLE_INFORMATION, "CKA_PRIVATE_EXPONENT revealed");
+    uint8_t m1[1024], m2[1024];
+    CK_ATTRIBUTE x = {CKA_MODULUS, m1, sizeof m1}, y = {CKA_MODULUS, m2, sizeof m2};
+    EXPECT(c->f->C_GetAttributeValue(c->s, c->rsa_priv, &x, 1) == CKR_OK &&
+           c->f->C_GetAttributeValue(c->s, c->rsa_pub, &y, 1) == CKR_OK &&
+           x.ulValueLen == y.ulValueLen && memcmp(m1, m2, x.ulValueLen) == 0,
+           "private and public modulus differ");
+    return NULL;
+}
+
+/* ---- sign and verify ------------------------------------------------------------------- */
+static const char *sign_verify(struct ctx *c, CK_MECHANISM *m, CK_OBJECT_HANDLE priv,
+                               CK_OBJECT_HANDLE pub)
+{
+    uint8_t sig[1024];
+    CK_ULONG n = sizeof sig;
+    EXPECT(c->f->C_SignInit(c->s, m, priv) == CKR_OK, "C_SignInit");
+    EXPECT(c->f->C_Sign(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, sig, &n) == CKR_OK, "C_Sign");
+    EXPECT(c->f->C_VerifyInit(c->s, m, pub) == CKR_OK, "C_VerifyInit");
+    EXPECT(c->f->C_Verify(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, sig, n) == CKR_OK, "C_Verify");
+    /* multi-part */
+    EXPECT(c->f->C_VerifyInit(c->s, m, pub) == CKR_OK, "C_VerifyInit");
+    EXPECT(c->f->C_VerifyUpdate(c->s, (CK_BYTE_PTR)MSG, 3) == CKR_OK &&
+           c->f->C_VerifyUpdate(c->s, (CK_BYTE_PTR)MSG + 3, sizeof MSG - 3) == CKR_OK,
+           "C_VerifyUpdate");
+    EXPECT(c->f->C_VerifyFinal(c->s, sig, n) == CKR_OK, "C_VerifyFinal");
+    /* altered data, altered signature, wrong length */
+    EXPECT(c->f->C_VerifyInit(c->s, m, pub) == CKR_OK, "C_VerifyInit");
+    EXPECT(c->f->C_Verify(c->s, (CK_BYTE_PTR)MSG, sizeof MSG - 1, sig, n) ==
+           CKR_SIGNATURE_INVALID, "altered data verifies");
+    sig[n / 2] ^= 1;
+    EXPECT(c->f->C_VerifyInit(c->s, m, pub) == CKR_OK, "C_VerifyInit");
+    EXPECT(c->f->C_Verify(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, sig, n) == CKR_SIGNATURE_INVALID,
+           "an altered signature verifies");
+    EXPECT(c->f->C_VerifyInit(c->s, m, pub) == CKR_OK, "C_VerifyInit");
+    EXPECT(c->f->C_Verify(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, sig, n - 1) ==
+           CKR_SIGNATURE_LEN_RANGE, "a short signature is not CKR_SIGNATURE_LEN_RANGE");
+    return NULL;
+}
+
+static const char *verify_rsa_pkcs(struct ctx *c)
+{
+    CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    return sign_verify(c, &m, c->rsa_priv, c->rsa_pub);
+}
+
+static const char *verify_rsa_pss(struct ctx *c)
+{
+    CK_RSA_PKCS_PSS_PARAMS pp = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+    CK_MECHANISM m = {CKM_SHA256_RSA_PKCS_PSS, &pp, sizeof pp};
+    return sign_verify(c, &m, c->rsa_priv, c->rsa_pub);
+}
+
+/* Raw CKM_ECDSA over a SHA-256 digest (every module has it; SoftHSM2 2.6 has no
+ * CKM_ECDSA_SHA256). */
+static const char *verify_ecdsa(struct ctx *c)
+{
+    CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
+    uint8_t d[32], sig[256];
+    unsigned dl = 0;
+    CK_ULONG n = sizeof sig;
+    EVP_Digest(MSG, sizeof MSG, d, &dl, EVP_sha256(), NULL);
+    EXPECT(c->f->C_SignInit(c->s, &m, c->ec_priv) == CKR_OK, "C_SignInit");
+    EXPECT(c->f->C_Sign(c->s, d, 32, sig, &n) == CKR_OK && n == 64, "C_Sign");
+    EXPECT(c->f->C_VerifyInit(c->s, &m, c->ec_pub) == CKR_OK, "C_VerifyInit");
+    EXPECT(c->f->C_Verify(c->s, d, 32, sig, n) == CKR_OK, "C_Verify");
+    d[0] ^= 1;
+    EXPECT(c->f->C_VerifyInit(c->s, &m, c->ec_pub) == CKR_OK, "C_VerifyInit");
+    EXPECT(c->f->C_Verify(c->s, d, 32, sig, n) == CKR_SIGNATURE_INVALID, "altered digest verifies");
+    EXPECT(c->f->C_VerifyInit(c->s, &m, c->ec_pub) == CKR_OK, "C_VerifyInit");
+    CK_RV rv = c->f->C_Verify(c->s, d, 32, sig, n - 1);
+    if (rv != CKR_SIGNATURE_LEN_RANGE)
+        return why_rv("a short signature is not CKR_SIGNATURE_LEN_RANGE", rv);
+    return NULL;
+}
+
+static const char *verify_with_private_key(struct ctx *c)
+{
+    CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    CK_RV rv = c->f->C_VerifyInit(c->s, &m, c->ec_pub);
+    if (rv != CKR_KEY_TYPE_INCONSISTENT)
+        return why_rv("an RSA mechanism with an EC key", rv);
+    return NULL;
+}
+
+/* ---- encryption ---------------------------------------------------------------------- */
+static const char *encrypt_rsa(struct ctx *c)
+{
+    CK_RSA_PKCS_OAEP_PARAMS op = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_MECHANISM ms[] = {{CKM_RSA_PKCS, NULL, 0}, {CKM_RSA_PKCS_OAEP, &op, sizeof op}};
+    for (size_t i = 0; i < 2; i++) {
+        uint8_t a[1024], b[1024];
+        CK_ULONG na = 0, nb = sizeof b;
+        CK_RV rv = c->f->C_EncryptInit(c->s, &ms[i], c->rsa_pub);
+        if (rv)
+            return why_rv("C_EncryptInit", rv);
+        EXPECT(c->f->C_Encrypt(c->s, (CK_BYTE_PTR)MSG, 16, NULL, &na) == CKR_OK && na >= 256,
+               "size query");
+        na = sizeof a;
+        EXPECT(c->f->C_Encrypt(c->s, (CK_BYTE_PTR)MSG, 16, a, &na) == CKR_OK, "C_Encrypt");
+        EXPECT(c->f->C_EncryptInit(c->s, &ms[i], c->rsa_pub) == CKR_OK, "C_EncryptInit");
+        EXPECT(c->f->C_Encrypt(c->s, (CK_BYTE_PTR)MSG, 16, b, &nb) == CKR_OK, "C_Encrypt");
+        EXPECT(na == nb && memcmp(a, b, na) != 0, "two encryptions are equal (no random padding)");
+    }
+    return NULL;
+}
+
+static const char *encrypt_too_long(struct ctx *c)
+{
+    CK_MECHANISM m = {CKM_RSA_PKCS, NULL, 0};
+    uint8_t big[1024] = {0}, out[1024];
+    CK_ULONG n = sizeof out;
+    EXPECT(c->f->C_EncryptInit(c->s, &m, c->rsa_pub) == CKR_OK, "C_EncryptInit");
+    EXPECT(c->f->C_Encrypt(c->s, big, 250, out, &n) == CKR_DATA_LEN_RANGE,
+           "more than k - 11 bytes is not CKR_DATA_LEN_RANGE");
+    return NULL;
+}
+
+/* ---- logout -------------------------------------------------------------------------- */
+static const char *logout_ends_private_use(struct ctx *c)
+{
+    CK_SESSION_HANDLE s;
+    EXPECT(c->f->C_OpenSession(c->slot, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK, "open");
+    EXPECT(c->f->C_Logout(s) == CKR_OK, "C_Logout");
+    CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    CK_RV rv = c->f->C_SignInit(s, &m, c->rsa_priv);
+    if (rv == CKR_OK)
+        return why_rv("signs after logout", rv);
+    /* public operations continue */
+    EXPECT(c->f->C_VerifyInit(s, &m, c->rsa_pub) == CKR_OK, "verify needs no login");
+    uint8_t junk[256] = {0};
+    EXPECT(c->f->C_Verify(s, junk, 4, junk, sizeof junk) == CKR_SIGNATURE_INVALID,
+           "a junk signature verifies");
+    CK_MECHANISM d = {CKM_SHA256, NULL, 0};
+    EXPECT(c->f->C_DigestInit(s, &d) == CKR_OK, "digest needs no login");
+    EXPECT(c->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)c->pin, strlen(c->pin)) == CKR_OK,
+           "login again");
+    c->f->C_CloseSession(s);
+    return NULL;
+}
+
+static const struct {
+    const char *name;
+    check_fn fn;
+} CHECKS[] = {
+    {"C_GetInfo", info},
+    {"C_GetSlotList", slot_list},
+    {"token flags (CKF_RNG)", token_rng},
+    {"mechanism list and info", mechanisms},
+    {"session states and serial sessions", session_states},
+    {"invalid session handle wins", handle_priority},
+    {"login twice", already_logged_in},
+    {"C_GenerateRandom", random_bytes},
+    {"C_SeedRandom", seed_random},
+    {"C_Digest SHA-256 (size query, short buffer)", digest_sha256},
+    {"C_DigestUpdate/Final SHA-1/384/512", digest_parts},
+    {"digest operation rules", digest_not_initialized},
+    {"RSA and EC key pairs present", keys_found},
+    {"find by CKA_ID and class", find_by_id},
+    {"find by every attribute", find_every_attribute},
+    {"find CKA_TOKEN false", token_objects_only},
+    {"sensitive attributes and shared modulus", sensitive_attributes},
+    {"sign + verify CKM_SHA256_RSA_PKCS", verify_rsa_pkcs},
+    {"sign + verify CKM_SHA256_RSA_PKCS_PSS", verify_rsa_pss},
+    {"sign + verify CKM_ECDSA (SHA-256 digest)", verify_ecdsa},
+    {"verify key type", verify_with_private_key},
+    {"C_Encrypt RSA PKCS#1 v1.5 and OAEP", encrypt_rsa},
+    {"C_Encrypt data length", encrypt_too_long},
+    {"logout", logout_ends_private_use},
+};
+
+void p11c_run(CK_FUNCTION_LIST *f, CK_SLOT_ID slot, const char *pin, const char *tag,
+              struct p11c_result *out)
+{
+    memset(out, 0, sizeof *out);
+    struct ctx c = {.f = f, .slot = slot, .pin = pin};
+    f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &c.s);
+    f->C_Login(c.s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
+    c.rsa_priv = find_key(&c, CKO_PRIVATE_KEY, CKK_RSA);
+    c.rsa_pub = find_key(&c, CKO_PUBLIC_KEY, CKK_RSA);
+    c.ec_priv = find_key(&c, CKO_PRIVATE_KEY, CKK_EC);
+    c.ec_pub = find_key(&c, CKO_PUBLIC_KEY, CKK_EC);
+    CK_SESSION_HANDLE first = c.s;
+    for (size_t i = 0; i < sizeof CHECKS / sizeof CHECKS[0] && i < P11C_MAX_CHECKS; i++) {
+        /* A session per check: an operation a failed check left active (some
+         * modules run one operation per session) cannot fail the next one. */
+        f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &c.s);
+        const char *why = CHECKS[i].fn(&c);
+        f->C_CloseSession(c.s);
+        out->name[i] = CHECKS[i].name;
+        out->ok[i] = why == NULL;
+        out->n++;
+        out->passed += why == NULL;
+        if (why)
+            printf("%s FAIL %s: %s\n", tag, CHECKS[i].name, why);
+        else
+            printf("%s PASS %s\n", tag, CHECKS[i].name);
+    }
+    f->C_CloseSession(first);
+}
