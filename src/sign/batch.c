@@ -245,7 +245,10 @@ static signet_rc prepare(signet_signer *s, struct pending *p, const signet_keyma
     if (p->it->sig_cap < sig_need(*e))
         return signet_fail(SIGNET_E_ARG, "a signature by '%s' needs %zu bytes, the buffer has %zu",
                            (*e)->name, sig_need(*e), p->it->sig_cap);
-    return signet_sha256(r->data, r->len, p->data_sha256);
+    /* One hash, before anything happens, serves the intent, the record and the cache:
+     * they cannot disagree, and a failure here leaves nothing behind. */
+    rc = signet_sha256(r->data, r->len, p->data_sha256);
+    return rc ? signet_wrap(rc, "hashing the bytes to sign (nothing was signed)") : SIGNET_OK;
 }
 
 signet_rc signet_sign_batch(signet_signer *s, signet_batch_item *items, size_t n)
