@@ -256,6 +256,11 @@ static bool dev_tail_fn(void *ctx, const char *line, size_t len, signet_rc *rc)
     return true;
 }
 
+/* Trail locks this process holds (any trail object): see trail_locks_held(). */
+static _Atomic int locks_held;
+
+int trail_locks_held(void) { return locks_held; }
+
 signet_rc signet_trail_lock(signet_trail *t)
 {
     if (t->locked)
@@ -274,6 +279,7 @@ signet_rc signet_trail_lock(signet_trail *t)
         return signet_fail(SIGNET_E_IO, "cannot lock %s: %s", p, strerror(e));
     }
     t->locked = true;
+    locks_held++;
 
     /* Another process may have appended since we last looked: read the tails again. */
     t->next_index = 0;
@@ -305,6 +311,8 @@ signet_rc signet_trail_lock(signet_trail *t)
 
 void signet_trail_unlock(signet_trail *t)
 {
+    if (t->locked)
+        locks_held--;
     if (t->lock_fd >= 0) {
         flock(t->lock_fd, LOCK_UN);
         close(t->lock_fd);
