@@ -3,7 +3,7 @@
  * and APEX container accepted by Debian's apksigner with the release certificates,
  * the APEX payload verified by signet's AVB verifier with the release payload key and
  * matching apex_pubkey, build properties, mac_permissions.xml and otacerts.zip
- * rewritten; `release verify` on the signed and the unsigned package; refusals (unmapped development key, member without a key, unsupported
+ * rewritten; an interrupted run leaves no output; `release verify` on the signed and the unsigned package; refusals (unmapped development key, member without a key, unsupported
  * member, missing release key, tampered APEX payload, APEX payload holding APKs),
  * each with its message and no output written. */
 #include <setjmp.h>
@@ -161,6 +161,14 @@ static void sign_and_check(void **state)
                                   "platform=media"), 1);
     assert_non_null(strstr(out, "signed by platform"));
     free(out);
+    /* kill -9 in the middle of a run: no output, no temporary file; the rerun
+     * completes and verifies. */
+    assert_int_equal(sh("(signet release sign tf/target_files.zip --device synth --dev-cert-dir tf/dev "
+                        "-o int.zip 2>int.err & p=$!; i=0; until grep -q '^1/' int.err || [ $i -gt 600 ]; "
+                        "do sleep 0.05; i=$((i+1)); done; kill -9 $p; wait $p; true) && "
+                        "grep -q '^1/' int.err && test ! -e int.zip && ! ls int.zip.tmp.* 2>/dev/null"), 0);
+    assert_int_equal(sh("signet -q release sign tf/target_files.zip --device synth --dev-cert-dir tf/dev "
+                        "-o int.zip && signet release verify int.zip --device synth >/dev/null"), 0);
     /* A plan that is not the one reviewed is refused. */
     assert_int_equal(sh("sed 's/ platform$/ media/' plan.txt > other.txt && "
                         "signet -q release sign tf/target_files.zip --device synth --plan other.txt "
