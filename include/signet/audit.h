@@ -287,6 +287,11 @@ void signet_trail_unlock(signet_trail *t);
 uint64_t signet_trail_size(const signet_trail *t);  /* leaves, as of the lock */
 
 signet_rc signet_trail_append_record(signet_trail *t, signet_record *r);
+/* Appends n records with one write and one fsync (a signer's group commit): all are
+ * durable on success.  offsets (may be NULL): the byte offset of each line in
+ * records.log, so that a record can be read back directly. */
+signet_rc signet_trail_append_records(signet_trail *t, signet_record *const *recs, size_t n,
+                                      uint64_t *offsets);
 
 /* One device entry as the trail keeps it: seq is the trail's 64-bit running count
  * of that device's entries (the device's numbers are 16-bit and wrap). */
