@@ -201,6 +201,17 @@ void signet_tf_free(signet_tf *tf);
 #include <stdio.h>
 #include "signet/keystore.h"
 struct signet_signer;
+/* A signed member waiting for its binding record (written once the output package is
+ * durable): the member's input as its signature records name it, the member as
+ * written, the leaves of its sign/reuse records; after_prev: also covers the binding
+ * just before it (an APEX container over its payload). */
+typedef struct {
+    char *name;
+    uint8_t in_sha256[32], out_sha256[32];
+    uint64_t covers[9];
+    size_t n_covers;
+    bool after_prev;
+} signet_release_member;
 typedef struct {
     struct signet_signer *signer;   /* the one signing path (one device session) */
     signet_keystore *ks;            /* the signer's key store */
@@ -215,7 +226,15 @@ typedef struct {
     size_t done;
     uint64_t bytes;
     unsigned device_ops;
+    signet_release_member *members; /* filled by signet_release_sign */
+    size_t n_members, cap_members;
 } signet_release_job;
+void signet_release_job_free(signet_release_job *j);
+/* The binding records of a signed package, once `out` (SHA-256 out_sha256) is durable:
+ * one per signed member ("IN!/MEMBER" -> "OUT!/MEMBER"), then one for the package
+ * covering them, so that `signet audit prove OUT` proves the package. */
+signet_rc signet_release_bind(signet_release_job *j, const char *in, const uint8_t in_sha256[32],
+                              const char *out, const uint8_t out_sha256[32]);
 
 /* Signs tf as plan p says into out (a complete zip).  Every signature has its
  * record before this returns; the caller writes out durably (temporary file, rename)

@@ -168,6 +168,11 @@ signet_rc signet_batch_order(signet_signer *s, const char *const *keys, size_t n
 signet_rc signet_signer_bind(signet_signer *s, const char *input, const uint8_t in_sha256[32],
                              const char *output, const uint8_t out_sha256[32],
                              const uint64_t *covers, size_t n_covers);
+/* The same, also giving the leaf index of the bind record (0 without a trail), for a
+ * binding that covers bindings (a package over its members). */
+signet_rc signet_signer_bind_leaf(signet_signer *s, const char *input, const uint8_t in_sha256[32],
+                                  const char *output, const uint8_t out_sha256[32],
+                                  const uint64_t *covers, size_t n_covers, uint64_t *leaf);
 
 /* Writes a signed checkpoint now when records were added since the last one
  * (also done automatically per checkpoint_every / checkpoint_seconds and at close). */

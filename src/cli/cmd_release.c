@@ -12,6 +12,7 @@
 #include "cli_table.h"
 #include "file_io.h"
 #include "signet/file.h"
+#include "signet/hash.h"
 #include "signet/release.h"
 #include "signet/sign.h"
 
@@ -274,9 +275,24 @@ static signet_rc sign(struct cli_ctx *c, void *args)
      * leaves no output. */
     if (rc == SIGNET_OK)
         rc = signet_file_replace(a->out, out.p, out.len, 0644, true);
-    if (rc == SIGNET_OK && !c->g->quiet)
-        fprintf(stderr, "%s: %zu artifacts signed, %.1f MB, %u device operations\n", a->out,
-                j.done, j.bytes / 1e6, j.device_ops);
+    /* Once the package is durable: a binding per signed member, then the package's. */
+    if (rc == SIGNET_OK) {
+        uint8_t in_sha[32], out_sha[32];
+        rc = signet_sha256(zip.p, zip.len, in_sha);
+        if (rc == SIGNET_OK)
+            rc = signet_sha256(out.p, out.len, out_sha);
+        if (rc == SIGNET_OK)
+            rc = signet_release_bind(&j, a->pa.tf, in_sha, a->out, out_sha);
+    }
+    if (rc == SIGNET_OK && !c->g->quiet) {
+        signet_sign_stats st;
+        signet_signer_stats(c->signer, &st);
+        fprintf(stderr, "%s: %zu artifacts signed, %.1f MB, %llu device operations, %llu cache "
+                        "hits\n",
+                a->out, j.done, j.bytes / 1e6, (unsigned long long)st.device_signs,
+                (unsigned long long)st.cache_hits);
+    }
+    signet_release_job_free(&j);
     signet_rplan_free(&p);
     signet_tf_free(&tf);
     sbw_free(&zip);

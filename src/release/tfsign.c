@@ -39,6 +39,72 @@ static signet_rc extract(const signet_tf *tf, const signet_zip_entry *e, sb_wr *
     return signet_zip_extract(&tf->z, e, MEMBER_MAX, w);
 }
 
+static signet_rc add_member(signet_release_job *j, const char *name, const uint8_t in_sha[32],
+                            const uint8_t *out, size_t out_len, const uint64_t *covers,
+                            size_t n, bool after_prev)
+{
+    if (n > sizeof j->members[0].covers / sizeof j->members[0].covers[0])
+        return signet_fail(SIGNET_E_STATE, "%s: too many signatures for one member", name);
+    if (j->n_members == j->cap_members) {
+        size_t cap = j->cap_members ? 2 * j->cap_members : 16;
+        signet_release_member *m = realloc(j->members, cap * sizeof *m);
+        if (!m)
+            return signet_fail(SIGNET_E_NOMEM, "out of memory");
+        j->members = m;
+        j->cap_members = cap;
+    }
+    signet_release_member *m = &j->members[j->n_members];
+    memset(m, 0, sizeof *m);
+    if (!(m->name = strdup(name)))
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    memcpy(m->in_sha256, in_sha, 32);
+    sha256(out, out_len, m->out_sha256);
+    memcpy(m->covers, covers, n * sizeof *covers);
+    m->n_covers = n;
+    m->after_prev = after_prev;
+    j->n_members++;
+    return SIGNET_OK;
+}
+
+void signet_release_job_free(signet_release_job *j)
+{
+    for (size_t i = 0; i < j->n_members; i++)
+        free(j->members[i].name);
+    free(j->members);
+    j->members = NULL;
+    j->n_members = j->cap_members = 0;
+}
+
+signet_rc signet_release_bind(signet_release_job *j, const char *in, const uint8_t in_sha256[32],
+                              const char *out, const uint8_t out_sha256[32])
+{
+    uint64_t *leaves = calloc(j->n_members + 1, sizeof *leaves);
+    if (!leaves)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_rc rc = SIGNET_OK;
+    for (size_t i = 0; rc == SIGNET_OK && i < j->n_members; i++) {
+        signet_release_member *m = &j->members[i];
+        /* covers[] has room for one more: the payload binding an APEX container covers */
+        if (m->after_prev && i > 0 && m->n_covers < 9)
+            m->covers[m->n_covers++] = leaves[i - 1];
+        size_t ni = strlen(in) + strlen(m->name) + 3, no = strlen(out) + strlen(m->name) + 3;
+        char *a = malloc(ni), *b = malloc(no);
+        if (!a || !b)
+            rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+        if (rc == SIGNET_OK) {
+            snprintf(a, ni, "%s!/%s", in, m->name);
+            snprintf(b, no, "%s!/%s", out, m->name);
+            rc = signet_signer_bind_leaf(j->signer, a, m->in_sha256, b, m->out_sha256, m->covers,
+                                         m->n_covers, &leaves[i]);
+        }
+        free(a), free(b);
+    }
+    if (rc == SIGNET_OK && j->n_members)
+        rc = signet_signer_bind(j->signer, in, in_sha256, out, out_sha256, leaves, j->n_members);
+    free(leaves);
+    return rc;
+}
+
 /* One APK (gzip-compressed when gz) through the APK engine and the signing path. */
 static signet_rc sign_apk(signet_release_job *j, const char *member, const char *store,
                           const uint8_t *in, size_t len, bool gz, sb_wr *out)
@@ -58,6 +124,9 @@ static signet_rc sign_apk(signet_release_job *j, const char *member, const char 
     if (rc == SIGNET_OK)
         rc = gz ? rl_gzip(signed_apk.p, signed_apk.len, out)
                 : sbw_put(out, signed_apk.p, signed_apk.len);
+    if (rc == SIGNET_OK)
+        rc = add_member(j, member, info.in_sha256, out->p, out->len, info.records,
+                        info.n_records, false);
     sbw_free(&plain);
     sbw_free(&signed_apk);
     return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s (key %s)", member, store);
@@ -130,15 +199,20 @@ static signet_rc sign_apex(signet_release_job *j, const char *member, const char
         snprintf(art, sizeof art, "%s!apex_payload.img", member);
         sha256(payload.p, payload.len, psha);
         rc = signet_digestinfo_encode(r.alg->md_nid, r.digest, r.digest_len, &di);
+        uint64_t leaf = 0;
+        bool reused = false;
         signet_sign_req req = {.key_name = pstore, .mech = SIGNET_MECH_RSA_PKCS1, .data = di.p,
                                .len = di.len, .artifact_path = art, .artifact_sha256 = psha,
-                               .caller = "release sign"};
+                               .caller = "release sign", .record_index = &leaf,
+                               .reused = &reused};
         if (rc == SIGNET_OK)
             rc = signet_sign(j->signer, &req, sig, &sl);
-        if (rc == SIGNET_OK)
+        if (rc == SIGNET_OK && !reused)
             j->device_ops++;
         if (rc == SIGNET_OK)
             rc = signet_avb_resign_finish(&r, payload.p, payload.len, sig, sl, &newpay);
+        if (rc == SIGNET_OK)
+            rc = add_member(j, art, psha, newpay.p, newpay.len, &leaf, 1, false);
         sbw_free(&di);
     }
     /* The signature is checked against the release key before anything is written. */
@@ -167,6 +241,9 @@ static signet_rc sign_apex(signet_release_job *j, const char *member, const char
         signet_apk_sign_info info = {.artifact_path = member, .caller = "release sign"};
         rc = signet_apk_sign_key(j->signer, cstore, inner.p, inner.len, &o, &info, out, NULL);
         j->device_ops += info.device_sigs;
+        if (rc == SIGNET_OK)
+            rc = add_member(j, member, info.in_sha256, out->p, out->len, info.records,
+                            info.n_records, true);
     }
     signet_avb_resign_free(&r);
     sbw_free(&payload), sbw_free(&pub), sbw_free(&newpay), sbw_free(&inner), sbw_free(&cont);
@@ -435,7 +512,11 @@ signet_rc signet_release_sign(signet_release_job *j, const signet_tf *tf, const 
                 rc = store_name(p, it->payload, ps);
             if (rc == SIGNET_OK)
                 rc = extract(tf, e, &in);
-            signet_progress_step(&pr, "%s (%s, %.1f MB)", m, it->key, in.len / 1e6);
+            signet_sign_stats ss;
+            signet_signer_stats(j->signer, &ss);
+            signet_progress_step(&pr, "%s (%s, %.1f MB; %llu device ops, %llu cache hits)", m,
+                                 it->key, in.len / 1e6, (unsigned long long)ss.device_signs,
+                                 (unsigned long long)ss.cache_hits);
             if (rc == SIGNET_OK)
                 rc = apk ? sign_apk(j, m, st, in.p, in.len, apk->gz, &o)
                          : sign_apex(j, m, st, ps, in.p, in.len, &o);

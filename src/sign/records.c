@@ -132,6 +132,16 @@ signet_rc signet_signer_bind(signet_signer *s, const char *input, const uint8_t 
                              const char *output, const uint8_t out_sha256[32],
                              const uint64_t *covers, size_t n_covers)
 {
+    return signet_signer_bind_leaf(s, input, in_sha256, output, out_sha256, covers, n_covers,
+                                   NULL);
+}
+
+signet_rc signet_signer_bind_leaf(signet_signer *s, const char *input, const uint8_t in_sha256[32],
+                                  const char *output, const uint8_t out_sha256[32],
+                                  const uint64_t *covers, size_t n_covers, uint64_t *leaf)
+{
+    if (leaf)
+        *leaf = 0;
     if (!s->trail)
         return SIGNET_OK;
     if (n_covers == 0)
@@ -146,6 +156,8 @@ signet_rc signet_signer_bind(signet_signer *s, const char *input, const uint8_t 
         rc = signer_append(s, &rec, 1, NULL);
         signer_unlock(s);
     }
+    if (rc == SIGNET_OK && leaf)
+        *leaf = rec->index;
     free(rec);
     return rc ? signet_wrap(rc, "binding %s to its signatures", output) : SIGNET_OK;
 }
