@@ -157,6 +157,10 @@ signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config 
             rc = hsm_session_open(*conn, cr.auth_key, pw, sess);
         smem_free(pw);
     }
+    if (rc == SIGNET_OK && (rc = cli_arm_drain(cfg, *sess)) != SIGNET_OK) {
+        hsm_session_close(*sess);
+        *sess = NULL;
+    }
     if (rc) {
         hsm_conn_close(*conn);
         *conn = NULL;
