@@ -6,8 +6,11 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "cli.h"
+#include "file_io.h"
+#include "keys_cmds.h"
 #include "signet/audit.h"
 #include "signet/sign.h"
 
@@ -33,6 +36,8 @@ static const char USAGE[] =
     "        check a receipt offline (and that it names ARTIFACT)\n"
     "  verify-git REPO [--since COMMIT] [--vkey F]\n"
     "        check that every commit of the trail repository only appended\n"
+    "  acknowledge FINDING-HASH --reason TEXT --record-key F|- [--dir DIR]\n"
+    "        close one incident with a record signed by your record key\n"
     "\n"
     "Each command has --help.  Manual: docs/audit.md\n";
 
@@ -393,23 +398,6 @@ static int do_verify(const struct cli_globals *g, int argc, char **argv)
     return rc ? cli_report(rc) : 0;
 }
 
-static signet_rc sha256_file(const char *path, uint8_t out[32])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return signet_fail(SIGNET_E_NOTFOUND, "cannot open %s", path);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    uint8_t buf[65536];
-    size_t n;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = EVP_DigestUpdate(ctx, buf, n);
-    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, out, NULL);
-    EVP_MD_CTX_free(ctx);
-    fclose(f);
-    return ok ? SIGNET_OK : signet_fail(SIGNET_E_IO, "cannot hash %s", path);
-}
-
 static int do_prove(const struct cli_globals *g, int argc, char **argv)
 {
     static const struct option o[] = {{"dir", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
@@ -439,7 +427,7 @@ static int do_prove(const struct cli_globals *g, int argc, char **argv)
     uint8_t sha[32];
     sb_wr w;
     sbw_init(&w, 1 << 20);
-    signet_rc rc = sha256_file(art, sha);
+    signet_rc rc = cli_sha256_file(art, sha);
     if (rc == SIGNET_OK)
         rc = signet_trail_prove(dir, sha, &w);
     char def[4200];
@@ -499,7 +487,7 @@ static int do_verify_receipt(const struct cli_globals *g, int argc, char **argv)
         rc = signet_fail(SIGNET_E_VERIFY, "the receipt's leaf is not a signet record");
     if (rc == SIGNET_OK && optind + 1 < argc) {
         uint8_t sha[32];
-        rc = sha256_file(argv[optind + 1], sha);
+        rc = cli_sha256_file(argv[optind + 1], sha);
         if (rc == SIGNET_OK && !signet_record_names(rec, sha))
             rc = signet_fail(SIGNET_E_VERIFY, "%s is not the artifact this receipt is about",
                              argv[optind + 1]);
@@ -561,6 +549,53 @@ static int do_verify_git(const struct cli_globals *g, int argc, char **argv)
     return rc ? cli_report(rc) : 0;
 }
 
+/* Thin: the work is signet_trail_acknowledge (src/audit/ack.c). */
+static int do_acknowledge(const struct cli_globals *g, int argc, char **argv)
+{
+    static const struct option o[] = {{"reason", required_argument, 0, 'r'},
+                                      {"record-key", required_argument, 0, 'k'},
+                                      {"dir", required_argument, 0, 'd'},
+                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *reason = NULL, *keyfile = NULL, *dirarg = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+        switch (ch) {
+        case 'r': reason = optarg; break;
+        case 'k': keyfile = optarg; break;
+        case 'd': dirarg = optarg; break;
+        case 'h':
+            printf("usage: signet audit acknowledge FINDING-HASH --reason TEXT --record-key F|- [--dir DIR]\n\n"
+                   "Closes one incident that `signet audit verify` lists (by the hash in its [ ]) with an\n"
+                   "acknowledgement record signed by your Ed25519 record key (PEM; - reads standard\n"
+                   "input, e.g. from `age -d`), which anchors/record-keys must name.  Tampering\n"
+                   "(altered, forked or forged trails) cannot be acknowledged.\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (optind >= argc || !reason || !keyfile)
+        return cli_usage_error("audit", "acknowledge needs FINDING-HASH, --reason and --record-key");
+    signet_config cfg;
+    const char *dir;
+    int ex = resolve_dir(g, dirarg, &cfg, &dir);
+    if (ex)
+        return ex;
+    FILE *f = strcmp(keyfile, "-") == 0 ? stdin : fopen(keyfile, "r");
+    if (!f)
+        return cli_report(signet_fail(SIGNET_E_NOTFOUND, "cannot open the record key %s", keyfile));
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    if (f != stdin)
+        fclose(f);
+    if (!k)
+        return cli_report(signet_fail(SIGNET_E_PARSE, "%s holds no PEM private key", keyfile));
+    signet_rc rc = signet_trail_acknowledge(dir, NULL, argv[optind], reason, k);
+    EVP_PKEY_free(k);
+    if (rc)
+        return cli_report(rc);
+    cli_progress(g, "finding %s acknowledged", argv[optind]);
+    return 0;
+}
+
 static const struct sub SUBS[] = {
     {"init", "init [DIR] [--log-key-id ID] [--origin NAME] [--domains D]", do_init},
     {"anchor", "anchor [DIR]", do_anchor},
@@ -570,6 +605,8 @@ static const struct sub SUBS[] = {
     {"prove", "prove ARTIFACT [--dir DIR] [--out F]", do_prove},
     {"verify-receipt", "verify-receipt RECEIPT --vkey F [ARTIFACT]", do_verify_receipt},
     {"verify-git", "verify-git REPO [--since COMMIT] [--vkey F]", do_verify_git},
+    {"acknowledge", "acknowledge FINDING-HASH --reason TEXT --record-key F|- [--dir DIR]", do_acknowledge},
+    {"bind", "bind INPUT OUTPUT", cli_audit_bind},
 };
 
 static int run(const struct cli_globals *g, int argc, char **argv)
