@@ -173,7 +173,7 @@ static signet_rc load_key(const char *path, EVP_PKEY **out)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return signet_fail(SIGNET_E_IO, "cannot open %s: %s", path, strerror(errno));
+        return cli_open_error(NULL, path);
     *out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     return *out ? SIGNET_OK : signet_fail(SIGNET_E_PARSE, "%s holds no PEM private key", path);

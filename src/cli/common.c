@@ -11,6 +11,13 @@
 #include "signet/secmem.h"
 #include "signet/sign.h"
 
+signet_rc cli_open_error(const char *what, const char *path)
+{
+    int e = errno;
+    return signet_fail(e == ENOENT ? SIGNET_E_NOTFOUND : SIGNET_E_IO, "cannot open %s%s%s: %s",
+                       what ? what : "", what ? " " : "", path, strerror(e));
+}
+
 int cli_report(signet_rc rc)
 {
     fprintf(stderr, "signet: %s\n", signet_errmsg());
@@ -62,8 +69,7 @@ static signet_rc load_auth_key_file(const char *path, EVP_PKEY **out)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return signet_fail(SIGNET_E_IO, "cannot open authentication key file %s: %s", path,
-                           strerror(errno));
+        return cli_open_error("authentication key file", path);
     *out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     if (!*out)
