@@ -262,6 +262,12 @@ static signet_rc do_verify(struct cli_ctx *c, void *args)
     signet_config cfg;
     const char *dir = NULL;
     signet_rc rc = resolve_dir(c->g, a->dir, &cfg, &dir);
+    if (rc == SIGNET_OK)
+        rc = cli_require_file(a->vkey);
+    if (rc == SIGNET_OK)
+        rc = cli_require_file(a->expect);
+    if (rc == SIGNET_OK)
+        rc = cli_require_file(a->checkpoint);
     if (rc)
         return rc;
     hsm_log live;
@@ -346,7 +352,11 @@ static signet_rc do_verify_receipt(struct cli_ctx *c, void *args)
     (void)c;
     const char *vkey = a->vkey;
     signet_vkey k;
-    signet_rc rc = signet_vkey_load(vkey, &k);
+    signet_rc rc = cli_require_file(vkey);
+    if (rc == SIGNET_OK)
+        rc = cli_require_file(a->receipt);
+    if (rc == SIGNET_OK)
+        rc = signet_vkey_load(vkey, &k);
     FILE *f = rc ? NULL : fopen(a->receipt, "rb");
     if (!rc && !f)
         rc = cli_open_error(NULL, a->receipt);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/pem.h>
 
@@ -16,6 +17,19 @@ signet_rc cli_open_error(const char *what, const char *path)
     int e = errno;
     return signet_fail(e == ENOENT ? SIGNET_E_NOTFOUND : SIGNET_E_IO, "cannot open %s%s%s: %s",
                        what ? what : "", what ? " " : "", path, strerror(e));
+}
+
+signet_rc cli_require_file(const char *path)
+{
+    struct stat st;
+    if (!path)
+        return SIGNET_OK;
+    if (stat(path, &st) != 0)
+        return cli_open_error(NULL, path);
+    if (!S_ISREG(st.st_mode))
+        return signet_fail(SIGNET_E_IO, "%s is %s, not a file", path,
+                           S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+    return SIGNET_OK;
 }
 
 int cli_report(signet_rc rc)
