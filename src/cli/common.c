@@ -177,6 +177,12 @@ signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config 
             rc = hsm_session_open(*conn, cr.auth_key, pw, sess);
         smem_free(pw);
     }
+    /* The device answers "object not found" for an unknown authentication key:
+     * for the person logging in that is a failed authentication (exit 5). */
+    if (rc == SIGNET_E_NOTFOUND)
+        rc = signet_fail(SIGNET_E_AUTH, "authentication key %u does not exist on the device: check "
+                                        "--auth-key, $SIGNET_AUTH_KEY or auth_key in signet.conf",
+                         cr.auth_key);
     if (rc) {
         hsm_conn_close(*conn);
         *conn = NULL;
