@@ -16,6 +16,9 @@
 
 static const char IDENTITY[] =
     "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX";
+/* A post-quantum identity (seed 32 x 0x42), so mlkem768x25519 stanzas are opened. */
+static const char PQ_IDENTITY[] =
+    "AGE-SECRET-KEY-PQ-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ0HGUHW";
 
 struct src {
     const uint8_t *p;
@@ -48,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static age_identities *ids;
     if (!ids && (age_identities_new(&ids) ||
-                 age_identities_add_text(ids, IDENTITY, strlen(IDENTITY))))
+                 age_identities_add_text(ids, IDENTITY, strlen(IDENTITY)) ||
+                 age_identities_add_text(ids, PQ_IDENTITY, strlen(PQ_IDENTITY))))
         abort();
     if (size == 0)
         return 0;
@@ -70,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 for (size_t i = 0; i < h.n; i++) {
                     unsigned wf = 0;
                     (void)age_stanza_unwrap(&ids->v[0], &h, &h.st[i], fk, &matched);
+                    (void)age_stanza_unwrap(&ids->v[1], &h, &h.st[i], fk, &matched);
                     if (age_stanza_arg_is(&h.st[i], 0, "scrypt") &&
                         age_scrypt_check(&h, &h.st[i], i, &wf) == SIGNET_OK && wf <= 6)
                         (void)age_scrypt_unwrap("password", 8, &h, &h.st[i], fk, &matched);

@@ -98,6 +98,11 @@ unset SIGNET_PIN
 apksigner verify --min-sdk-version 24 -v demo.apk | head -4
 openssl x509 -in keys/platform.x509.pem -noout -subject
 
+step "6b. the same APK signed natively: signet apk sign (no JVM, one session, same layout)"
+"$SIGNET" "${OP[@]}" apk sign --key platform --min-sdk-version 24 --in demo-unsigned.apk --out demo-native.apk
+"$SIGNET" apk verify --min-sdk-version 24 demo-native.apk
+apksigner verify --min-sdk-version 24 -v demo-native.apk | head -4
+
 step "7. sign a vbmeta-style block with the avbtool signing helper"
 head -c 8192 /dev/urandom > vbmeta-body.img
 KEYBYTES=$(( $(openssl rsa -pubin -in keys/avb_demo.pub.pem -noout -text 2>/dev/null | sed -n 's/.*Public-Key: (\([0-9]*\) bit).*/\1/p') / 8 ))

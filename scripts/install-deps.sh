@@ -6,7 +6,7 @@ SUDO=""
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libp11-kit-dev libcmocka-dev libsodium-dev
-  openssl curl git zip unzip python3
+  zlib1g-dev openssl curl git zip unzip python3 signapk
   age openssh-client apksigner zipalign opensc softhsm2 libengine-pkcs11-openssl
 )
 missing=()

@@ -3,8 +3,10 @@
  * of the wrap key to one custodian.
  *
  * Recipients (public):   age1...                   X25519 (Bech32)
+ *                        age1pq1...                ML-KEM-768 + X25519 hybrid (X-Wing)
  *                        ssh-ed25519 AAAA... [c]   an OpenSSH Ed25519 public key
  * Identities (secret):   AGE-SECRET-KEY-1...       X25519 (Bech32, upper case)
+ *                        AGE-SECRET-KEY-PQ-1...    the hybrid's 32-byte seed
  *                        an unencrypted OpenSSH Ed25519 private key
  *                        (-----BEGIN OPENSSH PRIVATE KEY-----, cipher "none")
  *
@@ -79,6 +81,10 @@ signet_rc age_identities_recipient(const age_identities *ids, size_t i, sb_wr *o
 /* A new X25519 key pair: appends "AGE-SECRET-KEY-1..." to identity (use a secure
  * writer) and "age1..." to recipient. */
 signet_rc age_keygen(sb_wr *identity, sb_wr *recipient);
+/* A new post-quantum hybrid key pair (age-keygen -pq): "AGE-SECRET-KEY-PQ-1..."
+ * (a 32-byte X-Wing seed) and "age1pq1..." (the 1216-byte ML-KEM-768 + X25519
+ * encapsulation key). */
+signet_rc age_keygen_pq(sb_wr *identity, sb_wr *recipient);
 
 /* Byte source: fills buf with up to cap bytes and sets *got; *got == 0 means the
  * end of the input.  Byte sink: consumes all len bytes or fails. */

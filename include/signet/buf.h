@@ -34,6 +34,7 @@ signet_rc sbr_u32(sb_rd *r, uint32_t *v);
 signet_rc sbr_u64(sb_rd *r, uint64_t *v);
 signet_rc sbr_u16_le(sb_rd *r, uint16_t *v);
 signet_rc sbr_u32_le(sb_rd *r, uint32_t *v);
+signet_rc sbr_u64_le(sb_rd *r, uint64_t *v);
 signet_rc sbr_copy(sb_rd *r, void *out, size_t n);            /* n bytes into out */
 signet_rc sbr_ptr(sb_rd *r, const uint8_t **out, size_t n);   /* borrow n bytes */
 signet_rc sbr_skip(sb_rd *r, size_t n);
@@ -63,6 +64,7 @@ signet_rc sbw_u32(sb_wr *w, uint32_t v);
 signet_rc sbw_u64(sb_wr *w, uint64_t v);
 signet_rc sbw_u16_le(sb_wr *w, uint16_t v);
 signet_rc sbw_u32_le(sb_wr *w, uint32_t v);
+signet_rc sbw_u64_le(sb_wr *w, uint64_t v);
 signet_rc sbw_put(sb_wr *w, const void *p, size_t n);
 signet_rc sbw_zero(sb_wr *w, size_t n);
 signet_rc sbw_str(sb_wr *w, const char *s);                   /* without the NUL */
@@ -82,6 +84,16 @@ static inline void put_be32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
 static inline void put_be64(uint8_t *p, uint64_t v) { put_be32(p, (uint32_t)(v >> 32)); put_be32(p + 4, (uint32_t)v); }
+
+/* Little-endian fixed-size fields in arrays (ZIP, APK Signing Block). */
+static inline uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t le32(const uint8_t *p) {
+    return p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t le64(const uint8_t *p) { return le32(p) | ((uint64_t)le32(p + 4) << 32); }
+static inline void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void put_le32(uint8_t *p, uint32_t v) { put_le16(p, (uint16_t)v); put_le16(p + 2, (uint16_t)(v >> 16)); }
+static inline void put_le64(uint8_t *p, uint64_t v) { put_le32(p, (uint32_t)v); put_le32(p + 4, (uint32_t)(v >> 32)); }
 
 /* Hex and base64 codecs (strict: invalid characters, odd length or
  * non-canonical padding fail with SIGNET_E_PARSE). */

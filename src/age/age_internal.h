@@ -58,10 +58,11 @@ signet_rc age_ed25519_to_x25519_public(const uint8_t ed[32], uint8_t u[32]);
 signet_rc age_ed25519_to_x25519_secret(const uint8_t seed[32], uint8_t scalar[32]);
 
 /* ---- keys (keys.c, openssh.c) ---- */
-enum age_key_type { AGE_KEY_X25519 = 1, AGE_KEY_SSH_ED25519 = 2 };
+enum age_key_type { AGE_KEY_X25519 = 1, AGE_KEY_SSH_ED25519 = 2, AGE_KEY_PQ = 3 };
 
 struct age_recipient {
     enum age_key_type type;
+    uint8_t pq[1216];                /* mlkem768x25519: the X-Wing encapsulation key */
     uint8_t pub[32];                 /* X25519 point (converted for ssh-ed25519) */
     uint8_t ssh[AGE_SSH_BLOB_MAX];   /* ssh-ed25519: the SSH wire public key */
     size_t ssh_len;
@@ -69,7 +70,7 @@ struct age_recipient {
 
 struct age_identity {
     enum age_key_type type;
-    uint8_t secret[32];              /* X25519 scalar */
+    uint8_t secret[32];              /* X25519 scalar, or the X-Wing seed (AGE_KEY_PQ) */
     uint8_t pub[32];                 /* X25519(secret, basepoint) */
     uint8_t ssh[AGE_SSH_BLOB_MAX];
     size_t ssh_len;
@@ -145,6 +146,40 @@ signet_rc age_stanzas_check(const age_header *h);
  * shared secret). */
 signet_rc age_stanza_unwrap(const struct age_identity *id, const age_header *h,
                             const age_stanza *st, uint8_t fk[AGE_FILE_KEY_LEN], bool *matched);
+
+/* ---- post-quantum hybrid (mlkem.c, pq.c): ML-KEM-768, X-Wing, HPKE ---- */
+#define AGE_MLKEM_EK 1184
+#define AGE_MLKEM_DK 2400
+#define AGE_MLKEM_CT 1088
+#define AGE_XWING_PK (AGE_MLKEM_EK + 32)
+#define AGE_XWING_CT (AGE_MLKEM_CT + 32)
+#define AGE_HPKE_KEM_XWING 0x647a
+
+signet_rc age_sha3_256(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, uint8_t out[32]);
+signet_rc age_shake256(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, uint8_t *out,
+                       size_t outn);
+/* ML-KEM-768 (FIPS 203): KeyGen_internal(d, z), Encaps_internal(ek, m), Decaps. */
+signet_rc age_mlkem_keygen(const uint8_t d[32], const uint8_t z[32], uint8_t ek[AGE_MLKEM_EK],
+                           uint8_t dk[AGE_MLKEM_DK]);
+signet_rc age_mlkem_check_ek(const uint8_t ek[AGE_MLKEM_EK]);
+signet_rc age_mlkem_encaps(const uint8_t ek[AGE_MLKEM_EK], const uint8_t m[32], uint8_t ss[32],
+                           uint8_t c[AGE_MLKEM_CT]);
+signet_rc age_mlkem_decaps(const uint8_t dk[AGE_MLKEM_DK], const uint8_t c[AGE_MLKEM_CT],
+                           uint8_t ss[32]);
+/* X-Wing from a 32-byte seed; encapsulation with a 64-byte eseed. */
+signet_rc age_xwing_public(const uint8_t seed[32], uint8_t pk[AGE_XWING_PK]);
+signet_rc age_xwing_encaps(const uint8_t pk[AGE_XWING_PK], const uint8_t eseed[64],
+                           uint8_t ss[32], uint8_t ct[AGE_XWING_CT]);
+signet_rc age_xwing_decaps(const uint8_t seed[32], const uint8_t ct[AGE_XWING_CT],
+                           uint8_t ss[32]);
+/* RFC 9180 KeySchedule, mode_base, HKDF-SHA256, ChaCha20-Poly1305, for kem_id. */
+signet_rc age_hpke_key_schedule(uint16_t kem_id, const uint8_t shared[32], const uint8_t *info,
+                                size_t info_len, uint8_t key[32], uint8_t base_nonce[12]);
+signet_rc age_pq_wrap(const uint8_t pk[AGE_XWING_PK], const uint8_t fk[AGE_FILE_KEY_LEN],
+                      sb_wr *hdr);
+signet_rc age_pq_check(const age_stanza *st, size_t index);
+signet_rc age_pq_unwrap(const uint8_t seed[32], const age_header *h, const age_stanza *st,
+                        uint8_t fk[AGE_FILE_KEY_LEN], bool *matched);
 
 /* ---- scrypt passphrase stanzas (scrypt.c) ---- */
 #define AGE_SCRYPT_SALT_LEN 16

@@ -34,6 +34,12 @@ signet_rc age_encrypt(const age_recipients *r, bool armor, age_read_fn rd, void 
     if (!r || (r->n == 0 && !r->pass))
         return signet_fail(SIGNET_E_ARG, "no recipients: give at least one recipient (-r), "
                                          "recipients file (-R) or a passphrase (-p)");
+    for (size_t i = 1; i < r->n; i++)
+        if ((r->v[i].type == AGE_KEY_PQ) != (r->v[0].type == AGE_KEY_PQ))
+            return signet_fail(SIGNET_E_ARG, "post-quantum (age1pq1...) and classic recipients "
+                                             "cannot share a file: the classic ones would undo "
+                                             "the post-quantum protection (encrypt twice, or "
+                                             "give every recipient a post-quantum key)");
     if (r->pass && r->n)
         return signet_fail(SIGNET_E_ARG, "a passphrase cannot be combined with recipients (the "
                                          "age format keeps an scrypt stanza alone): encrypt "

@@ -12,6 +12,9 @@
 static const char RECIPIENT_HRP[] = "age";
 static const char IDENTITY_HRP[] = "age-secret-key-";
 static const char IDENTITY_PREFIX[] = "AGE-SECRET-KEY-1";
+static const char PQ_RECIPIENT_HRP[] = "age1pq";
+static const char PQ_IDENTITY_HRP[] = "age-secret-key-pq-";
+static const char PQ_IDENTITY_PREFIX[] = "AGE-SECRET-KEY-PQ-1";
 
 /* ---------------------------------------------------------------- recipients */
 
@@ -63,25 +66,38 @@ signet_rc age_recipients_add_passphrase(age_recipients *r, const char *pass, siz
     return rc;
 }
 
-static signet_rc parse_x25519_recipient(const char *text, size_t len, struct age_recipient *r)
+/* "age1..." (X25519, 32 bytes) or "age1pq1..." (mlkem768x25519, 1216 bytes). */
+static signet_rc parse_native_recipient(const char *text, size_t len, struct age_recipient *r)
 {
     char hrp[16];
-    uint8_t mem[40];
     sb_wr data;
-    sbw_init_fixed(&data, mem, sizeof mem);
+    uint8_t *mem = malloc(AGE_XWING_PK + 8);
+    if (!mem)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    sbw_init_fixed(&data, mem, AGE_XWING_PK + 8);
     signet_rc rc = bech32_decode(text, len, hrp, sizeof hrp, &data);
-    if (rc)
-        return signet_wrap(rc, "recipient '%.*s' is not a valid age recipient",
-                           (int)(len > 80 ? 80 : len), text);
-    if (strcmp(hrp, RECIPIENT_HRP) != 0 || data.len != 32)
-        return signet_fail(SIGNET_E_UNSUPPORTED,
-                           "recipient '%.*s' is not an X25519 age recipient (age1 followed by "
-                           "a 32-byte key): plugin and post-quantum recipients are not supported",
-                           (int)(len > 80 ? 80 : len), text);
-    memset(r, 0, sizeof *r);
-    r->type = AGE_KEY_X25519;
-    memcpy(r->pub, mem, 32);
-    return SIGNET_OK;
+    if (rc) {
+        rc = signet_wrap(rc, "recipient '%.*s' is not a valid age recipient",
+                         (int)(len > 80 ? 80 : len), text);
+    } else if (strcmp(hrp, RECIPIENT_HRP) == 0 && data.len == 32) {
+        memset(r, 0, sizeof *r);
+        r->type = AGE_KEY_X25519;
+        memcpy(r->pub, mem, 32);
+    } else if (strcmp(hrp, PQ_RECIPIENT_HRP) == 0 && data.len == AGE_XWING_PK) {
+        memset(r, 0, sizeof *r);
+        r->type = AGE_KEY_PQ;
+        memcpy(r->pq, mem, AGE_XWING_PK);
+        if ((rc = age_mlkem_check_ek(r->pq)) != SIGNET_OK)
+            rc = signet_wrap(SIGNET_E_ARG, "post-quantum recipient '%.40s...'", text);
+    } else {
+        rc = signet_fail(SIGNET_E_UNSUPPORTED,
+                         "recipient '%.*s' is neither an X25519 age recipient (age1 and a "
+                         "32-byte key) nor a post-quantum one (age1pq1 and a 1216-byte key): "
+                         "plugin recipients are not supported",
+                         (int)(len > 80 ? 80 : len), text);
+    }
+    free(mem);
+    return rc;
 }
 
 signet_rc age_recipients_add(age_recipients *rs, const char *text, size_t len)
@@ -95,7 +111,7 @@ signet_rc age_recipients_add(age_recipients *rs, const char *text, size_t len)
     struct age_recipient r;
     signet_rc rc;
     if (len >= 4 && strncasecmp(text, "age1", 4) == 0)
-        rc = parse_x25519_recipient(text, len, &r);
+        rc = parse_native_recipient(text, len, &r);
     else if (len >= 4 && memcmp(text, "ssh-", 4) == 0)
         rc = age_parse_ssh_public(text, len, &r);
     else if (len >= 15 && strncasecmp(text, "AGE-SECRET-KEY-", 15) == 0)
@@ -216,20 +232,25 @@ static signet_rc add_identity(age_identities *ids, const struct age_identity *id
     return SIGNET_OK;
 }
 
-static signet_rc parse_x25519_identity(const char *text, size_t len, struct age_identity *id)
+/* "AGE-SECRET-KEY-1..." (an X25519 scalar) or "AGE-SECRET-KEY-PQ-1..." (an X-Wing
+ * seed); both 32 bytes. */
+static signet_rc parse_native_identity(const char *text, size_t len, struct age_identity *id)
 {
     char hrp[32];
     uint8_t mem[40];
     sb_wr data;
     sbw_init_fixed(&data, mem, sizeof mem);
     signet_rc rc = bech32_decode(text, len, hrp, sizeof hrp, &data);
-    if (rc == SIGNET_OK && (strcmp(hrp, IDENTITY_HRP) != 0 || data.len != 32))
-        rc = signet_fail(SIGNET_E_UNSUPPORTED, "the identity is not an X25519 age identity");
+    bool pq = rc == SIGNET_OK && strcmp(hrp, PQ_IDENTITY_HRP) == 0;
+    if (rc == SIGNET_OK && ((strcmp(hrp, IDENTITY_HRP) != 0 && !pq) || data.len != 32))
+        rc = signet_fail(SIGNET_E_UNSUPPORTED, "the identity is neither an X25519 nor a "
+                                               "post-quantum (AGE-SECRET-KEY-PQ-1) age identity");
     if (rc == SIGNET_OK) {
         memset(id, 0, sizeof *id);
-        id->type = AGE_KEY_X25519;
+        id->type = pq ? AGE_KEY_PQ : AGE_KEY_X25519;
         memcpy(id->secret, mem, 32);
-        rc = age_x25519_base(id->secret, id->pub);
+        if (!pq)
+            rc = age_x25519_base(id->secret, id->pub);
     }
     smem_wipe(mem, sizeof mem);
     return rc;
@@ -267,12 +288,16 @@ signet_rc age_identities_add_text(age_identities *ids, const char *text, size_t 
             k++;
         if (k == n || line[k] == '#')
             continue;
-        if (n - k < strlen(IDENTITY_PREFIX) ||
-            memcmp(line + k, IDENTITY_PREFIX, strlen(IDENTITY_PREFIX)) != 0)
+        bool native = (n - k >= strlen(IDENTITY_PREFIX) &&
+                       memcmp(line + k, IDENTITY_PREFIX, strlen(IDENTITY_PREFIX)) == 0) ||
+                      (n - k >= strlen(PQ_IDENTITY_PREFIX) &&
+                       memcmp(line + k, PQ_IDENTITY_PREFIX, strlen(PQ_IDENTITY_PREFIX)) == 0);
+        if (!native)
             rc = signet_fail(SIGNET_E_PARSE, "identity line %zu is not an AGE-SECRET-KEY-1... "
-                                             "key (nor is the file an OpenSSH private key)",
+                                             "or AGE-SECRET-KEY-PQ-1... key (nor is the file an "
+                                             "OpenSSH private key)",
                              lineno + 1);
-        else if ((rc = parse_x25519_identity(line + k, n - k, id)) != SIGNET_OK)
+        else if ((rc = parse_native_identity(line + k, n - k, id)) != SIGNET_OK)
             rc = signet_wrap(rc, "identity line %zu", lineno + 1);
         else if ((rc = add_identity(ids, id)) == SIGNET_OK)
             added++;
@@ -302,6 +327,11 @@ signet_rc age_identities_recipient(const age_identities *ids, size_t i, sb_wr *o
     const struct age_identity *id = &ids->v[i];
     if (id->type == AGE_KEY_X25519)
         return bech32_encode(out, RECIPIENT_HRP, id->pub, 32, false);
+    if (id->type == AGE_KEY_PQ) {
+        uint8_t pk[AGE_XWING_PK];
+        signet_rc rc = age_xwing_public(id->secret, pk);
+        return rc ? rc : bech32_encode(out, PQ_RECIPIENT_HRP, pk, sizeof pk, false);
+    }
     signet_rc rc = sbw_str(out, "ssh-ed25519 ");
     return rc ? rc : b64_encode(out, id->ssh, id->ssh_len, true);
 }
@@ -320,5 +350,22 @@ signet_rc age_keygen(sb_wr *identity, sb_wr *recipient)
     if (!rc)
         rc = bech32_encode(recipient, RECIPIENT_HRP, pk, 32, false);
     smem_free(sk);
+    return rc;
+}
+
+signet_rc age_keygen_pq(sb_wr *identity, sb_wr *recipient)
+{
+    uint8_t *seed = smem_alloc(32);
+    uint8_t pk[AGE_XWING_PK];
+    if (!seed)
+        return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+    signet_rc rc = age_random(seed, 32);
+    if (!rc)
+        rc = age_xwing_public(seed, pk);
+    if (!rc)
+        rc = bech32_encode(identity, PQ_IDENTITY_HRP, seed, 32, true);
+    if (!rc)
+        rc = bech32_encode(recipient, PQ_RECIPIENT_HRP, pk, sizeof pk, false);
+    smem_free(seed);
     return rc;
 }

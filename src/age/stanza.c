@@ -64,6 +64,10 @@ signet_rc age_stanzas_check(const age_header *h)
             signet_rc rc = age_scrypt_check(h, st, i, NULL);
             if (rc)
                 return rc;
+        } else if (age_stanza_arg_is(st, 0, "mlkem768x25519")) {
+            signet_rc rc = age_pq_check(st, i);
+            if (rc)
+                return rc;
         }
     }
     return SIGNET_OK;
@@ -115,6 +119,8 @@ static signet_rc ssh_tweak(const uint8_t *ssh, size_t ssh_len, uint8_t shared[32
 signet_rc age_stanza_wrap(const struct age_recipient *r, const uint8_t fk[AGE_FILE_KEY_LEN],
                           sb_wr *hdr)
 {
+    if (r->type == AGE_KEY_PQ)
+        return age_pq_wrap(r->pq, fk, hdr);
     uint8_t *eph = smem_alloc(64); /* ephemeral secret | shared secret */
     if (!eph)
         return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
@@ -154,6 +160,8 @@ signet_rc age_stanza_unwrap(const struct age_identity *id, const age_header *h,
 {
     bool ssh = id->type == AGE_KEY_SSH_ED25519;
     *matched = false;
+    if (id->type == AGE_KEY_PQ)
+        return age_pq_unwrap(id->secret, h, st, fk, matched);
     if (!age_stanza_arg_is(st, 0, ssh ? "ssh-ed25519" : "X25519"))
         return SIGNET_OK;
     uint8_t share[32];

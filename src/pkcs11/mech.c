@@ -29,6 +29,10 @@ static const struct p11_mech_desc mechs[] = {
     /* Encryption with the public key in software; decryption on the device, only
      * with keys whose key-map role is "decrypt". */
     {CKM_RSA_PKCS_OAEP, CKK_RSA, NULL, false, ED},
+    /* Key generation through `signet keys generate`'s path (keygen.c). */
+    {CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, NULL, false, CKF_GENERATE_KEY_PAIR},
+    {CKM_EC_KEY_PAIR_GEN, CKK_EC, NULL, false, CKF_GENERATE_KEY_PAIR},
+    {CKM_EC_EDWARDS_KEY_PAIR_GEN, CKK_EC_EDWARDS, NULL, false, CKF_GENERATE_KEY_PAIR},
     /* Digests, in software. */
     {CKM_SHA_1, P11_NO_KEY, "SHA1", false, CKF_DIGEST},
     {CKM_SHA224, P11_NO_KEY, "SHA224", false, CKF_DIGEST},
@@ -85,7 +89,7 @@ void p11_mech_info(const struct p11_mech_desc *m, CK_MECHANISM_INFO *info)
     /* Signing and decryption run on the device; verification, encryption and
      * digests in the module. */
     info->flags = m->flags;
-    if (m->flags & (CKF_SIGN | CKF_DECRYPT))
+    if (m->flags & (CKF_SIGN | CKF_DECRYPT | CKF_GENERATE_KEY_PAIR))
         info->flags |= CKF_HW;
     switch (m->key_type) {
     case CKK_RSA:

@@ -64,16 +64,12 @@ signet_rc sbr_u8(sb_rd *r, uint8_t *v) { return sbr_copy(r, v, 1); }
             *v = conv(p);                                    \
         return rc;                                           \
     }
-static inline uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t le32(const uint8_t *p)
-{
-    return p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 READ_BE(sbr_u16, uint16_t, 2, be16)
 READ_BE(sbr_u32, uint32_t, 4, be32)
 READ_BE(sbr_u64, uint64_t, 8, be64)
 READ_BE(sbr_u16_le, uint16_t, 2, le16)
 READ_BE(sbr_u32_le, uint32_t, 4, le32)
+READ_BE(sbr_u64_le, uint64_t, 8, le64)
 
 signet_rc sbr_sshstr(sb_rd *r, const uint8_t **out, size_t *n)
 {
@@ -188,6 +184,12 @@ signet_rc sbw_u32_le(sb_wr *w, uint32_t v)
 {
     uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
     return sbw_put(w, b, 4);
+}
+signet_rc sbw_u64_le(sb_wr *w, uint64_t v)
+{
+    uint8_t b[8];
+    put_le64(b, v);
+    return sbw_put(w, b, 8);
 }
 
 signet_rc sbw_str(sb_wr *w, const char *s) { return sbw_put(w, s, strlen(s)); }

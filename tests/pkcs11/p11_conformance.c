@@ -410,6 +410,37 @@ static const char *logout_ends_private_use(struct ctx *c)
     return NULL;
 }
 
+/* ---- key generation ------------------------------------------------------------------ */
+static const char *generate_key_pair(struct ctx *c)
+{
+    CK_SESSION_HANDLE s;
+    EXPECT(c->f->C_OpenSession(c->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s) ==
+           CKR_OK, "open a read/write session");
+    static const uint8_t p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    CK_BBOOL yes = CK_TRUE;
+    uint8_t id[] = {0x01, 0x77};
+    CK_ATTRIBUTE pub[] = {{CKA_TOKEN, &yes, 1}, {CKA_VERIFY, &yes, 1},
+                          {CKA_EC_PARAMS, (void *)p256, sizeof p256}, {CKA_ID, id, 2},
+                          {CKA_LABEL, "generated", 9}};
+    CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, 1}, {CKA_PRIVATE, &yes, 1}, {CKA_SIGN, &yes, 1},
+                           {CKA_SENSITIVE, &yes, 1}, {CKA_ID, id, 2}, {CKA_LABEL, "generated", 9}};
+    CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    CK_OBJECT_HANDLE hp = 0, hk = 0;
+    CK_RV rv = c->f->C_GenerateKeyPair(s, &m, pub, 5, priv, 6, &hp, &hk);
+    if (rv)
+        return why_rv("C_GenerateKeyPair", rv);
+    /* usable at once */
+    CK_MECHANISM em = {CKM_ECDSA, NULL, 0};
+    uint8_t d[32] = {1, 2, 3}, sig[128];
+    CK_ULONG n = sizeof sig;
+    EXPECT(c->f->C_SignInit(s, &em, hk) == CKR_OK && c->f->C_Sign(s, d, 32, sig, &n) == CKR_OK,
+           "the new key does not sign");
+    EXPECT(c->f->C_VerifyInit(s, &em, hp) == CKR_OK && c->f->C_Verify(s, d, 32, sig, n) == CKR_OK,
+           "its signature does not verify with its public key");
+    c->f->C_CloseSession(s);
+    return NULL;
+}
+
 static const struct {
     const char *name;
     check_fn fn;
@@ -438,6 +469,7 @@ static const struct {
     {"C_Encrypt RSA PKCS#1 v1.5 and OAEP", encrypt_rsa},
     {"C_Encrypt data length", encrypt_too_long},
     {"logout", logout_ends_private_use},
+    {"C_GenerateKeyPair EC P-256, signs at once", generate_key_pair},
 };
 
 void p11c_run(CK_FUNCTION_LIST *f, CK_SLOT_ID slot, const char *pin, const char *tag,

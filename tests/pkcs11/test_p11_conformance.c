@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "p11_conformance.h"
 #include "p11_env.h"
 #include "signet/client.h"
@@ -255,6 +257,74 @@ static void new_keys_appear_without_restart(void **state)
     assert_int_equal(F->C_Finalize(NULL), CKR_OK);
 }
 
+/* C_GenerateKeyPair goes through signet keys generate's path. */
+static void generate_key_pair_through_the_key_store(void **state)
+{
+    init();
+    int records = p11_env_count_records(&env);
+    CK_SESSION_HANDLE ro = open_session(), s;
+    assert_int_equal(F->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+                     CKR_OK);
+    CK_ULONG bits = 2048;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE pub[] = {{CKA_MODULUS_BITS, &bits, sizeof bits}, {CKA_LABEL, "p11rsa", 6}};
+    CK_ATTRIBUTE priv[] = {{CKA_SIGN, &yes, 1}};
+    CK_ATTRIBUTE extractable[] = {{CKA_EXTRACTABLE, &yes, 1}};
+    CK_MECHANISM m = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+    CK_OBJECT_HANDLE hp, hk;
+    assert_int_equal(F->C_GenerateKeyPair(s, &m, pub, 2, priv, 1, &hp, &hk),
+                     CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(F->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)P11_TEST_PIN, strlen(P11_TEST_PIN)),
+                     CKR_OK);
+    assert_int_equal(F->C_GenerateKeyPair(ro, &m, pub, 2, priv, 1, &hp, &hk), CKR_SESSION_READ_ONLY);
+    assert_int_equal(F->C_GenerateKeyPair(s, &m, pub, 2, extractable, 1, &hp, &hk),
+                     CKR_TEMPLATE_INCONSISTENT);
+    assert_int_equal(F->C_GenerateKeyPair(s, &m, pub + 1, 1, priv, 1, &hp, &hk),
+                     CKR_TEMPLATE_INCOMPLETE);
+    assert_int_equal(F->C_GenerateKeyPair(s, &m, pub, 2, priv, 1, &hp, &hk), CKR_OK);
+    /* the same label again names an existing key */
+    assert_int_equal(F->C_GenerateKeyPair(s, &m, pub, 2, priv, 1, &hp, &hk),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    CK_MECHANISM ed = {CKM_EC_EDWARDS_KEY_PAIR_GEN, NULL, 0};
+    CK_OBJECT_HANDLE ep, ek;
+    assert_int_equal(F->C_GenerateKeyPair(s, &ed, NULL, 0, NULL, 0, &ep, &ek), CKR_OK);
+    /* signs at once, and the signature verifies with OpenSSL and the stored key */
+    CK_MECHANISM sm = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    uint8_t sig[512];
+    CK_ULONG sl = sizeof sig;
+    assert_int_equal(F->C_SignInit(s, &sm, hk), CKR_OK);
+    assert_int_equal(F->C_Sign(s, (CK_BYTE_PTR)"abc", 3, sig, &sl), CKR_OK);
+    signet_keystore *ks;
+    assert_int_equal(signet_keystore_open(env.keystore, &ks), SIGNET_OK);
+    EVP_PKEY *pk = NULL;
+    assert_int_equal(signet_keystore_public_key(ks, "p11rsa", &pk), SIGNET_OK);
+    EVP_MD_CTX *mc = EVP_MD_CTX_new();
+    assert_int_equal(EVP_DigestVerifyInit(mc, NULL, EVP_sha256(), NULL, pk), 1);
+    assert_int_equal(EVP_DigestVerify(mc, sig, sl, (const uint8_t *)"abc", 3), 1);
+    EVP_MD_CTX_free(mc);
+    EVP_PKEY_free(pk);
+    /* a key-map line with role pkcs11, and a wrapped copy on disk */
+    bool found = false;
+    for (size_t i = 0; i < signet_keystore_count(ks); i++) {
+        const signet_keymap_entry *e = signet_keystore_entry(ks, i);
+        if (strcmp(e->name, "p11rsa") == 0) {
+            found = true;
+            assert_string_equal(e->role, "pkcs11");
+            assert_int_equal(e->algorithm, YH_ALGO_RSA_2048);
+            sb_wr blob;
+            sbw_init(&blob, 4096);
+            assert_int_equal(signet_keystore_wrapped(ks, e->name, &blob), SIGNET_OK);
+            assert_true(blob.len > 100);
+            sbw_free(&blob);
+        }
+    }
+    assert_true(found);
+    signet_keystore_close(ks);
+    /* the certificates were signed through the signing path: records in the trail */
+    assert_true(p11_env_count_records(&env) >= records + 3);
+    assert_int_equal(F->C_Finalize(NULL), CKR_OK);
+}
+
 static int finalize(void **state)
 {
     F->C_Finalize(NULL);
@@ -281,6 +351,7 @@ int main(void)
         cmocka_unit_test_teardown(pin_count_low_and_random, finalize),
         cmocka_unit_test_teardown(signing_keys_do_not_decrypt, finalize),
         cmocka_unit_test_teardown(new_keys_appear_without_restart, finalize),
+        cmocka_unit_test_teardown(generate_key_pair_through_the_key_store, finalize),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,74 @@
+/* Internal pieces of the APK engine (src/apk): content digests, block codecs. */
+#ifndef SIGNET_APK_INTERNAL_H
+#define SIGNET_APK_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "signet/apk.h"
+#include "signet/zip.h"
+
+#define APK_CHUNK (1u << 20)
+#define APK_PAGE 4096u   /* the signing block and v4 tree work on 4 KiB pages */
+
+/* The chunked digest of the three sections (entries incl. padding, central
+ * directory, end record): chunk = H(0xa5 | u32le len | bytes), top =
+ * H(0x5a | u32le count | chunk digests).  threads 0 = one per core. */
+signet_rc apk_content_digest(const uint8_t *const sec[3], const size_t len[3], const EVP_MD *md,
+                             unsigned threads, uint8_t *out, size_t *out_len);
+
+/* Algorithm table: id -> digest, key type. */
+typedef struct {
+    uint32_t id;
+    const char *name;
+    int md_nid;      /* also the chunk digest */
+    bool rsa;
+} apk_algo;
+const apk_algo *apk_algo_find(uint32_t id);
+/* apksig's choice for a key: RSA <= 3072 bits SHA-256 else SHA-512, EC <= 256 bits
+ * SHA-256 else SHA-512. */
+signet_rc apk_algo_for_key(EVP_PKEY *pub, const apk_algo **out);
+/* Verifies sig over data (algorithm a) with pub. */
+signet_rc apk_verify_sig(EVP_PKEY *pub, const apk_algo *a, const uint8_t *data, size_t len,
+                         const uint8_t *sig, size_t sig_len);
+
+/* u32le length-prefixed writer helper: writes the length of what fn wrote. */
+signet_rc apk_lp_begin(sb_wr *w, size_t *mark);
+void apk_lp_end(sb_wr *w, size_t mark);
+/* u32le length-prefixed reader. */
+signet_rc apk_lp(sb_rd *r, sb_rd *sub);
+
+/* The APK Signing Block: pairs (id, value) + a verity padding pair to a multiple of
+ * 4096 bytes (apksig ApkSigningBlockUtils.generateApkSigningBlock). */
+typedef struct {
+    uint32_t id;
+    const uint8_t *value;
+    size_t len;
+} apk_pair;
+signet_rc apk_block_encode(const apk_pair *pairs, size_t n, sb_wr *out);
+/* Finds pair id in the signing block of z (SIGNET_E_NOTFOUND when absent). */
+signet_rc apk_block_find(const signet_zip *z, uint32_t id, sb_rd *value);
+
+/* The layout of an output APK as apksigner writes it (before the signing block). */
+typedef struct {
+    sb_wr entries;   /* the entries section, padded to 4096 */
+    size_t pad;      /* zero bytes at the end of entries */
+    sb_wr cd;        /* the new central directory */
+    uint16_t count;
+} apk_layout;
+signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, apk_layout *l);
+void apk_layout_free(apk_layout *l);
+
+/* v4: fs-verity style SHA-256 Merkle tree over 4 KiB blocks of data (no salt);
+ * tree levels root first as apksig writes them. */
+signet_rc apk_verity_tree(const uint8_t *data, size_t len, sb_wr *tree, uint8_t root[32]);
+
+/* Checks an .idsig against the APK: hash tree root, APK digest (the v3 or v2
+ * content digest), certificate and signature over the v4 signed data. */
+#include <openssl/x509.h>
+signet_rc apk_v4_verify(const uint8_t *apk, size_t len, const uint8_t *idsig, size_t idsig_len,
+                        X509 *cert, const uint8_t *digest, size_t digest_len);
+/* The v4 signed data (apksig V4Signature.getSigningData). */
+signet_rc apk_v4_signing_data(uint64_t file_size, const uint8_t root[32], const uint8_t *digest,
+                              size_t digest_len, const uint8_t *cert, size_t cert_len, sb_wr *w);
+
+#endif

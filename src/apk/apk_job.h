@@ -1,0 +1,47 @@
+/* The APK signing job shared by the engine's files (sign.c, assemble.c). */
+#ifndef SIGNET_APK_JOB_H
+#define SIGNET_APK_JOB_H
+
+#include <openssl/x509.h>
+
+#include "apk_signed.h"
+
+#define SDK_N 24              /* Android 7.0: v2 and v3 verified, v1 no longer needed */
+#define V3_MAX_SDK 0x7fffffffu
+#define MAX_APK 0xfff00000u
+
+struct signet_apk_job {
+    signet_apk_opts o;
+    signet_zip z;
+    int min_sdk;
+    X509 *cert;
+    EVP_PKEY *pub;
+    uint8_t *spki;
+    int spki_len;
+    const uint8_t *cert_der;
+    size_t cert_len;
+    const apk_algo *algo;
+    apk_layout l;
+    sb_wr eocd;                   /* with the central directory offset still to set */
+    uint8_t digest[64];
+    size_t digest_len;
+    apk_signer_info si;
+    int round;                    /* 0: v2/v3, 1: v4, 2: done */
+    signet_apk_sigreq req[SIGNET_APK_MAX_SIGS];
+    sb_wr data[SIGNET_APK_MAX_SIGS];   /* the signed data of each request */
+    sb_wr sig[SIGNET_APK_MAX_SIGS];
+    bool have[SIGNET_APK_MAX_SIGS];
+    size_t nreq;
+    sb_wr out;                    /* the signed APK (after round 0) */
+    sb_wr idsig;
+    sb_wr tree;                   /* v4 Merkle tree of out */
+    uint8_t root[32];
+};
+
+/* Round 0 done: writes the signed APK into j->out; queues the v4 request or ends. */
+signet_rc apk_assemble(signet_apk_job *j);
+/* Round 1 done: writes the .idsig into j->idsig. */
+signet_rc apk_v4_assemble(signet_apk_job *j);
+signet_rc apk_add_request(signet_apk_job *j, int scheme);
+
+#endif

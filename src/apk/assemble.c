@@ -1,0 +1,116 @@
+/* Assembling the signed APK (entries, signing block, central directory, end
+ * record) and the v4 .idsig once the device's signatures are in. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "apk_job.h"
+
+#define V4_VERSION 2
+#define V4_HASH_SHA256 1
+#define V4_LOG2_BLOCK 12
+
+static signet_rc put_lp(sb_wr *w, const void *p, size_t n)
+{
+    signet_rc rc = sbw_u32_le(w, (uint32_t)n);
+    return rc ? rc : sbw_put(w, p, n);
+}
+
+signet_rc apk_assemble(signet_apk_job *j)
+{
+    apk_pair pairs[2];
+    sb_wr val[2], block;
+    size_t n = 0;
+    signet_rc rc = SIGNET_OK;
+    sbw_init(&block, 1u << 24);
+    for (size_t i = 0; i < j->nreq && i < 2; i++) {
+        sbw_init(&val[i], 1u << 24);
+        n++;
+        int scheme = j->req[i].scheme;
+        rc = rc ? rc : apk_scheme_block(&j->si, scheme, j->data[i].p, j->data[i].len, j->sig[i].p,
+                                        j->sig[i].len, &val[i]);
+        pairs[i] = (apk_pair){scheme == 2 ? SIGNET_APK_V2_BLOCK_ID : SIGNET_APK_V3_BLOCK_ID,
+                              val[i].p, val[i].len};
+    }
+    rc = rc ? rc : apk_block_encode(pairs, n, &block);
+    sbw_reset(&j->out);
+    rc = rc ? rc : sbw_put(&j->out, j->l.entries.p, j->l.entries.len);
+    rc = rc ? rc : sbw_put(&j->out, block.p, block.len);
+    rc = rc ? rc : sbw_put(&j->out, j->l.cd.p, j->l.cd.len);
+    size_t eocd_at = j->out.len;
+    rc = rc ? rc : sbw_put(&j->out, j->eocd.p, j->eocd.len);
+    if (rc == SIGNET_OK)
+        put_le32(j->out.p + eocd_at + 16, (uint32_t)(j->l.entries.len + block.len));
+    for (size_t i = 0; i < n; i++)
+        sbw_free(&val[i]);
+    sbw_free(&block);
+    if (rc)
+        return rc;
+    if (!j->o.v4) {
+        j->round = 2;
+        return SIGNET_OK;
+    }
+    j->round = 1;
+    j->nreq = 0;
+    rc = apk_verity_tree(j->out.p, j->out.len, &j->tree, j->root);
+    sbw_reset(&j->data[0]);
+    rc = rc ? rc : apk_v4_signing_data(j->out.len, j->root, j->digest, j->digest_len,
+                                        j->cert_der, j->cert_len, &j->data[0]);
+    return rc ? rc : apk_add_request(j, 4);
+}
+
+signet_rc apk_v4_assemble(signet_apk_job *j)
+{
+    sb_wr *w = &j->idsig;
+    size_t m_hash, m_sign;
+    sbw_reset(w);
+    signet_rc rc = sbw_u32_le(w, V4_VERSION);
+    rc = rc ? rc : apk_lp_begin(w, &m_hash);
+    rc = rc ? rc : sbw_u32_le(w, V4_HASH_SHA256);
+    rc = rc ? rc : sbw_u8(w, V4_LOG2_BLOCK);
+    rc = rc ? rc : put_lp(w, NULL, 0);
+    rc = rc ? rc : put_lp(w, j->root, 32);
+    if (rc == SIGNET_OK)
+        apk_lp_end(w, m_hash);
+    rc = rc ? rc : apk_lp_begin(w, &m_sign);
+    rc = rc ? rc : put_lp(w, j->digest, j->digest_len);
+    rc = rc ? rc : put_lp(w, j->cert_der, j->cert_len);
+    rc = rc ? rc : put_lp(w, NULL, 0);
+    rc = rc ? rc : put_lp(w, j->spki, (size_t)j->spki_len);
+    rc = rc ? rc : sbw_u32_le(w, j->algo->id);
+    rc = rc ? rc : put_lp(w, j->sig[0].p, j->sig[0].len);
+    if (rc == SIGNET_OK)
+        apk_lp_end(w, m_sign);
+    rc = rc ? rc : put_lp(w, j->tree.p, j->tree.len);
+    if (rc == SIGNET_OK)
+        j->round = 2;
+    return rc;
+}
+
+signet_rc signet_apk_sign_finish(signet_apk_job *j, sb_wr *apk_out, sb_wr *idsig_out)
+{
+    if (j->round != 2)
+        return signet_fail(SIGNET_E_STATE, "the APK still needs %zu signatures", j->nreq);
+    signet_rc rc = sbw_put(apk_out, j->out.p, j->out.len);
+    if (rc == SIGNET_OK && j->o.v4 && idsig_out)
+        rc = sbw_put(idsig_out, j->idsig.p, j->idsig.len);
+    return rc;
+}
+
+void signet_apk_sign_free(signet_apk_job *j)
+{
+    if (!j)
+        return;
+    signet_zip_free(&j->z);
+    apk_layout_free(&j->l);
+    X509_free(j->cert);
+    OPENSSL_free(j->spki);
+    sbw_free(&j->eocd);
+    sbw_free(&j->out);
+    sbw_free(&j->idsig);
+    sbw_free(&j->tree);
+    for (int i = 0; i < SIGNET_APK_MAX_SIGS; i++) {
+        sbw_free(&j->data[i]);
+        sbw_free(&j->sig[i]);
+    }
+    free(j);
+}

@@ -1,0 +1,172 @@
+/* The APK signing engine (include/signet/apk.h): layout, hashing, requests,
+ * assembly.  No I/O and no private key: the caller signs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "apk_job.h"
+
+void signet_apk_opts_default(signet_apk_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->v2 = o->v3 = true;
+    o->lib_page_align = SIGNET_APK_DEFAULT_PAGE;
+}
+
+int signet_apk_job_min_sdk(const signet_apk_job *j) { return j->min_sdk; }
+
+bool signet_apk_job_scheme(const signet_apk_job *j, int scheme)
+{
+    return scheme == 2 ? j->o.v2 : scheme == 3 ? j->o.v3 : scheme == 4 ? j->o.v4 : false;
+}
+
+signet_rc apk_add_request(signet_apk_job *j, int scheme)
+{
+    size_t i = j->nreq++;
+    signet_apk_sigreq *r = &j->req[i];
+    memset(r, 0, sizeof *r);
+    r->scheme = scheme;
+    r->algorithm = j->algo->id;
+    r->md_nid = j->algo->md_nid;
+    r->rsa = j->algo->rsa;
+    unsigned dl = 0;
+    if (!EVP_Digest(j->data[i].p, j->data[i].len, r->digest, &dl,
+                    EVP_get_digestbynid(r->md_nid), NULL))
+        return signet_fail(SIGNET_E_CRYPTO, "hashing the v%d signed data failed", scheme);
+    r->digest_len = dl;
+    j->have[i] = false;
+    sbw_reset(&j->sig[i]);
+    return SIGNET_OK;
+}
+
+static signet_rc set_cert(signet_apk_job *j, const uint8_t *der, size_t len)
+{
+    const uint8_t *p = der;
+    j->cert = d2i_X509(NULL, &p, (long)len);
+    if (!j->cert || p != der + len)
+        return signet_fail(SIGNET_E_PARSE, "the signer's certificate is not one DER X.509 "
+                                           "certificate");
+    j->pub = X509_get0_pubkey(j->cert);
+    if (!j->pub)
+        return signet_fail(SIGNET_E_PARSE, "the signer's certificate has no usable public key");
+    j->spki_len = i2d_PUBKEY(j->pub, &j->spki);
+    if (j->spki_len <= 0)
+        return signet_fail(SIGNET_E_CRYPTO, "encoding the signer's public key failed");
+    j->cert_der = der;
+    j->cert_len = len;
+    return apk_algo_for_key(j->pub, &j->algo);
+}
+
+static signet_rc decide(signet_apk_job *j, const uint8_t *apk, size_t len)
+{
+    signet_apk_opts *o = &j->o;
+    if (o->v1)
+        return signet_fail(SIGNET_E_UNSUPPORTED, "v1 (JAR) signing is not implemented; it is "
+                                                 "needed only below Android 7.0 (min SDK 24)");
+    if (!o->v2 && !o->v3)
+        return signet_fail(SIGNET_E_ARG, "enable v2 or v3 signing: Android accepts no APK "
+                                         "without one of them from min SDK 24");
+    if (!o->lib_page_align)
+        o->lib_page_align = SIGNET_APK_DEFAULT_PAGE;
+    if (o->lib_page_align < 4 || o->lib_page_align > 65535 ||
+        (o->lib_page_align & (o->lib_page_align - 1)))
+        return signet_fail(SIGNET_E_ARG, "library page alignment %u is not a power of two "
+                                         "between 4 and 32768", o->lib_page_align);
+    j->min_sdk = o->min_sdk;
+    if (j->min_sdk <= 0) {
+        signet_rc rc = signet_apk_min_sdk(apk, len, &j->min_sdk);
+        if (rc)
+            return signet_wrap(rc, "reading the min SDK (give --min-sdk-version to skip it)");
+    }
+    if (j->min_sdk < SDK_N)
+        return signet_fail(SIGNET_E_UNSUPPORTED, "min SDK %d needs v1 (JAR) signing, which is not "
+                                                 "implemented; raise minSdkVersion to 24 or sign "
+                                                 "with apksigner", j->min_sdk);
+    if (!o->v2 && j->min_sdk < 28)
+        return signet_fail(SIGNET_E_ARG, "min SDK %d needs v2: v3 alone is verified only from "
+                                         "Android 9 (min SDK 28)", j->min_sdk);
+    return SIGNET_OK;
+}
+
+signet_rc signet_apk_sign_begin(const uint8_t *apk, size_t len, const signet_apk_opts *o,
+                                const uint8_t *cert_der, size_t cert_len, signet_apk_job **out)
+{
+    *out = NULL;
+    signet_apk_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory for an APK job");
+    j->o = *o;
+    sbw_init(&j->eocd, 0x10000 + 64);
+    sbw_init(&j->out, MAX_APK);
+    sbw_init(&j->idsig, MAX_APK);
+    sbw_init(&j->tree, MAX_APK);
+    for (int i = 0; i < SIGNET_APK_MAX_SIGS; i++) {
+        sbw_init(&j->data[i], 1u << 20);
+        sbw_init(&j->sig[i], 4096);
+    }
+    signet_rc rc = set_cert(j, cert_der, cert_len);
+    rc = rc ? rc : decide(j, apk, len);
+    rc = rc ? rc : signet_zip_parse(apk, len, &j->z);
+    rc = rc ? rc : apk_layout_build(&j->z, j->o.lib_page_align, j->o.realign, &j->l);
+    /* The end record as hashed: the directory "starts" where the signing block will. */
+    rc = rc ? rc : signet_zip_put_eocd(&j->z, j->l.count, (uint32_t)j->l.cd.len,
+                                       (uint32_t)j->l.entries.len, &j->eocd);
+    if (rc == SIGNET_OK) {
+        const uint8_t *sec[3] = {j->l.entries.p, j->l.cd.p, j->eocd.p};
+        size_t lens[3] = {j->l.entries.len, j->l.cd.len, j->eocd.len};
+        rc = apk_content_digest(sec, lens, EVP_get_digestbynid(j->algo->md_nid), j->o.threads,
+                                j->digest, &j->digest_len);
+    }
+    if (rc == SIGNET_OK) {
+        j->si = (apk_signer_info){.algo = j->algo, .content_digest = j->digest,
+                                  .content_digest_len = j->digest_len, .cert = cert_der,
+                                  .cert_len = cert_len, .spki = j->spki,
+                                  .spki_len = (size_t)j->spki_len, .v3_min_sdk = SDK_N,
+                                  .v3_max_sdk = V3_MAX_SDK, .v3_too = j->o.v3};
+        if (j->o.v2) {
+            rc = apk_signed_data(&j->si, 2, &j->data[j->nreq]);
+            rc = rc ? rc : apk_add_request(j, 2);
+        }
+        if (rc == SIGNET_OK && j->o.v3) {
+            rc = apk_signed_data(&j->si, 3, &j->data[j->nreq]);
+            rc = rc ? rc : apk_add_request(j, 3);
+        }
+    }
+    if (rc) {
+        signet_apk_sign_free(j);
+        return rc;
+    }
+    *out = j;
+    return SIGNET_OK;
+}
+
+size_t signet_apk_sign_pending(signet_apk_job *j, const signet_apk_sigreq **reqs)
+{
+    *reqs = j->req;
+    if (j->round >= 2)
+        return 0;
+    for (size_t i = 0; i < j->nreq; i++)
+        if (!j->have[i])
+            return j->nreq;
+    return 0;
+}
+
+signet_rc signet_apk_sign_set(signet_apk_job *j, size_t i, const uint8_t *sig, size_t len)
+{
+    if (i >= j->nreq || j->round >= 2)
+        return signet_fail(SIGNET_E_STATE, "no pending APK signature request %zu", i);
+    sb_wr *d = &j->data[i];
+    signet_rc rc = apk_verify_sig(j->pub, j->algo, d->p, d->len, sig, len);
+    if (rc)
+        return signet_wrap(rc, "the device's v%d signature", j->req[i].scheme);
+    sbw_reset(&j->sig[i]);
+    rc = sbw_put(&j->sig[i], sig, len);
+    if (rc)
+        return rc;
+    j->have[i] = true;
+    for (size_t k = 0; k < j->nreq; k++)
+        if (!j->have[k])
+            return SIGNET_OK;
+    return j->round == 0 ? apk_assemble(j) : apk_v4_assemble(j);
+}

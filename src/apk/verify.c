@@ -1,0 +1,247 @@
+/* Verification of APK Signature Scheme v2 / v3 / v3.1 blocks (source.android.com
+ * "APK Signature Scheme v2", "v3"): each signer's signature over its signed data,
+ * the signed data's content digest over the whole file, the certificate's key,
+ * the v3 SDK range, v2's stripping protection and one signer across schemes. */
+#include <string.h>
+
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include "apk_internal.h"
+
+typedef struct {
+    const uint8_t *apk;
+    const signet_zip *z;
+    uint8_t d256[32], d512[64];
+    bool have256, have512;
+} content;
+
+typedef struct {
+    uint8_t cert_sha256[32];
+    X509 *cert;
+    bool claims_v3;                /* v2's stripping-protection attribute */
+    uint8_t digest[64];
+    size_t digest_len;
+} signer_out;
+
+static signet_rc vfail(int scheme, const char *what)
+{
+    return signet_fail(SIGNET_E_VERIFY, "APK Signature Scheme v%s: %s",
+                       scheme == 31 ? "3.1" : scheme == 3 ? "3" : "2", what);
+}
+
+static signet_rc content_digest(content *c, int md_nid, const uint8_t **out, size_t *len)
+{
+    bool sha512 = md_nid == NID_sha512;
+    uint8_t *d = sha512 ? c->d512 : c->d256;
+    bool *have = sha512 ? &c->have512 : &c->have256;
+    if (!*have) {
+        uint8_t eocd[SIGNET_ZIP_EOCD_LEN + 0xffff];
+        size_t elen = c->z->len - c->z->eocd_offset;
+        memcpy(eocd, c->apk + c->z->eocd_offset, elen);
+        put_le32(eocd + 16, c->z->entries_end); /* as if no signing block were there */
+        const uint8_t *sec[3] = {c->apk, c->apk + c->z->cd_offset, eocd};
+        size_t lens[3] = {c->z->entries_end, c->z->cd_size, elen};
+        size_t dl;
+        signet_rc rc = apk_content_digest(sec, lens, EVP_get_digestbynid(md_nid), 0, d, &dl);
+        if (rc)
+            return rc;
+        *have = true;
+    }
+    *out = d;
+    *len = sha512 ? 64 : 32;
+    return SIGNET_OK;
+}
+
+static bool spki_equal(EVP_PKEY *a, const uint8_t *der, size_t len)
+{
+    uint8_t *p = NULL;
+    int n = i2d_PUBKEY(a, &p);
+    bool eq = n > 0 && (size_t)n == len && memcmp(p, der, len) == 0;
+    OPENSSL_free(p);
+    return eq;
+}
+
+/* Parses the signed data; fills out and checks it against the signer's fields. */
+static signet_rc check_signed_data(sb_rd sd, int scheme, uint32_t algo, const uint8_t *pk,
+                                   size_t pk_len, uint32_t min_sdk, uint32_t max_sdk, content *c,
+                                   signer_out *out)
+{
+    sb_rd digests, certs, d, attrs;
+    const uint8_t *want = NULL;
+    size_t want_len = 0;
+    if (apk_lp(&sd, &digests) || apk_lp(&sd, &certs))
+        return vfail(scheme, "signed data is malformed");
+    while (sbr_left(&digests)) {
+        uint32_t id;
+        sb_rd dg;
+        if (apk_lp(&digests, &d) || sbr_u32_le(&d, &id) || apk_lp(&d, &dg))
+            return vfail(scheme, "digest list is malformed");
+        if (id == algo) {
+            want = sbr_cur(&dg);
+            want_len = sbr_left(&dg);
+        }
+    }
+    if (!want)
+        return vfail(scheme, "the signed data has no digest for the signature's algorithm");
+    sb_rd cert;
+    if (apk_lp(&certs, &cert) || sbr_left(&cert) == 0)
+        return vfail(scheme, "the signer has no certificate");
+    const uint8_t *cp = sbr_cur(&cert);
+    out->cert = d2i_X509(NULL, &cp, (long)sbr_left(&cert));
+    if (!out->cert || cp != sbr_cur(&cert) + sbr_left(&cert))
+        return vfail(scheme, "the signer's certificate does not parse");
+    SHA256(sbr_cur(&cert), sbr_left(&cert), out->cert_sha256);
+    if (!spki_equal(X509_get0_pubkey(out->cert), pk, pk_len))
+        return vfail(scheme, "the certificate's public key is not the signer's public key");
+    if (scheme != 2) {
+        uint32_t smin, smax;
+        if (sbr_u32_le(&sd, &smin) || sbr_u32_le(&sd, &smax))
+            return vfail(scheme, "signed data lacks its SDK range");
+        if (smin != min_sdk || smax != max_sdk || smin > smax)
+            return vfail(scheme, "the SDK range of the signed data and the signer differ");
+    }
+    if (apk_lp(&sd, &attrs))
+        return vfail(scheme, "additional attributes are malformed");
+    while (scheme == 2 && sbr_left(&attrs)) {
+        sb_rd a;
+        uint32_t id, v;
+        if (apk_lp(&attrs, &a) || sbr_u32_le(&a, &id))
+            return vfail(scheme, "an additional attribute is malformed");
+        if (id == SIGNET_APK_STRIPPING_PROTECTION_ATTR && sbr_u32_le(&a, &v) == SIGNET_OK && v == 3)
+            out->claims_v3 = true;
+    }
+    const apk_algo *al = apk_algo_find(algo);
+    const uint8_t *got;
+    size_t got_len;
+    signet_rc rc = content_digest(c, al->md_nid, &got, &got_len);
+    if (rc)
+        return rc;
+    if (got_len != want_len || memcmp(got, want, got_len) != 0)
+        return vfail(scheme, "the APK's contents do not match the signed digest (an entry, the "
+                             "central directory or the end record was changed)");
+    memcpy(out->digest, got, got_len);
+    out->digest_len = got_len;
+    return SIGNET_OK;
+}
+
+static signet_rc verify_scheme(sb_rd value, int scheme, content *c, signer_out *out)
+{
+    sb_rd signers, signer, sd, sigs, pk;
+    uint32_t min_sdk = 0, max_sdk = 0;
+    if (apk_lp(&value, &signers) || apk_lp(&signers, &signer))
+        return vfail(scheme, "the block has no signer");
+    if (sbr_left(&signers))
+        return vfail(scheme, "more than one signer (signet verifies single-signer APKs)");
+    if (apk_lp(&signer, &sd))
+        return vfail(scheme, "the signer is malformed");
+    if (scheme != 2 && (sbr_u32_le(&signer, &min_sdk) || sbr_u32_le(&signer, &max_sdk)))
+        return vfail(scheme, "the signer lacks its SDK range");
+    if (apk_lp(&signer, &sigs) || apk_lp(&signer, &pk))
+        return vfail(scheme, "the signer is malformed");
+    const uint8_t *pkp = sbr_cur(&pk);
+    EVP_PKEY *pub = d2i_PUBKEY(NULL, &pkp, (long)sbr_left(&pk));
+    if (!pub)
+        return vfail(scheme, "the signer's public key does not parse");
+    /* The strongest signature of an algorithm signet knows. */
+    const apk_algo *best = NULL;
+    sb_rd best_sig = {0};
+    while (sbr_left(&sigs)) {
+        sb_rd s, sig;
+        uint32_t id;
+        if (apk_lp(&sigs, &s) || sbr_u32_le(&s, &id) || apk_lp(&s, &sig)) {
+            EVP_PKEY_free(pub);
+            return vfail(scheme, "the signature list is malformed");
+        }
+        const apk_algo *a = apk_algo_find(id);
+        if (a && (!best || a->md_nid == NID_sha512)) {
+            best = a;
+            best_sig = sig;
+        }
+    }
+    signet_rc rc;
+    if (!best)
+        rc = vfail(scheme, "no signature with an algorithm signet supports");
+    else
+        rc = apk_verify_sig(pub, best, sbr_cur(&sd), sbr_left(&sd), sbr_cur(&best_sig),
+                            sbr_left(&best_sig));
+    if (rc == SIGNET_OK)
+        rc = check_signed_data(sd, scheme, best->id, sbr_cur(&pk), sbr_left(&pk), min_sdk,
+                               max_sdk, c, out);
+    EVP_PKEY_free(pub);
+    return rc;
+}
+
+static signet_rc verify_all(const uint8_t *apk, const signet_zip *z, const uint8_t *idsig,
+                            size_t idsig_len, signet_apk_verify_result *res)
+{
+    static const struct { uint32_t id; int scheme; } schemes[] = {
+        {SIGNET_APK_V2_BLOCK_ID, 2}, {SIGNET_APK_V3_BLOCK_ID, 3}, {SIGNET_APK_V31_BLOCK_ID, 31}};
+    content c = {.apk = apk, .z = z};
+    signer_out so[3] = {0};
+    bool present[3] = {false};
+    signet_rc rc = SIGNET_OK;
+    if (!z->has_signing_block)
+        return signet_fail(SIGNET_E_VERIFY, "the APK has no APK Signing Block: it is not signed "
+                                            "with v2 or v3");
+    for (int i = 0; i < 3 && rc == SIGNET_OK; i++) {
+        sb_rd v;
+        signet_rc f = apk_block_find(z, schemes[i].id, &v);
+        if (f == SIGNET_E_NOTFOUND)
+            continue;
+        if (f)
+            rc = f;
+        else
+            rc = verify_scheme(v, schemes[i].scheme, &c, &so[i]);
+        present[i] = rc == SIGNET_OK;
+    }
+    if (rc == SIGNET_OK && !present[0] && !present[1] && !present[2])
+        rc = signet_fail(SIGNET_E_VERIFY, "the APK Signing Block has no v2 or v3 signature");
+    if (rc == SIGNET_OK && present[0] && so[0].claims_v3 && !present[1])
+        rc = signet_fail(SIGNET_E_VERIFY, "the v2 signature says the APK was also signed with v3, "
+                                          "but there is no v3 block: it was stripped");
+    int first = present[0] ? 0 : 1;
+    for (int i = 0; rc == SIGNET_OK && i < 2; i++)
+        if (present[i] && memcmp(so[i].cert_sha256, so[first].cert_sha256, 32) != 0)
+            rc = signet_fail(SIGNET_E_VERIFY, "v2 and v3 name different signers (rotation "
+                                              "lineage is not supported)");
+    if (rc == SIGNET_OK) {
+        res->v2 = present[0];
+        res->v3 = present[1];
+        res->v31 = present[2];
+        memcpy(res->cert_sha256, so[first].cert_sha256, 32);
+        X509_NAME_oneline(X509_get_subject_name(so[first].cert), res->cert_subject,
+                          sizeof res->cert_subject);
+        if (idsig) {
+            const signer_out *best = present[1] ? &so[1] : &so[0];
+            rc = apk_v4_verify(apk, z->len, idsig, idsig_len, so[first].cert, best->digest,
+                               best->digest_len);
+            res->v4 = rc == SIGNET_OK;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        X509_free(so[i].cert);
+    return rc;
+}
+
+signet_rc signet_apk_verify(const uint8_t *apk, size_t len, const uint8_t *idsig,
+                            size_t idsig_len, int min_sdk, signet_apk_verify_result *res)
+{
+    memset(res, 0, sizeof *res);
+    signet_zip z;
+    signet_rc rc = signet_zip_parse(apk, len, &z);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < z.n; i++) {
+        const signet_zip_entry *e = &z.e[i];
+        if (e->name_len > 12 && memcmp(e->name, "META-INF/", 9) == 0 &&
+            memcmp(e->name + e->name_len - 3, ".SF", 3) == 0)
+            res->v1_present = true;
+    }
+    res->min_sdk = min_sdk;
+    if (min_sdk <= 0 && signet_apk_min_sdk(apk, len, &res->min_sdk) != SIGNET_OK)
+        res->min_sdk = 0; /* unknown: reported, not fatal */
+    rc = verify_all(apk, &z, idsig, idsig_len, res);
+    signet_zip_free(&z);
+    return rc;
+}
