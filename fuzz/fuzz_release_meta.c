@@ -1,10 +1,12 @@
 /* The target-files META files and the key mapping file are outside input: the
  * parsers may not crash or read out of bounds, and what they accept must be what
  * the plan relies on (file names without directories, keys as stems or the special
- * strings, release key names valid).  The first byte picks the parser. */
+ * strings, release key names valid); the build.prop and mac_permissions.xml
+ * rewriters likewise.  The first byte picks the parser. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "release/release_internal.h"
 #include "signet/release.h"
 
 static void check(const signet_tf_meta *m)
@@ -27,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 1;
     signet_tf_meta m;
     signet_tf_meta_init(&m);
-    switch (data[0] & 3) {
+    switch (data[0] % 6) {
     case 0: if (signet_apkcerts_parse(text, len, &m) == SIGNET_OK) check(&m); break;
     case 1: if (signet_apexkeys_parse(text, len, &m) == SIGNET_OK) check(&m); break;
     case 2: (void)signet_misc_info_parse(text, len, &m); break;
@@ -42,6 +44,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     abort();
             }
         signet_release_mapping_free(&map);
+        break;
+    }
+    case 4: { /* build properties: test-keys -> release-keys */
+        sb_wr w;
+        sbw_init(&w, 1u << 24);
+        if (rl_rewrite_props(text, len, &w) == SIGNET_OK && (w.len == 0 || w.p[w.len - 1] != '\n'))
+            abort();
+        sbw_free(&w);
+        break;
+    }
+    case 5: { /* mac_permissions.xml with one certificate pair */
+        char *pairs[] = {"ab", "cd"}, *allowed[] = {"ef"};
+        sb_wr w;
+        sbw_init(&w, 1u << 24);
+        (void)rl_rewrite_mac_permissions("fuzz.xml", text, len, pairs, 1, allowed, 1, &w);
+        sbw_free(&w);
         break;
     }
     }

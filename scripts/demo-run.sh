@@ -3,6 +3,7 @@
 #   usage: demo-run.sh BUILD_DIR OUT_DIR
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
+RELEASE_TOOLS=$(cd "$(dirname "$0")/../tests/release" && pwd)
 OUT=$2
 BIN=$BUILD/bin
 MODULE=$BUILD/lib/libsignet-pkcs11.so
@@ -117,6 +118,15 @@ SIGNET_ARTIFACT=$OUT/vbmeta-body.img "$SIGNET" "${OP[@]}" avb-sign "$ALG" keys/a
 openssl pkeyutl -verifyrecover -pubin -inkey keys/avb_demo.pub.pem -pkeyopt rsa_padding_mode:none \
   -in vbmeta.sig -out vbmeta.recovered
 cmp vbmeta.block vbmeta.recovered && echo "the avb helper's signature is a raw RSA signature of the block: OK"
+
+step "7b. a whole release: plan, sign and verify a small synthetic AOSP target-files package"
+python3 "$RELEASE_TOOLS/mktf.py" tf --apks 3 --apexes 1 >/dev/null
+"$SIGNET" keys init --apex com.android.synth0 --algorithm "${SIGNET_DEMO_ALGORITHM:-rsa4096}" >/dev/null
+"$SIGNET" "${OP[@]}" -q keys generate >/dev/null
+"$SIGNET" release plan tf/target_files.zip --device demo -o release.plan
+"$SIGNET" "${OP[@]}" release sign tf/target_files.zip --device demo --plan release.plan \
+  --dev-cert-dir tf/dev --avb-helper "$BUILD/bin/signet-avb-sign" -o signed-target_files.zip
+"$SIGNET" release verify signed-target_files.zip --device demo
 
 step "8. verify the audit trail: every signature recorded, device logs chained, checkpoints signed"
 "$SIGNET" "${OP[@]}" audit checkpoint ceremony/audit

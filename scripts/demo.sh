@@ -5,6 +5,7 @@
 #   3. generate the Android release keys inside the HSM, keep them wrapped on disk
 #   4. sign an APK with stock apksigner through libsignet-pkcs11.so
 #   5. sign a vbmeta-style block with the avbtool signing helper
+#   5b. plan, sign and verify a small synthetic target-files package (signet release)
 #   6. verify both with standard tools, and verify the audit trail
 # Everything lands in ./demo-out (removed at the start of each run).
 set -euo pipefail

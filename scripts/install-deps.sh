@@ -8,6 +8,7 @@ PKGS=(
   libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libp11-kit-dev libcmocka-dev libsodium-dev
   zlib1g-dev openssl curl git zip unzip python3 signapk
   age openssh-client apksigner zipalign opensc softhsm2 libengine-pkcs11-openssl
+  e2fsprogs erofs-utils
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -287,6 +287,11 @@ void signet_trail_unlock(signet_trail *t);
 uint64_t signet_trail_size(const signet_trail *t);  /* leaves, as of the lock */
 
 signet_rc signet_trail_append_record(signet_trail *t, signet_record *r);
+/* Appends n records with one write and one fsync (a signer's group commit): all are
+ * durable on success.  offsets (may be NULL): the byte offset of each line in
+ * records.log, so that a record can be read back directly. */
+signet_rc signet_trail_append_records(signet_trail *t, signet_record *const *recs, size_t n,
+                                      uint64_t *offsets);
 
 /* One device entry as the trail keeps it: seq is the trail's 64-bit running count
  * of that device's entries (the device's numbers are 16-bit and wrap). */
@@ -320,6 +325,12 @@ signet_rc signet_trail_ingest(signet_trail *t, uint32_t serial, const hsm_log *l
  * device with force-audit never fills up. */
 signet_rc signet_audit_drain(signet_trail *t, hsm_session *s, uint32_t serial,
                              signet_drain_result *out);
+/* Arms session s to drain the device log into the trail DIR as a side effect of its
+ * commands (hsm_session_set_log_hook): whenever they could have filled half the log,
+ * and before the session closes.  *armed false (and nothing done) when DIR holds no
+ * log of this device.  Never arm a session that only reads (audit verify --device):
+ * a drain consumes entries, and a second trail drained from them would fork. */
+signet_rc signet_audit_arm(hsm_session *s, const char *dir, bool *armed);
 /* The newest successful entry of a drain with this command, target key and session
  * key; NULL when there is none. */
 const signet_dev_entry *signet_drain_find(const signet_drain_result *d, uint8_t command,

@@ -88,6 +88,21 @@ hsm_conn *hsm_session_conn(hsm_session *s);
 uint16_t hsm_session_auth_id(const hsm_session *s);
 uint8_t hsm_session_id(const hsm_session *s);
 
+/* The log hook: keeps a device with force-audit from filling its audit log in the
+ * middle of ordinary work.  The session counts the commands it sent since the log
+ * was last consumed (Set Log Index on this session resets the count; a session
+ * re-opened adds two); before any command once the count reaches `every`, and at
+ * close when anything was sent, it calls fn (which drains the log: Get Log Entries
+ * and Set Log Index, both exempt from the hook).  A failing hook fails the command
+ * that was about to be sent: nothing is sent that could fill the log unrecorded;
+ * SIGNET_E_BUSY from fn means "cannot drain now" and the next command asks again.
+ * `already`: entries in the log before this session's commands (Device Info's
+ * log_used).  fn NULL disarms.  release(ctx) runs when the hook is replaced or the
+ * session is freed. */
+typedef signet_rc (*hsm_log_hook)(void *ctx, hsm_session *s);
+void hsm_session_set_log_hook(hsm_session *s, hsm_log_hook fn, void *ctx, void (*release)(void *ctx),
+                              unsigned every, unsigned already);
+
 /* Secure command: inner cmd|data, answer data (without cmd/len) appended to resp.
  * Commands too large for the device's message size (3136 bytes from firmware
  * 2.4, else 2048) are refused with SIGNET_E_ARG before anything is sent.  After a

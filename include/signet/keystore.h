@@ -44,6 +44,9 @@ typedef struct signet_keystore signet_keystore;
 /* Opens dir and parses dir/keymap.txt (hostile-input safe: bad lines are errors
  * naming the line).  A missing keymap.txt is an empty store. */
 signet_rc signet_keystore_open(const char *dir, signet_keystore **out);
+/* The same for commands that work on an existing store: a directory without
+ * keymap.txt is SIGNET_E_NOTFOUND (a wrong --keystore, not an empty store). */
+signet_rc signet_keystore_open_existing(const char *dir, signet_keystore **out);
 void signet_keystore_close(signet_keystore *ks);
 const char *signet_keystore_dir(const signet_keystore *ks);
 

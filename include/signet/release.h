@@ -185,4 +185,52 @@ signet_rc signet_rplan_diff(const signet_rplan *old, const signet_rplan *cur, sb
 
 const char *signet_rplan_kind_name(signet_rplan_kind k);
 
+/* ---- the target-files zip ------------------------------------------------------ */
+#include "signet/zip.h"
+typedef struct {
+    signet_zip z;          /* over the caller's bytes */
+    char **names;          /* member names, NUL-terminated, zip order */
+    size_t n;
+    signet_tf_meta meta;   /* apkcerts, apexkeys (when present), misc_info */
+} signet_tf;
+/* Parses the zip and its META files; data must outlive tf. */
+signet_rc signet_tf_open(const uint8_t *data, size_t len, signet_tf *tf);
+void signet_tf_free(signet_tf *tf);
+
+/* ---- signing ------------------------------------------------------------------ */
+#include <stdio.h>
+#include "signet/keystore.h"
+struct signet_signer;
+typedef struct {
+    struct signet_signer *signer;   /* the one signing path (one device session) */
+    signet_keystore *ks;            /* the signer's key store */
+    const char *dev_cert_dir;       /* where DEV_KEY.x509.pem files are, or NULL */
+    const char *avb_helper;         /* --signing_helper_with_files for misc_info, or NULL */
+    /* Whether an APEX payload image holds APKs; NULL refuses every APEX. */
+    signet_rc (*payload_has_apks)(void *ctx, const char *member, const uint8_t *img,
+                                  size_t len, bool *has);
+    void *payload_ctx;
+    FILE *progress;                 /* progress lines, or NULL */
+    /* Counters, updated as the work goes. */
+    size_t done;
+    uint64_t bytes;
+    unsigned device_ops;
+} signet_release_job;
+
+/* Signs tf as plan p says into out (a complete zip).  Every signature has its
+ * record before this returns; the caller writes out durably (temporary file, rename)
+ * only on success. */
+signet_rc signet_release_sign(signet_release_job *j, const signet_tf *tf, const signet_rplan *p,
+                              sb_wr *out);
+/* Verification of a signed package against the plan (rows printed to out). */
+typedef struct {
+    signet_keystore *ks;
+    FILE *out;
+    size_t checked, failed;
+} signet_release_check;
+signet_rc signet_release_verify(signet_release_check *c, const signet_tf *tf,
+                                const signet_rplan *p);
+/* Device signatures the plan needs at most (2 per APK, 3 per APEX). */
+size_t signet_release_device_estimate(const signet_rplan *p);
+
 #endif

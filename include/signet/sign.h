@@ -35,7 +35,10 @@ typedef struct signet_signer signet_signer;
  *   password_file = /path/to/pw    (its password, first line; or:)
  *   auth_key_file = /path/to/k.pem (its EC P-256 private key, asymmetric login)
  * The command line (--auth-key, --password-file, --auth-key-file) and
- * $SIGNET_AUTH_KEY override the credential settings. */
+ * $SIGNET_AUTH_KEY override the credential settings.
+ *   cache = on                     (the signing cache: on | off; on needs a trail)
+ *   cache_dir = /path/to/audit.cache (default: the audit directory's name + ".cache")
+ * $SIGNET_CACHE=off turns the cache off for one process (helpers, the PKCS#11 module). */
 typedef struct {
     char connector[256];
     char keystore[1024];
@@ -50,6 +53,8 @@ typedef struct {
     uint16_t auth_key;          /* 0: not set (the commands then use 1) */
     char password_file[1024];   /* empty: not set */
     char auth_key_file[1024];   /* empty: not set */
+    bool cache_off;
+    char cache_dir[1024];
 } signet_config;
 
 void signet_config_defaults(signet_config *cfg);
@@ -85,10 +90,84 @@ typedef struct {
     const char *artifact_path;
     const uint8_t *artifact_sha256; /* 32 bytes */
     const char *caller;         /* who asked (redacted command line) */
+    bool no_cache;              /* always ask the device (the signing cache is not read) */
+    /* Optional outputs: the leaf index of the sign (or reuse) record, for a binding
+     * record (signet_signer_bind); whether the signature came from the cache. */
+    uint64_t *record_index;
+    bool *reused;
 } signet_sign_req;
 
-/* sig_len: in capacity, out length.  On success the record is durable. */
+/* sig_len: in capacity, out length.  On success the record is durable.
+ *
+ * The signing cache: when the signer has one (a trail, cache on) and the request
+ * allows it, a signature this key already made over exactly these bytes (same
+ * mechanism and parameters) is used again instead of asking the device.  Entries
+ * live in cache_dir, one file each, named by SHA-256 of (the key's public key,
+ * mechanism, parameters, SHA-256 of the bytes); the directory may be deleted at any
+ * time.  Before an entry is used its signature is verified with the key's public key
+ * and the sign record it names is read back from the trail; a mismatch (a poisoned
+ * or stale entry) is refused, reported through the signer's report function, removed,
+ * and the device signs instead.  Each hit appends a durable `reuse` record pointing at
+ * the original sign record. */
 signet_rc signet_sign(signet_signer *s, const signet_sign_req *req, uint8_t *sig, size_t *sig_len);
+
+/* What a signer did since it was opened. */
+typedef struct {
+    uint64_t device_signs;      /* signatures the device made */
+    uint64_t cache_hits;        /* signatures reused from the cache */
+    uint64_t cache_refused;     /* cache entries refused (poisoned, stale, no record) */
+    uint64_t drains;            /* reads of the device log */
+    uint64_t syncs;             /* durable appends to the trail (each one fsync) */
+} signet_sign_stats;
+void signet_signer_stats(const signet_signer *s, signet_sign_stats *out);
+
+/* Turns the signing cache off (or on again, when the configuration allows it). */
+void signet_signer_set_cache(signet_signer *s, bool on);
+bool signet_signer_cache_on(const signet_signer *s);
+
+/* Where warnings go (one line each, no newline); default stderr. */
+typedef void (*signet_report_fn)(void *ctx, const char *line);
+void signet_signer_set_report(signet_signer *s, signet_report_fn fn, void *ctx);
+
+/* ---- batches ----------------------------------------------------------------------
+ * Many requests of one process in one device session under one trail lock.  Items are
+ * taken in groups (consecutive items of one key, at most SIGNET_BATCH_GROUP): per
+ * group one drain before and one after the device signatures, the intents (and reuse
+ * records of cache hits) made durable with one fsync, the sign records with one more.
+ * No signature is copied out before its record is durable.  Each item has its own
+ * result; one failing item does not stop the others. */
+#define SIGNET_BATCH_GROUP 24
+
+typedef struct {
+    signet_sign_req req;
+    uint8_t *sig;               /* capacity sig_cap; filled only on success */
+    size_t sig_cap;
+    size_t sig_len;             /* out */
+    signet_rc rc;               /* out: SIGNET_OK or why this item failed */
+    char err[256];              /* out: the message when rc != SIGNET_OK */
+    uint64_t record;            /* out: leaf index of its sign or reuse record */
+    bool reused;                /* out: from the signing cache */
+} signet_batch_item;
+
+/* Returns SIGNET_OK when every item was signed, else the code of the first failed
+ * item (each item says what happened to it). */
+signet_rc signet_sign_batch(signet_signer *s, signet_batch_item *items, size_t n);
+
+/* The order to sign requests in so that each key is loaded at most once and keys
+ * already on the device go first (before loads could evict them): a permutation
+ * `order` of 0..n-1 grouping equal key names, keys resident now first, then the others
+ * in order of first appearance.  keys[i]: the key name of request i. */
+signet_rc signet_batch_order(signet_signer *s, const char *const *keys, size_t n, size_t *order);
+
+/* ---- bindings --------------------------------------------------------------------- */
+/* Appends a durable binding record: the output file `output` (SHA-256 out_sha256),
+ * complete on disk, carries the signatures of the records `covers` (leaf indexes of
+ * sign, reuse or bind records, from signet_sign_req.record_index) made over the input
+ * `input` (in_sha256).  Call it after the output was written durably and before telling
+ * anyone it exists; receipts (`signet audit prove OUTPUT`) then prove the output. */
+signet_rc signet_signer_bind(signet_signer *s, const char *input, const uint8_t in_sha256[32],
+                             const char *output, const uint8_t out_sha256[32],
+                             const uint64_t *covers, size_t n_covers);
 
 /* Writes a signed checkpoint now when records were added since the last one
  * (also done automatically per checkpoint_every / checkpoint_seconds and at close). */

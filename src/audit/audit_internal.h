@@ -131,6 +131,9 @@ struct signet_trail {
 };
 
 signet_rc trail_require_lock(const signet_trail *t);
+/* How many trail locks this process holds now (flock is per open file: a second
+ * trail object of the same directory in this process would wait for itself). */
+int trail_locks_held(void);
 dev_tail *trail_dev(signet_trail *t, uint32_t serial, bool create);
 void device_log_name(uint32_t serial, char out[64]);
 void anchor_name(uint32_t serial, char out[64]);

@@ -256,6 +256,11 @@ static bool dev_tail_fn(void *ctx, const char *line, size_t len, signet_rc *rc)
     return true;
 }
 
+/* Trail locks this process holds (any trail object): see trail_locks_held(). */
+static _Atomic int locks_held;
+
+int trail_locks_held(void) { return locks_held; }
+
 signet_rc signet_trail_lock(signet_trail *t)
 {
     if (t->locked)
@@ -274,6 +279,7 @@ signet_rc signet_trail_lock(signet_trail *t)
         return signet_fail(SIGNET_E_IO, "cannot lock %s: %s", p, strerror(e));
     }
     t->locked = true;
+    locks_held++;
 
     /* Another process may have appended since we last looked: read the tails again. */
     t->next_index = 0;
@@ -305,6 +311,8 @@ signet_rc signet_trail_lock(signet_trail *t)
 
 void signet_trail_unlock(signet_trail *t)
 {
+    if (t->locked)
+        locks_held--;
     if (t->lock_fd >= 0) {
         flock(t->lock_fd, LOCK_UN);
         close(t->lock_fd);
@@ -334,5 +342,44 @@ signet_rc signet_trail_append_record(signet_trail *t, signet_record *r)
     if (rc)
         return signet_wrap(rc, "appending a record to the audit trail");
     t->next_index++;
+    return SIGNET_OK;
+}
+
+signet_rc signet_trail_append_records(signet_trail *t, signet_record *const *recs, size_t n,
+                                      uint64_t *offsets)
+{
+    signet_rc rc = trail_require_lock(t);
+    if (rc || n == 0)
+        return rc;
+    /* Under the lock the file only grows by our appends: its size now is where the
+     * first line goes. */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", t->dir, RECORDS_FILE);
+    struct stat st;
+    uint64_t at = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    char host[64] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "unknown");
+    sb_wr w;
+    sbw_init(&w, n * (SIGNET_LINE_MAX + 2));
+    for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
+        signet_record *r = recs[i];
+        r->index = t->next_index + i;
+        if (r->time == 0)
+            r->time = (int64_t)time(NULL);
+        if (!r->host[0])
+            snprintf(r->host, sizeof r->host, "%s", host);
+        if (offsets)
+            offsets[i] = at + w.len;
+        rc = signet_record_format(r, &w);
+        if (rc == SIGNET_OK)
+            rc = sbw_u8(&w, '\n');
+    }
+    if (rc == SIGNET_OK)
+        rc = file_append_durable(t->dir, RECORDS_FILE, w.p, w.len);
+    sbw_free(&w);
+    if (rc)
+        return signet_wrap(rc, "appending %zu records to the audit trail", n);
+    t->next_index += n;
     return SIGNET_OK;
 }

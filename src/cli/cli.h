@@ -63,6 +63,11 @@ signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_ses
 signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config *cfg,
                                hsm_conn **conn, hsm_session **sess);
 void cli_close_session(hsm_conn *conn, hsm_session *sess);
+/* Arms the session to drain the device log into the configured trail as it goes
+ * (signet_audit_arm); cli_open_session does it for every session.  A session that
+ * must only read the log (audit verify --device) disarms with
+ * hsm_session_set_log_hook(s, NULL, NULL, NULL, 0, 0). */
+signet_rc cli_arm_drain(const signet_config *cfg, hsm_session *s);
 
 /* The signing path with the configuration (--config, $SIGNET_CONF) and the global
  * credentials. */

@@ -274,11 +274,15 @@ static signet_rc do_verify(struct cli_ctx *c, void *args)
     memset(&live, 0, sizeof live);
     if (a->device) {
         /* The live device named by --device, with the global credential. */
-        struct cli_globals g2 = *c->g;
+        const struct cli_globals *saved = c->g;
+        struct cli_globals g2 = *saved;
         g2.connector = a->device;
         c->g = &g2;
         rc = cli_ctx_open(c);
-        c->g = NULL;
+        c->g = saved;
+        /* Read, never drain: entries consumed here would be missing from the trail. */
+        if (rc == SIGNET_OK)
+            hsm_session_set_log_hook(c->sess, NULL, NULL, NULL, 0, 0);
         if (rc == SIGNET_OK)
             rc = device_serial(c->conn, &vo.live_serial);
         if (rc == SIGNET_OK)

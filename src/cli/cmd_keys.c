@@ -12,6 +12,7 @@
 
 #include "keys_cmds.h"
 #include "signet/keystore.h"
+#include "signet/progress.h"
 #include "signet/proto.h"
 #include "signet/sign.h"
 
@@ -150,6 +151,25 @@ signet_rc keys_p_days(const char *s, void *dst)
     return rc;
 }
 
+/* How a key is announced while the HSM makes it ("RSA-4096"). */
+static const struct {
+    uint8_t algorithm;
+    const char *label;
+} ALGO_LABELS[] = {
+    {YH_ALGO_RSA_2048, "RSA-2048"},   {YH_ALGO_RSA_3072, "RSA-3072"},
+    {YH_ALGO_RSA_4096, "RSA-4096"},   {YH_ALGO_EC_P256, "EC P-256"},
+    {YH_ALGO_EC_P384, "EC P-384"},    {YH_ALGO_EC_P521, "EC P-521"},
+    {YH_ALGO_EC_ED25519, "Ed25519"},
+};
+
+static const char *algo_label(uint8_t algorithm)
+{
+    for (size_t i = 0; i < sizeof ALGO_LABELS / sizeof ALGO_LABELS[0]; i++)
+        if (ALGO_LABELS[i].algorithm == algorithm)
+            return ALGO_LABELS[i].label;
+    return yh_algo_name(algorithm); /* display only: the device's own name */
+}
+
 static signet_rc cmd_generate(struct cli_ctx *c, void *args)
 {
     const struct generate_args *a = args;
@@ -169,7 +189,7 @@ static signet_rc cmd_generate(struct cli_ctx *c, void *args)
     X509_NAME_free(probe);
 
     signet_keystore *ks;
-    if ((rc = signet_keystore_open(dir, &ks)) != SIGNET_OK)
+    if ((rc = signet_keystore_open_existing(dir, &ks)) != SIGNET_OK)
         return rc;
     const signet_keymap_entry **sel = alloc_selection(ks, a->only.n);
     size_t n = 0;
@@ -192,13 +212,20 @@ static signet_rc cmd_generate(struct cli_ctx *c, void *args)
         ko.cert_signer_ctx = signer;
     }
     size_t made = 0, had = 0;
+    /* One line as each key starts, with the time so far and an estimate: an
+     * RSA-4096 generation takes up to a minute on a YubiHSM 2. */
+    signet_progress pr;
+    signet_progress_begin(&pr, g->quiet ? NULL : stderr, missing);
     for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
         if (signet_keystore_has_key(ks, sel[i]->name)) {
             cli_progress(g, "%s: already in the store", sel[i]->name);
             had++;
             continue;
         }
+        signet_progress_step(&pr, "%s: generating %s on the HSM", sel[i]->name,
+                             algo_label(sel[i]->algorithm));
         rc = signet_keystore_generate(ks, sess, sel[i], &ko);
+        signet_progress_done(&pr);
         if (rc == SIGNET_OK && signer)
             rc = signet_signer_record_key(signer, sel[i], "generated", NULL);
         if (rc == SIGNET_OK) {
@@ -242,7 +269,7 @@ static signet_rc cmd_list(struct cli_ctx *c, void *args)
     if (rc != SIGNET_OK)
         return rc;
     signet_keystore *ks;
-    if ((rc = signet_keystore_open(dir, &ks)) != SIGNET_OK)
+    if ((rc = signet_keystore_open_existing(dir, &ks)) != SIGNET_OK)
         return rc;
     hsm_session *sess = NULL;
     if (!a->offline && (rc = cli_ctx_open(c)) != SIGNET_OK) {
@@ -324,7 +351,7 @@ static signet_rc load_evict(struct cli_ctx *c, const struct load_args *a, bool l
         .min_free_pages = a->min_pages.set ? a->min_pages.v : cfg.min_free_pages};
     uint16_t wrap_id = a->wrap_id ? a->wrap_id : cfg.wrap_key_id;
     signet_keystore *ks;
-    if ((rc = signet_keystore_open(dir, &ks)) != SIGNET_OK)
+    if ((rc = signet_keystore_open_existing(dir, &ks)) != SIGNET_OK)
         return rc;
     const signet_keymap_entry **sel = alloc_selection(ks, a->names.n);
     size_t n = 0;

@@ -183,6 +183,10 @@ signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config 
         rc = signet_fail(SIGNET_E_AUTH, "authentication key %u does not exist on the device: check "
                                         "--auth-key, $SIGNET_AUTH_KEY or auth_key in signet.conf",
                          cr.auth_key);
+    if (rc == SIGNET_OK && (rc = cli_arm_drain(cfg, *sess)) != SIGNET_OK) {
+        hsm_session_close(*sess);
+        *sess = NULL;
+    }
     if (rc) {
         hsm_conn_close(*conn);
         *conn = NULL;

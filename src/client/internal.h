@@ -45,6 +45,14 @@ struct hsm_session {
     yh_static_keys keys;        /* symmetric credential (K-ENC, K-MAC) */
     EVP_PKEY *priv;             /* asymmetric credential (up-referenced) */
     yh_channel ch;              /* session keys, MAC chain, counter */
+    /* The log hook (hsm_session_set_log_hook): commands sent since the device log
+     * was last consumed, an upper bound of the entries this session left there. */
+    hsm_log_hook hook;
+    void *hook_ctx;
+    void (*hook_release)(void *ctx);
+    unsigned hook_every;
+    unsigned since_drain;
+    bool in_hook;
 };
 
 /* The session and everything in it live in one smem block (locked, wiped on free). */

@@ -134,6 +134,8 @@ static signet_rc session_new(hsm_conn *c, uint16_t auth_id, hsm_session **out)
 
 static void session_free(hsm_session *s)
 {
+    if (s->hook_release)
+        s->hook_release(s->hook_ctx);
     pthread_mutex_destroy(&s->lock);
     EVP_PKEY_free(s->priv);
     smem_free(s); /* wipes keys, channel and all */
@@ -312,6 +314,53 @@ static size_t wrapped_size(size_t n)
     return 3 + 1 + (n / 16 + 1) * 16 + YH_MAC_LEN;
 }
 
+void hsm_session_set_log_hook(hsm_session *s, hsm_log_hook fn, void *ctx, void (*release)(void *ctx),
+                              unsigned every, unsigned already)
+{
+    pthread_mutex_lock(&s->lock);
+    void (*old_release)(void *) = s->hook_release;
+    void *old_ctx = s->hook_ctx;
+    s->hook = fn;
+    s->hook_ctx = ctx;
+    s->hook_release = release;
+    s->hook_every = every ? every : 1;
+    s->since_drain = already;
+    pthread_mutex_unlock(&s->lock);
+    if (old_release)
+        old_release(old_ctx);
+}
+
+/* The commands a drain is made of never call the hook (it would recurse, or take a
+ * drain's entries away from its caller). */
+static bool hook_exempt(uint8_t cmd) { return cmd == YH_CMD_GET_LOG_ENTRIES || cmd == YH_CMD_SET_LOG_INDEX; }
+
+/* Runs the hook when due (or, with force, when anything was sent).  Called without
+ * the session lock: the hook sends commands on this session. */
+static signet_rc run_hook(hsm_session *s, bool force)
+{
+    pthread_mutex_lock(&s->lock);
+    bool due = s->hook && !s->in_hook && s->state != SESSION_DEAD &&
+               (force ? s->since_drain > 0 : s->since_drain >= s->hook_every);
+    if (due)
+        s->in_hook = true;
+    pthread_mutex_unlock(&s->lock);
+    if (!due)
+        return SIGNET_OK;
+    signet_rc rc = s->hook(s->hook_ctx, s);
+    pthread_mutex_lock(&s->lock);
+    s->in_hook = false;
+    /* Drained: a Set Log Index left its own entry (count 1), else the log was empty
+     * of ours.  SIGNET_E_BUSY: the hook could not drain now; ask again next time. */
+    if (rc == SIGNET_OK && s->since_drain > 1)
+        s->since_drain = 0;
+    pthread_mutex_unlock(&s->lock);
+    if (rc == SIGNET_E_BUSY) {
+        signet_err_clear();
+        rc = SIGNET_OK;
+    }
+    return rc;
+}
+
 signet_rc hsm_xfer(hsm_session *s, uint8_t cmd, const uint8_t *data, size_t len, sb_wr *resp)
 {
     if (!s)
@@ -320,8 +369,11 @@ signet_rc hsm_xfer(hsm_session *s, uint8_t cmd, const uint8_t *data, size_t len,
     if (len > YH_MAX_DATA)
         return signet_fail(SIGNET_E_ARG, "%s: %zu bytes of data are more than any device accepts",
                            name, len);
-    pthread_mutex_lock(&s->lock);
     signet_rc rc;
+    if (!hook_exempt(cmd) && (rc = run_hook(s, false)) != SIGNET_OK)
+        return signet_wrap(rc, "%s was not sent: the device audit log could not be drained into the "
+                           "trail first", name);
+    pthread_mutex_lock(&s->lock);
     if (s->state == SESSION_DEAD) {
         rc = signet_fail(SIGNET_E_STATE, "%s: the session is closed; open a new one", name);
         goto out;
@@ -338,17 +390,26 @@ signet_rc hsm_xfer(hsm_session *s, uint8_t cmd, const uint8_t *data, size_t len,
     sb_wr inner;
     sbw_init_secure(&inner, YH_MAX_FRAME);
     rc = yh_frame_encode(&inner, cmd, data, len);
-    if (rc == SIGNET_OK && s->state == SESSION_STALE)
+    if (rc == SIGNET_OK && s->state == SESSION_STALE) {
         rc = session_reopen(s);
+        s->since_drain += 2; /* create and authenticate */
+    }
     if (rc == SIGNET_OK) {
         bool retry;
         rc = xfer_once(s, cmd, inner.p, inner.len, resp, &retry);
         if (rc && retry) {
             rc = session_reopen(s);
+            s->since_drain += 2;
             if (rc == SIGNET_OK)
                 rc = xfer_once(s, cmd, inner.p, inner.len, resp, &retry);
         }
     }
+    /* Set Log Index consumed everything up to the entries just read; its own entry
+     * (when audited) is the one left. */
+    if (cmd == YH_CMD_SET_LOG_INDEX && rc == SIGNET_OK)
+        s->since_drain = 1;
+    else if (cmd != YH_CMD_GET_LOG_ENTRIES)
+        s->since_drain++;
     sbw_free(&inner);
 out:
     pthread_mutex_unlock(&s->lock);
@@ -387,6 +448,20 @@ void hsm_session_close(hsm_session *s)
 {
     if (!s)
         return;
+    /* The last drain of this session's entries, before Close Session.  Best effort
+     * (close cannot fail): a failure leaves at most `every` entries for the next. */
+    if (s->hook) {
+        signet_rc saved_rc = signet_errcode();
+        char saved[512];
+        snprintf(saved, sizeof saved, "%s", signet_errmsg());
+        if (run_hook(s, true) != SIGNET_OK)
+            fprintf(stderr, "signet: warning: the device log was not drained at the end: %s\n",
+                    signet_errmsg());
+        if (saved_rc != SIGNET_OK)
+            signet_fail(saved_rc, "%s", saved);
+        else
+            signet_err_clear();
+    }
     pthread_mutex_lock(&s->lock);
     if (s->state == SESSION_OPEN) {
         /* Best effort: frees the device's slot now instead of after 30 s idle.

@@ -48,6 +48,20 @@ static signet_rc attest(hsm_session *s, const signet_keymap_entry *e, EVP_PKEY *
     return rc;
 }
 
+/* A key this command made and was stopped before publishing (the caller checked
+ * that the store has no wrapped copy): everything generate() sets matches, and the
+ * key was made inside the HSM (generated; re-imported from its own wrapped copy
+ * during the proof), never imported from outside. */
+static bool left_by_interrupted_generation(const signet_keymap_entry *e, const yh_object_info *oi)
+{
+    size_t label_len = strnlen(e->name, YH_LABEL_LEN); /* the HSM keeps 40 bytes of a label */
+    return strlen(oi->label) == label_len && strncmp(oi->label, e->name, label_len) == 0 &&
+           oi->algorithm == e->algorithm &&
+           oi->domains == e->domains &&
+           oi->capabilities == signet_keygen_capabilities(e->algorithm) &&
+           (oi->origin & YH_ORIGIN_GENERATED) && !(oi->origin & YH_ORIGIN_IMPORTED);
+}
+
 signet_rc signet_keystore_generate(signet_keystore *ks, hsm_session *s,
                                    const signet_keymap_entry *e, const signet_keygen_opts *o)
 {
@@ -58,14 +72,26 @@ signet_rc signet_keystore_generate(signet_keystore *ks, hsm_session *s,
         return signet_fail(SIGNET_E_ARG, "no wrap key id: give --wrap-id or wrap_key_id in signet.conf");
     yh_object_info oi;
     signet_rc rc = hsm_get_object_info(s, e->id, YH_TYPE_ASYMMETRIC_KEY, &oi);
-    if (rc == SIGNET_OK)
-        return signet_fail(SIGNET_E_STATE,
-                           "the HSM already holds asymmetric key 0x%04x ('%s') but the store has no "
-                           "wrapped copy of '%s': if it is left from an interrupted generation, "
-                           "delete it (`signet hsm delete 0x%04x asymmetric-key`) and run again",
-                           e->id, oi.label, e->name, e->id);
-    if (rc != SIGNET_E_NOTFOUND)
+    if (rc == SIGNET_OK) {
+        if (!left_by_interrupted_generation(e, &oi))
+            return signet_fail(SIGNET_E_STATE,
+                               "the HSM already holds asymmetric key 0x%04x ('%s') and it is not "
+                               "an unpublished '%s' left by an interrupted `keys generate` (its "
+                               "label, algorithm, domains, capabilities or origin differ): find "
+                               "out what it is (`signet hsm list`); if it may go, delete it "
+                               "(`signet hsm delete 0x%04x asymmetric-key`) and run again",
+                               e->id, oi.label, e->name, e->id);
+        /* Never published, so nobody relies on it: replace it, with any files a
+         * publish cut short. */
+        ks_progress(o, "%s: replacing the unpublished key that an interrupted generation left on "
+                    "the HSM (id 0x%04x)", e->name, e->id);
+        ks_unpublish(ks, e->name);
+        if ((rc = hsm_delete_object(s, e->id, YH_TYPE_ASYMMETRIC_KEY)) != SIGNET_OK)
+            return signet_wrap(rc, "deleting the unpublished '%s' of an interrupted generation",
+                               e->name);
+    } else if (rc != SIGNET_E_NOTFOUND) {
         return signet_wrap(rc, "checking id 0x%04x on the HSM", e->id);
+    }
     signet_err_clear();
 
     hsm_object_attrs attrs = {.id = e->id,

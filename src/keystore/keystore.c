@@ -54,6 +54,25 @@ signet_rc signet_keystore_open(const char *dir, signet_keystore **out)
     return SIGNET_OK;
 }
 
+signet_rc signet_keystore_open_existing(const char *dir, signet_keystore **out)
+{
+    signet_rc rc = signet_keystore_open(dir, out);
+    if (rc != SIGNET_OK)
+        return rc;
+    char path[4096];
+    if (signet_keystore_path(*out, "keymap", ".txt", path, sizeof path) == SIGNET_OK &&
+        access(path, F_OK) != 0) {
+        signet_keystore_close(*out);
+        *out = NULL;
+        return signet_fail(SIGNET_E_NOTFOUND,
+                           "%s has no key map (keymap.txt), so it is not a key store: point "
+                           "--keystore (or keystore in signet.conf) at the store, or create one "
+                           "with `signet keys init --keystore %s`",
+                           dir, dir);
+    }
+    return SIGNET_OK;
+}
+
 void signet_keystore_close(signet_keystore *ks)
 {
     if (!ks)
@@ -200,8 +219,8 @@ signet_rc signet_keystore_wrapped(const signet_keystore *ks, const char *name, s
     if (blob->len < YH_WRAP_NONCE_LEN + YH_WRAP_HEADER_LEN + YH_WRAP_TAG_LEN) {
         sbw_free(blob);
         return signet_fail(SIGNET_E_PARSE,
-                           "%s/%s.wrapped is too short to be a wrapped key: restore it from a "
-                           "backup",
+                           "%s/%s.wrapped is too short to be a wrapped key: restore it from the "
+                           "backup copy of the key store (docs/keys.md)",
                            ks->dir, name);
     }
     return SIGNET_OK;

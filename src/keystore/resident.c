@@ -143,6 +143,17 @@ static signet_rc import_and_check(signet_keystore *ks, hsm_session *s, uint16_t 
             rc = hsm_get_object_info(s, e->id, YH_TYPE_ASYMMETRIC_KEY, &oi);
             return rc == SIGNET_OK ? check_resident(&oi, e) : rc;
         }
+        if (code == YH_ERR_INVALID_DATA || code == YH_ERR_WRONG_LENGTH) {
+            /* The device checks the blob's MAC under the wrap key: damaged bytes,
+             * or a blob made under another wrap key. */
+            char why[256];
+            snprintf(why, sizeof why, "%s", signet_errmsg());
+            return signet_fail(SIGNET_E_VERIFY,
+                               "%s/%s.wrapped does not unwrap under wrap key 0x%04x (%s): the "
+                               "file is damaged or was made under another wrap key; restore it "
+                               "from the backup copy of the key store (docs/keys.md)",
+                               signet_keystore_dir(ks), e->name, wrap_id, why);
+        }
         if (code != YH_ERR_STORAGE_FAILED)
             return signet_wrap(rc, "loading key '%s' from its wrapped copy", e->name);
         bool evicted;
@@ -157,7 +168,7 @@ static signet_rc import_and_check(signet_keystore *ks, hsm_session *s, uint16_t 
     if (type != YH_TYPE_ASYMMETRIC_KEY || id != e->id)
         return signet_fail(SIGNET_E_VERIFY,
                            "%s/%s.wrapped holds %s 0x%04x, not key '%s' (0x%04x): the file was "
-                           "replaced; restore it from a backup",
+                           "replaced; restore it from the backup copy of the key store",
                            signet_keystore_dir(ks), e->name, yh_type_name(type), id, e->name,
                            e->id);
     EVP_PKEY *loaded = NULL;

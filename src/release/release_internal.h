@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "signet/release.h"
+#include "signet/zip.h"
 
 typedef struct {
     const char *text;
@@ -34,5 +35,28 @@ char *rl_strndup(const char *s, size_t n);
 bool rl_ends_with(const char *s, const char *suffix);
 /* Printable ASCII without blanks, non-empty: what a plan token may hold. */
 bool rl_token_ok(const char *s);
+
+/* Zip output: entries and central directory built side by side. */
+typedef struct {
+    sb_wr data, cd;
+    uint16_t count;
+} rl_zw;
+void rl_zw_init(rl_zw *w);
+void rl_zw_free(rl_zw *w);
+signet_rc rl_zw_copy(rl_zw *w, const signet_zip *z, const signet_zip_entry *e);
+signet_rc rl_zw_stored(rl_zw *w, const char *name, const uint8_t *p, size_t n);
+signet_rc rl_zw_finish(rl_zw *w, sb_wr *out);
+signet_rc rl_gunzip(const uint8_t *p, size_t n, size_t max, sb_wr *out);
+signet_rc rl_gzip(const uint8_t *p, size_t n, sb_wr *out);
+
+/* Rewriters of configuration files (certs.c). */
+signet_rc rl_rewrite_props(const char *in, size_t n, sb_wr *out);
+/* Replaces every signature="HEX" certificate: pairs[2i] -> pairs[2i+1] (lower-case
+ * hex); a certificate that is neither a development one being replaced nor one of
+ * `allowed` fails. */
+signet_rc rl_rewrite_mac_permissions(const char *member, const char *in, size_t n,
+                                     char *const *pairs, size_t n_pairs, char *const *allowed,
+                                     size_t n_allowed, sb_wr *out);
+bool rl_is_build_prop(const char *member);
 
 #endif

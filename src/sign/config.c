@@ -78,6 +78,13 @@ static signet_rc apply(signet_config *cfg, const char *k, const char *v, unsigne
     if (!strcmp(k, "min_free_objects")) return set_num(&cfg->min_free_objects, 256, v, k, line);
     if (!strcmp(k, "min_free_pages")) return set_num(&cfg->min_free_pages, 1024, v, k, line);
     if (!strcmp(k, "checkpoint_every")) return set_num(&cfg->checkpoint_every, 1u << 30, v, k, line);
+    if (!strcmp(k, "cache")) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return signet_fail(SIGNET_E_PARSE, "line %u: 'cache' is on or off, not '%s'", line, v);
+        cfg->cache_off = !strcmp(v, "off");
+        return SIGNET_OK;
+    }
+    if (!strcmp(k, "cache_dir")) return set_str(cfg->cache_dir, sizeof cfg->cache_dir, v, k, line);
     if (!strcmp(k, "checkpoint_seconds"))
         return set_num(&cfg->checkpoint_seconds, 1u << 30, v, k, line);
     return signet_fail(SIGNET_E_PARSE, "line %u: unknown setting '%s' (see docs/signing.md)", line, k);

@@ -147,8 +147,8 @@ signet_rc sbw_reserve(sb_wr *w, size_t n, uint8_t **out)
         w->p = np;
         w->cap = ncap;
     }
-    if (out)
-        *out = w->p + w->len;
+    if (out) /* an empty writer has no memory yet: a zero-length reserve gets NULL */
+        *out = w->p ? w->p + w->len : NULL;
     w->len += n;
     return SIGNET_OK;
 }

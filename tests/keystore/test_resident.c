@@ -258,7 +258,8 @@ static void wrong_files_are_caught(void **state)
     fclose(f);
     assert_int_not_equal(
         signet_keystore_ensure_resident(r.ks, r.s, RIG_WRAP_ID, key(&r, "c"), &none), SIGNET_OK);
-    assert_non_null(strstr(signet_errmsg(), "loading key 'c' from its wrapped copy"));
+    assert_non_null(strstr(signet_errmsg(), "c.wrapped does not unwrap under wrap key"));
+    assert_non_null(strstr(signet_errmsg(), "restore it from the backup copy"));
     assert_false(ks_rig_resident(&r, "c"));
 
     /* Not in the store at all. */

@@ -210,12 +210,15 @@ static char *records(const struct p11_env *e)
 }
 
 /* A sign record: the line has the word "type=sign" (intent records precede them). */
+/* A record of a released signature: made by the device (sign) or taken from the
+ * signing cache (reuse). */
 static bool is_sign_record(const char *line, size_t len)
 {
-    static const char word[] = " type=sign ";
-    for (size_t i = 0; i + sizeof word - 1 <= len; i++)
-        if (memcmp(line + i, word, sizeof word - 1) == 0)
-            return true;
+    static const char *const words[] = {" type=sign ", " type=reuse "};
+    for (size_t w = 0; w < 2; w++)
+        for (size_t i = 0; i + strlen(words[w]) <= len; i++)
+            if (memcmp(line + i, words[w], strlen(words[w])) == 0)
+                return true;
     return false;
 }
 

@@ -49,10 +49,11 @@ const char *p11_peer_env(void);
  * client waits out "sessions full" for 5 s at most; a leaked session lives 30 s.) */
 int p11_env_all_sessions_free(const struct p11_env *e);
 
-/* Sign records in the trail's records.log (0 when missing): one per signature made
- * on the device (intent records are not counted). */
+/* Records of released signatures in the trail's records.log (0 when missing): one
+ * per signature made on the device (sign) or reused from the signing cache (reuse);
+ * intent records are not counted. */
 int p11_env_count_records(const struct p11_env *e);
-/* The last sign record of records.log (malloc'd) or NULL. */
+/* The last sign or reuse record of records.log (malloc'd) or NULL. */
 char *p11_env_last_record(const struct p11_env *e);
 
 #endif

@@ -1,0 +1,389 @@
+/* signet release plan|sign: whole target-files packages (docs/release.md).  The
+ * engine is src/release (no I/O); this file reads and writes files, looks inside
+ * APEX payload file systems with e2fsprogs / erofs-utils, and reports. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "cli_table.h"
+#include "file_io.h"
+#include "signet/file.h"
+#include "signet/release.h"
+#include "signet/sign.h"
+
+#define TF_MAX ((size_t)0xffffffffu)
+#define PLAN_MAX (16u << 20)
+
+struct plan_args {
+    const char *tf, *out, *diff, *mapping_file, *device, *ota_key, *keystore, *devkey_dir;
+    struct cli_list mappings;
+    bool accept;
+};
+
+/* The common front of plan and sign: zip, META files, mapping, plan. */
+static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf, signet_rplan *p)
+{
+    signet_release_mapping map;
+    signet_release_mapping_init(&map);
+    sb_wr errors, mf;
+    sbw_init(&errors, 1 << 20);
+    sbw_init(&mf, 1);
+    signet_rc rc = cli_read_file(a->tf, TF_MAX, zip);
+    if (rc == SIGNET_OK)
+        rc = signet_tf_open(zip->p, zip->len, tf);
+    for (size_t i = 0; rc == SIGNET_OK && i < a->mappings.n; i++)
+        rc = signet_release_mapping_add(&map, a->mappings.v[i]);
+    if (rc == SIGNET_OK && a->mapping_file) {
+        sbw_free(&mf);
+        rc = cli_read_file(a->mapping_file, PLAN_MAX, &mf);
+        if (rc == SIGNET_OK)
+            rc = signet_release_mapping_parse(&map, (const char *)mf.p, mf.len, a->mapping_file);
+    }
+    if (rc == SIGNET_OK && a->device && !(map.device = strdup(a->device)))
+        rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+    if (rc == SIGNET_OK && a->devkey_dir && !(map.devkey_dir = strdup(a->devkey_dir)))
+        rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_rplan_init(p);
+    if (rc == SIGNET_OK) {
+        rc = signet_rplan_build(&tf->meta, (const char *const *)tf->names, tf->n, &map,
+                                a->ota_key, p, &errors);
+        if (errors.len)
+            fprintf(stderr, "%.*s", (int)errors.len, (const char *)errors.p);
+    }
+    if (rc == SIGNET_OK) {
+        uint8_t h[32];
+        EVP_Digest(zip->p, zip->len, h, NULL, EVP_sha256(), NULL);
+        for (int i = 0; i < 32; i++)
+            snprintf(p->target_sha256 + 2 * i, 3, "%02x", h[i]);
+        const char *base = strrchr(a->tf, '/');
+        if (!(p->target_name = strdup(base ? base + 1 : a->tf)))
+            rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+        else
+            for (char *s = p->target_name; *s; s++)
+                if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+                    *s = '_';
+    }
+    sbw_free(&errors);
+    sbw_free(&mf);
+    signet_release_mapping_free(&map);
+    return rc;
+}
+
+static void print_plan(const signet_rplan *p, const signet_keystore *ks, size_t *missing)
+{
+    *missing = 0;
+    size_t counts[3][3] = {{0}};
+    for (size_t i = 0; i < p->n_items; i++) {
+        const signet_rplan_item *it = &p->items[i];
+        counts[it->kind][it->action]++;
+        printf("%-5s %-9s %-60s %s%s%s\n", signet_rplan_kind_name(it->kind),
+               it->action == SIGNET_RPLAN_SIGN ? "sign" : it->action == SIGNET_RPLAN_PRESIGNED
+                                                              ? "presigned" : "external",
+               it->member, it->key ? it->key : "-", it->payload ? " + payload " : "",
+               it->payload ? it->payload : "");
+    }
+    printf("\nrelease keys:\n");
+    for (size_t i = 0; i < p->n_keys; i++) {
+        const signet_rplan_key *k = &p->keys[i];
+        bool have = ks && signet_keystore_has_key(ks, k->store);
+        *missing += !have;
+        printf("  %-48s %-12s %s%s%s\n", k->name, k->role, have ? "in the store" : "MISSING",
+               strcmp(k->name, k->store) ? "  stored as " : "",
+               strcmp(k->name, k->store) ? k->store : "");
+    }
+    printf("\n%zu APKs to sign (%zu presigned, %zu external), %zu APEXes to sign (%zu "
+           "presigned), %zu AVB keys; about %zu device signatures; %zu release key%s missing\n",
+           counts[0][0], counts[0][1], counts[0][2], counts[1][0], counts[1][1], counts[2][0],
+           signet_release_device_estimate(p), *missing, *missing == 1 ? "" : "s");
+}
+
+static signet_rc open_keystore(const struct cli_globals *g, const char *opt, signet_keystore **ks)
+{
+    signet_config cfg;
+    signet_config_defaults(&cfg);
+    const char *conf = g->config ? g->config : getenv("SIGNET_CONF");
+    signet_rc rc = conf && *conf ? signet_config_load(conf, &cfg) : SIGNET_OK;
+    const char *dir = opt ? opt : cfg.keystore[0] ? cfg.keystore : NULL;
+    *ks = NULL;
+    if (rc == SIGNET_OK && dir)
+        rc = signet_keystore_open(dir, ks);
+    return rc;
+}
+
+static signet_rc diff_plans(const char *prev, const signet_rplan *cur, bool accept, int *status)
+{
+    sb_wr text, d;
+    sbw_init(&d, 1 << 24);
+    signet_rplan old;
+    signet_rc rc = cli_read_file(prev, PLAN_MAX, &text);
+    if (rc == SIGNET_OK)
+        rc = signet_rplan_parse((const char *)text.p, text.len, &old);
+    if (rc != SIGNET_OK) {
+        sbw_free(&text);
+        return signet_wrap(rc, "%s", prev);
+    }
+    size_t exp, unexp;
+    rc = signet_rplan_diff(&old, cur, &d, &exp, &unexp);
+    if (rc == SIGNET_OK) {
+        printf("\nchanges since %s: %zu expected, %zu unexpected\n%.*s", prev, exp, unexp,
+               (int)d.len, (const char *)d.p);
+        if (unexp && !accept) {
+            fprintf(stderr, "signet: %zu unexpected change%s since %s ('!' lines): review them, "
+                            "then rerun with --accept-changes\n",
+                    unexp, unexp == 1 ? "" : "s", prev);
+            *status = 1;
+        }
+    }
+    signet_rplan_free(&old);
+    sbw_free(&text);
+    sbw_free(&d);
+    return rc;
+}
+
+static signet_rc plan(struct cli_ctx *c, void *args)
+{
+    const struct plan_args *a = args;
+    sb_wr zip, text;
+    signet_tf tf;
+    signet_rplan p;
+    sbw_init(&text, PLAN_MAX);
+    signet_keystore *ks = NULL;
+    signet_rc rc = make_plan(a, &zip, &tf, &p);
+    if (rc == SIGNET_OK)
+        rc = open_keystore(c->g, a->keystore, &ks);
+    size_t missing = 0;
+    if (rc == SIGNET_OK)
+        print_plan(&p, ks, &missing);
+    if (rc == SIGNET_OK && a->diff)
+        rc = diff_plans(a->diff, &p, a->accept, &c->status);
+    if (rc == SIGNET_OK && a->out) {
+        rc = signet_rplan_format(&p, &text);
+        if (rc == SIGNET_OK)
+            rc = signet_file_replace(a->out, text.p, text.len, 0644, true);
+    }
+    if (rc == SIGNET_OK && missing && !c->status) {
+        fprintf(stderr, "signet: %zu release key%s missing: add them to the key map (signet keys "
+                        "init / keymap.txt) and run signet keys generate, or map the development "
+                        "keys to existing ones\n",
+                missing, missing == 1 ? " is" : "s are");
+        c->status = 6;
+    }
+    if (ks)
+        signet_keystore_close(ks);
+    signet_rplan_free(&p);
+    signet_tf_free(&tf);
+    sbw_free(&zip);
+    sbw_free(&text);
+    return rc;
+}
+
+/* ---- sign ------------------------------------------------------------------------ */
+
+struct sign_args {
+    struct plan_args pa;  /* first: the plan options are shared */
+    const char *out, *plan_file, *dev_cert_dir, *avb_helper;
+};
+
+/* Looks inside an APEX payload for APKs: ext4 through debugfs, EROFS through
+ * fsck.erofs, each extracting into a private temporary directory. */
+static signet_rc payload_has_apks(void *ctx, const char *member, const uint8_t *img, size_t len,
+                                  bool *has)
+{
+    (void)ctx;
+    *has = true;
+    bool ext4 = len > 1082 && img[1080] == 0x53 && img[1081] == 0xef;
+    bool erofs = len > 1028 && img[1024] == 0xe2 && img[1025] == 0xe1 && img[1026] == 0xf5 &&
+                 img[1027] == 0xe0;
+    if (!ext4 && !erofs)
+        return signet_fail(SIGNET_E_UNSUPPORTED, "%s: the payload is neither ext4 nor EROFS",
+                           member);
+    char dir[] = "/tmp/signet-apex-XXXXXX";
+    if (!mkdtemp(dir))
+        return signet_fail(SIGNET_E_IO, "cannot make a temporary directory");
+    char path[256], cmd[1024];
+    snprintf(path, sizeof path, "%s/payload.img", dir);
+    signet_rc rc = signet_file_replace(path, img, len, 0600, false);
+    if (rc == SIGNET_OK) {
+        snprintf(cmd, sizeof cmd,
+                 ext4 ? "mkdir %s/x && debugfs -R 'rdump / %s/x' %s >/dev/null 2>&1"
+                      : "fsck.erofs --extract=%s/x %s >/dev/null 2>&1",
+                 dir, ext4 ? dir : path, path);
+        if (system(cmd) != 0)
+            rc = signet_fail(SIGNET_E_IO, "%s: cannot list the payload's files (%s)", member,
+                             ext4 ? "debugfs" : "fsck.erofs");
+    }
+    if (rc == SIGNET_OK) {
+        snprintf(cmd, sizeof cmd, "test -z \"$(find %s/x -name '*.apk' -print -quit)\"", dir);
+        *has = system(cmd) != 0;
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0 && rc == SIGNET_OK)
+        rc = signet_fail(SIGNET_E_IO, "cannot remove %s", dir);
+    return rc;
+}
+
+static signet_rc sign(struct cli_ctx *c, void *args)
+{
+    const struct sign_args *a = args;
+    sb_wr zip, out, ptext;
+    sbw_init(&out, TF_MAX);
+    sbw_init(&ptext, 1);
+    signet_tf tf;
+    signet_rplan p;
+    signet_rc rc = make_plan(&a->pa, &zip, &tf, &p);
+    /* A plan given on the command line must be the one just computed: what was
+     * reviewed is what gets signed. */
+    if (rc == SIGNET_OK && a->plan_file) {
+        sb_wr mine;
+        sbw_init(&mine, PLAN_MAX);
+        sbw_free(&ptext);
+        rc = cli_read_file(a->plan_file, PLAN_MAX, &ptext);
+        if (rc == SIGNET_OK)
+            rc = signet_rplan_format(&p, &mine);
+        if (rc == SIGNET_OK && (mine.len != ptext.len || memcmp(mine.p, ptext.p, mine.len)))
+            rc = signet_fail(SIGNET_E_STATE, "%s is not the plan of %s with these options: run "
+                                             "signet release plan again and review it",
+                             a->plan_file, a->pa.tf);
+        sbw_free(&mine);
+    }
+    if (rc == SIGNET_OK && !c->g->quiet)
+        fprintf(stderr, "%s: %zu members planned, about %zu device signatures needed\n",
+                a->pa.tf, p.n_items, signet_release_device_estimate(&p));
+    if (rc == SIGNET_OK)
+        rc = cli_ctx_open(c);
+    signet_release_job j = {.dev_cert_dir = a->dev_cert_dir, .avb_helper = a->avb_helper,
+                            .payload_has_apks = payload_has_apks,
+                            .progress = c->g->quiet ? NULL : stderr};
+    if (rc == SIGNET_OK) {
+        j.signer = c->signer;
+        j.ks = signet_signer_keystore(c->signer);
+        for (size_t i = 0; rc == SIGNET_OK && i < p.n_keys; i++)
+            if (!signet_keystore_has_key(j.ks, p.keys[i].store))
+                rc = signet_fail(SIGNET_E_NOTFOUND, "release key '%s' (stored as '%s') is not in "
+                                                    "the key store: run signet release plan to "
+                                                    "see every missing key",
+                                 p.keys[i].name, p.keys[i].store);
+    }
+    if (rc == SIGNET_OK)
+        rc = signet_release_sign(&j, &tf, &p, &out);
+    /* Written only now, through a temporary file and a rename: an interrupted run
+     * leaves no output. */
+    if (rc == SIGNET_OK)
+        rc = signet_file_replace(a->out, out.p, out.len, 0644, true);
+    if (rc == SIGNET_OK && !c->g->quiet)
+        fprintf(stderr, "%s: %zu artifacts signed, %.1f MB, %u device operations\n", a->out,
+                j.done, j.bytes / 1e6, j.device_ops);
+    signet_rplan_free(&p);
+    signet_tf_free(&tf);
+    sbw_free(&zip);
+    sbw_free(&out);
+    sbw_free(&ptext);
+    return rc;
+}
+
+static signet_rc verify(struct cli_ctx *c, void *args)
+{
+    const struct plan_args *a = args;
+    sb_wr zip;
+    signet_tf tf;
+    signet_rplan p;
+    signet_keystore *ks = NULL;
+    signet_rc rc = make_plan(a, &zip, &tf, &p);
+    if (rc == SIGNET_OK)
+        rc = open_keystore(c->g, a->keystore, &ks);
+    if (rc == SIGNET_OK && !ks)
+        rc = signet_fail(SIGNET_E_ARG, "no key store: give --keystore DIR or set keystore in "
+                                       "signet.conf");
+    signet_release_check chk = {.ks = ks, .out = stdout};
+    if (rc == SIGNET_OK)
+        rc = signet_release_verify(&chk, &tf, &p);
+    if (rc == SIGNET_OK) {
+        printf("\n%zu checks, %zu failed\n", chk.checked, chk.failed);
+        if (chk.failed)
+            c->status = 1;
+    }
+    if (ks)
+        signet_keystore_close(ks);
+    signet_rplan_free(&p);
+    signet_tf_free(&tf);
+    sbw_free(&zip);
+    return rc;
+}
+
+
+#define PLAN_OPTS(T, f)                                                                            \
+    CLI_OPT("key-mapping", 'k', "DEV=RELEASE", cli_p_str, T, f mappings, CLI_REPEAT,              \
+            "map a development key (path or last component) to a release key"),                   \
+    CLI_OPT("mapping-file", 0, "FILE", cli_p_str, T, f mapping_file, 0,                           \
+            "DEV = RELEASE lines ('#' comments)"),                                                \
+    CLI_OPT("device", 0, "NAME", cli_p_str, T, f device, 0,                                       \
+            "device name: AVB keys map to avb_NAME"),                                             \
+    CLI_OPT("ota-key", 0, "NAME", cli_p_str, T, f ota_key, 0,                                     \
+            "key of the OTA package and otacerts.zip (default releasekey)"),                      \
+    CLI_OPT("devkey-dir", 0, "PATH", cli_p_str, T, f devkey_dir, 0,                               \
+            "AOSP's development key directory (default: from misc_info)"),                        \
+    CLI_OPT("keystore", 0, "DIR", cli_p_str, T, f keystore, 0,                                    \
+            "key store (default: keystore of signet.conf)")
+
+static const struct cli_opt PLAN_OPTIONS[] = {
+    CLI_POS("TARGET_FILES", cli_p_str, struct plan_args, tf, CLI_REQUIRED, "target-files zip"),
+    PLAN_OPTS(struct plan_args, ),
+    CLI_OPT("out", 'o', "PLAN", cli_p_str, struct plan_args, out, 0, "write the plan file"),
+    CLI_OPT("diff", 0, "PREVIOUS_PLAN", cli_p_str, struct plan_args, diff, 0,
+            "show what changed since a previous plan"),
+    CLI_SWITCH("accept-changes", 0, struct plan_args, accept,
+               "do not fail on unexpected changes in --diff"),
+    CLI_END};
+
+static const struct cli_opt SIGN_OPTIONS[] = {
+    CLI_POS("TARGET_FILES", cli_p_str, struct sign_args, pa.tf, CLI_REQUIRED, "target-files zip"),
+    PLAN_OPTS(struct sign_args, pa.),
+    CLI_OPT("out", 'o', "SIGNED", cli_p_str, struct sign_args, out, CLI_REQUIRED,
+            "the signed target-files zip"),
+    CLI_OPT("plan", 0, "PLAN", cli_p_str, struct sign_args, plan_file, 0,
+            "refuse to sign unless the plan equals this reviewed one"),
+    CLI_OPT("dev-cert-dir", 0, "DIR", cli_p_str, struct sign_args, dev_cert_dir, 0,
+            "root where DEV_KEY.x509.pem development certificates are (for mac_permissions.xml)"),
+    CLI_OPT("avb-helper", 0, "PATH", cli_p_str, struct sign_args, avb_helper, 0,
+            "signing helper written into misc_info (e.g. /usr/local/bin/signet-avb-sign)"),
+    CLI_END};
+
+static const struct cli_opt VERIFY_OPTIONS[] = {
+    CLI_POS("SIGNED", cli_p_str, struct plan_args, tf, CLI_REQUIRED, "signed target-files zip"),
+    PLAN_OPTS(struct plan_args, ),
+    CLI_END};
+
+static const struct cli_cmd CMDS[] = {
+    {"plan", "what a target-files package needs signed, with which release key",
+     "Reads META/apkcerts.txt, META/apexkeys.txt and META/misc_info.txt, maps every\n"
+     "development key to a release key (AOSP defaults, --key-mapping, --mapping-file,\n"
+     "per-APEX and per-device keys) and prints the plan and the missing release keys.\n"
+     "Fails closed: a development key without a mapping, a member without a key and a\n"
+     "member signet cannot sign are errors.  Exit 6 when release keys are missing, 1\n"
+     "on unexpected changes against --diff.  docs/release.md.\n",
+     PLAN_OPTIONS, sizeof(struct plan_args), 0, plan},
+    {"sign", "re-sign a target-files package with release keys",
+     "Plans as `release plan` does, then signs every APK and APEX through the signing\n"
+     "path in one device session (APEX payload vbmeta re-signed, apex_pubkey replaced,\n"
+     "container signed), rewrites build properties, mac_permissions.xml, otacerts.zip\n"
+     "and misc_info.txt, and writes SIGNED through a temporary file: an interrupted run\n"
+     "leaves no output.  docs/release.md.\n",
+     SIGN_OPTIONS, sizeof(struct sign_args), CLI_SIGNER | CLI_LATE, sign},
+    {"verify", "check a signed target-files package against the plan and the key store",
+     "Plans from the package's META files with the same options as `release sign`, then\n"
+     "checks every APK and APEX the plan signs: its signer certificate is the release\n"
+     "certificate of its planned key (a certificate outside the release set fails), each\n"
+     "APEX payload's vbmeta verifies with the release payload key (hash tree included)\n"
+     "and apex_pubkey is that key; mac_permissions.xml holds only release certificates,\n"
+     "otacerts.zip only the OTA key's, build properties no test-keys.  Prints a table;\n"
+     "exit 1 when any check fails.  No HSM is needed.\n",
+     VERIFY_OPTIONS, sizeof(struct plan_args), 0, verify},
+    {0}};
+
+const struct cli_table cli_table_release = {
+    "release", "plan and sign whole target-files packages",
+    "Whole-release signing of AOSP target-files packages (docs/release.md).", CMDS};

@@ -1,0 +1,477 @@
+/* `signet release sign` on bytes in memory: every member of the target-files zip in
+ * zip order, APKs and APEXes signed through the signing path with the plan's keys,
+ * configuration files rewritten, everything else copied record for record. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "release_internal.h"
+#include "signet/apk.h"
+#include "signet/avb.h"
+#include "signet/digestinfo.h"
+#include "signet/progress.h"
+#include "signet/proto.h"
+#include "signet/sign.h"
+
+#define MEMBER_MAX ((size_t)0xffffffffu)
+
+static signet_rc store_name(const signet_rplan *p, const char *key, char out[41])
+{
+    const signet_rplan_key *k = signet_rplan_key_find(p, key);
+    if (!k)
+        return signet_fail(SIGNET_E_STATE, "the plan names key '%s' without a key line", key);
+    memcpy(out, k->store, 41);
+    return SIGNET_OK;
+}
+
+static void sha256(const uint8_t *p, size_t n, uint8_t out[32])
+{
+    EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL);
+}
+
+static signet_rc extract(const signet_tf *tf, const signet_zip_entry *e, sb_wr *w)
+{
+    sbw_init(w, MEMBER_MAX);
+    return signet_zip_extract(&tf->z, e, MEMBER_MAX, w);
+}
+
+/* One APK (gzip-compressed when gz) through the APK engine and the signing path. */
+static signet_rc sign_apk(signet_release_job *j, const char *member, const char *store,
+                          const uint8_t *in, size_t len, bool gz, sb_wr *out)
+{
+    sb_wr plain, signed_apk;
+    sbw_init(&plain, MEMBER_MAX);
+    sbw_init(&signed_apk, MEMBER_MAX);
+    signet_rc rc = gz ? rl_gunzip(in, len, MEMBER_MAX, &plain) : SIGNET_OK;
+    const uint8_t *apk = gz ? plain.p : in;
+    size_t apk_len = gz ? plain.len : len;
+    signet_apk_opts o;
+    signet_apk_opts_default(&o);
+    signet_apk_sign_info info = {.artifact_path = member, .caller = "release sign"};
+    if (rc == SIGNET_OK)
+        rc = signet_apk_sign_key(j->signer, store, apk, apk_len, &o, &info, &signed_apk, NULL);
+    j->device_ops += info.device_sigs;
+    if (rc == SIGNET_OK)
+        rc = gz ? rl_gzip(signed_apk.p, signed_apk.len, out)
+                : sbw_put(out, signed_apk.p, signed_apk.len);
+    sbw_free(&plain);
+    sbw_free(&signed_apk);
+    return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s (key %s)", member, store);
+}
+
+/* The APEX payload's vbmeta re-signed with the payload key (two steps around the
+ * signing path), apex_pubkey replaced, then the container signed as an APK. */
+static signet_rc sign_apex(signet_release_job *j, const char *member, const char *cstore,
+                           const char *pstore, const uint8_t *in, size_t len, sb_wr *out)
+{
+    signet_zip z;
+    signet_rc rc = signet_zip_parse(in, len, &z);
+    if (rc != SIGNET_OK)
+        return signet_wrap(rc, "%s", member);
+    const signet_zip_entry *pe = signet_zip_find(&z, "apex_payload.img");
+    if (!pe) {
+        signet_zip_free(&z);
+        return signet_fail(SIGNET_E_UNSUPPORTED, "%s: no apex_payload.img (a compressed APEX "
+                                                 "whose original_apex is not unpacked by signet)",
+                           member);
+    }
+    sb_wr payload, pub, newpay, inner, cont;
+    sbw_init(&payload, MEMBER_MAX);
+    sbw_init(&newpay, MEMBER_MAX);
+    sbw_init(&inner, MEMBER_MAX);
+    sbw_init(&cont, MEMBER_MAX);
+    sbw_init(&pub, 4096);
+    signet_avb_resign r;
+    memset(&r, 0, sizeof r);
+    bool has_apks = true;
+    rc = signet_zip_extract(&z, pe, MEMBER_MAX, &payload);
+    /* The payload as built must verify (signature with its own key, hash tree over
+     * its data) before a release signature vouches for it. */
+    if (rc == SIGNET_OK && (rc = signet_avb_image_verify(payload.p, payload.len, NULL, 0)) != SIGNET_OK)
+        rc = signet_wrap(rc, "apex_payload.img does not verify as built (tampered?)");
+    if (rc == SIGNET_OK && !j->payload_has_apks)
+        rc = signet_fail(SIGNET_E_UNSUPPORTED, "%s: cannot look inside its payload for APKs",
+                         member);
+    if (rc == SIGNET_OK)
+        rc = j->payload_has_apks(j->payload_ctx, member, payload.p, payload.len, &has_apks);
+    if (rc == SIGNET_OK && has_apks)
+        rc = signet_fail(SIGNET_E_UNSUPPORTED,
+                         "%s: unsupported: its payload contains APKs, and signet does not yet "
+                         "unpack, re-sign and rebuild APEX payloads",
+                         member);
+    /* The release payload key in the AVB format, and the algorithm for its size. */
+    char path[4096];
+    if (rc == SIGNET_OK)
+        rc = signet_keystore_path(j->ks, pstore, ".avbpubkey", path, sizeof path);
+    if (rc == SIGNET_OK) {
+        FILE *f = fopen(path, "rb");
+        uint8_t buf[4096];
+        size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (f)
+            fclose(f);
+        rc = n < 8 ? signet_fail(SIGNET_E_NOTFOUND, "%s: no AVB public key %s", member, path)
+                   : sbw_put(&pub, buf, n);
+    }
+    char alg[32];
+    if (rc == SIGNET_OK)
+        snprintf(alg, sizeof alg, "SHA256_RSA%u", be32(pub.p));
+    if (rc == SIGNET_OK)
+        rc = signet_avb_resign_begin(payload.p, payload.len, pub.p, pub.len, alg, &r);
+    if (rc == SIGNET_OK) {
+        sb_wr di;
+        sbw_init(&di, 128);
+        uint8_t sig[1024], psha[32];
+        size_t sl = sizeof sig;
+        char art[4200];
+        snprintf(art, sizeof art, "%s!apex_payload.img", member);
+        sha256(payload.p, payload.len, psha);
+        rc = signet_digestinfo_encode(r.alg->md_nid, r.digest, r.digest_len, &di);
+        signet_sign_req req = {.key_name = pstore, .mech = SIGNET_MECH_RSA_PKCS1, .data = di.p,
+                               .len = di.len, .artifact_path = art, .artifact_sha256 = psha,
+                               .caller = "release sign"};
+        if (rc == SIGNET_OK)
+            rc = signet_sign(j->signer, &req, sig, &sl);
+        if (rc == SIGNET_OK)
+            j->device_ops++;
+        if (rc == SIGNET_OK)
+            rc = signet_avb_resign_finish(&r, payload.p, payload.len, sig, sl, &newpay);
+        sbw_free(&di);
+    }
+    /* The signature is checked against the release key before anything is written. */
+    if (rc == SIGNET_OK)
+        rc = signet_avb_image_verify(newpay.p, newpay.len, pub.p, pub.len);
+    /* Rebuild the container: old signature files dropped, payload and key replaced. */
+    rl_zw w;
+    rl_zw_init(&w);
+    for (size_t i = 0; rc == SIGNET_OK && i < z.n; i++) {
+        const signet_zip_entry *e = &z.e[i];
+        if (signet_zip_name_is(e, "apex_payload.img"))
+            rc = rl_zw_stored(&w, "apex_payload.img", newpay.p, newpay.len);
+        else if (signet_zip_name_is(e, "apex_pubkey"))
+            rc = rl_zw_stored(&w, "apex_pubkey", pub.p, pub.len);
+        else if (!(e->name_len >= 9 && memcmp(e->name, "META-INF/", 9) == 0))
+            rc = rl_zw_copy(&w, &z, e);
+    }
+    if (rc == SIGNET_OK && !signet_zip_find(&z, "apex_pubkey"))
+        rc = rl_zw_stored(&w, "apex_pubkey", pub.p, pub.len);
+    if (rc == SIGNET_OK)
+        rc = rl_zw_finish(&w, &inner);
+    rl_zw_free(&w);
+    if (rc == SIGNET_OK) {
+        signet_apk_opts o;
+        signet_apk_opts_default(&o);
+        signet_apk_sign_info info = {.artifact_path = member, .caller = "release sign"};
+        rc = signet_apk_sign_key(j->signer, cstore, inner.p, inner.len, &o, &info, out, NULL);
+        j->device_ops += info.device_sigs;
+    }
+    signet_avb_resign_free(&r);
+    sbw_free(&payload), sbw_free(&pub), sbw_free(&newpay), sbw_free(&inner), sbw_free(&cont);
+    signet_zip_free(&z);
+    return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s", member);
+}
+
+/* ---- certificates ------------------------------------------------------------ */
+
+static signet_rc cert_hex(const uint8_t *der, size_t n, char **out)
+{
+    sb_wr w;
+    sbw_init(&w, 2 * n + 1);
+    signet_rc rc = hex_encode(&w, der, n);
+    if (rc == SIGNET_OK)
+        rc = sbw_u8(&w, 0);
+    *out = rc == SIGNET_OK ? strdup((char *)w.p) : NULL;
+    sbw_free(&w);
+    return rc == SIGNET_OK && !*out ? signet_fail(SIGNET_E_NOMEM, "out of memory") : rc;
+}
+
+static signet_rc release_cert_hex(signet_release_job *j, const char *store, char **out)
+{
+    sb_wr der;
+    signet_rc rc = signet_keystore_cert_der(j->ks, store, &der);
+    if (rc == SIGNET_OK)
+        rc = cert_hex(der.p, der.len, out);
+    sbw_free(&der);
+    return rc;
+}
+
+/* DIR/DEV_KEY.x509.pem as hex DER, or NULL when the file does not exist. */
+static signet_rc dev_cert_hex(const char *dir, const char *dev, char **out)
+{
+    *out = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.x509.pem", dir, dev);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return SIGNET_OK;
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    unsigned char *der = NULL;
+    int n = x ? i2d_X509(x, &der) : -1;
+    X509_free(x);
+    if (n <= 0)
+        return signet_fail(SIGNET_E_PARSE, "%s is not a PEM certificate", path);
+    signet_rc rc = cert_hex(der, (size_t)n, out);
+    OPENSSL_free(der);
+    return rc;
+}
+
+typedef struct {
+    char **pairs;   /* dev hex, release hex, ... */
+    size_t n_pairs;
+    char **allowed; /* release hex */
+    size_t n_allowed;
+} certmap;
+
+static void certmap_free(certmap *c)
+{
+    for (size_t i = 0; i < 2 * c->n_pairs; i++)
+        free(c->pairs[i]);
+    for (size_t i = 0; i < c->n_allowed; i++)
+        free(c->allowed[i]);
+    free(c->pairs), free(c->allowed);
+}
+
+static bool in_pairs(const certmap *c, const char *dev)
+{
+    for (size_t i = 0; i < c->n_pairs; i++)
+        if (strcmp(c->pairs[2 * i], dev) == 0)
+            return true;
+    return false;
+}
+
+static signet_rc certmap_build(signet_release_job *j, const signet_rplan *p, certmap *c)
+{
+    memset(c, 0, sizeof *c);
+    c->allowed = calloc(p->n_keys + 1, sizeof *c->allowed);
+    c->pairs = calloc(2 * p->n_items + 2, sizeof *c->pairs);
+    if (!c->allowed || !c->pairs)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_rc rc = SIGNET_OK;
+    for (size_t i = 0; rc == SIGNET_OK && i < p->n_keys; i++)
+        if (strcmp(p->keys[i].role, "apex-payload") && strcmp(p->keys[i].role, "avb") &&
+            signet_keystore_has_file(j->ks, p->keys[i].store, ".x509.pem"))
+            rc = release_cert_hex(j, p->keys[i].store, &c->allowed[c->n_allowed++]);
+    for (size_t i = 0; rc == SIGNET_OK && j->dev_cert_dir && i < p->n_items; i++) {
+        const signet_rplan_item *it = &p->items[i];
+        if (it->kind == SIGNET_RPLAN_AVB || it->action != SIGNET_RPLAN_SIGN)
+            continue;
+        char *dev = NULL, *rel = NULL, st[41];
+        rc = dev_cert_hex(j->dev_cert_dir, it->dev_key, &dev);
+        if (rc == SIGNET_OK && dev && !in_pairs(c, dev))
+            rc = store_name(p, it->key, st);
+        if (rc == SIGNET_OK && dev && !in_pairs(c, dev))
+            rc = release_cert_hex(j, st, &rel);
+        if (rc == SIGNET_OK && rel) {
+            c->pairs[2 * c->n_pairs] = dev;
+            c->pairs[2 * c->n_pairs++ + 1] = rel;
+        } else {
+            free(dev), free(rel);
+        }
+    }
+    return rc;
+}
+
+/* otacerts.zip: one entry, the OTA key's certificate (PEM), as WriteOtacerts. */
+static signet_rc otacerts(signet_release_job *j, const signet_rplan *p, sb_wr *out)
+{
+    char st[41];
+    signet_rc rc = store_name(p, p->ota_key ? p->ota_key : "releasekey", st);
+    sb_wr der;
+    sbw_init(&der, 1);
+    if (rc == SIGNET_OK)
+        rc = signet_keystore_cert_der(j->ks, st, &der);
+    const unsigned char *q = der.p;
+    X509 *x = rc == SIGNET_OK ? d2i_X509(NULL, &q, (long)der.len) : NULL;
+    BIO *b = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    long pl = 0;
+    if (rc == SIGNET_OK && (!x || !b || PEM_write_bio_X509(b, x) != 1 ||
+                            (pl = BIO_get_mem_data(b, &pem)) <= 0))
+        rc = signet_fail(SIGNET_E_CRYPTO, "cannot encode the certificate of '%s'", st);
+    char name[64];
+    snprintf(name, sizeof name, "%s.x509.pem", st);
+    rl_zw w;
+    rl_zw_init(&w);
+    if (rc == SIGNET_OK)
+        rc = rl_zw_stored(&w, name, (const uint8_t *)pem, (size_t)pl);
+    if (rc == SIGNET_OK)
+        rc = rl_zw_finish(&w, out);
+    rl_zw_free(&w);
+    BIO_free(b);
+    X509_free(x);
+    sbw_free(&der);
+    return rc;
+}
+
+/* The misc_info args key of a partition (AVB_FOOTER_ARGS_BY_PARTITION). */
+static void args_key(const char *part, char *out, size_t n)
+{
+    static const char *const hash_parts[] = {"boot", "init_boot", "dtbo", "recovery", "pvmfw",
+                                             "vendor_boot", "vendor_kernel_boot"};
+    if (strncmp(part, "vbmeta", 6) == 0) {
+        snprintf(out, n, "avb_%s_args", part);
+        return;
+    }
+    for (size_t i = 0; i < sizeof hash_parts / sizeof hash_parts[0]; i++)
+        if (strcmp(part, hash_parts[i]) == 0) {
+            snprintf(out, n, "avb_%s_add_hash_footer_args", part);
+            return;
+        }
+    snprintf(out, n, "avb_%s_add_hashtree_footer_args", part);
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+    return strcmp(((const signet_kv *)a)->key, ((const signet_kv *)b)->key);
+}
+
+/* META/misc_info.txt with the AVB keys, algorithms and signing helper of the
+ * release keys; sorted keys joined by newlines, as ReplaceMiscInfoTxt writes it. */
+static signet_rc misc_info(signet_release_job *j, const signet_tf *tf, const signet_rplan *p,
+                           sb_wr *out)
+{
+    size_t n = tf->meta.n_misc;
+    signet_kv *v = calloc(n ? n : 1, sizeof *v);
+    char **own = calloc(2 * n + 1, sizeof *own);
+    if (!v || !own) {
+        free(v), free(own);
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    }
+    memcpy(v, tf->meta.misc, n * sizeof *v);
+    signet_rc rc = SIGNET_OK;
+    size_t k = 0;
+    for (size_t i = 0; rc == SIGNET_OK && i < p->n_items; i++) {
+        const signet_rplan_item *it = &p->items[i];
+        if (it->kind != SIGNET_RPLAN_AVB)
+            continue;
+        char st[41], key[200], path[4096];
+        rc = store_name(p, it->key, st);
+        const signet_keymap_entry *e = rc == SIGNET_OK ? signet_keystore_find(j->ks, st) : NULL;
+        if (rc == SIGNET_OK && !e)
+            rc = signet_fail(SIGNET_E_NOTFOUND, "AVB key '%s' is not in the key store", st);
+        if (rc == SIGNET_OK)
+            rc = signet_keystore_path(j->ks, st, ".pub.pem", path, sizeof path);
+        unsigned bits = e && e->algorithm == YH_ALGO_RSA_2048 ? 2048 : 4096;
+        if (rc == SIGNET_OK && e->algorithm != YH_ALGO_RSA_2048 && e->algorithm != YH_ALGO_RSA_4096)
+            rc = signet_fail(SIGNET_E_UNSUPPORTED, "AVB key '%s' must be RSA-2048 or RSA-4096", st);
+        for (size_t m = 0; rc == SIGNET_OK && m < n; m++) {
+            char buf[4096 + 256];
+            const char *nv = NULL;
+            snprintf(key, sizeof key, "avb_%s_key_path", it->member);
+            if (strcmp(v[m].key, key) == 0)
+                nv = path;
+            snprintf(key, sizeof key, "avb_%s_algorithm", it->member);
+            if (strcmp(v[m].key, key) == 0) {
+                snprintf(buf, sizeof buf, "SHA256_RSA%u", bits);
+                nv = buf;
+            }
+            args_key(it->member, key, sizeof key);
+            if (strcmp(v[m].key, key) == 0 && j->avb_helper && !strstr(v[m].value, "--signing_helper")) {
+                snprintf(buf, sizeof buf, "%s --signing_helper_with_files %s", v[m].value,
+                         j->avb_helper);
+                nv = buf;
+            }
+            if (nv) {
+                if (!(own[k] = strdup(nv))) {
+                    rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+                    break;
+                }
+                v[m].value = own[k++];
+            }
+        }
+    }
+    if (rc == SIGNET_OK && n)
+        qsort(v, n, sizeof *v, kv_cmp);
+    for (size_t i = 0; rc == SIGNET_OK && i < n; i++)
+        rc = sbw_printf(out, "%s%s=%s", i ? "\n" : "", v[i].key, v[i].value);
+    for (size_t i = 0; i < k; i++)
+        free(own[i]);
+    free(own), free(v);
+    return rc;
+}
+
+size_t signet_release_device_estimate(const signet_rplan *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_items; i++)
+        if (p->items[i].action == SIGNET_RPLAN_SIGN)
+            n += p->items[i].kind == SIGNET_RPLAN_APK ? 2 : p->items[i].kind == SIGNET_RPLAN_APEX ? 3 : 0;
+    return n;
+}
+
+signet_rc signet_release_sign(signet_release_job *j, const signet_tf *tf, const signet_rplan *p,
+                              sb_wr *out)
+{
+    certmap cm;
+    signet_rc rc = certmap_build(j, p, &cm);
+    size_t total = 0;
+    for (size_t i = 0; i < p->n_items; i++)
+        total += p->items[i].action == SIGNET_RPLAN_SIGN && p->items[i].kind != SIGNET_RPLAN_AVB;
+    signet_progress pr;
+    signet_progress_begin(&pr, j->progress, total);
+    rl_zw w;
+    rl_zw_init(&w);
+    for (size_t i = 0; rc == SIGNET_OK && i < tf->z.n; i++) {
+        const signet_zip_entry *e = &tf->z.e[i];
+        const char *m = tf->names[i];
+        const signet_rplan_item *apk = signet_rplan_find(p, SIGNET_RPLAN_APK, m);
+        const signet_rplan_item *apex = signet_rplan_find(p, SIGNET_RPLAN_APEX, m);
+        const signet_rplan_item *it = apk ? apk : apex;
+        sb_wr in, o;
+        sbw_init(&in, 1);
+        sbw_init(&o, MEMBER_MAX);
+        if (strncmp(m, "IMAGES/", 7) == 0 || strcmp(m, "META/vbmeta_digest.txt") == 0 ||
+            strcmp(m, "META/care_map.pb") == 0 || strcmp(m, "META/care_map.txt") == 0 ||
+            strcmp(m, "META/apex_info.pb") == 0 || (strncmp(m, "OTA/", 4) == 0 && rl_ends_with(m, ".img"))) {
+            /* rebuilt from the signed package, as sign_target_files_apks drops them */
+        } else if (it && it->action == SIGNET_RPLAN_SIGN) {
+            char st[41], ps[41];
+            rc = store_name(p, it->key, st);
+            if (rc == SIGNET_OK && apex)
+                rc = store_name(p, it->payload, ps);
+            if (rc == SIGNET_OK)
+                rc = extract(tf, e, &in);
+            signet_progress_step(&pr, "%s (%s, %.1f MB)", m, it->key, in.len / 1e6);
+            if (rc == SIGNET_OK)
+                rc = apk ? sign_apk(j, m, st, in.p, in.len, apk->gz, &o)
+                         : sign_apex(j, m, st, ps, in.p, in.len, &o);
+            if (rc == SIGNET_OK)
+                rc = rl_zw_stored(&w, m, o.p, o.len);
+            j->bytes += in.len;
+            signet_progress_done(&pr);
+            j->done++;
+        } else if (!it && (rl_is_build_prop(m) || rl_ends_with(m, "mac_permissions.xml") ||
+                           rl_ends_with(m, "/otacerts.zip") || strcmp(m, "META/misc_info.txt") == 0)) {
+            bool link = e->cd_len >= 42 && ((le32(e->cd + 38) >> 16) & 0170000) == 0120000;
+            rc = extract(tf, e, &in);
+            if (rc == SIGNET_OK && link)
+                rc = rl_zw_copy(&w, &tf->z, e);
+            else if (rc == SIGNET_OK) {
+                if (strcmp(m, "META/misc_info.txt") == 0)
+                    rc = misc_info(j, tf, p, &o);
+                else if (rl_ends_with(m, "/otacerts.zip"))
+                    rc = otacerts(j, p, &o);
+                else if (rl_is_build_prop(m))
+                    rc = rl_rewrite_props((const char *)in.p, in.len, &o);
+                else
+                    rc = rl_rewrite_mac_permissions(m, (const char *)in.p, in.len, cm.pairs,
+                                                    cm.n_pairs, cm.allowed, cm.n_allowed, &o);
+                if (rc == SIGNET_OK)
+                    rc = rl_zw_stored(&w, m, o.p, o.len);
+            }
+        } else {
+            rc = rl_zw_copy(&w, &tf->z, e); /* presigned, external and every other file */
+        }
+        sbw_free(&in);
+        sbw_free(&o);
+    }
+    if (rc == SIGNET_OK)
+        rc = rl_zw_finish(&w, out);
+    rl_zw_free(&w);
+    certmap_free(&cm);
+    return rc;
+}

@@ -1,0 +1,151 @@
+/* The signing path's records in the trail: intents before the device is asked,
+ * sign records after, reuse records for cache hits, key and binding records, and
+ * the periodic checkpoint.  Every record is made by the trail's builders
+ * (audit.h) and appended durably before the caller hears of success. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sign_internal.h"
+
+void signer_warn(signet_signer *s, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (s->report)
+        s->report(s->report_ctx, line);
+    else
+        fprintf(stderr, "signet: warning: %s\n", line);
+}
+
+signet_rc signer_lock(signet_signer *s)
+{
+    pthread_mutex_lock(&s->lock);
+    signet_rc rc = s->trail ? signet_trail_lock(s->trail) : SIGNET_OK;
+    if (rc != SIGNET_OK)
+        pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void signer_unlock(signet_signer *s)
+{
+    if (s->trail)
+        signet_trail_unlock(s->trail);
+    pthread_mutex_unlock(&s->lock);
+}
+
+signet_rc signer_drain(signet_signer *s, signet_drain_result *d)
+{
+    s->stats.drains++;
+    return signet_audit_drain(s->trail, s->sess, s->serial, d);
+}
+
+void signer_rec_sig(const signet_keymap_entry *e, uint8_t cmd, const signet_sign_req *r,
+                    const uint8_t data_sha256[32], const uint8_t *sig, size_t sig_len,
+                    signet_rec_sig *out)
+{
+    memset(out, 0, sizeof *out);
+    out->key_name = e->name;
+    out->key_id = e->id;
+    out->command = cmd;
+    out->data_sha256 = data_sha256;
+    out->sig = sig;
+    out->sig_len = sig_len;
+    out->artifact = r ? r->artifact_path : NULL;
+    out->artifact_sha256 = r ? r->artifact_sha256 : NULL;
+    out->caller = r ? r->caller : NULL;
+}
+
+signet_rc signer_append(signet_signer *s, signet_record *const *recs, size_t n, uint64_t *offsets)
+{
+    signet_rc rc = signet_trail_append_records(s->trail, recs, n, offsets);
+    if (rc != SIGNET_OK)
+        return rc;
+    s->stats.syncs++;
+    for (size_t i = 0; i < n; i++)
+        if (recs[i]->type != SIGNET_REC_INTENT)
+            s->since_checkpoint++;
+    return SIGNET_OK;
+}
+
+bool signer_checkpoint_due(const signet_signer *s)
+{
+    if (s->cfg.checkpoint_every && s->since_checkpoint >= s->cfg.checkpoint_every)
+        return true;
+    return s->cfg.checkpoint_seconds && s->since_checkpoint &&
+           time(NULL) - s->last_checkpoint >= (time_t)s->cfg.checkpoint_seconds;
+}
+
+signet_rc signer_checkpoint_locked(signet_signer *s)
+{
+    if (!s->trail || s->since_checkpoint == 0)
+        return SIGNET_OK;
+    signet_rc rc = signet_audit_checkpoint(s->trail, s->sess, s->serial, s->cfg.log_key_id,
+                                           s->cfg.log_name, NULL);
+    if (rc == SIGNET_OK) {
+        s->since_checkpoint = 0;
+        s->last_checkpoint = time(NULL);
+    }
+    return rc;
+}
+
+signet_rc signet_signer_checkpoint(signet_signer *s)
+{
+    if (!s->trail)
+        return SIGNET_OK;
+    signet_rc rc = signer_lock(s);
+    if (rc == SIGNET_OK) {
+        rc = signer_checkpoint_locked(s);
+        signer_unlock(s);
+    }
+    return rc;
+}
+
+signet_rc signet_signer_record_key(signet_signer *s, const signet_keymap_entry *e,
+                                   const char *event, const char *note)
+{
+    if (!s->trail)
+        return SIGNET_OK;
+    signet_record *rec = calloc(1, sizeof *rec);
+    if (!rec)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_rc rc = signer_lock(s);
+    if (rc == SIGNET_OK) {
+        /* Drain first so the record follows the device entries of the key's making. */
+        rc = signer_drain(s, NULL);
+        if (rc == SIGNET_OK)
+            rc = signet_record_key(rec, s->serial, hsm_session_auth_id(s->sess), 0, event,
+                                   e->name, e->id, note);
+        if (rc == SIGNET_OK)
+            rc = signer_append(s, &rec, 1, NULL);
+        signer_unlock(s);
+    }
+    free(rec);
+    return rc;
+}
+
+signet_rc signet_signer_bind(signet_signer *s, const char *input, const uint8_t in_sha256[32],
+                             const char *output, const uint8_t out_sha256[32],
+                             const uint64_t *covers, size_t n_covers)
+{
+    if (!s->trail)
+        return SIGNET_OK;
+    if (n_covers == 0)
+        return signet_fail(SIGNET_E_ARG, "a binding of %s needs the records of its signatures",
+                           output);
+    signet_record *rec = calloc(1, sizeof *rec);
+    if (!rec)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_rc rc = signet_record_bind(rec, s->serial, hsm_session_auth_id(s->sess), input,
+                                      in_sha256, output, out_sha256, covers, n_covers, NULL);
+    if (rc == SIGNET_OK && (rc = signer_lock(s)) == SIGNET_OK) {
+        rc = signer_append(s, &rec, 1, NULL);
+        signer_unlock(s);
+    }
+    free(rec);
+    return rc ? signet_wrap(rc, "binding %s to its signatures", output) : SIGNET_OK;
+}

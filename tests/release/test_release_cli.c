@@ -1,0 +1,231 @@
+/* signet release plan / sign end to end on signet-hsm with a synthetic target-files
+ * package (tests/release/mktf.py): the plan and its file; the signed package's APKs
+ * and APEX container accepted by Debian's apksigner with the release certificates,
+ * the APEX payload verified by signet's AVB verifier with the release payload key and
+ * matching apex_pubkey, build properties, mac_permissions.xml and otacerts.zip
+ * rewritten; an interrupted run leaves no output; `release verify` on the signed and the unsigned package; refusals (unmapped development key, member without a key, unsupported
+ * member, missing release key, tampered APEX payload, APEX payload holding APKs),
+ * each with its message and no output written. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hsmd_fixture.h"
+#include "signet/avb.h"
+
+static struct hsmd h;
+static char env[2048];
+
+static int sh_out(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sh_out(char **out, const char *fmt, ...)
+{
+    char cmd[8192];
+    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
+    va_end(ap);
+    return run_cmd(cmd, out);
+}
+#define sh(...) sh_out(NULL, __VA_ARGS__)
+
+static int setup(void **state)
+{
+    if (hsmd_start(&h, NULL) != 0)
+        return -1;
+    snprintf(env, sizeof env,
+             "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
+             "PATH=%s:$PATH M=%s/tests/release/mktf.py;",
+             h.url, h.dir, getenv("SIGNET_BIN_DIR"), getenv("SIGNET_SOURCE_DIR"));
+    char conf[1024], path[512];
+    snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
+             h.dir, h.dir);
+    snprintf(path, sizeof path, "%s/signet.conf", h.dir);
+    if (test_write_file(path, conf, strlen(conf)) != 0)
+        return -1;
+    return sh("printf '%%064d' 7 > wrap.hex && "
+              "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
+              "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
+              "signet hsm set-option command-audit sign-pkcs1=on,sign-pss=on,sign-ecdsa=on,"
+              "sign-eddsa=on && signet -q audit init >/dev/null && "
+              "signet keys init --device synth --apex com.android.synth0 --algorithm rsa2048 "
+              "  >/dev/null && signet -q keys generate >/dev/null && "
+              "python3 $M tf --apks 3 --apexes 1 >/dev/null && "
+              "python3 $M tfapk --apks 1 --apexes 1 --apex-with-apk >/dev/null") == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    hsmd_cleanup(&h);
+    return 0;
+}
+
+static void plan_file(void **state)
+{
+    char *out = NULL;
+    assert_int_equal(sh_out(&out, "signet release plan tf/target_files.zip --device synth "
+                                  "-o plan.txt"), 0);
+    assert_non_null(strstr(out, "SYSTEM/app/App1/App1.apk.gz"));
+    assert_non_null(strstr(out, "0 release keys missing"));
+    free(out);
+    assert_int_equal(sh("head -1 plan.txt | grep -qx 'signet-release-plan 1' && "
+                        "grep -q '^apk PRODUCT/app/App0/App0.apk sign "
+                        "build/make/target/product/security/platform platform$' plan.txt && "
+                        "grep -q '^apk VENDOR/app/Vendor/Vendor.apk presigned PRESIGNED -$' plan.txt"),
+                     0);
+    /* The same plan again: no change; another mapping: an unexpected change, exit 1. */
+    assert_int_equal(sh("signet release plan tf/target_files.zip --device synth --diff plan.txt "
+                        ">/dev/null"), 0);
+    assert_int_equal(sh("signet release plan tf/target_files.zip --device synth -k "
+                        "platform=media --diff plan.txt >diff.txt 2>/dev/null"), 1);
+    assert_int_equal(sh("grep -q '! apk PRODUCT/app/App0/App0.apk: platform -> media' diff.txt"),
+                     0);
+}
+
+/* apksigner's SHA-256 of the signer certificate equals the key store's certificate. */
+static int signed_by(const char *apk, const char *key)
+{
+    return sh("test \"$(apksigner verify --print-certs %s | sed -n "
+              "'s/^Signer #1 certificate SHA-256 digest: //p')\" = "
+              "\"$(openssl x509 -in keys/%s.x509.pem -outform DER | sha256sum | cut -c1-64)\"",
+              apk, key);
+}
+
+static void sign_and_check(void **state)
+{
+    assert_int_equal(sh("signet -q release sign tf/target_files.zip --device synth --plan plan.txt "
+                        "--dev-cert-dir tf/dev --avb-helper /usr/local/bin/signet-avb-sign "
+                        "-o signed.zip"), 0);
+    assert_int_equal(sh("rm -rf s && mkdir s && cd s && unzip -q ../signed.zip && "
+                        "gunzip SYSTEM/app/App1/App1.apk.gz"), 0);
+    assert_int_equal(signed_by("s/PRODUCT/app/App0/App0.apk", "platform"), 0);
+    assert_int_equal(signed_by("s/SYSTEM/app/App1/App1.apk", "releasekey"), 0);
+    assert_int_equal(signed_by("s/SYSTEM/app/App2/App2.apk", "platform"), 0);
+    assert_int_equal(signed_by("s/SYSTEM/apex/com.android.synth0.apex", "com.android.synth0.container"), 0);
+    /* Presigned: byte for byte the input. */
+    assert_int_equal(sh("unzip -p tf/target_files.zip VENDOR/app/Vendor/Vendor.apk | "
+                        "cmp - s/VENDOR/app/Vendor/Vendor.apk"), 0);
+    /* APEX payload: signet's AVB verifier with the release payload key. */
+    assert_int_equal(sh("cd s && unzip -q -o SYSTEM/apex/com.android.synth0.apex apex_payload.img "
+                        "apex_pubkey && cmp apex_pubkey ../keys/com.android.synth0.payload.avbpubkey"),
+                     0);
+    char path[512], *img, *pub;
+    size_t il, pl;
+    snprintf(path, sizeof path, "%s/s/apex_payload.img", h.dir);
+    assert_int_equal(test_read_file(path, &img, &il), 0);
+    snprintf(path, sizeof path, "%s/keys/com.android.synth0.payload.avbpubkey", h.dir);
+    assert_int_equal(test_read_file(path, &pub, &pl), 0);
+    assert_int_equal(signet_avb_image_verify((uint8_t *)img, il, (uint8_t *)pub, pl), SIGNET_OK);
+    img[100] ^= 1;
+    assert_int_equal(signet_avb_image_verify((uint8_t *)img, il, (uint8_t *)pub, pl), SIGNET_E_VERIFY);
+    free(img), free(pub);
+    /* Build properties, mac_permissions.xml, otacerts.zip, misc_info. */
+    assert_int_equal(sh("grep -qx 'ro.build.tags=release-keys' s/SYSTEM/build.prop && "
+                        "grep -qx 'ro.build.fingerprint=acme/synth/synth:14/UP1A/1:user/release-keys' "
+                        "s/SYSTEM/build.prop && grep -qx 'ro.build.display.id=UP1A' s/SYSTEM/build.prop && "
+                        "grep -qx 'ro.build.description=synth-user 14 UP1A 1 release-keys' s/SYSTEM/build.prop"),
+                     0);
+    assert_int_equal(sh("grep -q \"$(openssl x509 -in keys/platform.x509.pem -outform DER | od -An -tx1 | "
+                        "tr -d ' \\n')\" s/SYSTEM/etc/selinux/plat_mac_permissions.xml && "
+                        "! grep -q \"$(openssl x509 -in tf/dev/build/make/target/product/security/"
+                        "platform.x509.pem -outform DER | od -An -tx1 | tr -d ' \\n')\" "
+                        "s/SYSTEM/etc/selinux/plat_mac_permissions.xml"),
+                     0);
+    assert_int_equal(sh("unzip -p s/SYSTEM/etc/security/otacerts.zip releasekey.x509.pem | "
+                        "cmp - keys/releasekey.x509.pem"), 0);
+    assert_int_equal(sh("grep -q '^avb_vbmeta_key_path=.*/keys/avb_synth.pub.pem$' s/META/misc_info.txt && "
+                        "grep -q '^avb_vbmeta_algorithm=SHA256_RSA2048$' s/META/misc_info.txt && "
+                        "grep -q 'avb_vbmeta_args=--padding_size 4096 --signing_helper_with_files "
+                        "/usr/local/bin/signet-avb-sign' s/META/misc_info.txt && "
+                        "! unzip -l signed.zip | grep -q IMAGES/"), 0);
+    /* release verify: the signed package passes; the input (development keys) and a
+     * plan that expects another key fail, each row naming what it found. */
+    char *out = NULL;
+    if (sh_out(&out, "signet release verify signed.zip --device synth") != 0)
+        fail_msg("release verify failed:\n%s", out ? out : "");
+    assert_non_null(strstr(out, " 0 failed"));
+    assert_non_null(strstr(out, "ok   SYSTEM/apex/com.android.synth0.apex"));
+    free(out);
+    out = NULL;
+    assert_int_equal(sh_out(&out, "signet release verify tf/target_files.zip --device synth"), 1);
+    assert_non_null(strstr(out, "FAIL PRODUCT/app/App0/App0.apk"));
+    assert_non_null(strstr(out, "a certificate outside the release set"));
+    assert_non_null(strstr(out, "still names test-keys"));
+    free(out);
+    out = NULL;
+    assert_int_equal(sh_out(&out, "signet release verify signed.zip --device synth -k "
+                                  "platform=media"), 1);
+    assert_non_null(strstr(out, "signed by platform"));
+    free(out);
+    /* kill -9 in the middle of a run: no output, no temporary file; the rerun
+     * completes and verifies. */
+    assert_int_equal(sh("(signet release sign tf/target_files.zip --device synth --dev-cert-dir tf/dev "
+                        "-o int.zip 2>int.err & p=$!; i=0; until grep -q '^1/' int.err || [ $i -gt 600 ]; "
+                        "do sleep 0.05; i=$((i+1)); done; kill -9 $p; wait $p; true) && "
+                        "grep -q '^1/' int.err && test ! -e int.zip && ! ls int.zip.tmp.* 2>/dev/null"), 0);
+    assert_int_equal(sh("signet -q release sign tf/target_files.zip --device synth --dev-cert-dir tf/dev "
+                        "-o int.zip && signet release verify int.zip --device synth >/dev/null"), 0);
+    /* A plan that is not the one reviewed is refused. */
+    assert_int_equal(sh("sed 's/ platform$/ media/' plan.txt > other.txt && "
+                        "signet -q release sign tf/target_files.zip --device synth --plan other.txt "
+                        "-o x.zip 2>err.txt; test $? = 8 && grep -q 'is not the plan' err.txt && "
+                        "test ! -e x.zip"), 0);
+}
+
+/* Each refusal: how to make the package, the command's options, the message. */
+static void refusals(void **state)
+{
+    static const struct { const char *name, *prep, *opts, *msg; } rows[] = {
+        {"unmapped development key",
+         "printf 'name=\"Odd.apk\" certificate=\"vendor/odd/k.x509.pem\" private_key=\"vendor/odd/k.pk8\"\\n' "
+         ">> META/apkcerts.txt && mkdir -p SYSTEM/app/Odd && cp PRODUCT/app/App0/App0.apk SYSTEM/app/Odd/Odd.apk",
+         "$D", "development key 'vendor/odd/k' has no release key: add --key-mapping k="},
+        {"member without a key", "mkdir -p SYSTEM/app/New && cp PRODUCT/app/App0/App0.apk SYSTEM/app/New/New.apk",
+         "$D", "'New.apk' is not in META/apkcerts.txt"},
+        {"unsupported member", "mkdir -p PREBUILT_IMAGES && echo x > PREBUILT_IMAGES/pvmfw.img", "$D",
+         "PREBUILT_IMAGES/pvmfw.img: unsupported"},
+        {"missing release key", "true", "$D -k testkey=notinstore", "'notinstore'"},
+        {"development certificate in mac_permissions.xml without --dev-cert-dir", "true", "",
+         "plat_mac_permissions.xml: signature 1 is a certificate that is neither"},
+        {"tampered APEX payload",
+         "cd SYSTEM/apex && mkdir t && cd t && unzip -q ../com.android.synth0.apex && "
+         "printf 'X' | dd of=apex_payload.img bs=1 seek=5000 conv=notrunc 2>/dev/null && "
+         "rm ../com.android.synth0.apex && zip -q -0 -r ../com.android.synth0.apex . && cd .. && rm -rf t",
+         "$D", "apex_payload.img does not verify as built"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *err = NULL;
+        int rc = sh_out(&err,
+                        "rm -rf r && mkdir r && cd r && unzip -q ../tf/target_files.zip && "
+                        "( %s ) && rm -f ../bad.zip && "
+                        "zip -q -r -0 ../bad.zip . && cd .. && "
+                        "D='--dev-cert-dir tf/dev'; signet -q release sign bad.zip --device synth %s -o bad-signed.zip "
+                        "2>&1; "
+                        "echo rc=$?; test -e bad-signed.zip && echo OUTPUT-WRITTEN; true",
+                        rows[i].prep, rows[i].opts);
+        if (rc != 0 || !err || !strstr(err, rows[i].msg) || strstr(err, "rc=0") ||
+            strstr(err, "OUTPUT-WRITTEN"))
+            fail_msg("%s: wanted '%s', got:\n%s", rows[i].name, rows[i].msg, err ? err : "");
+        free(err);
+    }
+    /* An APEX whose payload holds an APK: refused, never passed through. */
+    char *err = NULL;
+    assert_int_equal(sh_out(&err, "signet -q release sign tfapk/target_files.zip --device synth --dev-cert-dir tfapk/dev "
+                                  "-o apk-signed.zip 2>&1; test ! -e apk-signed.zip"), 0);
+    assert_non_null(strstr(err, "its payload contains APKs"));
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(plan_file),
+        cmocka_unit_test(sign_and_check),
+        cmocka_unit_test(refusals),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
