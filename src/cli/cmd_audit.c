@@ -1,34 +1,64 @@
 /* `signet audit`: the audit trail (docs/audit.md): init, anchor, drain, checkpoint,
  * verify, prove, verify-receipt, verify-git. */
-#include <errno.h>
-#include <stddef.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
-#include "cli_table.h"
+#include "cli.h"
+#include "file_io.h"
+#include "keys_cmds.h"
 #include "signet/audit.h"
 #include "signet/sign.h"
 
+static const char USAGE[] =
+    "usage: signet [global options] audit <command> [options]\n"
+    "\n"
+    "The audit trail: an append-only, signed record of everything signed, tied to the\n"
+    "HSM's own hash-chained log.  DIR defaults to `audit` in signet.conf.\n"
+    "\n"
+    "commands:\n"
+    "  init [DIR] [--log-key-id ID] [--origin NAME] [--domains D]\n"
+    "        create DIR, the Ed25519 log key in the HSM if missing (writes DIR/log.vkey)\n"
+    "        and anchor the connected device\n"
+    "  anchor [DIR]          anchor the connected device (its log as it is now)\n"
+    "  drain [DIR]           move the device's audit log into the trail, then Set Log Index\n"
+    "  checkpoint [DIR] [--log-key-id ID] [--origin NAME]\n"
+    "        sign a checkpoint of the whole trail with the log key\n"
+    "  verify [DIR] [--vkey F] [--expect F] [--checkpoint F] [--device URL]\n"
+    "        check everything; exit 1 with a list of findings when anything is wrong\n"
+    "  prove ARTIFACT [--dir DIR] [--out F]\n"
+    "        write a c2sp.org/tlog-proof receipt for the record of ARTIFACT\n"
+    "  verify-receipt RECEIPT --vkey F [ARTIFACT]\n"
+    "        check a receipt offline (and that it names ARTIFACT)\n"
+    "  verify-git REPO [--since COMMIT] [--vkey F]\n"
+    "        check that every commit of the trail repository only appended\n"
+    "\n"
+    "Each command has --help.  Manual: docs/audit.md\n";
+
+struct sub {
+    const char *name;
+    const char *usage;
+    int (*run)(const struct cli_globals *g, int argc, char **argv);
+};
+
 /* DIR from the argument, else from signet.conf. */
-static signet_rc resolve_dir(const struct cli_globals *g, const char *arg, signet_config *cfg,
-                             const char **dir)
+static int resolve_dir(const struct cli_globals *g, const char *arg, signet_config *cfg, const char **dir)
 {
     signet_config_defaults(cfg);
     signet_rc rc = signet_config_load(g->config, cfg);
     if (arg) {
         *dir = arg;
-        return SIGNET_OK;
+        return 0;
     }
     if (rc)
-        return rc;
+        return cli_report(rc);
     if (!cfg->audit[0])
-        return signet_fail(SIGNET_E_ARG, "no trail directory: give DIR or set audit = ... in "
-                                         "signet.conf");
+        return cli_usage_error("audit", "no trail directory: give DIR or set audit = ... in signet.conf");
     *dir = cfg->audit;
-    return SIGNET_OK;
+    return 0;
 }
 
 static signet_rc device_serial(hsm_conn *c, uint32_t *serial)
@@ -40,8 +70,7 @@ static signet_rc device_serial(hsm_conn *c, uint32_t *serial)
     return rc;
 }
 
-static signet_rc anchor_connected(const struct cli_globals *g, signet_trail *t, hsm_conn *c,
-                                  hsm_session *s)
+static int anchor_connected(const struct cli_globals *g, signet_trail *t, hsm_conn *c, hsm_session *s)
 {
     uint32_t serial;
     hsm_log log;
@@ -54,61 +83,74 @@ static signet_rc anchor_connected(const struct cli_globals *g, signet_trail *t, 
     if (rc == SIGNET_OK && log.n)
         rc = hsm_set_log_index(s, log.entries[log.n - 1].number);
     if (rc)
-        return rc;
+        return cli_report(rc);
     cli_progress(g, "anchored device %u at entry %u (%zu entries)", serial,
                  log.n ? log.entries[0].number : 0, log.n);
-    return SIGNET_OK;
+    return 0;
 }
 
-/* Opens the trail, the session (the dispatcher closes it) and locks the trail. */
-static signet_rc open_all(struct cli_ctx *c, const char *dir, signet_trail **t, uint32_t *serial)
+/* Opens session and trail, locks; on failure reports and returns the exit code. */
+static int open_all(const struct cli_globals *g, const char *dir, hsm_conn **c, hsm_session **s,
+                    signet_trail **t, uint32_t *serial)
 {
     signet_rc rc = signet_trail_open(dir, t);
     if (rc == SIGNET_OK)
-        rc = cli_ctx_open(c);
+        rc = cli_open_session(g, c, s);
     if (rc == SIGNET_OK)
-        rc = device_serial(c->conn, serial);
+        rc = device_serial(*c, serial);
     if (rc == SIGNET_OK)
         rc = signet_trail_lock(*t);
     if (rc) {
+        int ex = cli_report(rc);
+        cli_close_session(*c, *s);
         signet_trail_close(*t);
+        *c = NULL;
+        *s = NULL;
         *t = NULL;
+        return ex;
     }
-    return rc;
+    return 0;
 }
 
-struct audit_args {
-    const char *dir, *dir_opt, *log_key_id_text, *origin, *domains;
-    uint16_t log_key_id;
-    bool have_key_id;
-    const char *vkey, *expect, *checkpoint, *device, *out, *since;
-    const char *artifact, *receipt, *repo;
-};
-
-static signet_rc do_init(struct cli_ctx *cx, void *args)
+static int do_init(const struct cli_globals *g, int argc, char **argv)
 {
-    const struct audit_args *a = args;
-    const struct cli_globals *g = cx->g;
+    static const struct option o[] = {{"log-key-id", required_argument, 0, 'k'},
+                                      {"origin", required_argument, 0, 'o'},
+                                      {"domains", required_argument, 0, 'd'},
+                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *kid = NULL, *origin = NULL, *domains = "all";
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+        switch (ch) {
+        case 'k': kid = optarg; break;
+        case 'o': origin = optarg; break;
+        case 'd': domains = optarg; break;
+        case 'h': printf("%s", USAGE); return 0;
+        default: return 2;
+        }
+    }
     signet_config cfg;
-    const char *dir = NULL;
-    signet_rc rc = resolve_dir(g, a->dir, &cfg, &dir);
-    if (rc)
-        return rc;
-    uint16_t key_id = a->have_key_id ? a->log_key_id : cfg.log_key_id, dom;
-    if (yh_domains_parse(a->domains, &dom) != SIGNET_OK)
-        return signet_wrap(SIGNET_E_ARG, "--domains");
-    const char *origin = a->origin ? a->origin : cfg.log_name;
-    int ex = 0;
+    const char *dir;
+    int ex = resolve_dir(g, optind < argc ? argv[optind] : NULL, &cfg, &dir);
+    if (ex)
+        return ex;
+    uint16_t key_id = cfg.log_key_id, dom;
+    if (kid && cli_parse_id(kid, &key_id) != SIGNET_OK)
+        return cli_usage_error("audit", "--log-key-id: %s", signet_errmsg());
+    if (yh_domains_parse(domains, &dom) != SIGNET_OK)
+        return cli_usage_error("audit", "--domains: %s", signet_errmsg());
+    if (!origin)
+        origin = cfg.log_name;
 
-    rc = signet_trail_init(dir);
+    signet_rc rc = signet_trail_init(dir);
+    hsm_conn *c = NULL;
+    hsm_session *s = NULL;
     signet_trail *t = NULL;
     uint32_t serial;
-    if (rc == SIGNET_OK)
-        rc = open_all(cx, dir, &t, &serial);
     if (rc)
-        return rc;
-    hsm_conn *c = cx->conn;
-    hsm_session *s = cx->sess;
+        return cli_report(rc);
+    if ((ex = open_all(g, dir, &c, &s, &t, &serial)))
+        return ex;
     char vpath[4200];
     snprintf(vpath, sizeof vpath, "%s/log.vkey", dir);
     FILE *probe = fopen(vpath, "r");
@@ -121,18 +163,17 @@ static signet_rc do_init(struct cli_ctx *cx, void *args)
         if (d)
             fclose(d);
     }
-    if (!anchored && (rc = anchor_connected(g, t, c, s)))
+    if (!anchored && (ex = anchor_connected(g, t, c, s)))
         goto out;
     /* The log key: generated on the device when missing, never imported. */
     yh_object_info oi;
     rc = hsm_get_object_info(s, key_id, YH_TYPE_ASYMMETRIC_KEY, &oi);
     if (rc == SIGNET_E_NOTFOUND) {
-        hsm_object_attrs attrs = {.id = key_id, .label = "signet audit log", .domains = dom,
-                                  .capabilities = YH_CAP(YH_CAP_SIGN_EDDSA),
-                                  .algorithm = YH_ALGO_EC_ED25519};
+        hsm_object_attrs a = {.id = key_id, .label = "signet audit log", .domains = dom,
+                              .capabilities = YH_CAP(YH_CAP_SIGN_EDDSA), .algorithm = YH_ALGO_EC_ED25519};
         uint16_t got;
         signet_drain_result d;
-        rc = hsm_generate_asymmetric(s, &attrs, &got);
+        rc = hsm_generate_asymmetric(s, &a, &got);
         if (rc == SIGNET_OK)
             rc = signet_audit_drain(t, s, serial, &d);
         if (rc == SIGNET_OK) {
@@ -178,49 +219,60 @@ static signet_rc do_init(struct cli_ctx *cx, void *args)
             rc = signet_fail(SIGNET_E_IO, "cannot write %s", vpath);
     }
     sbw_free(&w);
+    ex = rc ? cli_report(rc) : 0;
     if (!rc)
         cli_progress(g, "trail %s ready; verifier key in %s", dir, vpath);
 out:
-    (void)ex;
     if (probe)
         fclose(probe);
     signet_trail_close(t);
-    return rc;
+    cli_close_session(c, s);
+    return ex;
 }
 
-static signet_rc do_anchor(struct cli_ctx *c, void *args)
+static int do_anchor(const struct cli_globals *g, int argc, char **argv)
 {
-    const struct audit_args *a = args;
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: signet audit anchor [DIR]\n\nRecords the connected device's audit log, as it "
+               "is now, as its trust anchor.\nDo it right after a reset, at the key ceremony.\n");
+        return 0;
+    }
     signet_config cfg;
-    const char *dir = NULL;
+    const char *dir;
+    int ex = resolve_dir(g, argc > 1 ? argv[1] : NULL, &cfg, &dir);
+    hsm_conn *c;
+    hsm_session *s;
     signet_trail *t;
     uint32_t serial;
-    signet_rc rc = resolve_dir(c->g, a->dir, &cfg, &dir);
-    if (rc == SIGNET_OK)
-        rc = open_all(c, dir, &t, &serial);
-    if (rc)
-        return rc;
-    rc = anchor_connected(c->g, t, c->conn, c->sess);
+    if (ex || (ex = open_all(g, dir, &c, &s, &t, &serial)))
+        return ex;
+    ex = anchor_connected(g, t, c, s);
     signet_trail_close(t);
-    return rc;
+    cli_close_session(c, s);
+    return ex;
 }
 
-static signet_rc do_drain(struct cli_ctx *c, void *args)
+static int do_drain(const struct cli_globals *g, int argc, char **argv)
 {
-    const struct audit_args *a = args;
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: signet audit drain [DIR]\n\nReads the device's audit log, appends the new "
+               "entries to DIR/device-<serial>.log\n(checking that they chain), then tells the device "
+               "to forget them (Set Log Index).\nAn auditor credential with get-log-entries is enough.\n");
+        return 0;
+    }
     signet_config cfg;
-    const char *dir = NULL;
+    const char *dir;
+    int ex = resolve_dir(g, argc > 1 ? argv[1] : NULL, &cfg, &dir);
+    hsm_conn *c;
+    hsm_session *s;
     signet_trail *t;
     uint32_t serial;
-    signet_rc rc = resolve_dir(c->g, a->dir, &cfg, &dir);
-    if (rc == SIGNET_OK)
-        rc = open_all(c, dir, &t, &serial);
-    if (rc)
-        return rc;
+    if (ex || (ex = open_all(g, dir, &c, &s, &t, &serial)))
+        return ex;
     signet_drain_result d;
-    rc = signet_audit_drain(t, c->sess, serial, &d);
+    signet_rc rc = signet_audit_drain(t, s, serial, &d);
     if (rc == SIGNET_OK) {
-        cli_progress(c->g, "device %u: %zu new entries", serial, d.n_new);
+        cli_progress(g, "device %u: %zu new entries", serial, d.n_new);
         if (d.lost)
             fprintf(stderr, "signet: warning: %llu entries were lost before this drain (the log "
                     "wrapped): treat as an incident\n", (unsigned long long)d.lost);
@@ -228,111 +280,151 @@ static signet_rc do_drain(struct cli_ctx *c, void *args)
             fprintf(stderr, "signet: warning: %u unlogged boots, %u unlogged authentications\n",
                     d.unlogged_boots, d.unlogged_auths);
     }
+    ex = rc ? cli_report(rc) : 0;
     signet_trail_close(t);
-    return rc;
+    cli_close_session(c, s);
+    return ex;
 }
 
-static signet_rc do_checkpoint(struct cli_ctx *c, void *args)
+static int do_checkpoint(const struct cli_globals *g, int argc, char **argv)
 {
-    const struct audit_args *a = args;
+    static const struct option o[] = {{"log-key-id", required_argument, 0, 'k'},
+                                      {"origin", required_argument, 0, 'o'},
+                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *kid = NULL, *origin = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+        switch (ch) {
+        case 'k': kid = optarg; break;
+        case 'o': origin = optarg; break;
+        case 'h':
+            printf("usage: signet audit checkpoint [DIR] [--log-key-id ID] [--origin NAME]\n\n"
+                   "Drains, then signs a c2sp.org/tlog-checkpoint of every leaf with the Ed25519 log\n"
+                   "key on the device and appends it to DIR/checkpoints (with a record pairing the\n"
+                   "signature with its device log entry).  Refuses when the trail no longer matches\n"
+                   "the previous checkpoint.\n");
+            return 0;
+        default: return 2;
+        }
+    }
     signet_config cfg;
-    const char *dir = NULL;
+    const char *dir;
+    int ex = resolve_dir(g, optind < argc ? argv[optind] : NULL, &cfg, &dir);
+    if (ex)
+        return ex;
+    uint16_t key_id = cfg.log_key_id;
+    if (kid && cli_parse_id(kid, &key_id) != SIGNET_OK)
+        return cli_usage_error("audit", "--log-key-id: %s", signet_errmsg());
+    hsm_conn *c;
+    hsm_session *s;
     signet_trail *t;
     uint32_t serial;
-    signet_rc rc = resolve_dir(c->g, a->dir, &cfg, &dir);
-    if (rc == SIGNET_OK)
-        rc = open_all(c, dir, &t, &serial);
-    if (rc)
-        return rc;
-    uint16_t key_id = a->have_key_id ? a->log_key_id : cfg.log_key_id;
+    if ((ex = open_all(g, dir, &c, &s, &t, &serial)))
+        return ex;
     signet_checkpoint cp;
-    rc = signet_audit_checkpoint(t, c->sess, serial, key_id, a->origin ? a->origin : cfg.log_name,
-                                 &cp);
+    signet_rc rc = signet_audit_checkpoint(t, s, serial, key_id, origin ? origin : cfg.log_name, &cp);
     if (rc == SIGNET_OK)
-        cli_progress(c->g, "checkpoint of %llu leaves signed", (unsigned long long)cp.size);
+        cli_progress(g, "checkpoint of %llu leaves signed", (unsigned long long)cp.size);
+    ex = rc ? cli_report(rc) : 0;
     signet_trail_close(t);
-    return rc;
+    cli_close_session(c, s);
+    return ex;
 }
 
-static signet_rc do_verify(struct cli_ctx *c, void *args)
+static int do_verify(const struct cli_globals *g, int argc, char **argv)
 {
-    const struct audit_args *a = args;
-    signet_verify_opts vo = {.vkey_path = a->vkey, .expect_path = a->expect,
-                             .known_checkpoint = a->checkpoint};
+    static const struct option o[] = {{"vkey", required_argument, 0, 'v'},
+                                      {"expect", required_argument, 0, 'e'},
+                                      {"checkpoint", required_argument, 0, 'c'},
+                                      {"device", required_argument, 0, 'd'},
+                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    signet_verify_opts vo = {0};
+    const char *device = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+        switch (ch) {
+        case 'v': vo.vkey_path = optarg; break;
+        case 'e': vo.expect_path = optarg; break;
+        case 'c': vo.known_checkpoint = optarg; break;
+        case 'd': device = optarg; break;
+        case 'h':
+            printf("usage: signet audit verify [DIR] [--vkey F] [--expect F] [--checkpoint F] "
+                   "[--device URL]\n\n"
+                   "  --vkey F        the published verifier key (else DIR/log.vkey: self-consistency only)\n"
+                   "  --expect F      lines '<key name> <count>' (and 'from <leaf>'): usage a release should show\n"
+                   "  --checkpoint F  a signed checkpoint known from elsewhere: detects stale copies\n"
+                   "  --device URL    the live device (global credentials; get-log-entries suffices):\n"
+                   "                  the trail's tail must match its log\n"
+                   "Exit 0 when everything verifies, 1 with a list of findings otherwise.\n");
+            return 0;
+        default: return 2;
+        }
+    }
     signet_config cfg;
-    const char *dir = NULL;
-    signet_rc rc = resolve_dir(c->g, a->dir, &cfg, &dir);
-    if (rc == SIGNET_OK)
-        rc = cli_require_file(a->vkey);
-    if (rc == SIGNET_OK)
-        rc = cli_require_file(a->expect);
-    if (rc == SIGNET_OK)
-        rc = cli_require_file(a->checkpoint);
-    if (rc)
-        return rc;
+    const char *dir;
+    int ex = resolve_dir(g, optind < argc ? argv[optind] : NULL, &cfg, &dir);
+    if (ex)
+        return ex;
     hsm_log live;
     memset(&live, 0, sizeof live);
-    if (a->device) {
-        /* The live device named by --device, with the global credential. */
-        const struct cli_globals *saved = c->g;
-        struct cli_globals g2 = *saved;
-        g2.connector = a->device;
-        c->g = &g2;
-        rc = cli_ctx_open(c);
-        c->g = saved;
+    if (device) {
+        struct cli_globals g2 = *g;
+        g2.connector = device;
+        hsm_conn *c;
+        hsm_session *s;
+        signet_rc rc = cli_open_session(&g2, &c, &s);
         /* Read, never drain: entries consumed here would be missing from the trail. */
         if (rc == SIGNET_OK)
-            hsm_session_set_log_hook(c->sess, NULL, NULL, NULL, 0, 0);
+            hsm_session_set_log_hook(s, NULL, NULL, NULL, 0, 0);
         if (rc == SIGNET_OK)
-            rc = device_serial(c->conn, &vo.live_serial);
+            rc = device_serial(c, &vo.live_serial);
         if (rc == SIGNET_OK)
-            rc = hsm_get_log_entries(c->sess, &live);
+            rc = hsm_get_log_entries(s, &live);
+        cli_close_session(c, s);
         if (rc)
-            return rc;
+            return cli_report(rc);
         vo.live = &live;
     }
     signet_report *r = NULL;
-    rc = signet_trail_verify(dir, &vo, &r);
-    if (r && (rc == SIGNET_OK || rc == SIGNET_E_VERIFY))
+    signet_rc rc = signet_trail_verify(dir, &vo, &r);
+    if (r)
         signet_report_print(r, stdout);
     signet_report_free(r);
-    if (rc == SIGNET_E_VERIFY) {
-        c->status = 1; /* the findings are the report */
-        return SIGNET_OK;
+    if (rc == SIGNET_E_VERIFY)
+        return 1;
+    return rc ? cli_report(rc) : 0;
+}
+
+static int do_prove(const struct cli_globals *g, int argc, char **argv)
+{
+    static const struct option o[] = {{"dir", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
+                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *dirarg = NULL, *out = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+        switch (ch) {
+        case 'd': dirarg = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h':
+            printf("usage: signet audit prove ARTIFACT [--dir DIR] [--out F]\n\n"
+                   "Writes a c2sp.org/tlog-proof receipt (default: ARTIFACT.tlog-proof) proving\n"
+                   "that the record of ARTIFACT's SHA-256 is in a signed checkpoint.\n");
+            return 0;
+        default: return 2;
+        }
     }
-    return rc;
-}
-
-static signet_rc sha256_file(const char *path, uint8_t out[32])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cli_open_error(NULL, path);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    uint8_t buf[65536];
-    size_t n;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = EVP_DigestUpdate(ctx, buf, n);
-    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, out, NULL);
-    EVP_MD_CTX_free(ctx);
-    fclose(f);
-    return ok ? SIGNET_OK : signet_fail(SIGNET_E_IO, "cannot hash %s", path);
-}
-
-static signet_rc do_prove(struct cli_ctx *c, void *args)
-{
-    const struct audit_args *a = args;
-    const char *art = a->artifact, *out = a->out;
+    if (optind >= argc)
+        return cli_usage_error("audit", "prove needs the ARTIFACT");
+    const char *art = argv[optind];
     signet_config cfg;
-    const char *dir = NULL;
-    signet_rc rc0 = resolve_dir(c->g, a->dir_opt, &cfg, &dir);
-    if (rc0)
-        return rc0;
+    const char *dir;
+    int ex = resolve_dir(g, dirarg, &cfg, &dir);
+    if (ex)
+        return ex;
     uint8_t sha[32];
     sb_wr w;
     sbw_init(&w, 1 << 20);
-    signet_rc rc = sha256_file(art, sha);
+    signet_rc rc = cli_sha256_file(art, sha);
     if (rc == SIGNET_OK)
         rc = signet_trail_prove(dir, sha, &w);
     char def[4200];
@@ -345,29 +437,38 @@ static signet_rc do_prove(struct cli_ctx *c, void *args)
             rc = signet_fail(SIGNET_E_IO, "cannot write %s", out);
     }
     sbw_free(&w);
-    if (rc == SIGNET_OK)
-        cli_progress(c->g, "receipt written to %s", out);
-    return rc;
+    if (rc)
+        return cli_report(rc);
+    cli_progress(g, "receipt written to %s", out);
+    return 0;
 }
 
-static signet_rc do_verify_receipt(struct cli_ctx *c, void *args)
+static int do_verify_receipt(const struct cli_globals *g, int argc, char **argv)
 {
-    const struct audit_args *a = args;
-    (void)c;
-    const char *vkey = a->vkey;
+    static const struct option o[] = {{"vkey", required_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
+                                      {0, 0, 0, 0}};
+    const char *vkey = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+        switch (ch) {
+        case 'v': vkey = optarg; break;
+        case 'h':
+            printf("usage: signet audit verify-receipt RECEIPT --vkey F [ARTIFACT]\n\n"
+                   "Checks offline that RECEIPT's checkpoint is signed by the key in F and that its\n"
+                   "record is in the tree; with ARTIFACT, that the record names its SHA-256.\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (optind >= argc || !vkey)
+        return cli_usage_error("audit", "verify-receipt needs RECEIPT and --vkey");
     signet_vkey k;
-    signet_rc rc = cli_require_file(vkey);
-    if (rc == SIGNET_OK)
-        rc = cli_require_file(a->receipt);
-    if (rc == SIGNET_OK)
-        rc = signet_vkey_load(vkey, &k);
-    FILE *f = rc ? NULL : fopen(a->receipt, "rb");
+    signet_rc rc = signet_vkey_load(vkey, &k);
+    FILE *f = rc ? NULL : fopen(argv[optind], "rb");
     if (!rc && !f)
-        rc = cli_open_error(NULL, a->receipt);
+        rc = signet_fail(SIGNET_E_NOTFOUND, "cannot open %s", argv[optind]);
     char buf[65537];
     size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f && ferror(f) && rc == SIGNET_OK)
-        rc = signet_fail(SIGNET_E_IO, "cannot read %s: %s", a->receipt, strerror(errno));
     if (f)
         fclose(f);
     signet_receipt r = {0};
@@ -381,12 +482,12 @@ static signet_rc do_verify_receipt(struct cli_ctx *c, void *args)
         rc = signet_receipt_verify(&r, &k, &cp);
     if (rc == SIGNET_OK && signet_record_parse((char *)r.extra, r.extra_len, rec) != SIGNET_OK)
         rc = signet_fail(SIGNET_E_VERIFY, "the receipt's leaf is not a signet record");
-    if (rc == SIGNET_OK && a->artifact) {
+    if (rc == SIGNET_OK && optind + 1 < argc) {
         uint8_t sha[32];
-        rc = sha256_file(a->artifact, sha);
+        rc = cli_sha256_file(argv[optind + 1], sha);
         if (rc == SIGNET_OK && !signet_record_names(rec, sha))
             rc = signet_fail(SIGNET_E_VERIFY, "%s is not the artifact this receipt is about",
-                             a->artifact);
+                             argv[optind + 1]);
     }
     if (rc == SIGNET_OK && rec->type == SIGNET_REC_BIND)
         printf("OK: leaf %llu of %s (tree of %llu leaves): %s binds %s (%zu signatures)\n",
@@ -400,14 +501,37 @@ static signet_rc do_verify_receipt(struct cli_ctx *c, void *args)
                rec->artifact);
     signet_receipt_free(&r);
     free(rec);
-    return rc;
+    if (rc == SIGNET_E_VERIFY) {
+        fprintf(stderr, "signet: %s\n", signet_errmsg());
+        return 1;
+    }
+    return rc ? cli_report(rc) : 0;
 }
 
-static signet_rc do_verify_git(struct cli_ctx *c, void *args)
+static int do_verify_git(const struct cli_globals *g, int argc, char **argv)
 {
-    const struct audit_args *a = args;
+    static const struct option o[] = {{"since", required_argument, 0, 's'},
+                                      {"vkey", required_argument, 0, 'v'},
+                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *since = NULL, *vkey = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+        switch (ch) {
+        case 's': since = optarg; break;
+        case 'v': vkey = optarg; break;
+        case 'h':
+            printf("usage: signet audit verify-git REPO [--since COMMIT] [--vkey F]\n\n"
+                   "Walks the history of the trail repository with git: every commit may only append\n"
+                   "to the trail files, never change log.vkey or anchors/, and its checkpoints must\n"
+                   "verify.  --since: a commit verified before, which must still be an ancestor of HEAD.\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("audit", "verify-git needs the REPO");
     signet_report *r = NULL;
-    signet_rc rc = signet_git_verify(a->repo, a->since, a->vkey, &r);
+    signet_rc rc = signet_git_verify(argv[optind], since, vkey, &r);
     for (size_t i = 0; r && i < signet_report_count(r); i++) {
         const signet_finding *f = signet_report_finding(r, i);
         printf("FINDING: %s%s%s\n", f->file, f->file[0] ? ": " : "", f->msg);
@@ -417,107 +541,35 @@ static signet_rc do_verify_git(struct cli_ctx *c, void *args)
         printf("result: OK\n");
     if (rc == SIGNET_E_VERIFY) {
         printf("result: FAILED\n");
-        c->status = 1;
-        return SIGNET_OK;
+        return 1;
     }
-    return rc;
+    return rc ? cli_report(rc) : 0;
 }
 
-/* ---- the table ------------------------------------------------------------ */
+static const struct sub SUBS[] = {
+    {"init", "init [DIR] [--log-key-id ID] [--origin NAME] [--domains D]", do_init},
+    {"anchor", "anchor [DIR]", do_anchor},
+    {"drain", "drain [DIR]", do_drain},
+    {"checkpoint", "checkpoint [DIR] [--log-key-id ID] [--origin NAME]", do_checkpoint},
+    {"verify", "verify [DIR] [--vkey F] [--expect F] [--checkpoint F] [--device URL]", do_verify},
+    {"prove", "prove ARTIFACT [--dir DIR] [--out F]", do_prove},
+    {"verify-receipt", "verify-receipt RECEIPT --vkey F [ARTIFACT]", do_verify_receipt},
+    {"verify-git", "verify-git REPO [--since COMMIT] [--vkey F]", do_verify_git},
+    {"bind", "bind INPUT OUTPUT", cli_audit_bind},
+};
 
-#define T struct audit_args
-static signet_rc p_key_id(const char *s, void *dst)
+static int run(const struct cli_globals *g, int argc, char **argv)
 {
-    T *a = (T *)((char *)dst - offsetof(T, log_key_id));
-    signet_rc rc = cli_parse_id(s, dst);
-    a->have_key_id = rc == SIGNET_OK;
-    return rc;
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof SUBS / sizeof SUBS[0]; i++)
+        if (strcmp(argv[1], SUBS[i].name) == 0) {
+            optind = 0;
+            return SUBS[i].run(g, argc - 1, argv + 1);
+        }
+    return cli_usage_error("audit", "unknown command '%s'", argv[1]);
 }
 
-#define DIR_ARG CLI_POS("DIR", cli_p_str, T, dir, 0, "the trail (default: audit in signet.conf)")
-#define KEY_ID                                                                                     \
-    CLI_OPT("log-key-id", 0, "ID", p_key_id, T, log_key_id, 0,                                     \
-            "the Ed25519 log key (default log_key_id of signet.conf)")
-#define ORIGIN                                                                                     \
-    CLI_OPT("origin", 0, "NAME", cli_p_str, T, origin, 0,                                          \
-            "the checkpoint origin line (default log_name of signet.conf)")
-
-static const struct cli_opt INIT_OPTS[] = {
-    DIR_ARG, KEY_ID, ORIGIN,
-    CLI_OPT_DEF("domains", 0, "D", cli_p_str, T, domains, "all", "domains of the log key"),
-    CLI_END};
-static const struct cli_opt DIR_OPTS[] = {DIR_ARG, CLI_END};
-static const struct cli_opt CHECKPOINT_OPTS[] = {DIR_ARG, KEY_ID, ORIGIN, CLI_END};
-static const struct cli_opt VERIFY_OPTS[] = {
-    DIR_ARG,
-    CLI_OPT("vkey", 0, "F", cli_p_str, T, vkey, 0,
-            "the published verifier key (else DIR/log.vkey: self-consistency only)"),
-    CLI_OPT("expect", 0, "F", cli_p_str, T, expect, 0,
-            "lines '<key name> <count>' (and 'from <leaf>'): usage a release should show"),
-    CLI_OPT("checkpoint", 0, "F", cli_p_str, T, checkpoint, 0,
-            "a signed checkpoint known from elsewhere: detects stale copies"),
-    CLI_OPT("device", 0, "URL", cli_p_str, T, device, 0,
-            "the live device (global credential; get-log-entries suffices)"),
-    CLI_END};
-static const struct cli_opt PROVE_OPTS[] = {
-    CLI_POS("ARTIFACT", cli_p_str, T, artifact, CLI_REQUIRED, "the signed file"),
-    CLI_OPT("dir", 0, "DIR", cli_p_str, T, dir_opt, 0, "the trail (default: audit in signet.conf)"),
-    CLI_OPT("out", 0, "F", cli_p_str, T, out, 0, "the receipt (default ARTIFACT.tlog-proof; - for stdout)"),
-    CLI_END};
-static const struct cli_opt RECEIPT_OPTS[] = {
-    CLI_POS("RECEIPT", cli_p_str, T, receipt, CLI_REQUIRED, "a c2sp.org/tlog-proof receipt"),
-    CLI_POS("ARTIFACT", cli_p_str, T, artifact, 0, "also check that the receipt names it"),
-    CLI_OPT("vkey", 0, "F", cli_p_str, T, vkey, CLI_REQUIRED, "the published verifier key"),
-    CLI_END};
-static const struct cli_opt GIT_OPTS[] = {
-    CLI_POS("REPO", cli_p_str, T, repo, CLI_REQUIRED, "the trail's git repository"),
-    CLI_OPT("since", 0, "COMMIT", cli_p_str, T, since, 0,
-            "a commit verified before, which must still be an ancestor of HEAD"),
-    CLI_OPT("vkey", 0, "F", cli_p_str, T, vkey, 0, "the published verifier key"),
-    CLI_END};
-
-static const struct cli_cmd CMDS[] = {
-    {"init", "create the trail, the log key and anchor the device",
-     "Creates DIR, the Ed25519 log key in the HSM if missing (writes DIR/log.vkey) and\n"
-     "anchors the connected device.\n",
-     INIT_OPTS, sizeof(T), CLI_SESSION | CLI_LATE, do_init},
-    {"anchor", "anchor the connected device (its log as it is now)",
-     "Records the connected device's audit log, as it is now, as its trust anchor.  Do\n"
-     "it right after a reset, at the key ceremony.\n",
-     DIR_OPTS, sizeof(T), CLI_SESSION | CLI_LATE, do_anchor},
-    {"drain", "move the device's audit log into the trail, then Set Log Index",
-     "Reads the device's audit log, appends the new entries to DIR/device-<serial>.log\n"
-     "(checking that they chain), then tells the device to forget them (Set Log\n"
-     "Index).  An auditor credential with get-log-entries is enough.\n",
-     DIR_OPTS, sizeof(T), CLI_SESSION | CLI_LATE, do_drain},
-    {"checkpoint", "sign a checkpoint of the whole trail with the log key",
-     "Drains, then signs a c2sp.org/tlog-checkpoint of every leaf with the Ed25519 log\n"
-     "key on the device and appends it to DIR/checkpoints (with a record pairing the\n"
-     "signature with its device log entry).  Refuses when the trail no longer matches\n"
-     "the previous checkpoint.\n",
-     CHECKPOINT_OPTS, sizeof(T), CLI_SESSION | CLI_LATE, do_checkpoint},
-    {"verify", "check everything; exit 1 with a list of findings",
-     "Exit 0 when everything verifies, 1 with a list of findings otherwise\n"
-     "(docs/audit.md).\n",
-     VERIFY_OPTS, sizeof(T), CLI_SESSION | CLI_LATE, do_verify},
-    {"prove", "write a c2sp.org/tlog-proof receipt for the record of ARTIFACT",
-     "Proves that the record of ARTIFACT's SHA-256 is in a signed checkpoint.\n", PROVE_OPTS,
-     sizeof(T), 0, do_prove},
-    {"verify-receipt", "check a receipt offline (and that it names ARTIFACT)",
-     "Checks offline that RECEIPT's checkpoint is signed by the key in F and that its\n"
-     "record is in the tree; with ARTIFACT, that the record names its SHA-256.\n",
-     RECEIPT_OPTS, sizeof(T), 0, do_verify_receipt},
-    {"verify-git", "check that every commit of the trail repository only appended",
-     "Walks the history of the trail repository with git: every commit may only append\n"
-     "to the trail files, never change log.vkey or anchors/, and its checkpoints must\n"
-     "verify.\n",
-     GIT_OPTS, sizeof(T), 0, do_verify_git},
-    {0}};
-#undef T
-
-const struct cli_table cli_table_audit = {
-    "audit", "the audit trail: drain, checkpoint, verify, prove",
-    "The audit trail: an append-only, signed record of everything signed, tied to the\n"
-    "HSM's own hash-chained log.  DIR defaults to `audit` in signet.conf.  Manual:\n"
-    "docs/audit.md.\n",
-    CMDS};
+const struct cli_group cli_group_audit = {"audit", "the audit trail: drain, checkpoint, verify, prove", run};
