@@ -28,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the input as an APK, and its second half as the .idsig of its first half */
     (void)signet_apk_verify(data, size, NULL, 0, 24, &r);
     (void)signet_apk_verify(data, size / 2, data + size / 2, size - size / 2, 24, &r);
+    uint8_t sha[32];
+    (void)signet_ota_verify(data, size, NULL, 0, sha);
     int sdk;
     (void)signet_apk_manifest_min_sdk(data, size, &sdk);
     return 0;

@@ -135,6 +135,14 @@ typedef struct {
 signet_rc signet_apk_verify(const uint8_t *apk, size_t len, const uint8_t *idsig,
                             size_t idsig_len, int min_sdk, signet_apk_verify_result *res);
 
+/* ---- OTA packages ------------------------------------------------------------ */
+/* Checks the whole-file signature signapk -w writes (a PKCS#7 SignedData in the
+ * ZIP comment with a 6-byte footer) as the recovery does.  cert_der (may be NULL:
+ * any signer the package carries) is the certificate it must verify with.
+ * signer_sha256 (may be NULL) gets the SHA-256 of the signer's certificate. */
+signet_rc signet_ota_verify(const uint8_t *zip, size_t len, const uint8_t *cert_der,
+                            size_t cert_len, uint8_t signer_sha256[32]);
+
 /* ---- pieces shared with other engines (release, OTA) ------------------------- */
 /* minSdkVersion of a binary AndroidManifest.xml (1 when it names none). */
 signet_rc signet_apk_manifest_min_sdk(const uint8_t *xml, size_t len, int *min_sdk);

@@ -377,13 +377,35 @@ typedef enum {
     SIGNET_FIND_HISTORY,       /* git history: a commit rewrote instead of appending */
     SIGNET_FIND_BINDING,       /* a binding names no earlier sign / reuse record of its input */
     SIGNET_FIND_REUSE,         /* a reuse does not match the sign record it names */
+    SIGNET_FIND_NEVER_SIGNED,  /* an intent with no device entry: nothing was signed (notice) */
 } signet_finding_kind;
+
+/* How much a finding matters (docs/audit.md, "Findings"):
+ *   notice     informational; `audit verify` still exits 0
+ *   incident   something happened to a device or a signer (a full log, lost entries,
+ *              an interrupted signature, a reset, a signature outside signet): exit 1
+ *   attention  this copy or these expectations (stale, unexpected usage): exit 1;
+ *              fixed by draining, a newer copy or new expectations
+ *   tamper     the trail was changed, forged or forked: exit 1 */
+typedef enum {
+    SIGNET_SEV_NOTICE = 1,
+    SIGNET_SEV_INCIDENT,
+    SIGNET_SEV_ATTENTION,
+    SIGNET_SEV_TAMPER,
+} signet_severity;
+
+signet_severity signet_finding_severity(signet_finding_kind kind);
+const char *signet_severity_name(signet_severity s);
 
 typedef struct {
     signet_finding_kind kind;
     char file[64];             /* "" when not about one file */
     uint64_t line;             /* 1-based, 0 when not about one line */
     char msg[320];
+    signet_severity severity;
+    char hash[17];             /* a stable name (16 hex digits) for the finding */
+    bool acknowledged;         /* reserved for acknowledgement records (never set yet) */
+    char ack[200];
 } signet_finding;
 
 typedef struct {
@@ -412,8 +434,10 @@ typedef struct {
     uint32_t live_serial;
 } signet_verify_opts;
 
-/* SIGNET_OK with no findings; SIGNET_E_VERIFY with findings in *out; other codes when
- * the trail could not be read at all (then *out may still hold partial findings). */
+/* SIGNET_OK when no finding needs attention (notices only); SIGNET_E_VERIFY
+ * otherwise, with the findings in *out; other codes when the trail could not be
+ * read, or SIGNET_E_NOMEM when memory ran out (then *out is incomplete and must not
+ * be trusted: verification stopped). */
 signet_rc signet_trail_verify(const char *dir, const signet_verify_opts *o, signet_report **out);
 
 /* Walks the history of the git repository REPO (oldest commit first, with `git`):

@@ -168,6 +168,12 @@ signet_rc signet_batch_order(signet_signer *s, const char *const *keys, size_t n
 signet_rc signet_signer_bind(signet_signer *s, const char *input, const uint8_t in_sha256[32],
                              const char *output, const uint8_t out_sha256[32],
                              const uint64_t *covers, size_t n_covers);
+/* The same for a tool that signed through the module or a helper (apksigner with
+ * SIGNET_ARTIFACT=input): covers every sign and reuse record naming in_sha256 that no
+ * earlier binding of that input covers (`signet audit bind IN OUT`).  *n_bound: how
+ * many.  SIGNET_E_NOTFOUND when there is none. */
+signet_rc signet_signer_bind_input(signet_signer *s, const char *input, const uint8_t in_sha256[32],
+                                   const char *output, const uint8_t out_sha256[32], size_t *n_bound);
 
 /* Writes a signed checkpoint now when records were added since the last one
  * (also done automatically per checkpoint_every / checkpoint_seconds and at close). */

@@ -32,14 +32,19 @@ signet_rc apk_assemble(signet_apk_job *j)
                               val[i].p, val[i].len};
     }
     rc = rc ? rc : apk_block_encode(pairs, n, &block);
-    sbw_reset(&j->out);
-    rc = rc ? rc : sbw_put(&j->out, j->l.entries.p, j->l.entries.len);
+    /* The entries buffer becomes the output: no copy of the (large) entries. */
+    size_t entries_len = j->l.entries.len;
+    if (rc == SIGNET_OK) {
+        sbw_free(&j->out);
+        j->out = j->l.entries;
+        sbw_init(&j->l.entries, 0);
+    }
     rc = rc ? rc : sbw_put(&j->out, block.p, block.len);
     rc = rc ? rc : sbw_put(&j->out, j->l.cd.p, j->l.cd.len);
     size_t eocd_at = j->out.len;
     rc = rc ? rc : sbw_put(&j->out, j->eocd.p, j->eocd.len);
     if (rc == SIGNET_OK)
-        put_le32(j->out.p + eocd_at + 16, (uint32_t)(j->l.entries.len + block.len));
+        put_le32(j->out.p + eocd_at + 16, (uint32_t)(entries_len + block.len));
     for (size_t i = 0; i < n; i++)
         sbw_free(&val[i]);
     sbw_free(&block);
@@ -90,7 +95,17 @@ signet_rc signet_apk_sign_finish(signet_apk_job *j, sb_wr *apk_out, sb_wr *idsig
 {
     if (j->round != 2)
         return signet_fail(SIGNET_E_STATE, "the APK still needs %zu signatures", j->nreq);
-    signet_rc rc = sbw_put(apk_out, j->out.p, j->out.len);
+    signet_rc rc = SIGNET_OK;
+    if (apk_out->len == 0 && !apk_out->fixed && !apk_out->secure && apk_out->max >= j->out.len) {
+        /* hand the buffer over instead of copying a large APK once more */
+        size_t max = apk_out->max;
+        sbw_free(apk_out);
+        *apk_out = j->out;
+        apk_out->max = max;
+        sbw_init(&j->out, 0);
+    } else {
+        rc = sbw_put(apk_out, j->out.p, j->out.len);
+    }
     if (rc == SIGNET_OK && j->o.v4 && idsig_out)
         rc = sbw_put(idsig_out, j->idsig.p, j->idsig.len);
     return rc;

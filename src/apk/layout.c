@@ -112,6 +112,14 @@ signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign
     memset(l, 0, sizeof *l);
     sbw_init(&l->entries, MAX_OUTPUT);
     sbw_init(&l->cd, MAX_OUTPUT);
+    /* One allocation of the final size: growing by doubling would copy a large APK
+     * several times.  It also holds the signing block, central directory and end
+     * record later, so the signed APK is assembled in place (assemble.c). */
+    uint8_t *pre;
+    size_t want = (size_t)z->entries_end + (size_t)z->n * 8 + lib_align + APK_PAGE +
+                  z->cd_size + (z->len - z->eocd_offset) + (1u << 16);
+    if (sbw_reserve(&l->entries, want, &pre) == SIGNET_OK)
+        l->entries.len = 0;
     const signet_zip_entry **sorted = malloc((z->n ? z->n : 1) * sizeof *sorted);
     uint32_t *newoff = malloc((z->n ? z->n : 1) * sizeof *newoff);
     signet_rc rc = SIGNET_OK;

@@ -1,4 +1,5 @@
 /* Signed notes (c2sp.org/signed-note) with Ed25519 keys, and their verifier keys. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,8 @@ signet_rc signet_vkey_format(const signet_vkey *k, sb_wr *out)
 signet_rc signet_vkey_load(const char *path, signet_vkey *out)
 {
     FILE *f = fopen(path, "r");
+    if (!f && errno == ENOMEM)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory opening %s", path);
     if (!f)
         return signet_fail(SIGNET_E_NOTFOUND,
                            "cannot open the verifier key %s: create it with `signet audit init` or "

@@ -4,11 +4,78 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "report_internal.h"
 
 #define MAX_FINDINGS 1000
 
 signet_report *report_new(void) { return calloc(1, sizeof(signet_report)); }
+
+static const char *kind_name(signet_finding_kind k);
+
+signet_severity signet_finding_severity(signet_finding_kind k)
+{
+    switch (k) {
+    case SIGNET_FIND_NEVER_SIGNED:
+        return SIGNET_SEV_NOTICE;
+    /* Events a person looks into: the trail itself is intact, something happened to
+     * the device or a signer. */
+    case SIGNET_FIND_TORN_TAIL:
+    case SIGNET_FIND_GAP:
+    case SIGNET_FIND_UNLOGGED:
+    case SIGNET_FIND_RESTART:
+    case SIGNET_FIND_UNRECORDED:
+        return SIGNET_SEV_INCIDENT;
+    /* What a given copy or a given expectation says: fixed by draining, fetching
+     * the newer copy or correcting the expectation. */
+    case SIGNET_FIND_STALE:
+    case SIGNET_FIND_EXPECT:
+        return SIGNET_SEV_ATTENTION;
+    default:
+        return SIGNET_SEV_TAMPER;
+    }
+}
+
+/* A finding's name that stays the same from run to run: the kind and where it is
+ * (lines of an append-only trail do not move); the message only when it is about
+ * no line.  Meant for acknowledgement records (docs/audit.md). */
+static void finding_hash(signet_finding *f)
+{
+    uint8_t h[32];
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "signet-finding\n%s\n%s\n%llu\n%s", kind_name(f->kind), f->file,
+                     (unsigned long long)f->line, f->line ? "" : f->msg);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        n = (int)strlen(buf);
+    if (EVP_Digest(buf, (size_t)n, h, NULL, EVP_sha256(), NULL) != 1) {
+        memset(f->hash, '0', 16);
+        f->hash[16] = 0;
+        return;
+    }
+    for (int i = 0; i < 8; i++)
+        snprintf(f->hash + 2 * i, 3, "%02x", h[i]);
+}
+
+bool report_failed(const signet_report *r)
+{
+    if (r->omitted)
+        return true;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].severity != SIGNET_SEV_NOTICE && !r->f[i].acknowledged)
+            return true;
+    return false;
+}
+
+const char *signet_severity_name(signet_severity s)
+{
+    switch (s) {
+    case SIGNET_SEV_NOTICE: return "notice";
+    case SIGNET_SEV_INCIDENT: return "incident";
+    case SIGNET_SEV_ATTENTION: return "attention";
+    default: return "tamper";
+    }
+}
 
 void signet_report_free(signet_report *r)
 {
@@ -32,6 +99,7 @@ void report_add(signet_report *r, signet_finding_kind kind, const char *file, ui
         signet_finding *nf = realloc(r->f, ncap * sizeof *nf);
         if (!nf) {
             r->omitted++;
+            r->nomem = true; /* the verifier stops with SIGNET_E_NOMEM */
             return;
         }
         r->f = nf;
@@ -46,6 +114,8 @@ void report_add(signet_report *r, signet_finding_kind kind, const char *file, ui
     va_start(ap, fmt);
     vsnprintf(f->msg, sizeof f->msg, fmt, ap);
     va_end(ap);
+    f->severity = signet_finding_severity(kind);
+    finding_hash(f);
 }
 
 int report_usage_slot(signet_report *r, const char *name, uint16_t key_id)
@@ -102,7 +172,7 @@ static const char *kind_name(signet_finding_kind k)
         [SIGNET_FIND_TRUNCATED] = "truncated",   [SIGNET_FIND_STALE] = "stale",
         [SIGNET_FIND_EXPECT] = "unexpected-usage", [SIGNET_FIND_VKEY] = "verifier-key",
         [SIGNET_FIND_HISTORY] = "history-rewritten", [SIGNET_FIND_BINDING] = "bad-binding",
-        [SIGNET_FIND_REUSE] = "bad-reuse",
+        [SIGNET_FIND_REUSE] = "bad-reuse",       [SIGNET_FIND_NEVER_SIGNED] = "never-signed",
     };
     return (unsigned)k < sizeof names / sizeof names[0] && names[k] ? names[k] : "finding";
 }
@@ -111,12 +181,17 @@ void signet_report_print(const signet_report *r, FILE *f)
 {
     for (size_t i = 0; i < r->n; i++) {
         const signet_finding *x = &r->f[i];
-        fprintf(f, "FINDING %s: ", kind_name(x->kind));
+        const char *label = x->acknowledged                    ? "ACKNOWLEDGED"
+                            : x->severity == SIGNET_SEV_NOTICE ? "NOTE"
+                                                               : "FINDING";
+        fprintf(f, "%s %s [%s %s]: ", label, kind_name(x->kind), signet_severity_name(x->severity), x->hash);
         if (x->file[0] && x->line)
             fprintf(f, "%s:%llu: ", x->file, (unsigned long long)x->line);
         else if (x->file[0])
             fprintf(f, "%s: ", x->file);
         fprintf(f, "%s\n", x->msg);
+        if (x->acknowledged)
+            fprintf(f, "    acknowledged %s\n", x->ack);
     }
     if (r->omitted)
         fprintf(f, "FINDING ...: %zu more findings were not listed\n", r->omitted);
@@ -141,5 +216,5 @@ void signet_report_print(const signet_report *r, FILE *f)
             fprintf(f, "    %-24s 0x%04x  %llu signed, %llu reused\n", r->u[i].key_name, r->u[i].key_id,
                     (unsigned long long)r->u[i].count, (unsigned long long)r->u[i].reuses);
     }
-    fprintf(f, "%s\n", r->n || r->omitted ? "result: FAILED" : "result: OK");
+    fprintf(f, "%s\n", report_failed(r) ? "result: FAILED" : "result: OK");
 }

@@ -17,7 +17,12 @@ struct signet_report {
     report_dev *devs;
     size_t ndevs;
     uint64_t leaves, records, entries, checkpoints, checkpoints_valid, newest_checkpoint, set_aside;
+    bool nomem;                /* a finding could not be stored: the report is incomplete */
 };
+
+/* True when a finding needs attention: anything but a notice (or findings were
+ * omitted). */
+bool report_failed(const signet_report *r);
 
 signet_report *report_new(void);
 void report_add(signet_report *r, signet_finding_kind kind, const char *file, uint64_t line,

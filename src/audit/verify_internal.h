@@ -13,6 +13,7 @@ typedef struct {
 
 typedef struct {
     uint32_t serial;
+    char fname[64];            /* device-S.log */
     ventry *e;
     size_t n, cap;
     yh_log_entry last;
@@ -22,6 +23,8 @@ typedef struct {
     size_t n_anchor;
     bool anchor_loaded;
 } vdev;
+
+enum { KEY_OTHER = 1, KEY_GENERATED, KEY_IMPORTED, KEY_DELETED };
 
 typedef struct {
     uint64_t index, line, seq, tree_size;
@@ -35,6 +38,7 @@ typedef struct {
     uint8_t data16[16], sig16[16], art16[16];
     bool has_art;
     uint64_t original;         /* reuse: leaf of the original sign record */
+    uint8_t event;             /* key: KEY_* */
     size_t cover_off;          /* bind: its covered leaves in vstate.covers */
     uint32_t n_covers;
 } vrec;
@@ -58,7 +62,37 @@ typedef struct {
     merkle_tree *tree;
     uint64_t *covers;          /* the covered leaves of every bind record, one after another */
     size_t n_cover, cap_cover;
+    uint64_t *cp_sizes;        /* sizes of the checkpoints that verified, in file order */
+    size_t n_cp_sizes;
 } vstate;
+
+/* Every check either completes or fails with SIGNET_E_NOMEM (or another error that
+ * stops verification): a check never skips work it could not allocate for, so an
+ * out-of-memory verifier never reports fewer findings than there are. */
+
+/* Leaves (verify_leaves.c): reads one leaf file (d NULL: records.log), hashing every
+ * leaf and handing device lines and records to the checks below. */
+signet_rc vread_leaf_file(vstate *v, const char *name, vdev *d);
+/* Every index from 0 to the largest present exactly once; *tree_ok when so, and then
+ * v->tree holds every leaf. */
+signet_rc vcheck_leaves(vstate *v, bool *tree_ok);
+
+/* Device chains (verify_device.c). */
+vdev *vdev_of(vstate *v, uint32_t serial);
+ventry *vfind_entry(vdev *d, uint64_t seq);
+signet_rc vload_anchor(vstate *v, vdev *d, const char *fname);
+signet_rc vdevice_line(vstate *v, vdev *d, const char *fname, uint64_t lineno, const devline *dl);
+
+/* Records paired with device entries both ways (verify_pairing.c). */
+signet_rc vpair_records(vstate *v);
+
+/* Checkpoints (verify_checkpoints.c): signed, consistent, matching the trail. */
+signet_rc vcheck_checkpoints(vstate *v, const signet_vkey *k, bool tree_ok);
+
+/* Freshness (verify_fresh.c) and expectations (verify_expect.c). */
+signet_rc vcheck_known(vstate *v, const signet_vkey *k, const char *path, bool tree_ok);
+void vcheck_live(vstate *v, const hsm_log *live, uint32_t serial);
+signet_rc vcheck_expect(vstate *v, const char *path);
 
 /* The record with this leaf index (records are kept in leaf order); NULL if none. */
 vrec *vrec_at(vstate *v, uint64_t index);

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "file_io.h"
+#include "keys_cmds.h"
 #include "signet/audit.h"
 #include "signet/sign.h"
 
@@ -393,23 +395,6 @@ static int do_verify(const struct cli_globals *g, int argc, char **argv)
     return rc ? cli_report(rc) : 0;
 }
 
-static signet_rc sha256_file(const char *path, uint8_t out[32])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return signet_fail(SIGNET_E_NOTFOUND, "cannot open %s", path);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    uint8_t buf[65536];
-    size_t n;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = EVP_DigestUpdate(ctx, buf, n);
-    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, out, NULL);
-    EVP_MD_CTX_free(ctx);
-    fclose(f);
-    return ok ? SIGNET_OK : signet_fail(SIGNET_E_IO, "cannot hash %s", path);
-}
-
 static int do_prove(const struct cli_globals *g, int argc, char **argv)
 {
     static const struct option o[] = {{"dir", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
@@ -439,7 +424,7 @@ static int do_prove(const struct cli_globals *g, int argc, char **argv)
     uint8_t sha[32];
     sb_wr w;
     sbw_init(&w, 1 << 20);
-    signet_rc rc = sha256_file(art, sha);
+    signet_rc rc = cli_sha256_file(art, sha);
     if (rc == SIGNET_OK)
         rc = signet_trail_prove(dir, sha, &w);
     char def[4200];
@@ -499,7 +484,7 @@ static int do_verify_receipt(const struct cli_globals *g, int argc, char **argv)
         rc = signet_fail(SIGNET_E_VERIFY, "the receipt's leaf is not a signet record");
     if (rc == SIGNET_OK && optind + 1 < argc) {
         uint8_t sha[32];
-        rc = sha256_file(argv[optind + 1], sha);
+        rc = cli_sha256_file(argv[optind + 1], sha);
         if (rc == SIGNET_OK && !signet_record_names(rec, sha))
             rc = signet_fail(SIGNET_E_VERIFY, "%s is not the artifact this receipt is about",
                              argv[optind + 1]);
@@ -570,6 +555,7 @@ static const struct sub SUBS[] = {
     {"prove", "prove ARTIFACT [--dir DIR] [--out F]", do_prove},
     {"verify-receipt", "verify-receipt RECEIPT --vkey F [ARTIFACT]", do_verify_receipt},
     {"verify-git", "verify-git REPO [--since COMMIT] [--vkey F]", do_verify_git},
+    {"bind", "bind INPUT OUTPUT", cli_audit_bind},
 };
 
 static int run(const struct cli_globals *g, int argc, char **argv)

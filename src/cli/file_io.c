@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "file_io.h"
 #include "signet/file.h"
 
@@ -84,4 +86,21 @@ signet_rc cli_overwrite_file(const char *path, const uint8_t *p, size_t n)
     if (close(fd) != 0 && rc == SIGNET_OK)
         rc = signet_fail(SIGNET_E_IO, "closing %s: %s", path, strerror(errno));
     return rc;
+}
+
+signet_rc cli_sha256_file(const char *path, uint8_t out[32])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return signet_fail(SIGNET_E_NOTFOUND, "cannot open %s", path);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t buf[65536];
+    size_t n;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = EVP_DigestUpdate(ctx, buf, n);
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, out, NULL);
+    EVP_MD_CTX_free(ctx);
+    fclose(f);
+    return ok ? SIGNET_OK : signet_fail(SIGNET_E_IO, "cannot hash %s", path);
 }

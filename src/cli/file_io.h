@@ -14,4 +14,7 @@ signet_rc cli_write_file(const char *path, const uint8_t *p, size_t n);
  * open reads the new bytes), truncates it to n and fsyncs it before returning. */
 signet_rc cli_overwrite_file(const char *path, const uint8_t *p, size_t n);
 
+/* SHA-256 of a whole file (streamed). */
+signet_rc cli_sha256_file(const char *path, uint8_t out[32]);
+
 #endif

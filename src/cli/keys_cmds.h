@@ -32,4 +32,7 @@ signet_rc keys_import(struct cli_ctx *c, void *args);
      keys_import_help, keys_import_opts, sizeof(struct keys_import_args), CLI_SESSION | CLI_LATE,  \
      keys_import}
 
+/* `signet audit bind` (audit_bind.c). */
+int cli_audit_bind(const struct cli_globals *g, int argc, char **argv);
+
 #endif

@@ -190,7 +190,7 @@ static CK_RV device_decrypt(struct p11_crypt_op *op, const uint8_t *ct, size_t l
 {
     const struct p11_key *k = &p11.objects.keys[op->key];
     signet_signer *signer;
-    signet_rc rc = p11_device_signer(&signer);
+    signet_rc rc = p11_device_signer_for(k->name, &signer);
     if (rc)
         return p11_rv_from(rc, "cannot reach the HSM");
     hsm_session *hs = signet_signer_session(signer);

@@ -26,6 +26,18 @@ signet_rc p11_device_signer(signet_signer **out)
     return SIGNET_OK;
 }
 
+signet_rc p11_device_signer_for(const char *key_name, signet_signer **out)
+{
+    signet_rc rc = p11_device_signer(out);
+    if (rc || signet_keystore_find(signet_signer_keystore(*out), key_name))
+        return rc;
+    /* The key reached the module's objects after the signer read the key store
+     * (p11_objects_refresh): a fresh signer reads it again. */
+    signet_signer_close(p11.signer);
+    p11.signer = NULL;
+    return p11_device_signer(out);
+}
+
 signet_rc p11_device_login(uint16_t auth_id, char *password_smem)
 {
     p11_device_logout();

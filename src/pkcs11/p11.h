@@ -264,6 +264,9 @@ bool p11_object_visible(const struct p11_object *obj);
 /* Opens the signer with the stored credentials when there is none (lazily after a
  * fork or a C_Login whose session was dropped). */
 signet_rc p11_device_signer(signet_signer **out);
+/* The same, re-opened when its key store does not know key_name yet (a key that
+ * appeared after the signer was opened). */
+signet_rc p11_device_signer_for(const char *key_name, signet_signer **out);
 /* Opens the signer for a login; the credentials are kept on success. */
 signet_rc p11_device_login(uint16_t auth_id, char *password_smem);
 /* Closes the signer and wipes the credentials. */

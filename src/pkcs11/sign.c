@@ -181,7 +181,7 @@ static CK_RV finish(struct p11_sign_op *op, uint8_t *out)
     if (rc)
         return p11_rv_from(rc, "cannot record the artifact being signed");
     signet_signer *signer;
-    if ((rc = p11_device_signer(&signer)))
+    if ((rc = p11_device_signer_for(k->name, &signer)))
         return p11_rv_from(rc, "cannot reach the HSM");
     signet_sign_req req = {
         .key_name = k->name,

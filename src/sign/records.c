@@ -149,3 +149,72 @@ signet_rc signet_signer_bind(signet_signer *s, const char *input, const uint8_t 
     free(rec);
     return rc ? signet_wrap(rc, "binding %s to its signatures", output) : SIGNET_OK;
 }
+
+/* The sign and reuse records naming in_sha256 that no binding of that input covers
+ * yet (those after the newest bind whose input it is), from records.log. */
+static signet_rc uncovered_records(signet_signer *s, const uint8_t in_sha256[32], uint64_t *covers,
+                                   size_t *n)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/records.log", signet_trail_dir(s->trail));
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return signet_fail(SIGNET_E_NOTFOUND, "the trail %s has no records.log",
+                           signet_trail_dir(s->trail));
+    signet_record *rec = calloc(1, sizeof *rec);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    *n = 0;
+    signet_rc rc = rec ? SIGNET_OK : signet_fail(SIGNET_E_NOMEM, "out of memory");
+    while (rc == SIGNET_OK && (len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] != '\n')
+            break; /* a torn tail is nobody's signature */
+        if (signet_record_parse(line, (size_t)len - 1, rec) != SIGNET_OK) {
+            signet_err_clear();
+            continue; /* audit verify reports malformed lines */
+        }
+        bool names = rec->has_artifact_sha256 && memcmp(rec->artifact_sha256, in_sha256, 32) == 0;
+        if (rec->type == SIGNET_REC_BIND && names)
+            *n = 0; /* covered by that binding */
+        else if ((rec->type == SIGNET_REC_SIGN || rec->type == SIGNET_REC_REUSE) && names) {
+            if (*n == SIGNET_BIND_MAX)
+                rc = signet_fail(SIGNET_E_STATE, "more than %d signatures of one input to bind",
+                                 SIGNET_BIND_MAX);
+            else
+                covers[(*n)++] = rec->index;
+        }
+    }
+    free(line);
+    free(rec);
+    fclose(f);
+    return rc;
+}
+
+signet_rc signet_signer_bind_input(signet_signer *s, const char *input, const uint8_t in_sha256[32],
+                                   const char *output, const uint8_t out_sha256[32], size_t *n_bound)
+{
+    *n_bound = 0;
+    if (!s->trail)
+        return signet_fail(SIGNET_E_STATE, "no audit trail: set audit in signet.conf");
+    uint64_t *covers = calloc(SIGNET_BIND_MAX, sizeof *covers);
+    if (!covers)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    size_t n = 0;
+    signet_rc rc = signer_lock(s);
+    if (rc == SIGNET_OK) {
+        rc = uncovered_records(s, in_sha256, covers, &n);
+        signer_unlock(s);
+    }
+    if (rc == SIGNET_OK && n == 0)
+        rc = signet_fail(SIGNET_E_NOTFOUND,
+                         "no signature of %s (by its SHA-256) waits for a binding in the trail: "
+                         "was it signed with SIGNET_ARTIFACT=%s?",
+                         input, input);
+    if (rc == SIGNET_OK)
+        rc = signet_signer_bind(s, input, in_sha256, output, out_sha256, covers, n);
+    if (rc == SIGNET_OK)
+        *n_bound = n;
+    free(covers);
+    return rc;
+}

@@ -180,9 +180,10 @@ static void cli_failures(void **state)
     assert_int_equal(sh("$S age decrypt -i k1.txt c > /dev/null"), 10);
     /* A header MAC that does not verify: exit 1; a malformed header: exit 9; bad armor:
      * exit 11. */
+    /* (the MAC's first character becomes A, or B when it already was A) */
     assert_int_equal(sh("age -r $(age-keygen -y k1.txt) -o c p1000 && "
-                        "sed '/^---/s/ ./ A/' c > cm && cmp -s c cm || "
-                        "sed '/^---/s/ ./ B/' c > cm"),
+                        "sed '/^---/s/ ./ A/' c > cm && "
+                        "if cmp -s c cm; then sed '/^---/s/ ./ B/' c > cm; fi && ! cmp -s c cm"),
                      0);
     assert_int_equal(sh("$S age decrypt -i k1.txt cm > /dev/null"), 1);
     assert_int_equal(sh("sed '1s/v1/v2/' c > ch && $S age decrypt -i k1.txt ch"), 9);

@@ -360,6 +360,42 @@ static void test_min_sdk_rules(void **state)
     free(apk);
 }
 
+/* signapk -w's whole-file signature, checked as the recovery does. */
+static void test_ota_whole_file_signature(void **state)
+{
+    assert_int_equal(sh(NULL, "rm -rf ota && mkdir -p ota/META-INF/com/google/android && "
+                              "echo ui_print > ota/META-INF/com/google/android/updater-script && "
+                              "head -c 20000 /dev/urandom > ota/payload.bin && "
+                              "(cd ota && zip -q -0 -r ../ota.zip .) && "
+                              "java -jar /usr/share/signapk/signapk.jar -w k.x509.pem k.pk8 ota.zip "
+                              "ota-signed.zip"), 0);
+    char *pkg, *pem;
+    size_t len, plen;
+    readf("ota-signed.zip", &pkg, &len);
+    assert_int_equal(sh(NULL, "openssl x509 -in k.x509.pem -outform DER -out k.der && "
+                              "openssl x509 -in other.x509.pem -outform DER -out other.der"), 0);
+    readf("k.der", &pem, &plen);
+    uint8_t sha[32];
+    assert_int_equal(signet_ota_verify((uint8_t *)pkg, len, (uint8_t *)pem, plen, sha), SIGNET_OK);
+    assert_int_equal(signet_ota_verify((uint8_t *)pkg, len, NULL, 0, sha), SIGNET_OK);
+    char *other;
+    size_t olen;
+    readf("other.der", &other, &olen);
+    assert_int_equal(signet_ota_verify((uint8_t *)pkg, len, (uint8_t *)other, olen, sha),
+                     SIGNET_E_VERIFY);
+    pkg[100] ^= 1; /* an entry's bytes */
+    assert_int_equal(signet_ota_verify((uint8_t *)pkg, len, (uint8_t *)pem, plen, sha),
+                     SIGNET_E_VERIFY);
+    pkg[100] ^= 1;
+    pkg[len - 3] ^= 0x10; /* the footer: no longer 0xffff */
+    assert_int_equal(signet_ota_verify((uint8_t *)pkg, len, NULL, 0, sha), SIGNET_E_VERIFY);
+    for (size_t n = 0; n < 64; n++) /* truncations never read out of bounds */
+        (void)signet_ota_verify((uint8_t *)pkg, len - n, NULL, 0, sha);
+    free(pkg);
+    free(pem);
+    free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_tamper_matrix),
         cmocka_unit_test(test_engine_refuses_foreign_signature),
         cmocka_unit_test(test_min_sdk_rules),
+        cmocka_unit_test(test_ota_whole_file_signature),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     sbw_free(&good);

@@ -69,6 +69,34 @@ static void resign_unchanged_apk_makes_no_device_operation(void **state)
     assert_int_equal(strtol(out, NULL, 10), 0);
     free(out);
 
+    /* apksigner with SIGNET_ARTIFACT names the input; `signet audit bind` then binds the
+     * finished output to those signatures (here cache hits: reuse records). */
+    char a3[600];
+    snprintf(a3, sizeof a3, "%s/bound.apk", work);
+    setenv("SIGNET_ARTIFACT", apk, 1);
+    assert_int_equal(apksign(apk, a3), 0);
+    unsetenv("SIGNET_ARTIFACT");
+    assert_int_equal(device_signs(), d1);
+    char *bound = NULL;
+    assert_int_equal(p11_sh(&bound, "SIGNET_PASSWORD=password %s/signet --config %s audit bind %s %s",
+                            getenv("SIGNET_BIN_DIR"), env.conf, apk, a3), 0);
+    char want[64];
+    snprintf(want, sizeof want, "to %ld signatures of", d1 - d0);
+    assert_non_null(strstr(bound, want));
+    free(bound);
+    assert_int_equal(p11_sh(NULL, "grep ' type=bind ' %s/records.log | grep -q "
+                                  "\"output_sha256=$(sha256sum %s | cut -c1-64)\"",
+                            env.audit, a3), 0);
+    /* Everything of that input is bound now: a second bind finds nothing (exit 6). */
+    assert_int_equal(p11_sh(NULL, "SIGNET_PASSWORD=password %s/signet --config %s audit bind %s %s "
+                                  "2>/dev/null; test $? = 6",
+                            getenv("SIGNET_BIN_DIR"), env.conf, apk, a3), 0);
+    assert_int_equal(p11_sh(&out, "SIGNET_PASSWORD=password %s/signet --config %s audit verify %s "
+                                  "2>&1 | grep -v '^FINDING verifier-key' | grep -c '^FINDING' "
+                                  "|| true", getenv("SIGNET_BIN_DIR"), env.conf, env.audit), 0);
+    assert_int_equal(strtol(out, NULL, 10), 0);
+    free(out);
+
     /* SIGNET_CACHE=off: the device signs again. */
     assert_int_equal(p11_sh(NULL, "SIGNET_CACHE=off PIN=%s %s apksigner "
                                   "-J-add-exports=jdk.crypto.cryptoki/sun.security.pkcs11=ALL-UNNAMED "

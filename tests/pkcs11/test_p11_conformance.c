@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "p11_conformance.h"
 #include "p11_env.h"
@@ -325,6 +327,92 @@ static void generate_key_pair_through_the_key_store(void **state)
     assert_int_equal(F->C_Finalize(NULL), CKR_OK);
 }
 
+/* A key whose key-map role is "decrypt", put on the HSM with decryption
+ * capabilities: C_Encrypt in the module, C_Decrypt on the device, both paddings. */
+static void decrypt_role_key_decrypts(void **state)
+{
+    EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    assert_non_null(rsa);
+    hsm_conn *c = NULL;
+    hsm_session *hs = NULL;
+    assert_int_equal(hsm_conn_open(env.h.url, &c), SIGNET_OK);
+    assert_int_equal(hsm_session_open(c, 1, "password", &hs), SIGNET_OK);
+    hsm_object_attrs a = {.id = 0x0150, .label = "inbox", .domains = 1,
+                          .capabilities = YH_CAP(YH_CAP_DECRYPT_PKCS) |
+                                          YH_CAP(YH_CAP_DECRYPT_OAEP),
+                          .algorithm = YH_ALGO_RSA_2048};
+    uint16_t id;
+    assert_int_equal(hsm_put_asymmetric(hs, &a, rsa, &id), SIGNET_OK);
+    hsm_session_close(hs);
+    hsm_conn_close(c);
+    /* its key-map line (role decrypt) and public key */
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s", env.keystore, SIGNET_KEYMAP_FILE);
+    signet_keymap m;
+    signet_keymap_init(&m);
+    assert_int_equal(signet_keymap_load(path, &m), SIGNET_OK);
+    signet_keymap_entry e = {.id = 0x0150, .domains = 1, .algorithm = YH_ALGO_RSA_2048};
+    snprintf(e.name, sizeof e.name, "inbox");
+    snprintf(e.role, sizeof e.role, "decrypt");
+    assert_int_equal(signet_keymap_add(&m, &e), SIGNET_OK);
+    assert_int_equal(signet_keymap_save(path, &m), SIGNET_OK);
+    signet_keymap_free(&m);
+    unsigned char *der = NULL;
+    int dl = i2d_PUBKEY(rsa, &der);
+    assert_true(dl > 0);
+    char pem[2048];
+    snprintf(pem, sizeof pem, "%s/inbox.pub.pem", env.keystore);
+    FILE *fp = fopen(pem, "w");
+    assert_non_null(fp);
+    assert_int_equal(PEM_write_PUBKEY(fp, rsa), 1);
+    fclose(fp);
+    OPENSSL_free(der);
+
+    init();
+    CK_SESSION_HANDLE s = open_session();
+    assert_int_equal(F->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)P11_TEST_PIN, strlen(P11_TEST_PIN)),
+                     CKR_OK);
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_LABEL, "inbox", 5}};
+    CK_OBJECT_HANDLE priv, pub;
+    CK_ULONG n = 0;
+    assert_int_equal(F->C_FindObjectsInit(s, t, 2), CKR_OK);
+    assert_int_equal(F->C_FindObjects(s, &priv, 1, &n), CKR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(F->C_FindObjectsFinal(s), CKR_OK);
+    cls = CKO_PUBLIC_KEY;
+    assert_int_equal(F->C_FindObjectsInit(s, t, 2), CKR_OK);
+    assert_int_equal(F->C_FindObjects(s, &pub, 1, &n), CKR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(F->C_FindObjectsFinal(s), CKR_OK);
+    /* a decryption key never signs */
+    CK_MECHANISM sm = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    assert_int_equal(F->C_SignInit(s, &sm, priv), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    CK_RSA_PKCS_OAEP_PARAMS op = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, "lbl", 3};
+    CK_MECHANISM ms[] = {{CKM_RSA_PKCS, NULL, 0}, {CKM_RSA_PKCS_OAEP, &op, sizeof op}};
+    for (size_t i = 0; i < 2; i++) {
+        uint8_t ct[256], pt[256];
+        CK_ULONG cl = sizeof ct, pl = sizeof pt;
+        assert_int_equal(F->C_EncryptInit(s, &ms[i], pub), CKR_OK);
+        assert_int_equal(F->C_Encrypt(s, (CK_BYTE_PTR)"a session key!", 14, ct, &cl), CKR_OK);
+        assert_int_equal(cl, 256);
+        assert_int_equal(F->C_DecryptInit(s, &ms[i], priv), CKR_OK);
+        assert_int_equal(F->C_Decrypt(s, ct, cl, pt, &pl), CKR_OK);
+        assert_int_equal(pl, 14);
+        assert_memory_equal(pt, "a session key!", 14);
+        /* a damaged ciphertext: one answer */
+        ct[100] ^= 1;
+        pl = sizeof pt;
+        assert_int_equal(F->C_DecryptInit(s, &ms[i], priv), CKR_OK);
+        assert_int_equal(F->C_Decrypt(s, ct, cl, pt, &pl), CKR_ENCRYPTED_DATA_INVALID);
+        pl = sizeof pt;
+        assert_int_equal(F->C_DecryptInit(s, &ms[i], priv), CKR_OK);
+        assert_int_equal(F->C_Decrypt(s, ct, cl - 1, pt, &pl), CKR_ENCRYPTED_DATA_LEN_RANGE);
+    }
+    EVP_PKEY_free(rsa);
+    assert_int_equal(F->C_Finalize(NULL), CKR_OK);
+}
+
 static int finalize(void **state)
 {
     F->C_Finalize(NULL);
@@ -352,6 +440,7 @@ int main(void)
         cmocka_unit_test_teardown(signing_keys_do_not_decrypt, finalize),
         cmocka_unit_test_teardown(new_keys_appear_without_restart, finalize),
         cmocka_unit_test_teardown(generate_key_pair_through_the_key_store, finalize),
+        cmocka_unit_test_teardown(decrypt_role_key_decrypts, finalize),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
