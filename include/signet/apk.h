@@ -94,11 +94,17 @@ struct signet_signer;
  * certificate picks the algorithms, every request goes through signet_sign (one
  * durable record each, naming artifact_path and the input's SHA-256), and the
  * signed APK (and .idsig when o->v4) are returned only after every record is on
- * disk.  *device_sigs (optional) counts the signatures made. */
+ * disk.  The leaves of those records are returned in records[] for the binding
+ * record the caller appends once the output is durable (signet_signer_bind). */
+#define SIGNET_APK_MAX_RECORDS 8
 typedef struct {
     const char *artifact_path;  /* for the records: the input APK's path */
     const char *caller;         /* who asked (redacted command line) */
-    unsigned device_sigs;       /* out: signatures made through the signing path */
+    bool no_cache;              /* always ask the device (no signing cache) */
+    unsigned device_sigs;       /* out: signatures the device made */
+    unsigned reused;            /* out: signatures taken from the signing cache */
+    uint64_t records[SIGNET_APK_MAX_RECORDS]; /* out: leaves of the sign/reuse records */
+    size_t n_records;
     uint8_t in_sha256[32];      /* out: SHA-256 of the input */
     uint8_t out_sha256[32];     /* out: SHA-256 of the signed APK */
 } signet_apk_sign_info;

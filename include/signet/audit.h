@@ -162,6 +162,8 @@ typedef enum {
                                 * its sign / reuse records name: receipts prove the output */
     SIGNET_REC_REUSE,          /* a signing-cache hit: the signature of an earlier sign record
                                 * used again for the same key, mechanism and bytes */
+    SIGNET_REC_ACK,            /* a person looked into one finding (by its hash) and closed it,
+                                * signed with a record key of the trust anchors */
 } signet_record_type;
 
 #define SIGNET_BIND_MAX 1024       /* leaves one binding record may cover */
@@ -201,6 +203,14 @@ typedef struct {
     uint8_t output_sha256[SIGNET_HASH_LEN];
     uint64_t covers[SIGNET_BIND_MAX];
     size_t n_covers;
+    /* ack: the finding's hash (16 hex digits); the reason is `note` */
+    char finding[17];
+    /* ack, service: signed by the record key with this id (8 hex digits) over the
+     * line up to " rsig=" (which comes last); signed_len is filled by parse */
+    char signer[9];
+    uint8_t rsig[64];
+    bool has_rsig;
+    size_t signed_len;
 } signet_record;
 
 /* ---- record builders: each kind of record is made in exactly one place --------------
@@ -249,6 +259,36 @@ signet_rc signet_record_checkpoint(signet_record *r, uint32_t serial, uint16_t a
 signet_rc signet_record_service(signet_record *r, uint32_t serial, uint16_t auth_id,
                                 const char *event, const char *note);
 
+/* An acknowledgement of the finding with this hash (reason: why it is closed). */
+signet_rc signet_record_ack(signet_record *r, const char *finding_hash, const char *reason);
+
+/* ---- record keys (the trust anchors' anchors/record-keys) -------------------------
+ * Ed25519 keys of the people who may sign acknowledgements and service records
+ * (the admin and the auditor).  One line each: role=R holder=NAME alg=ed25519
+ * pub=BASE64; the key id is SHA-256(pub)[0:4] in hex. */
+#define SIGNET_RKEYS_FILE "anchors/record-keys"
+#define SIGNET_RKEYS_MAX 16
+typedef struct {
+    char role[16];
+    char holder[64];
+    uint8_t pub[32];
+    char id[9];
+} signet_rkey;
+typedef struct {
+    signet_rkey k[SIGNET_RKEYS_MAX];
+    size_t n;
+} signet_rkeys;
+signet_rc signet_rkeys_load(const char *path, signet_rkeys *out);
+/* Writes DIR/anchors/record-keys (refused when it exists: anchors never change). */
+signet_rc signet_rkeys_create(const char *dir, const signet_rkeys *keys);
+/* The id of an Ed25519 public key. */
+void signet_rkey_id(const uint8_t pub[32], char id[9]);
+/* `signet audit acknowledge`: verifies DIR, finds the finding with this hash (an
+ * incident; anything else is refused), and appends an acknowledgement signed by
+ * priv, which must be a key of the record keys (rkeys_path NULL: DIR's). */
+signet_rc signet_trail_acknowledge(const char *dir, const char *rkeys_path, const char *hash,
+                                   const char *reason, EVP_PKEY *priv);
+
 /* True when the record is about a file with this SHA-256: a sign or reuse record's
  * artifact, a binding's output. */
 bool signet_record_names(const signet_record *r, const uint8_t sha256[SIGNET_HASH_LEN]);
@@ -287,6 +327,9 @@ void signet_trail_unlock(signet_trail *t);
 uint64_t signet_trail_size(const signet_trail *t);  /* leaves, as of the lock */
 
 signet_rc signet_trail_append_record(signet_trail *t, signet_record *r);
+/* Appends r signed with the Ed25519 record key priv (its key id goes into r): an
+ * acknowledgement or service record.  Requires the lock. */
+signet_rc signet_trail_append_signed(signet_trail *t, signet_record *r, EVP_PKEY *priv);
 /* Appends n records with one write and one fsync (a signer's group commit): all are
  * durable on success.  offsets (may be NULL): the byte offset of each line in
  * records.log, so that a record can be read back directly. */
@@ -378,6 +421,7 @@ typedef enum {
     SIGNET_FIND_BINDING,       /* a binding names no earlier sign / reuse record of its input */
     SIGNET_FIND_REUSE,         /* a reuse does not match the sign record it names */
     SIGNET_FIND_NEVER_SIGNED,  /* an intent with no device entry: nothing was signed (notice) */
+    SIGNET_FIND_ACK,           /* an acknowledgement that does not verify (a forged one) */
 } signet_finding_kind;
 
 /* How much a finding matters (docs/audit.md, "Findings"):
@@ -404,7 +448,7 @@ typedef struct {
     char msg[320];
     signet_severity severity;
     char hash[17];             /* a stable name (16 hex digits) for the finding */
-    bool acknowledged;         /* reserved for acknowledgement records (never set yet) */
+    bool acknowledged;         /* an incident closed by a valid acknowledgement record */
     char ack[200];
 } signet_finding;
 
@@ -432,6 +476,7 @@ typedef struct {
     const char *known_checkpoint; /* a signed checkpoint known from elsewhere (path) */
     const hsm_log *live;          /* the live device log, for freshness; NULL = skip */
     uint32_t live_serial;
+    const char *rkeys_path;       /* record keys (published copy); NULL = DIR/anchors/record-keys */
 } signet_verify_opts;
 
 /* SIGNET_OK when no finding needs attention (notices only); SIGNET_E_VERIFY

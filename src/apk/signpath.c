@@ -10,11 +10,14 @@
 #include "signet/sign.h"
 
 static signet_rc sign_request(signet_signer *s, const char *key, const signet_apk_sigreq *r,
-                              const signet_apk_sign_info *info, uint8_t *sig, size_t *sig_len)
+                              const signet_apk_sign_info *info, uint8_t *sig, size_t *sig_len,
+                              uint64_t *record, bool *reused)
 {
     signet_sign_req req = {.key_name = key, .artifact_path = info->artifact_path,
                            .artifact_sha256 = info->in_sha256,
-                           .caller = info->caller ? info->caller : "signet apk sign"};
+                           .caller = info->caller ? info->caller : "signet apk sign",
+                           .no_cache = info->no_cache, .record_index = record,
+                           .reused = reused};
     sb_wr di;
     sbw_init(&di, 128);
     signet_rc rc = SIGNET_OK;
@@ -43,9 +46,18 @@ signet_rc signet_apk_job_sign(signet_signer *s, const char *key, signet_apk_job 
         for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
             uint8_t sig[1024];
             size_t sig_len = sizeof sig;
-            rc = sign_request(s, key, &reqs[i], info, sig, &sig_len);
+            uint64_t record = 0;
+            bool reused = false;
+            if (info->n_records == SIGNET_APK_MAX_RECORDS)
+                return signet_fail(SIGNET_E_STATE, "an APK asked for more than %d signatures",
+                                   SIGNET_APK_MAX_RECORDS);
+            rc = sign_request(s, key, &reqs[i], info, sig, &sig_len, &record, &reused);
             if (rc == SIGNET_OK) {
-                info->device_sigs++;
+                info->records[info->n_records++] = record;
+                if (reused)
+                    info->reused++;
+                else
+                    info->device_sigs++;
                 rc = signet_apk_sign_set(j, i, sig, sig_len);
             }
         }
@@ -58,6 +70,8 @@ signet_rc signet_apk_sign_key(signet_signer *s, const char *key, const uint8_t *
                               sb_wr *idsig)
 {
     info->device_sigs = 0;
+    info->reused = 0;
+    info->n_records = 0;
     SHA256(apk, len, info->in_sha256);
     signet_keystore *ks = signet_signer_keystore(s);
     if (!signet_keystore_find(ks, key))

@@ -162,3 +162,13 @@ signet_rc signet_record_service(signet_record *r, uint32_t serial, uint16_t auth
         return rc;
     return finish(r, SIGNET_OK);
 }
+
+signet_rc signet_record_ack(signet_record *r, const char *finding_hash, const char *reason)
+{
+    start(r, SIGNET_REC_ACK, 0, 0);
+    signet_rc rc;
+    if ((rc = put(r->finding, sizeof r->finding, finding_hash, "finding hash")) ||
+        (rc = put(r->note, sizeof r->note, reason, "reason")))
+        return rc;
+    return finish(r, SIGNET_OK);
+}

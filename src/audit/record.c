@@ -34,7 +34,7 @@ static int mech_parse(const char *s)
 }
 
 static const char *const TYPES[] = {NULL, "sign", "checkpoint", "service", "key", "intent", "bind",
-                                    "reuse"};
+                                    "reuse", "ack"};
 #define N_TYPES ((int)(sizeof TYPES / sizeof TYPES[0]) - 1)
 static const char *const SERVICE_EVENTS[] = {"out", "in", "backup", "restore", "reset", NULL};
 static const char *const KEY_EVENTS[] = {"generated", "imported", "rotated", "revoked", "deleted", NULL};
@@ -89,6 +89,16 @@ static signet_rc check_record(const signet_record *r)
                                "the reuse (leaf %llu)", (unsigned long long)r->original,
                                (unsigned long long)r->index);
         return SIGNET_OK;
+    case SIGNET_REC_ACK: {
+        size_t n = strlen(r->finding);
+        bool hex = n == 16;
+        for (size_t i = 0; hex && i < n; i++)
+            hex = (r->finding[i] >= '0' && r->finding[i] <= '9') || (r->finding[i] >= 'a' && r->finding[i] <= 'f');
+        if (!hex || !r->note[0])
+            return signet_fail(SIGNET_E_ARG, "an acknowledgement needs the finding's hash (16 hex digits) "
+                               "and a reason");
+        return SIGNET_OK;
+    }
     case SIGNET_REC_BIND:
         if (!r->artifact[0] || !r->has_artifact_sha256 || !r->output[0])
             return signet_fail(SIGNET_E_ARG, "binding record needs the input artifact (path and SHA-256) "
@@ -164,6 +174,8 @@ signet_rc signet_record_format(const signet_record *r, sb_wr *out)
         if (r->caller[0] && (rc = kv_put_str(out, "caller", r->caller)))
             return rc;
         break;
+    case SIGNET_REC_ACK:
+        break;
     case SIGNET_REC_CHECKPOINT:
         if ((rc = kv_put_hex16(out, "key_id", r->key_id)) || (rc = kv_put_u64(out, "size", r->tree_size)) ||
             (rc = kv_put_b64(out, "root", r->root, SIGNET_HASH_LEN)))
@@ -179,7 +191,14 @@ signet_rc signet_record_format(const signet_record *r, sb_wr *out)
             return rc;
         break;
     }
+    if (r->type == SIGNET_REC_ACK && (rc = kv_put_str(out, "finding", r->finding)))
+        return rc;
     if (r->note[0] && (rc = kv_put_str(out, "note", r->note)))
+        return rc;
+    /* The signature comes last: it covers every byte before " rsig=". */
+    if (r->signer[0] && (rc = kv_put_str(out, "signer", r->signer)))
+        return rc;
+    if (r->has_rsig && (rc = kv_put_b64(out, "rsig", r->rsig, sizeof r->rsig)))
         return rc;
     if (out->len > SIGNET_LINE_MAX)
         return signet_fail(SIGNET_E_ARG, "record of %zu bytes is longer than a trail line may be (%d): "
@@ -278,6 +297,25 @@ signet_rc signet_record_parse(const char *line, size_t len, signet_record *r)
             return rc;
         r->has_artifact_sha256 = true;
         break;
+    case SIGNET_REC_ACK:
+        break;
+    }
+    if (r->type == SIGNET_REC_ACK &&
+        (rc = kv_get_str(&l, "finding", true, r->finding, sizeof r->finding)))
+        return rc;
+    if (r->type == SIGNET_REC_ACK || r->type == SIGNET_REC_SERVICE) {
+        size_t n = 0;
+        if ((rc = opt(kv_get_str(&l, "signer", false, r->signer, sizeof r->signer))))
+            return rc;
+        rc = kv_get_b64(&l, "rsig", false, r->rsig, sizeof r->rsig, &n);
+        if (rc && rc != SIGNET_E_NOTFOUND)
+            return rc;
+        r->has_rsig = rc == SIGNET_OK;
+        if (r->has_rsig && (n != sizeof r->rsig || !r->signer[0] ||
+                            l.f[l.n - 1].klen != 4 || memcmp(l.f[l.n - 1].key, "rsig", 4) != 0))
+            return signet_fail(SIGNET_E_PARSE, "'rsig=' must be a 64-byte signature, last, after 'signer='");
+        if (r->has_rsig)
+            r->signed_len = (size_t)(l.f[l.n - 1].key - line) - 1;
     }
     if ((rc = kv_check_used(&l)))
         return rc;

@@ -63,6 +63,18 @@ signet_rc signet_trail_verify(const char *dir, const signet_verify_opts *o, sign
     signet_vkey k;
     bool have_k;
     signet_rc rc = load_vkeys(&v, o, &k, &have_k);
+    if (rc == SIGNET_OK) {
+        char rp[PATH_MAX];
+        snprintf(rp, sizeof rp, "%s/%s", dir, SIGNET_RKEYS_FILE);
+        rc = signet_rkeys_load(o && o->rkeys_path ? o->rkeys_path : rp, &v.rkeys);
+        if (rc == SIGNET_E_NOTFOUND) { /* no record keys: every acknowledgement is a finding */
+            signet_err_clear();
+            rc = SIGNET_OK;
+        } else if (rc && rc != SIGNET_E_NOMEM) {
+            report_add(v.rep, SIGNET_FIND_ACK, SIGNET_RKEYS_FILE, 0, "%s", signet_errmsg());
+            rc = SIGNET_OK;
+        }
+    }
 
     /* Records first: device checks look up reset records. */
     if (rc == SIGNET_OK)
@@ -115,6 +127,8 @@ signet_rc signet_trail_verify(const char *dir, const signet_verify_opts *o, sign
     if (o && o->expect_path && (rc = vcheck_expect(&v, o->expect_path)))
         goto done;
 
+    vapply_acks(&v);
+
     /* Summary. */
     v.rep->leaves = v.max_plus1;
     v.rep->records = v.n_recs;
@@ -161,6 +175,7 @@ done:
     free(v.recs);
     free(v.covers);
     free(v.cp_sizes);
+    free(v.acks);
     free(v.hashes);
     free(v.where);
     free(v.file_of);

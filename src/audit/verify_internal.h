@@ -64,7 +64,19 @@ typedef struct {
     size_t n_cover, cap_cover;
     uint64_t *cp_sizes;        /* sizes of the checkpoints that verified, in file order */
     size_t n_cp_sizes;
+    signet_rkeys rkeys;        /* record keys of the trust anchors (n 0: none) */
+    struct vack {
+        char hash[17];
+        char ack[200];
+    } *acks;                   /* valid acknowledgements */
+    size_t n_acks;
 } vstate;
+
+/* Signed records (verify_acks.c): checks an ack's signature by a record key (a bad
+ * one is a finding) and keeps the valid ones; vapply_acks marks the incidents they
+ * name as acknowledged (nothing else can be). */
+signet_rc vsigned_record(vstate *v, const char *line, const signet_record *r, uint64_t lineno);
+void vapply_acks(vstate *v);
 
 /* Every check either completes or fails with SIGNET_E_NOMEM (or another error that
  * stops verification): a check never skips work it could not allocate for, so an

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "cli.h"
 #include "file_io.h"
@@ -35,6 +36,8 @@ static const char USAGE[] =
     "        check a receipt offline (and that it names ARTIFACT)\n"
     "  verify-git REPO [--since COMMIT] [--vkey F]\n"
     "        check that every commit of the trail repository only appended\n"
+    "  acknowledge FINDING-HASH --reason TEXT --record-key F|- [--dir DIR]\n"
+    "        close one incident with a record signed by your record key\n"
     "\n"
     "Each command has --help.  Manual: docs/audit.md\n";
 
@@ -552,6 +555,53 @@ static int do_verify_git(const struct cli_globals *g, int argc, char **argv)
     return rc ? cli_report(rc) : 0;
 }
 
+/* Thin: the work is signet_trail_acknowledge (src/audit/ack.c). */
+static int do_acknowledge(const struct cli_globals *g, int argc, char **argv)
+{
+    static const struct option o[] = {{"reason", required_argument, 0, 'r'},
+                                      {"record-key", required_argument, 0, 'k'},
+                                      {"dir", required_argument, 0, 'd'},
+                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *reason = NULL, *keyfile = NULL, *dirarg = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+        switch (ch) {
+        case 'r': reason = optarg; break;
+        case 'k': keyfile = optarg; break;
+        case 'd': dirarg = optarg; break;
+        case 'h':
+            printf("usage: signet audit acknowledge FINDING-HASH --reason TEXT --record-key F|- [--dir DIR]\n\n"
+                   "Closes one incident that `signet audit verify` lists (by the hash in its [ ]) with an\n"
+                   "acknowledgement record signed by your Ed25519 record key (PEM; - reads standard\n"
+                   "input, e.g. from `age -d`), which anchors/record-keys must name.  Tampering\n"
+                   "(altered, forked or forged trails) cannot be acknowledged.\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (optind >= argc || !reason || !keyfile)
+        return cli_usage_error("audit", "acknowledge needs FINDING-HASH, --reason and --record-key");
+    signet_config cfg;
+    const char *dir;
+    int ex = resolve_dir(g, dirarg, &cfg, &dir);
+    if (ex)
+        return ex;
+    FILE *f = strcmp(keyfile, "-") == 0 ? stdin : fopen(keyfile, "r");
+    if (!f)
+        return cli_report(signet_fail(SIGNET_E_NOTFOUND, "cannot open the record key %s", keyfile));
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    if (f != stdin)
+        fclose(f);
+    if (!k)
+        return cli_report(signet_fail(SIGNET_E_PARSE, "%s holds no PEM private key", keyfile));
+    signet_rc rc = signet_trail_acknowledge(dir, NULL, argv[optind], reason, k);
+    EVP_PKEY_free(k);
+    if (rc)
+        return cli_report(rc);
+    cli_progress(g, "finding %s acknowledged", argv[optind]);
+    return 0;
+}
+
 static const struct sub SUBS[] = {
     {"init", "init [DIR] [--log-key-id ID] [--origin NAME] [--domains D]", do_init},
     {"anchor", "anchor [DIR]", do_anchor},
@@ -561,6 +611,7 @@ static const struct sub SUBS[] = {
     {"prove", "prove ARTIFACT [--dir DIR] [--out F]", do_prove},
     {"verify-receipt", "verify-receipt RECEIPT --vkey F [ARTIFACT]", do_verify_receipt},
     {"verify-git", "verify-git REPO [--since COMMIT] [--vkey F]", do_verify_git},
+    {"acknowledge", "acknowledge FINDING-HASH --reason TEXT --record-key F|- [--dir DIR]", do_acknowledge},
     {"bind", "bind INPUT OUTPUT", cli_audit_bind},
 };
 

@@ -25,6 +25,9 @@ COMMANDS = re.compile(r"^\s*(\$ |signet(-hsm)?\s+(?!\[)|openssl |apksigner |avbt
                       r"pkcs11-tool |age(-keygen)? |export |cd |cmake |bash |ctest |"
                       r"ota_from_target_files |printf |echo )")
 
+# Optional arguments in brackets: a usage synopsis, not commands to type.
+SYNOPSIS = re.compile(r"\[--?[A-Za-z]")
+
 
 def blocks(path):
     """(first line number, info string, lines) of each fenced block."""
@@ -52,7 +55,8 @@ def lint(paths):
         for no, info, lines in blocks(p):
             if info == "unterminated":
                 problems.append(f"{p}:{no}: the block is never closed")
-            elif info == "" and any(COMMANDS.match(l) for l in lines if not l.lstrip().startswith("#")):
+            elif (info == "" and not any(SYNOPSIS.search(l) for l in lines) and
+                  any(COMMANDS.match(l) for l in lines if not l.lstrip().startswith("#"))):
                 problems.append(f"{p}:{no}: an untagged block of commands: tag it ```sh (the docs "
                                 f"test runs it) or ```sh-norun (it does not), or ```text if it is "
                                 f"not shell")
