@@ -179,7 +179,7 @@ static signet_rc sign_one(signet_signer *s, struct apk_batch *b, const struct ap
     info->artifact_path = it->in;
     info->caller = "signet apk sign";
     memcpy(info->in_sha256, sl->in_sha256, 32);
-    info->device_sigs = 0;
+    info->no_cache = b->no_cache;
     sb_wr out, idsig;
     sbw_init(&out, APK_CLI_MAX);
     sbw_init(&idsig, APK_CLI_MAX);
@@ -196,6 +196,10 @@ static signet_rc sign_one(signet_signer *s, struct apk_batch *b, const struct ap
         rc = cli_write_file(path, idsig.p, idsig.len);
     }
     rc = rc ? rc : cli_write_file(it->out, out.p, out.len);
+    /* The output is durable: bind it to the records made over the input, so that
+     * receipts can be made for the file that ships. */
+    rc = rc ? rc : signet_signer_bind(s, it->in, sl->in_sha256, it->out, info->out_sha256,
+                                      info->records, info->n_records);
     sbw_free(&out);
     sbw_free(&idsig);
     return rc;
@@ -218,6 +222,8 @@ int apk_batch_run(const struct cli_globals *g, struct apk_batch *b)
         sbw_init(&p.certs[i], 1u << 16);
     }
     rc = rc ? rc : cli_open_signer(g, &s);
+    if (rc == SIGNET_OK && b->no_cache)
+        signet_signer_set_cache(s, false);
     /* Certificates first: the worker must not touch the key store while the
      * signing path uses it. */
     for (size_t i = 0; rc == SIGNET_OK && i < b->n; i++) {
@@ -242,7 +248,6 @@ int apk_batch_run(const struct cli_globals *g, struct apk_batch *b)
     signet_progress pr;
     signet_progress_begin(&pr, g->quiet ? NULL : stderr, b->n);
     size_t failed = 0;
-    unsigned device_ops = 0;
     double bytes = 0;
     for (size_t k = 0; k < b->n; k++) {
         struct slot *sl = &p.slots[k];
@@ -252,16 +257,19 @@ int apk_batch_run(const struct cli_globals *g, struct apk_batch *b)
             pthread_cond_wait(&p.cv, &p.mu);
         pthread_mutex_unlock(&p.mu);
         double el = signet_progress_elapsed(&pr);
-        signet_progress_step(&pr, "%s (key %s): %.1f MB so far, %.1f MB/s, %u device operations, "
-                             "0 cache hits", it->in, it->key, bytes / 1e6,
-                             el > 0 ? bytes / 1e6 / el : 0.0, device_ops);
+        signet_sign_stats st;
+        signet_signer_stats(s, &st);
+        signet_progress_step(&pr, "%s (key %s): %.1f MB so far, %.1f MB/s, %llu device "
+                             "operations, %llu cache hits", it->in, it->key, bytes / 1e6,
+                             el > 0 ? bytes / 1e6 / el : 0.0,
+                             (unsigned long long)st.device_signs,
+                             (unsigned long long)st.cache_hits);
         signet_apk_sign_info info = {0};
         signet_rc r = sl->rc;
         if (r == SIGNET_OK)
             r = sign_one(s, b, it, sl, &info);
         else
             signet_fail(r, "%s", sl->err);
-        device_ops += info.device_sigs;
         if (r) {
             failed++;
             fprintf(stderr, "signet: %s: %s\n", it->in, signet_errmsg());
@@ -281,10 +289,13 @@ int apk_batch_run(const struct cli_globals *g, struct apk_batch *b)
     }
     if (started)
         pthread_join(worker, NULL);
+    signet_sign_stats st;
+    signet_signer_stats(s, &st);
     signet_signer_close(s);
-    if (b->n > 1 || failed)
-        fprintf(stderr, "signet: signed %zu of %zu APKs (%u device operations, %.1f s)%s\n",
-                b->n - failed, b->n, device_ops, signet_progress_elapsed(&pr),
+    if (!g->quiet || failed)
+        fprintf(stderr, "signet: signed %zu of %zu APKs (%llu device operations, %llu cache "
+                "hits, %.1f s)%s\n", b->n - failed, b->n, (unsigned long long)st.device_signs,
+                (unsigned long long)st.cache_hits, signet_progress_elapsed(&pr),
                 failed ? "; the failed ones were not written" : "");
 out:
     for (size_t i = 0; p.certs && i < b->n; i++)

@@ -16,6 +16,7 @@ struct apk_batch {
     size_t n, cap;
     signet_apk_opts opts;
     const char *v4_file;   /* single APK only */
+    bool no_cache;         /* --no-cache: every signature from the device */
 };
 
 void apk_batch_init(struct apk_batch *b);

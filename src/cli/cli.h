@@ -79,6 +79,15 @@ signet_rc cli_sign_digest(struct signet_signer *s, const char *key, int md_nid,
                           const uint8_t *digest, size_t len, const char *artifact,
                           const uint8_t *artifact_sha256, uint8_t *sig, size_t *sig_len);
 
+/* The error for a file that could not be opened (errno set by open/fopen): a
+ * missing file is "not found" (exit 6) everywhere, anything else an I/O error (7). */
+signet_rc cli_open_error(const char *what, const char *path);
+
+/* Checks that path names a regular file (or nothing, when optional and NULL) before
+ * it is handed to a module that reads it: missing is 6, a directory or other
+ * non-file 7. */
+signet_rc cli_require_file(const char *path);
+
 /* Prints "signet: <message>" for the last error and returns its exit code. */
 int cli_report(signet_rc rc);
 /* Prints a usage error to stderr and returns exit code 2. */

@@ -39,7 +39,14 @@ static void sign_usage(FILE *f)
         "  --threads N                  hashing threads (default: one per core)\n"
         "  --batch LIST                 sign many APKs in one device session: lines\n"
         "                               \"IN OUT KEY\" (# comments); several --in/--out\n"
-        "                               pairs with one --key also make a batch\n");
+        "                               pairs with one --key also make a batch\n"
+        "  --no-cache                   ask the device for every signature (by default a\n"
+        "                               signature the key already made over the same\n"
+        "                               bytes is reused from the signing cache and\n"
+        "                               recorded as a reuse)\n"
+        "\n"
+        "Once OUT.apk is durable, a binding record ties it (path and SHA-256) to the\n"
+        "records made over IN.apk: `signet audit prove OUT.apk` makes its receipt.\n");
 }
 
 static signet_rc parse_bool(const char *flag, const char *v, bool *out)
@@ -68,7 +75,7 @@ static signet_rc parse_uint(const char *flag, const char *v, unsigned lo, unsign
 static int cmd_sign(const struct cli_globals *g, int argc, char **argv)
 {
     enum { O_IN = 1, O_OUT, O_KEY, O_MIN, O_V1, O_V2, O_V3, O_V4, O_V4F, O_PAGE, O_REALIGN,
-           O_THREADS, O_BATCH, O_HELP };
+           O_THREADS, O_BATCH, O_NOCACHE, O_HELP };
     static const struct option opts[] = {
         {"in", required_argument, 0, O_IN}, {"out", required_argument, 0, O_OUT},
         {"key", required_argument, 0, O_KEY}, {"min-sdk-version", required_argument, 0, O_MIN},
@@ -79,7 +86,8 @@ static int cmd_sign(const struct cli_globals *g, int argc, char **argv)
         {"v4-signature-file", required_argument, 0, O_V4F},
         {"lib-page-alignment", required_argument, 0, O_PAGE},
         {"realign", no_argument, 0, O_REALIGN}, {"threads", required_argument, 0, O_THREADS},
-        {"batch", required_argument, 0, O_BATCH}, {"help", no_argument, 0, O_HELP},
+        {"batch", required_argument, 0, O_BATCH}, {"no-cache", no_argument, 0, O_NOCACHE},
+        {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     struct apk_batch b;
     apk_batch_init(&b);
@@ -106,6 +114,7 @@ static int cmd_sign(const struct cli_globals *g, int argc, char **argv)
         case O_REALIGN: b.opts.realign = true; break;
         case O_THREADS: rc = parse_uint("--threads", optarg, 1, 64, &b.opts.threads); break;
         case O_BATCH: batch = optarg; break;
+        case O_NOCACHE: b.no_cache = true; break;
         case O_HELP: sign_usage(stdout); apk_batch_free(&b); return 0;
         default: sign_usage(stderr); apk_batch_free(&b); return 2;
         }

@@ -242,6 +242,9 @@ static int do_anchor(const struct cli_globals *g, int argc, char **argv)
     }
     signet_config cfg;
     const char *dir;
+    if (argc > 2 || (argc > 1 && argv[1][0] == '-'))
+        return cli_usage_error("audit", argc > 2 ? "unexpected argument '%s'" : "unknown option '%s'",
+                               argv[argc > 2 ? 2 : 1]);
     int ex = resolve_dir(g, argc > 1 ? argv[1] : NULL, &cfg, &dir);
     hsm_conn *c;
     hsm_session *s;
@@ -265,6 +268,9 @@ static int do_drain(const struct cli_globals *g, int argc, char **argv)
     }
     signet_config cfg;
     const char *dir;
+    if (argc > 2 || (argc > 1 && argv[1][0] == '-'))
+        return cli_usage_error("audit", argc > 2 ? "unexpected argument '%s'" : "unknown option '%s'",
+                               argv[argc > 2 ? 2 : 1]);
     int ex = resolve_dir(g, argc > 1 ? argv[1] : NULL, &cfg, &dir);
     hsm_conn *c;
     hsm_session *s;

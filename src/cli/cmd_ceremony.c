@@ -2,87 +2,36 @@
  * operation and backup devices from a plan; restore rebuilds a device from the
  * custodians' shares; check-plan and roles help prepare. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
 
-#include "cli.h"
+#include "cli_table.h"
 #include "signet/ceremony.h"
 #include "signet/proto.h"
 #include "signet/secmem.h"
 
 #define MAX_IDENTITIES 16
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: signet ceremony provision --plan PLAN --out DIR\n"
-            "       signet ceremony restore --plan PLAN --manifest MANIFEST --connector URL\n"
-            "                               --out DIR (--identity FILE ... | --shares-from-prompt)\n"
-            "                               [--keystore DIR] [--trail DIR]\n"
-            "       signet ceremony check-plan PLAN\n"
-            "       signet ceremony roles\n"
-            "\n"
-            "  provision    reset the plan's primary and backup devices, fix their audit\n"
-            "               options, put a new wrap key, create the admin, operator and\n"
-            "               auditor credentials and the audit log key, split the wrap key\n"
-            "               into shares for the custodians, delete the factory key; writes\n"
-            "               encrypted shares and credentials, the audit trail, a transcript\n"
-            "               and a public manifest into DIR.  A run that stops can be rerun:\n"
-            "               it starts again from the reset (DIR/ceremony.state says how).\n"
-            "  restore      combine at least threshold shares (decrypted with custodians'\n"
-            "               identity files, or typed in), check them against the manifest\n"
-            "               before the device is touched, then reset the device at URL and\n"
-            "               set it up like the provisioned ones with new credentials; import\n"
-            "               the key store's wrapped keys and check each public key\n"
-            "  check-plan   parse a plan and print what the ceremony would do\n"
-            "  roles        print the role table (capabilities of each credential)\n"
-            "\n"
-            "restore options:\n"
-            "  --identity FILE       an age identity file (AGE-SECRET-KEY-1... or an OpenSSH\n"
-            "                        ed25519 key) of a custodian; repeat for each custodian\n"
-            "  --shares-from-prompt  custodians type their shares (T-X-BASE64) at a prompt\n"
-            "                        without echo; when standard input is not a terminal,\n"
-            "                        shares are read from it, one per line\n"
-            "  --keystore DIR        key store whose wrapped keys are imported and checked\n"
-            "  --trail DIR           the audit trail to continue (default DIR/audit, new)\n"
-            "  The device is reset with the factory key unless --auth-key with\n"
-            "  --auth-key-file or --password-file (global options) names another credential.\n"
-            "\n"
-            "Manual: docs/ceremony.md\n");
-}
+struct ceremony_args {
+    const char *plan, *manifest, *connector, *out, *keystore, *trail;
+    struct cli_list identities;
+    bool prompt;
+};
 
 static void progress(void *ctx, const char *line)
 {
     cli_progress(ctx, "%s", line);
 }
 
-static int run_provision(const struct cli_globals *g, int argc, char **argv)
+static signet_rc run_provision(struct cli_ctx *c, void *args)
 {
-    static const struct option opts[] = {{"plan", required_argument, 0, 'p'},
-                                         {"out", required_argument, 0, 'o'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    signet_provision_opts o = {.progress = progress, .progress_ctx = (void *)g};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p': o.plan_path = optarg; break;
-        case 'o': o.out_dir = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("ceremony", "unknown option for provision");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("ceremony", "unexpected argument '%s'", argv[optind]);
-    if (!o.plan_path || !o.out_dir)
-        return cli_usage_error("ceremony", "provision needs --plan PLAN and --out DIR");
-    signet_rc rc = signet_ceremony_provision(&o);
-    return rc ? cli_report(rc) : 0;
+    const struct ceremony_args *a = args;
+    signet_provision_opts o = {.progress = progress, .progress_ctx = (void *)c->g,
+                               .plan_path = a->plan, .out_dir = a->out};
+    return signet_ceremony_provision(&o);
 }
 
 /* One line from fd into locked memory, byte by byte so that no stdio buffer keeps a
@@ -173,57 +122,31 @@ static signet_rc load_key(const char *path, EVP_PKEY **out)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return signet_fail(SIGNET_E_IO, "cannot open %s: %s", path, strerror(errno));
+        return cli_open_error(NULL, path);
     *out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     return *out ? SIGNET_OK : signet_fail(SIGNET_E_PARSE, "%s holds no PEM private key", path);
 }
 
-static int run_restore(const struct cli_globals *g, int argc, char **argv)
+static signet_rc run_restore(struct cli_ctx *c, void *args)
 {
-    static const struct option opts[] = {{"plan", required_argument, 0, 'p'},
-                                         {"manifest", required_argument, 0, 'm'},
-                                         {"connector", required_argument, 0, 'c'},
-                                         {"out", required_argument, 0, 'o'},
-                                         {"identity", required_argument, 0, 'i'},
-                                         {"shares-from-prompt", no_argument, 0, 's'},
-                                         {"keystore", required_argument, 0, 'k'},
-                                         {"trail", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    signet_restore_opts o = {.progress = progress, .progress_ctx = (void *)g};
-    const char *ids[MAX_IDENTITIES];
-    size_t n_ids = 0;
-    bool prompt = false;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p': o.plan_path = optarg; break;
-        case 'm': o.manifest_path = optarg; break;
-        case 'c': o.connector = optarg; break;
-        case 'o': o.out_dir = optarg; break;
-        case 'i':
-            if (n_ids == MAX_IDENTITIES)
-                return cli_usage_error("ceremony", "at most %d --identity files", MAX_IDENTITIES);
-            ids[n_ids++] = optarg;
-            break;
-        case 's': prompt = true; break;
-        case 'k': o.keystore_dir = optarg; break;
-        case 't': o.trail_dir = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("ceremony", "unknown option for restore");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("ceremony", "unexpected argument '%s'", argv[optind]);
+    const struct ceremony_args *a = args;
+    const struct cli_globals *g = c->g;
+    signet_restore_opts o = {.progress = progress, .progress_ctx = (void *)g,
+                             .plan_path = a->plan, .manifest_path = a->manifest,
+                             .connector = a->connector ? a->connector : g->connector,
+                             .out_dir = a->out, .keystore_dir = a->keystore,
+                             .trail_dir = a->trail};
     if (!o.connector)
-        o.connector = g->connector;
-    if (!o.plan_path || !o.manifest_path || !o.out_dir || !o.connector)
-        return cli_usage_error("ceremony", "restore needs --plan, --manifest, --connector and --out");
-    if ((n_ids > 0) == prompt)
-        return cli_usage_error("ceremony", "restore needs either --identity FILE (one per "
-                                           "custodian) or --shares-from-prompt");
+        return signet_fail(SIGNET_E_ARG, "restore needs --connector URL (the device to restore)");
+    if (a->identities.n > MAX_IDENTITIES)
+        return signet_fail(SIGNET_E_ARG, "at most %d --identity files", MAX_IDENTITIES);
+    if ((a->identities.n > 0) == a->prompt)
+        return signet_fail(SIGNET_E_ARG, "restore needs either --identity FILE (one per "
+                                         "custodian) or --shares-from-prompt");
+    const char *const *ids = a->identities.v;
+    size_t n_ids = a->identities.n;
+    bool prompt = a->prompt;
     o.identities = ids;
     o.n_identities = n_ids;
     if (prompt)
@@ -246,21 +169,17 @@ static int run_restore(const struct cli_globals *g, int argc, char **argv)
         rc = signet_ceremony_restore(&o);
     EVP_PKEY_free(key);
     smem_free(pw);
-    return rc ? cli_report(rc) : 0;
+    return rc;
 }
 
-static int run_check_plan(const struct cli_globals *g, int argc, char **argv)
+static signet_rc run_check_plan(struct cli_ctx *c, void *args)
 {
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc != 2)
-        return cli_usage_error("ceremony", "check-plan takes the plan file");
+    const struct ceremony_args *a = args;
+    (void)c;
     signet_plan *p = calloc(1, sizeof *p);
     if (!p)
-        return cli_report(signet_fail(SIGNET_E_NOMEM, "out of memory"));
-    signet_rc rc = signet_plan_load(argv[1], p, NULL);
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_rc rc = signet_plan_load(a->plan, p, NULL);
     if (rc == SIGNET_OK) {
         printf("project:    %s\n", p->project[0] ? p->project : "-");
         printf("primary:    %s\nbackup:     %s\n", p->primary_url, p->backup_url);
@@ -276,17 +195,13 @@ static int run_check_plan(const struct cli_globals *g, int argc, char **argv)
         printf("The plan is valid.  The ceremony will reset both devices.\n");
     }
     free(p);
-    (void)g;
-    return rc ? cli_report(rc) : 0;
+    return rc;
 }
 
-static int run_roles(const struct cli_globals *g, int argc, char **argv)
+static signet_rc run_roles(struct cli_ctx *c, void *args)
 {
-    (void)g;
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
+    (void)c;
+    (void)args;
     sb_wr w;
     sbw_init(&w, 8192);
     signet_rc rc = SIGNET_OK;
@@ -303,25 +218,55 @@ static int run_roles(const struct cli_globals *g, int argc, char **argv)
         printf("  delegated:    %s\n", (const char *)w.p);
     }
     sbw_free(&w);
-    return rc ? cli_report(rc) : 0;
+    return rc;
 }
 
-static int run(const struct cli_globals *g, int argc, char **argv)
-{
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "provision") == 0)
-        return run_provision(g, argc - 1, argv + 1);
-    if (strcmp(argv[1], "restore") == 0)
-        return run_restore(g, argc - 1, argv + 1);
-    if (strcmp(argv[1], "check-plan") == 0)
-        return run_check_plan(g, argc - 1, argv + 1);
-    if (strcmp(argv[1], "roles") == 0)
-        return run_roles(g, argc - 1, argv + 1);
-    return cli_usage_error("ceremony", "unknown command '%s'", argv[1]);
-}
+#define T struct ceremony_args
+#define PLAN CLI_OPT("plan", 0, "PLAN", cli_p_str, T, plan, CLI_REQUIRED, "the ceremony plan")
+#define OUT CLI_OPT("out", 0, "DIR", cli_p_str, T, out, CLI_REQUIRED, "where the outputs go")
+static const struct cli_opt PROVISION_OPTS[] = {PLAN, OUT, CLI_END};
+static const struct cli_opt RESTORE_OPTS[] = {
+    PLAN,
+    CLI_OPT("manifest", 0, "MANIFEST", cli_p_str, T, manifest, CLI_REQUIRED,
+            "the public manifest of the provisioning"),
+    CLI_OPT("connector", 0, "URL", cli_p_str, T, connector, 0,
+            "the device to restore (default: the global --connector)"),
+    OUT,
+    CLI_OPT("identity", 0, "FILE", cli_p_str, T, identities, CLI_REPEAT,
+            "a custodian's age identity file (AGE-SECRET-KEY-1... or OpenSSH ed25519)"),
+    CLI_SWITCH("shares-from-prompt", 0, T, prompt,
+               "custodians type their shares (T-X-BASE64) without echo; from stdin, one a line"),
+    CLI_OPT("keystore", 0, "DIR", cli_p_str, T, keystore, 0,
+            "key store whose wrapped keys are imported and checked"),
+    CLI_OPT("trail", 0, "DIR", cli_p_str, T, trail, 0,
+            "the audit trail to continue (default DIR/audit, new)"),
+    CLI_END};
+static const struct cli_opt CHECK_OPTS[] = {
+    CLI_POS("PLAN", cli_p_str, T, plan, CLI_REQUIRED, "the ceremony plan"), CLI_END};
 
-const struct cli_group cli_group_ceremony = {
-    "ceremony", "key ceremony: provision the devices from a plan, restore from shares", run};
+static const struct cli_cmd CMDS[] = {
+    {"provision", "set up the primary and backup devices from a plan",
+     "Resets the plan's primary and backup devices, fixes their audit options, puts a\n"
+     "new wrap key, creates the admin, operator and auditor credentials and the audit\n"
+     "log key, splits the wrap key into shares for the custodians, deletes the factory\n"
+     "key; writes encrypted shares and credentials, the audit trail, a transcript and a\n"
+     "public manifest into DIR.  A run that stops can be rerun (DIR/ceremony.state\n"
+     "says how).  Manual: docs/ceremony.md.\n",
+     PROVISION_OPTS, sizeof(T), 0, run_provision},
+    {"restore", "rebuild a device from the custodians' shares",
+     "Combines at least threshold shares, checks them against the manifest before the\n"
+     "device is touched, then resets the device and sets it up like the provisioned\n"
+     "ones with new credentials; imports the key store's wrapped keys and checks each\n"
+     "public key.  The device is reset with the factory key unless --auth-key with\n"
+     "--auth-key-file or --password-file (global options) names another credential.\n",
+     RESTORE_OPTS, sizeof(T), 0, run_restore},
+    {"check-plan", "parse a plan and print what the ceremony would do", NULL, CHECK_OPTS,
+     sizeof(T), 0, run_check_plan},
+    {"roles", "print the role table (capabilities of each credential)", NULL, NULL, 0, 0,
+     run_roles},
+    {0}};
+#undef T
+
+const struct cli_table cli_table_ceremony = {
+    "ceremony", "key ceremony: provision the devices from a plan, restore from shares",
+    "The key ceremony (docs/ceremony.md).\n", CMDS};

@@ -7,7 +7,6 @@
  * where it will live, and never copy it around. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,12 +18,11 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "cli.h"
+#include "cli_table.h"
 #include "file_io.h"
 #include "signet/secmem.h"
 
-static const char USAGE[] =
-    "usage: signet keygen-auth --out KEY.pem [--pub-out PUB.pem]\n\n"
+static const char USAGE_TEXT[] =
     "Makes an EC P-256 key pair for asymmetric authentication to a YubiHSM 2\n"
     "(firmware 2.3 or later) or signet-hsm.  KEY.pem gets the private key (mode 0600;\n"
     "an existing file is never overwritten).  The public key is printed as hex\n"
@@ -96,34 +94,22 @@ static signet_rc key_pem(EVP_PKEY *k, bool private, sb_wr *out)
     return rc;
 }
 
-static int run(const struct cli_globals *g, int argc, char **argv)
+struct keygen_args {
+    const char *out, *pub_out;
+};
+
+static signet_rc run(struct cli_ctx *c, void *args)
 {
-    (void)g;
-    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
-                                         {"pub-out", required_argument, 0, 'p'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *out = NULL, *pub_out = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'p': pub_out = optarg; break;
-        case 'h': fputs(USAGE, stdout); return 0;
-        default: fputs(USAGE, stderr); return 2;
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("keygen-auth", "unexpected argument '%s'", argv[optind]);
-    if (!out)
-        return cli_usage_error("keygen-auth", "--out KEY.pem is required (the private key file)");
+    (void)c;
+    const struct keygen_args *a = args;
+    const char *out = a->out, *pub_out = a->pub_out;
     if (pub_out && strcmp(pub_out, out) == 0)
-        return cli_usage_error("keygen-auth", "--out and --pub-out must be different files");
+        return signet_fail(SIGNET_E_ARG, "--out and --pub-out must be different files");
 
     signet_rc rc = SIGNET_OK;
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (!k)
-        return cli_report(signet_fail(SIGNET_E_CRYPTO, "cannot generate an EC P-256 key"));
+        return signet_fail(SIGNET_E_CRYPTO, "cannot generate an EC P-256 key");
     uint8_t pt[YH_EC_P256_PUB_LEN];
     size_t n = 0;
     sb_wr priv, pub, hex;
@@ -152,8 +138,20 @@ static int run(const struct cli_globals *g, int argc, char **argv)
     sbw_free(&pub);
     sbw_free(&hex);
     EVP_PKEY_free(k);
-    return rc == SIGNET_OK ? 0 : cli_report(rc);
+    return rc;
 }
 
-const struct cli_group cli_group_keygenauth = {
-    "keygen-auth", "make an EC P-256 key pair for asymmetric authentication", run};
+static const struct cli_opt OPTS[] = {
+    CLI_OPT("out", 'o', "KEY.pem", cli_p_str, struct keygen_args, out, CLI_REQUIRED,
+            "the private key (PEM, mode 0600; never overwritten)"),
+    CLI_OPT("pub-out", 0, "PUB.pem", cli_p_str, struct keygen_args, pub_out, 0,
+            "also the public key (PEM)"),
+    CLI_END};
+
+static const struct cli_cmd CMDS[] = {
+    {NULL, "Make an EC P-256 key pair for asymmetric authentication", USAGE_TEXT, OPTS,
+     sizeof(struct keygen_args), 0, run},
+    {0}};
+
+const struct cli_table cli_table_keygenauth = {
+    "keygen-auth", "make an EC P-256 key pair for asymmetric authentication", NULL, CMDS};

@@ -33,6 +33,7 @@ static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf,
     sb_wr errors, mf;
     sbw_init(&errors, 1 << 20);
     sbw_init(&mf, 1);
+    memset(tf, 0, sizeof *tf); /* freed by the caller also when the read fails */
     signet_rc rc = cli_read_file(a->tf, TF_MAX, zip);
     if (rc == SIGNET_OK)
         rc = signet_tf_open(zip->p, zip->len, tf);

@@ -4,12 +4,33 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/pem.h>
 
 #include "cli.h"
 #include "signet/secmem.h"
 #include "signet/sign.h"
+
+signet_rc cli_open_error(const char *what, const char *path)
+{
+    int e = errno;
+    return signet_fail(e == ENOENT ? SIGNET_E_NOTFOUND : SIGNET_E_IO, "cannot open %s%s%s: %s",
+                       what ? what : "", what ? " " : "", path, strerror(e));
+}
+
+signet_rc cli_require_file(const char *path)
+{
+    struct stat st;
+    if (!path)
+        return SIGNET_OK;
+    if (stat(path, &st) != 0)
+        return cli_open_error(NULL, path);
+    if (!S_ISREG(st.st_mode))
+        return signet_fail(SIGNET_E_IO, "%s is %s, not a file", path,
+                           S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+    return SIGNET_OK;
+}
 
 int cli_report(signet_rc rc)
 {
@@ -62,8 +83,7 @@ static signet_rc load_auth_key_file(const char *path, EVP_PKEY **out)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return signet_fail(SIGNET_E_IO, "cannot open authentication key file %s: %s", path,
-                           strerror(errno));
+        return cli_open_error("authentication key file", path);
     *out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     if (!*out)
@@ -157,6 +177,12 @@ signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config 
             rc = hsm_session_open(*conn, cr.auth_key, pw, sess);
         smem_free(pw);
     }
+    /* The device answers "object not found" for an unknown authentication key:
+     * for the person logging in that is a failed authentication (exit 5). */
+    if (rc == SIGNET_E_NOTFOUND)
+        rc = signet_fail(SIGNET_E_AUTH, "authentication key %u does not exist on the device: check "
+                                        "--auth-key, $SIGNET_AUTH_KEY or auth_key in signet.conf",
+                         cr.auth_key);
     if (rc == SIGNET_OK && (rc = cli_arm_drain(cfg, *sess)) != SIGNET_OK) {
         hsm_session_close(*sess);
         *sess = NULL;

@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "cli.h"
 #include "file_io.h"
 #include "signet/file.h"
 
@@ -37,7 +38,7 @@ signet_rc cli_read_file(const char *path, size_t max, sb_wr *out)
     sbw_init(out, max); /* the caller frees it on every path */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return signet_fail(SIGNET_E_IO, "cannot open %s: %s", path, strerror(errno));
+        return cli_open_error(NULL, path);
     signet_rc rc = read_into(fd, path, max, out);
     close(fd);
     return rc;

@@ -35,7 +35,7 @@ static signet_rc digest_file(const char *path, const EVP_MD *md, uint8_t *out, s
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return signet_fail(SIGNET_E_IO, "cannot open %s", path);
+        return cli_open_error(NULL, path);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     bool ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) == 1;
     uint8_t buf[65536];
@@ -219,7 +219,7 @@ static signet_rc read_p256_public(const char *path, uint8_t pt[YH_EC_P256_PUB_LE
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return signet_fail(SIGNET_E_IO, "cannot open %s", path);
+        return cli_open_error(NULL, path);
     EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
     fclose(f);
     if (!k)

@@ -126,7 +126,7 @@ signet_rc hsm_read_file(const char *path, size_t max, sb_wr *out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return signet_fail(SIGNET_E_IO, "cannot open %s: %s", path, strerror(errno));
+        return cli_open_error(NULL, path);
     uint8_t buf[4096];
     signet_rc rc = SIGNET_OK;
     for (;;) {

@@ -123,7 +123,7 @@ signet_rc signet_config_load(const char *path, signet_config *cfg)
     }
     fclose(f);
     if (rc == SIGNET_OK && cfg->password_file[0] && cfg->auth_key_file[0])
-        rc = signet_fail(SIGNET_E_PARSE, "both password_file and auth_key_file are set: keep the "
+        rc = signet_fail(SIGNET_E_ARG, "both password_file and auth_key_file are set: keep the "
                                          "one credential the auth_key logs in with");
     if (rc)
         return signet_wrap(rc, "%s", path);

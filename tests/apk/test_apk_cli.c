@@ -216,6 +216,55 @@ static void test_batch_with_a_broken_apk(void **state)
     assert_int_equal(sign_records("b2.apk"), 0);
 }
 
+static int count(const char *words, const char *in)
+{
+    char *out = NULL;
+    sh(&out, "grep '%s' audit/records.log | grep -c -F '%s' || true", words, in);
+    int n = out ? atoi(out) : -1;
+    free(out);
+    return n;
+}
+
+/* The output APK gets a binding record once it is durable, so a receipt proves
+ * the file that ships; signing the same APK again reuses the cached signatures
+ * (no device operation, reuse records) and writes the same bytes. */
+static void test_bind_receipt_and_cache(void **state)
+{
+    assert_int_equal(apkfix_build(h.dir, "c.apk", "sdk:24 dex:7000 so:3000"), 0);
+    char *out = NULL;
+    assert_int_equal(sh(&out, "signet apk sign --key rel --in c.apk --out c1.apk 2>&1"), 0);
+    free(out);
+    assert_int_equal(count(" type=sign ", "c.apk"), 2);
+    assert_int_equal(count(" type=bind ", "c1.apk"), 1);
+    assert_int_equal(sh(&out, "signet audit verify audit --vkey audit/log.vkey"), 0);
+    assert_non_null(strstr(out, "result: OK"));
+    free(out);
+    assert_int_equal(sh(NULL, "signet -q audit prove c1.apk --dir audit --out c1.proof && "
+                              "signet audit verify-receipt c1.proof --vkey audit/log.vkey c1.apk "
+                              "| grep -q 'OK: leaf'"), 0);
+    /* the receipt is for the output, not for another file */
+    assert_int_equal(sh(NULL, "signet audit verify-receipt c1.proof --vkey audit/log.vkey c.apk "
+                              ">/dev/null 2>&1"), 1);
+
+    /* again: both signatures from the cache, 0 device operations, same bytes */
+    assert_int_equal(sh(NULL, "mkdir -p o2 && printf 'c.apk o2/c2.apk rel\\n' > list2"), 0);
+    assert_int_equal(sh(&out, "signet apk sign --batch list2 2>&1"), 0);
+    print_message("%s", out ? out : "");
+    assert_non_null(strstr(out, "(0 device operations, 2 cache hits"));
+    free(out);
+    assert_int_equal(sh(NULL, "cmp c1.apk o2/c2.apk"), 0);
+    assert_int_equal(count(" type=sign ", "c.apk"), 2);
+    assert_int_equal(count(" type=reuse ", "c.apk"), 2);
+    assert_int_equal(count(" type=bind ", "o2/c2.apk"), 1);
+    /* --no-cache: the device signs again */
+    assert_int_equal(sh(NULL, "signet -q apk sign --no-cache --key rel --in c.apk --out c3.apk"), 0);
+    assert_int_equal(count(" type=sign ", "c.apk"), 4);
+    assert_int_equal(sh(NULL, "cmp c1.apk c3.apk"), 0); /* RSA PKCS#1 v1.5 is deterministic */
+    assert_int_equal(sh(&out, "signet audit verify audit --vkey audit/log.vkey"), 0);
+    assert_non_null(strstr(out, "result: OK"));
+    free(out);
+}
+
 static void test_usage(void **state)
 {
     assert_int_equal(sh(NULL, "signet apk sign --help >/dev/null"), 0);
@@ -232,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_ec_and_v3_only),
         cmocka_unit_test(test_verify_refuses_tampering),
         cmocka_unit_test(test_batch_with_a_broken_apk),
+        cmocka_unit_test(test_bind_receipt_and_cache),
         cmocka_unit_test(test_usage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

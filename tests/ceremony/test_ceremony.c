@@ -645,12 +645,13 @@ static void help_texts(void **state)
 {
     char *out = NULL;
     assert_int_equal(rig_signet(NULL, "ceremony --help", NULL, &out, NULL), 0);
-    assert_non_null(strstr(out, "signet ceremony provision --plan PLAN --out DIR"));
+    assert_non_null(strstr(out, "provision"));
     free(out);
     assert_int_equal(rig_signet(NULL, "ceremony provision --help", NULL, &out, NULL), 0);
-    assert_non_null(strstr(out, "--shares-from-prompt"));
+    assert_non_null(strstr(out, "signet ceremony provision --plan PLAN --out DIR"));
     free(out);
     assert_int_equal(rig_signet(NULL, "ceremony restore --help", NULL, &out, NULL), 0);
+    assert_non_null(strstr(out, "--shares-from-prompt"));
     free(out);
     assert_int_equal(rig_signet(NULL, "ceremony provision --plan x", NULL, NULL, NULL), 2);
     assert_int_equal(rig_signet(NULL, "ceremony restore --plan x --manifest y --connector z "

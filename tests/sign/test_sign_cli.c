@@ -72,7 +72,7 @@ static void avb_helper(void **state)
     assert_int_equal(sh("signet avb-sign SHA256_RSA2048 keys/avb_t.pem < block > block.sig"), 0);
     assert_int_equal(sh("openssl pkeyutl -verifyrecover -pubin -inkey keys/avb_t.pub.pem "
                         "-pkeyopt rsa_padding_mode:none -in block.sig | cmp - block"), 0);
-    /* --signing_helper_with_files: the file is replaced by the signature. */
+    /* --signing_helper_with_files: the file is overwritten by the signature. */
     assert_int_equal(sh("cp block f && signet avb-sign SHA256_RSA2048 avb_t f && cmp f block.sig"),
                      0);
     /* Refusals: wrong hash for the algorithm, wrong length, not a type-1 block. */
@@ -81,6 +81,63 @@ static void avb_helper(void **state)
     assert_int_equal(sh("head -c 256 /dev/urandom | signet avb-sign SHA256_RSA2048 avb_t "
                         "> x 2>/dev/null"), 2);
     assert_int_equal(sh("signet avb-sign SHA256_RSA2048 no_such_key < block > x 2>/dev/null"), 6);
+}
+
+/* avbtool's way of running the helper (avbtool.py, raw_sign): one program path;
+ * --signing_helper_with_files writes the block to a NamedTemporaryFile it keeps
+ * open, runs `helper ALGORITHM KEY FILE`, then seeks to 0 and reads the signature
+ * through the same handle; --signing_helper pipes the block in and reads stdout. */
+static const char AVBTOOL_LIKE[] =
+    "python3 -c 'import subprocess,sys,tempfile\n"
+    "helper, mode, block = sys.argv[1], sys.argv[2], open(sys.argv[3], \"rb\").read()\n"
+    "if mode == \"files\":\n"
+    "    f = tempfile.NamedTemporaryFile()\n"
+    "    f.write(block); f.flush()\n"
+    "    assert subprocess.call([helper, \"SHA256_RSA2048\", \"keys/avb_t.pem\", f.name]) == 0\n"
+    "    f.seek(0); sig = f.read()\n"
+    "else:\n"
+    "    p = subprocess.run([helper, \"SHA256_RSA2048\", \"keys/avb_t.pem\"], input=block,\n"
+    "                       stdout=subprocess.PIPE, check=True); sig = p.stdout\n"
+    "open(sys.argv[4], \"wb\").write(sig)' ";
+
+static void avb_helper_as_avbtool_runs_it(void **state)
+{
+    (void)state;
+    assert_int_equal(sh("head -c 7000 /dev/urandom > vb2.img && %s 256 vb2.img > block2", MAKE_BLOCK),
+                     0);
+    static const char *const modes[] = {"files", "stdin"};
+    for (int i = 0; i < 2; i++) {
+        /* The installed link, named as avbtool's --signing_helper takes it. */
+        assert_int_equal(sh("rm -f sig2 && %s \"$SIGNET_BIN_DIR/signet-avb-sign\" %s block2 sig2 && "
+                            "test $(wc -c < sig2) -eq 256 && "
+                            "openssl pkeyutl -verifyrecover -pubin -inkey keys/avb_t.pub.pem "
+                            "-pkeyopt rsa_padding_mode:none -in sig2 | cmp - block2",
+                            AVBTOOL_LIKE, modes[i]),
+                         0);
+    }
+}
+
+/* The OTA tools' way: --payload_signer names a program, --payload_signer_args adds
+ * its arguments, then `-in HASH -out SIG`; the credential comes from signet.conf. */
+static void payload_signer_as_ota_tools_run_it(void **state)
+{
+    (void)state;
+    assert_int_equal(sh("printf 'password\\n' > pw && chmod 600 pw && "
+                        "cp signet.conf conf2 && printf 'auth_key = 1\\npassword_file = pw\\n' >> conf2 && "
+                        "head -c 3000 /dev/urandom | openssl dgst -sha256 -binary > h2 && "
+                        "env -u SIGNET_PASSWORD SIGNET_CONF=conf2 \"$SIGNET_BIN_DIR/signet-payload-sign\" "
+                        "--key avb_t -in h2 -out s2 && "
+                        "openssl pkeyutl -verify -pubin -inkey keys/avb_t.pub.pem "
+                        "-pkeyopt digest:sha256 -in h2 -sigfile s2"),
+                     0);
+    /* Both credentials in signet.conf is refused; so is a wrong auth key id (5). */
+    assert_int_equal(sh("cp conf2 conf3 && printf 'auth_key_file = k.pem\\n' >> conf3 && "
+                        "env -u SIGNET_PASSWORD SIGNET_CONF=conf3 signet payload-sign --key avb_t "
+                        "-in h2 -out s3 2>/dev/null"),
+                     2);
+    assert_int_equal(sh("env -u SIGNET_PASSWORD SIGNET_CONF=conf2 SIGNET_AUTH_KEY=0x0777 "
+                        "signet payload-sign --key avb_t -in h2 -out s3 2>/dev/null"),
+                     5);
 }
 
 static void payload_signer(void **state)
@@ -206,6 +263,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(avb_helper),
         cmocka_unit_test(payload_signer),
+        cmocka_unit_test(avb_helper_as_avbtool_runs_it),
+        cmocka_unit_test(payload_signer_as_ota_tools_run_it),
         cmocka_unit_test(sign_is_recorded),
         cmocka_unit_test(no_record_no_signature),
         cmocka_unit_test(wrapped_key_loaded_and_lru_evicted),
