@@ -74,14 +74,16 @@ connector = $PRIMARY
 keystore = $OUT/keys
 audit = $OUT/ceremony/audit
 log_name = demo.example/signet-audit
+auth_key = 3
+password_file = $OUT/operator.password
 CONF
+# Every command, the module and the helpers log in with the credential named here.
 export SIGNET_CONF=$OUT/signet.conf
-OP=(--auth-key 3 --password-file "$OUT/operator.password")
 
 step "5. generate the Android release keys inside the HSM; keep them wrapped on disk"
 "$SIGNET" keys init --device demo --algorithm "${SIGNET_DEMO_ALGORITHM:-rsa4096}"
-"$SIGNET" "${OP[@]}" keys generate
-"$SIGNET" "${OP[@]}" keys list
+"$SIGNET" keys generate
+"$SIGNET" keys list
 
 step "6. sign an APK with stock apksigner through libsignet-pkcs11.so"
 mkdir -p apk && (cd apk && printf 'demo manifest' > AndroidManifest.xml && head -c 4096 /dev/urandom > classes.dex \
@@ -100,7 +102,7 @@ apksigner verify --min-sdk-version 24 -v demo.apk | head -4
 openssl x509 -in keys/platform.x509.pem -noout -subject
 
 step "6b. the same APK signed natively: signet apk sign (no JVM, one session, same layout)"
-"$SIGNET" "${OP[@]}" apk sign --key platform --min-sdk-version 24 --in demo-unsigned.apk --out demo-native.apk
+"$SIGNET" apk sign --key platform --min-sdk-version 24 --in demo-unsigned.apk --out demo-native.apk
 "$SIGNET" apk verify --min-sdk-version 24 demo-native.apk
 apksigner verify --min-sdk-version 24 -v demo-native.apk | head -4
 
@@ -114,23 +116,32 @@ n = int(sys.argv[1]); digest = hashlib.sha256(open(sys.argv[2], 'rb').read()).di
 di = bytes.fromhex('3031300d060960864801650304020105000420') + digest
 sys.stdout.buffer.write(b'\x00\x01' + b'\xff' * (n - 3 - len(di)) + b'\x00' + di)
 PY
-SIGNET_ARTIFACT=$OUT/vbmeta-body.img "$SIGNET" "${OP[@]}" avb-sign "$ALG" keys/avb_demo.pem < vbmeta.block > vbmeta.sig
+# avbtool --signing_helper "$BUILD/bin/signet-avb-sign" runs exactly this: one program path.
+SIGNET_ARTIFACT=$OUT/vbmeta-body.img "$BUILD/bin/signet-avb-sign" "$ALG" keys/avb_demo.pem < vbmeta.block > vbmeta.sig
 openssl pkeyutl -verifyrecover -pubin -inkey keys/avb_demo.pub.pem -pkeyopt rsa_padding_mode:none \
   -in vbmeta.sig -out vbmeta.recovered
 cmp vbmeta.block vbmeta.recovered && echo "the avb helper's signature is a raw RSA signature of the block: OK"
 
+step "7a. sign an OTA payload hash as ota_from_target_files runs its --payload_signer"
+head -c 65536 /dev/urandom > payload.bin
+openssl dgst -sha256 -binary payload.bin > payload.hash
+# --payload_signer "$BUILD/bin/signet-payload-sign" --payload_signer_args "--key releasekey"
+SIGNET_ARTIFACT=$OUT/payload.bin "$BUILD/bin/signet-payload-sign" --key releasekey -in payload.hash -out payload.sig
+openssl pkeyutl -verify -pubin -inkey keys/releasekey.pub.pem -pkeyopt digest:sha256 \
+  -in payload.hash -sigfile payload.sig
+
 step "7b. a whole release: plan, sign and verify a small synthetic AOSP target-files package"
 python3 "$RELEASE_TOOLS/mktf.py" tf --apks 3 --apexes 1 >/dev/null
 "$SIGNET" keys init --apex com.android.synth0 --algorithm "${SIGNET_DEMO_ALGORITHM:-rsa4096}" >/dev/null
-"$SIGNET" "${OP[@]}" -q keys generate >/dev/null
+"$SIGNET" -q keys generate >/dev/null
 "$SIGNET" release plan tf/target_files.zip --device demo -o release.plan
-"$SIGNET" "${OP[@]}" release sign tf/target_files.zip --device demo --plan release.plan \
+"$SIGNET" release sign tf/target_files.zip --device demo --plan release.plan \
   --dev-cert-dir tf/dev --avb-helper "$BUILD/bin/signet-avb-sign" -o signed-target_files.zip
 "$SIGNET" release verify signed-target_files.zip --device demo
 
 step "8. verify the audit trail: every signature recorded, device logs chained, checkpoints signed"
-"$SIGNET" "${OP[@]}" audit checkpoint ceremony/audit
-"$SIGNET" "${OP[@]}" audit verify ceremony/audit --device "$PRIMARY"
+"$SIGNET" audit checkpoint ceremony/audit
+"$SIGNET" audit verify ceremony/audit --device "$PRIMARY"
 "$SIGNET" audit prove "$OUT/demo.apk" --dir ceremony/audit --out demo.apk.receipt
 "$SIGNET" audit verify-receipt demo.apk.receipt --vkey ceremony/audit/log.vkey demo.apk
 
