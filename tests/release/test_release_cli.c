@@ -174,10 +174,14 @@ static void sign_and_check(void **state)
     /* kill -9 in the middle of a run (cold signing cache): no output, no temporary
      * file; the rerun completes and verifies, with cache hits for what the killed run
      * signed and fewer device operations than a cold run. */
-    assert_int_equal(sh("rm -rf audit.cache && "
+    /* The progress lines come through a FIFO read line by line, so the kill follows
+     * the third artifact's line at once (polling a file let a fast machine finish
+     * the whole run first). */
+    assert_int_equal(sh("rm -rf audit.cache prog.fifo int.err && mkfifo prog.fifo && "
                         "(signet release sign tf/target_files.zip --device synth --dev-cert-dir tf/dev "
-                        "-o int.zip 2>int.err & p=$!; i=0; until grep -q '^3/' int.err || [ $i -gt 600 ]; "
-                        "do sleep 0.05; i=$((i+1)); done; kill -9 $p; wait $p; true) && "
+                        "-o int.zip 2>prog.fifo & p=$!; while IFS= read -r l; do "
+                        "printf '%%s\\n' \"$l\" >> int.err; case $l in 3/*) kill -9 $p; break;; esac; "
+                        "done < prog.fifo; wait $p; true) && "
                         "grep -q '^3/' int.err && test ! -e int.zip && ! ls int.zip.tmp.* 2>/dev/null"), 0);
     char *rerun = NULL;
     assert_int_equal(sh_out(&rerun, "signet release sign tf/target_files.zip --device synth "
