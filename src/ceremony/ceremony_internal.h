@@ -191,9 +191,31 @@ signet_rc cer_seal(const char *recipient, const uint8_t *p, size_t n, sb_wr *out
 /* Splits the wrap-key blob t of n and proves that every set of at least t shares
  * gives it back. */
 signet_rc cer_split_checked(const sss_wrapkey *wk, unsigned t, unsigned n, sss_share *shares);
-/* Combines shares, decodes the wrap key and compares its check value. */
-signet_rc cer_combine_checked(const sss_share *shares, size_t k,
-                              const uint8_t check[SSS_WRAPKEY_CHECK_LEN], sss_wrapkey *wk);
+unsigned cer_popcount(unsigned v);
+
+/* What the manifest records of the wrap key. */
+typedef struct {
+    unsigned threshold;
+    uint8_t check[SSS_WRAPKEY_CHECK_LEN];
+    uint16_t id, domains;
+    uint64_t capabilities, delegated;
+} cer_wrap_expect;
+
+/* Which of the given shares (bit i = shares[i]) did what. */
+typedef struct {
+    unsigned used;      /* the quorum that gave the recorded key */
+    unsigned wrong;     /* shares that, in place of one of the quorum, give another key */
+    unsigned foreign;   /* shares of another split (threshold or length differ) */
+    unsigned tried;     /* quorums combined before one matched (or all of them) */
+    bool meta_only;     /* some quorum gave the right key bytes but other attributes */
+} cer_quorum;
+
+/* Finds threshold shares among k that give the wrap key the manifest records (check
+ * value, id, domains, capabilities) and tests every other share against them, so
+ * that a mistyped share is named instead of blamed on a correct one.  SIGNET_E_VERIFY
+ * when no quorum matches (q still says which shares were foreign). */
+signet_rc cer_find_quorum(const sss_share *shares, size_t k, const cer_wrap_expect *e,
+                          sss_wrapkey *wk, cer_quorum *q);
 /* "shares/3-alice.age", "credentials/admin-carol.age" */
 void cer_share_file(unsigned index, const char *name, char *out, size_t cap);
 void cer_cred_file(signet_role r, const char *name, char *out, size_t cap);
