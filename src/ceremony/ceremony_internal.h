@@ -9,6 +9,7 @@
  *   seal.c       age encryption to holders; splitting and collecting shares
  *   manifest.c   the public manifest: writing and parsing
  *   provision.c  the provisioning ceremony
+ *   rerun.c      a rerun's way into devices whose factory key an earlier attempt deleted
  *   restore*.c   the restore (restore_internal.h lists its files) */
 #ifndef SIGNET_CEREMONY_INTERNAL_H
 #define SIGNET_CEREMONY_INTERNAL_H
@@ -103,6 +104,8 @@ typedef struct {
     signet_progress_fn progress;
     void *progress_ctx;
     sb_wr pending;                 /* transcript lines said before it was opened */
+    const char *resume;            /* the state file's advice if the run is interrupted
+                                    * (NULL: run the same command again) */
 } cer_run;
 
 void cer_run_init(cer_run *r, const char *kind, const char *out_dir, const cer_step_def *steps,
@@ -162,6 +165,16 @@ signet_rc cer_dev_describe_objects(cer_device *d, sb_wr *out);
 void cer_dev_close(cer_device *d);
 /* "2.4.0" */
 void cer_dev_version(const cer_device *d, char out[16]);
+
+/* ---- rerun.c ---------------------------------------------------------------------- */
+/* The newest failed attempt's admin credential under out_dir
+ * ("failed-attempts/2/credentials/admin-carol.age"); false when none wrote one. */
+bool cer_attempt_admin_credential(const char *out_dir, char *rel, size_t cap);
+/* Logs in as admin with the admin credential of an earlier failed attempt (newest
+ * first), decrypted with the age identity file; used receives the credential's
+ * path relative to out_dir. */
+signet_rc cer_dev_login_attempt_admin(cer_device *d, const char *out_dir, const char *identity,
+                                      char *used, size_t cap);
 
 /* ---- secrets.c ------------------------------------------------------------------- */
 typedef struct {

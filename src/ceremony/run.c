@@ -102,6 +102,8 @@ static void write_state(cer_run *r, const char *status, const char *detail)
     sbw_printf(&w, "%s\n", r->cur > 1 ? "" : " none");
     if (detail)
         sbw_printf(&w, "%s\n", detail);
+    else if (r->resume)
+        sbw_printf(&w, "%s\n", r->resume);
     else
         sbw_printf(&w, "If this file is still here and no signet process is running, the run was "
                        "interrupted: run the same command again (it starts again from the device "
