@@ -23,6 +23,7 @@
 #include "signet/audit.h"
 #include "signet/ceremony.h"
 #include "signet/client.h"
+#include "signet/progress.h"
 #include "signet/sss.h"
 
 #define CER_FACTORY_AUTH_ID 1
@@ -104,6 +105,7 @@ typedef struct {
     signet_progress_fn progress;
     void *progress_ctx;
     sb_wr pending;                 /* transcript lines said before it was opened */
+    signet_progress pr;            /* "N/M step: ..." with elapsed time and an estimate */
     const char *resume;            /* the state file's advice if the run is interrupted
                                     * (NULL: run the same command again) */
 } cer_run;

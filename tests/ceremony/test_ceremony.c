@@ -81,7 +81,8 @@ static int group_setup(void **state)
         return -1;
     }
     /* Progress names every step. */
-    if (!strstr(err, "[14/14] manifest") || !strstr(err, "ceremony complete")) {
+    if (!strstr(err, "\n14/14 manifest: write the public manifest (") ||
+        !strstr(err, "s left)\n") || !strstr(err, "ceremony complete")) {
         fprintf(stderr, "provision progress incomplete:\n%s", err);
         free(err);
         return -1;
@@ -527,8 +528,15 @@ static void restore_with_identities_and_keystore(void **state)
     char *err = NULL;
     assert_int_equal(rig_signet(NULL, args, NULL, NULL, &err), 0);
     assert_non_null(strstr(err, "shares 2,4,5 give wrap key 0x00ff"));
-    assert_non_null(strstr(err, "key release (0x0100, rsa2048): imported, public key matches"));
-    assert_non_null(strstr(err, "key ota (0x0101, ecp256): imported, public key matches"));
+    /* Progress: each step and each key as it starts, with elapsed time and, once a
+     * step or key has finished, an estimate. */
+    assert_non_null(strstr(err, "\n11/15 keystore: import every wrapped key"));
+    assert_non_null(strstr(err, "\n1/2 key release (0x0100, rsa2048): importing under the wrap "
+                                "key, comparing its public key ("));
+    const char *second = strstr(err, "\n2/2 key ota (0x0101, ecp256): importing");
+    assert_non_null(second);
+    assert_non_null(strstr(second, " s left)\n"));
+    assert_non_null(strstr(err, "2 keys imported and checked"));
     free(err);
 
     char *op = decrypt_or_die(w->r.operator_.identity, out, "credentials/operator-gita.age");
