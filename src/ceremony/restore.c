@@ -21,7 +21,8 @@ static const cer_step_def STEPS[] = {
     {"shares", "decrypt the shares, combine them, compare with the manifest's check value (the "
                "device is not touched before this succeeds)"},
     {"connect", "connect to the device, check its firmware (2.4.0 or later), log in"},
-    {"reset", "reset the device to factory state"},
+    {"reset", "reset the device to factory state (a device the trail knows: drain its log and sign "
+              "the reset record first)"},
     {"anchor", "read the device's fresh audit log into the trail"},
     {"clean", "prove the device holds only the factory authentication key, in every domain"},
     {"audit", "audit every command and force auditing, both fixed until a reset"},
@@ -33,7 +34,7 @@ static const cer_step_def STEPS[] = {
                  "the recorded one"},
     {"credentials", "encrypt each new credential to its holder"},
     {"factory-key", "log in with every new credential, then delete the factory key as admin"},
-    {"service", "record the device put into service in the trail"},
+    {"service", "record the device put into service in the trail (a signed service record)"},
     {"manifest", "write the restore manifest"},
 };
 #define N_STEPS (sizeof STEPS / sizeof STEPS[0])
@@ -56,6 +57,9 @@ typedef struct {
     char used[64];                   /* share indexes used, "2,4,5" */
     size_t n_used;
     cer_creds creds;
+    cer_rkeys rkeys;                 /* new record keys when the trail names none */
+    bool new_rkeys, rkeys_written;
+    EVP_PKEY *signer;                /* signs the service records */
     signet_keystore *ks;
     size_t n_keys;
     size_t n_audited;
@@ -141,6 +145,58 @@ static signet_rc check_keystore(rest *p)
     return SIGNET_OK;
 }
 
+/* Which record key signs the service records: one the trail names (given), or new
+ * ones for a trail that names none.  Decided before the device is touched. */
+static signet_rc choose_signer(rest *p)
+{
+    char path[CER_PATH_MAX + 32], id[9];
+    snprintf(path, sizeof path, "%s/%s", p->o->trail_dir ? p->o->trail_dir : "", SIGNET_RKEYS_FILE);
+    signet_rkeys *keys = calloc(1, sizeof *keys);
+    if (!keys)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_rc rc = p->o->trail_dir ? signet_rkeys_load(path, keys) : SIGNET_E_NOTFOUND;
+    if (rc == SIGNET_E_NOTFOUND) {
+        signet_err_clear();
+        free(keys);
+        p->new_rkeys = true;
+        if ((rc = cer_rkeys_generate(&p->rkeys)) == SIGNET_OK)
+            p->signer = cer_rkeys_signer(&p->rkeys);
+        return rc;
+    }
+    if (rc == SIGNET_OK && !p->o->record_key)
+        rc = signet_fail(SIGNET_E_ARG, "the trail %s names record keys (%s): give the admin's or the "
+                         "auditor's with --record-key FILE (its holder decrypts "
+                         "credentials/<role>-record-key-<name>.age of the ceremony); it signs the "
+                         "restore's service records", p->o->trail_dir, SIGNET_RKEYS_FILE);
+    if (rc == SIGNET_OK && (rc = signet_rkey_id_of(p->o->record_key, id)) == SIGNET_OK &&
+        !signet_rkeys_find(keys, id))
+        rc = signet_fail(SIGNET_E_AUTH, "the record key given (%s) is not one of those %s names", id,
+                         path);
+    free(keys);
+    if (rc == SIGNET_OK) {
+        p->signer = p->o->record_key;
+        cer_say(&p->run, "service records will be signed with record key %s", id);
+    }
+    return rc;
+}
+
+/* New record keys are sealed and named in the trail the first time one signs. */
+static signet_rc signed_service(rest *p, const char *event, const char *note)
+{
+    signet_rc rc = SIGNET_OK;
+    if (p->new_rkeys && !p->rkeys_written) {
+        rc = cer_rkeys_write(&p->rkeys, &p->plan, p->o->out_dir, p->trail_dir, p->outputs,
+                             &p->n_outputs, MAX_OUTPUTS, &p->run);
+        if (rc == SIGNET_OK && p->default_trail && p->n_outputs < MAX_OUTPUTS)
+            snprintf(p->outputs[p->n_outputs++], CER_REL_MAX, "audit/%s", SIGNET_RKEYS_FILE);
+        p->rkeys_written = rc == SIGNET_OK;
+    }
+    if (rc == SIGNET_OK)
+        rc = signet_trail_append_service(p->trail, p->dev.serial, hsm_session_auth_id(p->dev.sess),
+                                         event, note, p->signer);
+    return rc;
+}
+
 static signet_rc step_plan(rest *p)
 {
     const signet_restore_opts *o = p->o;
@@ -165,6 +221,8 @@ static signet_rc step_plan(rest *p)
     if ((rc = read_listed(p, p->man->log_wrapped, 64 * 1024, &p->log_blob)))
         return rc;
     if (o->keystore_dir && (rc = check_keystore(p)))
+        return rc;
+    if ((rc = choose_signer(p)))
         return rc;
     cer_say(&p->run, "plan %s, manifest %s: wrap key 0x%04x split %u of %u, log key 0x%04x", o->plan_path,
             o->manifest_path, p->man->wrap_id, p->man->threshold, p->man->n_shares,
@@ -328,9 +386,44 @@ static signet_rc step_connect(rest *p)
     return SIGNET_OK;
 }
 
+static signet_rc open_trail(rest *p);
+
+/* A device the given trail knows: its log up to now is drained and the reset record
+ * signed and bound to its last entry BEFORE the reset (a reset destroys the log key
+ * and restarts the log at entry 1, which only such a record explains). */
+static signet_rc record_reset(rest *p)
+{
+    char apath[CER_PATH_MAX + 64];
+    snprintf(apath, sizeof apath, "%s/anchors/device-%u.anchor", p->o->trail_dir, p->dev.serial);
+    if (access(apath, F_OK) != 0)
+        return SIGNET_OK;
+    signet_rc rc = open_trail(p);
+    if (rc)
+        return rc;
+    signet_drain_result *d = calloc(1, sizeof *d);
+    if (!d)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    rc = signet_audit_drain(p->trail, p->dev.sess, p->dev.serial, d);
+    if (rc == SIGNET_OK && (d->lost || d->unlogged_boots || d->unlogged_auths))
+        cer_say(&p->run, "target's log before the reset: %llu entries lost, %u unlogged boots, %u "
+                         "unlogged authentications (kept in the trail as findings)",
+                (unsigned long long)d->lost, d->unlogged_boots, d->unlogged_auths);
+    free(d);
+    if (rc)
+        return signet_wrap(rc, "draining the target's log before its reset (the reset record is "
+                               "bound to its last entry); nothing was reset");
+    rc = signed_service(p, "reset", "reset for a restore from the ceremony's shares");
+    if (rc == SIGNET_OK)
+        cer_say(&p->run, "target is known to the trail %s: its log is drained and the reset record "
+                         "signed before the reset", p->trail_dir);
+    return rc;
+}
+
 static signet_rc step_reset(rest *p)
 {
-    signet_rc rc = cer_dev_reset(&p->dev);
+    signet_rc rc = p->o->trail_dir ? record_reset(p) : SIGNET_OK;
+    if (rc == SIGNET_OK)
+        rc = cer_dev_reset(&p->dev);
     if (rc == SIGNET_OK)
         cer_say(&p->run, "target (serial %u) reset; logged in again with the factory key", p->dev.serial);
     return rc;
@@ -340,6 +433,8 @@ static signet_rc open_trail(rest *p)
 {
     signet_vkey have;
     signet_rc rc;
+    if (p->trail)
+        return SIGNET_OK;
     if (p->o->trail_dir) {
         snprintf(p->trail_dir, sizeof p->trail_dir, "%s", p->o->trail_dir);
         char vpath[CER_PATH_MAX + 16];
@@ -372,21 +467,6 @@ static signet_rc open_trail(rest *p)
     return rc;
 }
 
-static signet_rc service_record(rest *p, const char *event, const char *note)
-{
-    signet_record *r = calloc(1, sizeof *r);
-    if (!r)
-        return signet_fail(SIGNET_E_NOMEM, "out of memory");
-    r->type = SIGNET_REC_SERVICE;
-    r->auth_id = hsm_session_auth_id(p->dev.sess);
-    r->serial = p->dev.serial;
-    snprintf(r->event, sizeof r->event, "%s", event);
-    snprintf(r->note, sizeof r->note, "%s", note);
-    signet_rc rc = signet_trail_append_record(p->trail, r);
-    free(r);
-    return rc;
-}
-
 static signet_rc step_anchor(rest *p)
 {
     signet_rc rc = open_trail(p);
@@ -398,11 +478,10 @@ static signet_rc step_anchor(rest *p)
     char apath[CER_PATH_MAX + 64];
     snprintf(apath, sizeof apath, "%s/anchors/device-%u.anchor", p->trail_dir, p->dev.serial);
     if (access(apath, F_OK) == 0) {
-        /* The trail knows this device: the reset is an event in its history. */
-        if ((rc = service_record(p, "reset", "reset for a restore from the ceremony's shares")) ||
-            (rc = cer_dev_drain(&p->dev, p->trail)))
+        /* The trail knows this device: the restart follows its signed reset record. */
+        if ((rc = cer_dev_drain(&p->dev, p->trail)))
             return rc;
-        cer_say(&p->run, "target is known to the trail %s: its reset is recorded, its log continues",
+        cer_say(&p->run, "target is known to the trail %s: its log continues after the reset",
                 p->trail_dir);
         return SIGNET_OK;
     }
@@ -587,7 +666,7 @@ static signet_rc step_service(rest *p)
     snprintf(note, sizeof note, "restored from shares %s of the key ceremony; %zu keys imported "
                                 "and checked",
              p->used, p->n_keys);
-    signet_rc rc = service_record(p, "in", note);
+    signet_rc rc = signed_service(p, "in", note);
     if (rc == SIGNET_OK)
         rc = cer_dev_drain(&p->dev, p->trail);
     if (rc == SIGNET_OK)
@@ -625,6 +704,8 @@ static signet_rc step_manifest(rest *p)
                         def->asymmetric ? "ecp256" : "password", p->plan.holders[r].name, rel,
                         p->plan.holders[r].recipient);
     }
+    if (rc == SIGNET_OK && p->new_rkeys)
+        rc = cer_rkeys_manifest(&p->rkeys, &p->plan, &m);
     if (rc == SIGNET_OK)
         rc = sbw_printf(&m, "device target %u firmware=%s audited-commands=%zu force-audit=fixed\n",
                         p->dev.serial, ver, p->n_audited);
@@ -713,6 +794,7 @@ signet_rc signet_ceremony_restore(const signet_restore_opts *o)
         signet_trail_close(p->trail);
     cer_dev_close(&p->dev);
     cer_creds_free(&p->creds);
+    cer_rkeys_free(&p->rkeys);
     smem_free(p->wk);
     signet_keystore_close(p->ks);
     sbw_free(&p->plan_raw);
