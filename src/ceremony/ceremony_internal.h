@@ -9,7 +9,8 @@
  *   seal.c       age encryption to holders; splitting and collecting shares
  *   rkeys.c      the admin's and auditor's record keys (anchors/record-keys)
  *   manifest.c   the public manifest: writing and parsing
- *   provision.c  the provisioning ceremony; restore.c the restore */
+ *   provision.c  the provisioning ceremony
+ *   restore*.c   the restore (restore_internal.h lists its files) */
 #ifndef SIGNET_CEREMONY_INTERNAL_H
 #define SIGNET_CEREMONY_INTERNAL_H
 
