@@ -113,6 +113,19 @@ typedef struct {
  * info->artifact_path, caller and in_sha256 must be set. */
 signet_rc signet_apk_job_sign(struct signet_signer *s, const char *key, signet_apk_job *j,
                               signet_apk_sign_info *info);
+/* Several jobs of one key, signed together: each round's requests of every job
+ * go to the device as one signet_sign_batch (group commit: one drain and one
+ * fsync per group of up to SIGNET_BATCH_GROUP signatures instead of two each).
+ * Every job has its own result (rc, err); a failing job does not stop the others.
+ * Returns the first failure, SIGNET_OK when every job is ready to finish. */
+typedef struct {
+    signet_apk_job *job;
+    signet_apk_sign_info *info;   /* artifact_path, caller, in_sha256 set */
+    signet_rc rc;                 /* out */
+    char err[256];                /* out: the message when rc != SIGNET_OK */
+} signet_apk_batch_job;
+signet_rc signet_apk_jobs_sign(struct signet_signer *s, const char *key, signet_apk_batch_job *v,
+                               size_t n);
 signet_rc signet_apk_sign_key(struct signet_signer *s, const char *key, const uint8_t *apk,
                               size_t len, const signet_apk_opts *o, signet_apk_sign_info *info,
                               sb_wr *out, sb_wr *idsig);

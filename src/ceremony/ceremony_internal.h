@@ -8,7 +8,8 @@
  *   secrets.c    wrap key, operator password, P-256 credentials
  *   seal.c       age encryption to holders; splitting and collecting shares
  *   manifest.c   the public manifest: writing and parsing
- *   provision.c  the provisioning ceremony; restore.c the restore */
+ *   provision.c  the provisioning ceremony
+ *   restore*.c   the restore (restore_internal.h lists its files) */
 #ifndef SIGNET_CEREMONY_INTERNAL_H
 #define SIGNET_CEREMONY_INTERNAL_H
 
