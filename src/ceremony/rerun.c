@@ -5,33 +5,34 @@
  * logs in as admin and lets the reset step wipe the device; without it, the error
  * names the file and the option. */
 #include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 
 #include "ceremony_internal.h"
 #include "signet/secmem.h"
 
-/* The admin credential file of attempt n ("failed-attempts/3/credentials/admin-carol.age"),
- * false when that attempt wrote none. */
+/* The admin credential file of attempt n ("failed-attempts/3/credentials/admin-carol.age"):
+ * the admin holder is read from the attempt's own copy of the plan.  False when that
+ * attempt wrote none. */
 static bool attempt_admin_file(const char *out_dir, unsigned n, char *rel, size_t cap)
 {
-    char dir[CER_PATH_MAX + 64];
-    snprintf(dir, sizeof dir, "%s/%s/%u/credentials", out_dir, CER_ATTEMPTS_DIR, n);
-    DIR *d = opendir(dir);
-    if (!d)
+    char path[CER_PATH_MAX + 64], cred[CER_REL_MAX];
+    snprintf(path, sizeof path, "%s/%s/%u/plan.txt", out_dir, CER_ATTEMPTS_DIR, n);
+    signet_plan *plan = calloc(1, sizeof *plan);
+    if (!plan)
         return false;
     bool found = false;
-    struct dirent *de;
-    while (!found && (de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (len > 10 && strncmp(de->d_name, "admin-", 6) == 0 &&
-            strcmp(de->d_name + len - 4, ".age") == 0) {
-            snprintf(rel, cap, "%s/%u/credentials/%s", CER_ATTEMPTS_DIR, n, de->d_name);
-            found = true;
-        }
+    if (signet_plan_load(path, plan, NULL) == SIGNET_OK) {
+        cer_cred_file(SIGNET_ROLE_ADMIN, plan->holders[SIGNET_ROLE_ADMIN].name, cred, sizeof cred);
+        snprintf(rel, cap, "%s/%u/%s", CER_ATTEMPTS_DIR, n, cred);
+        snprintf(path, sizeof path, "%s/%s", out_dir, rel);
+        found = access(path, R_OK) == 0;
     }
-    closedir(d);
+    signet_err_clear();
+    free(plan);
     return found;
 }
 
