@@ -8,7 +8,8 @@
  *     for success and for payload failures (the chunks that authenticated before
  *     the failure, as age releases them).
  * The number of vectors per class is fixed below, so a vector that goes missing or
- * changes class fails the test.  Debian's age decrypts the classic identity-based
+ * changes class fails the test; so is the number of them that are verbatim copies
+ * of published files (tests/age/vectors/SOURCES names the origin of each).  Debian's age decrypts the classic identity-based
  * vectors too, as a cross-check of the vectors themselves (it has no post-quantum
  * recipients and reads passphrases only from a terminal). */
 #include <setjmp.h>
@@ -28,12 +29,14 @@ struct class_info {
     const char *name;
     int status;   /* signet age decrypt's exit status */
     int expected; /* vectors of this class in tests/age/vectors */
-    int seen;
+    int verbatim; /* of them, verbatim copies of published files */
+    int seen, seen_verbatim;
 };
 
 static struct class_info classes[] = {
-    {"success", 0, 11, 0},        {"HMAC failure", 1, 1, 0},     {"no match", 5, 6, 0},
-    {"header failure", 9, 14, 0}, {"payload failure", 10, 12, 0}, {"armor failure", 11, 4, 0},
+    {"success", 0, 12, 4, 0, 0},         {"HMAC failure", 1, 1, 0, 0, 0},
+    {"no match", 5, 6, 1, 0, 0},         {"header failure", 9, 20, 8, 0, 0},
+    {"payload failure", 10, 12, 0, 0, 0}, {"armor failure", 11, 21, 21, 0, 0},
 };
 #define NCLASSES (sizeof classes / sizeof classes[0])
 
@@ -151,6 +154,31 @@ static struct class_info *class_of(const char *name, const char *expect)
     return NULL;
 }
 
+/* The origin of a vector: its SOURCES line says "<name> verbatim ..." or
+ * "<name> regenerated ...".  A vector without a line fails the test. */
+static bool is_verbatim(const char *vdir, const char *name)
+{
+    char path[1024], line[512];
+    snprintf(path, sizeof path, "%s/SOURCES", vdir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("%s: cannot read", path);
+    int found = -1;
+    size_t n = strlen(name);
+    while (found < 0 && fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, n) != 0 || line[n] != ' ')
+            continue;
+        if (strncmp(line + n + 1, "verbatim ", 9) == 0)
+            found = 1;
+        else if (strncmp(line + n + 1, "regenerated ", 12) == 0)
+            found = 0;
+    }
+    fclose(f);
+    if (found < 0)
+        fail_msg("%s: no origin in tests/age/vectors/SOURCES", name);
+    return found == 1;
+}
+
 static void check_vector(const char *vdir, const char *name)
 {
     char path[1024];
@@ -162,6 +190,7 @@ static void check_vector(const char *vdir, const char *name)
     parse_vector(name, raw, n, &v);
     struct class_info *c = class_of(name, v.expect);
     c->seen++;
+    c->seen_verbatim += is_verbatim(vdir, name);
     write_file("body", v.body, v.body_len);
     write_file("ids", v.identities, strlen(v.identities));
     write_file("pass", v.passphrase, strlen(v.passphrase));
@@ -220,11 +249,14 @@ static void community_vectors(void **state)
     closedir(d);
     int expected = 0;
     for (size_t i = 0; i < NCLASSES; i++) {
-        printf("%-16s %2d vectors (exit %d)\n", classes[i].name, classes[i].seen,
-               classes[i].status);
+        printf("%-16s %2d vectors, %2d verbatim (exit %d)\n", classes[i].name, classes[i].seen,
+               classes[i].seen_verbatim, classes[i].status);
         if (classes[i].seen != classes[i].expected)
             fail_msg("%d vectors of class \"%s\", expected %d", classes[i].seen,
                      classes[i].name, classes[i].expected);
+        if (classes[i].seen_verbatim != classes[i].verbatim)
+            fail_msg("%d verbatim vectors of class \"%s\", expected %d",
+                     classes[i].seen_verbatim, classes[i].name, classes[i].verbatim);
         expected += classes[i].expected;
     }
     assert_int_equal(total, expected);
