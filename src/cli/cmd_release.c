@@ -354,10 +354,13 @@ static const struct cli_cmd CMDS[] = {
      PLAN_OPTIONS, sizeof(struct plan_args), 0, plan},
     {"sign", "re-sign a target-files package with release keys",
      "Plans as `release plan` does, then signs every APK and APEX through the signing\n"
-     "path in one device session (APEX payload vbmeta re-signed, apex_pubkey replaced,\n"
-     "container signed), rewrites build properties, mac_permissions.xml, otacerts.zip\n"
-     "and misc_info.txt, and writes SIGNED through a temporary file: an interrupted run\n"
-     "leaves no output.  docs/release.md.\n",
+     "path in one device session (APKs inside APEX payloads re-signed and the payload\n"
+     "rebuilt with e2fsprogs / erofs-utils, payload vbmeta re-signed, apex_pubkey\n"
+     "replaced, container 4 KiB-aligned and signed; .capex around its original_apex),\n"
+     "refuses PRESIGNED members signed by AOSP's public test keys, rewrites build\n"
+     "properties, mac_permissions.xml, otacerts.zip and misc_info.txt, and writes\n"
+     "SIGNED through a temporary file: an interrupted run leaves no output.\n"
+     "docs/release.md.\n",
      SIGN_OPTIONS, sizeof(struct sign_args), CLI_SIGNER | CLI_LATE, sign},
     {"verify", "check a signed target-files package against the plan and the key store",
      "Plans from the package's META files with the same options as `release sign`, then\n"

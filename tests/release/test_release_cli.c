@@ -39,8 +39,9 @@ static int setup(void **state)
         return -1;
     snprintf(env, sizeof env,
              "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
-             "PATH=%s:$PATH M=%s/tests/release/mktf.py;",
-             h.url, h.dir, getenv("SIGNET_BIN_DIR"), getenv("SIGNET_SOURCE_DIR"));
+             "PATH=%s:$PATH M=%s/tests/release/mktf.py S=%s;",
+             h.url, h.dir, getenv("SIGNET_BIN_DIR"), getenv("SIGNET_SOURCE_DIR"),
+             getenv("SIGNET_SOURCE_DIR"));
     char conf[1024], path[512];
     snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
              h.dir, h.dir);
@@ -227,6 +228,11 @@ static void refusals(void **state)
         {"missing release key", "true", "$D -k testkey=notinstore", "'notinstore'"},
         {"development certificate in mac_permissions.xml without --dev-cert-dir", "true", "",
          "plat_mac_permissions.xml: signature 1 is a certificate that is neither"},
+        {"AOSP's public test certificate in mac_permissions.xml",
+         "printf '<signer signature=\"%s\"/>\\n' \"$(openssl x509 -in $S/tests/release/"
+         "aosp-platform.x509.pem -outform DER | od -An -tx1 | tr -d ' \\n')\" >> "
+         "SYSTEM/etc/selinux/plat_mac_permissions.xml",
+         "$D", "signature 3 is AOSP's public test key 'platform'"},
         {"tampered APEX payload",
          "cd SYSTEM/apex && mkdir t && cd t && unzip -q ../com.android.synth0.apex && "
          "printf 'X' | dd of=apex_payload.img bs=1 seek=5000 conv=notrunc 2>/dev/null && "
