@@ -16,6 +16,19 @@
 signet_rc apk_content_digest(const uint8_t *const sec[3], const size_t len[3], const EVP_MD *md,
                              unsigned threads, uint8_t *out, size_t *out_len);
 
+/* A piece of an output section: bytes of the input APK (hashed and copied from
+ * there, never copied before the signatures are in) or of the layout's own
+ * buffer (rewritten headers, padding). */
+typedef struct {
+    const uint8_t *p;
+    size_t len;
+    bool side;       /* while the layout is built: p is an offset into its side buffer */
+} apk_seg;
+/* The same digest over sections given as lists of pieces. */
+signet_rc apk_content_digest_segs(const apk_seg *const sec[3], const size_t nseg[3],
+                                  const EVP_MD *md, unsigned threads, uint8_t *out,
+                                  size_t *out_len);
+
 /* Algorithm table: id -> digest, key type. */
 typedef struct {
     uint32_t id;
@@ -30,6 +43,12 @@ signet_rc apk_algo_for_key(EVP_PKEY *pub, const apk_algo **out);
 /* Verifies sig over data (algorithm a) with pub. */
 signet_rc apk_verify_sig(EVP_PKEY *pub, const apk_algo *a, const uint8_t *data, size_t len,
                          const uint8_t *sig, size_t sig_len);
+
+/* The request bytes for a digest the key must sign: the DigestInfo (RSA PKCS#1
+ * v1.5, written into di) or the bare digest (ECDSA). */
+#include "signet/sign.h"
+signet_rc apk_sign_req_bytes(bool rsa, int md_nid, const uint8_t *digest, size_t digest_len,
+                             signet_sign_req *req, sb_wr *di);
 
 /* u32le length-prefixed writer helper: writes the length of what fn wrote. */
 signet_rc apk_lp_begin(sb_wr *w, size_t *mark);
@@ -50,13 +69,18 @@ signet_rc apk_block_find(const signet_zip *z, uint32_t id, sb_rd *value);
 
 /* The layout of an output APK as apksigner writes it (before the signing block). */
 typedef struct {
-    sb_wr entries;   /* the entries section, padded to 4096 */
+    apk_seg *seg;    /* the entries section, padded to 4096, as pieces */
+    size_t nseg, segcap;
+    size_t entries_len;
+    sb_wr side;      /* bytes of the pieces that are not the input's */
     size_t pad;      /* zero bytes at the end of entries */
     sb_wr cd;        /* the new central directory */
     uint16_t count;
 } apk_layout;
 signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, apk_layout *l);
 void apk_layout_free(apk_layout *l);
+/* Appends the entries section to out (one copy, when the APK is assembled). */
+signet_rc apk_layout_put_entries(const apk_layout *l, sb_wr *out);
 
 /* v4: fs-verity style SHA-256 Merkle tree over 4 KiB blocks of data (no salt);
  * tree levels root first as apksig writes them. */

@@ -26,19 +26,21 @@ signet_rc apk_assemble(signet_apk_job *j)
         sbw_init(&val[i], 1u << 24);
         n++;
         int scheme = j->req[i].scheme;
-        rc = rc ? rc : apk_scheme_block(&j->si, scheme, j->data[i].p, j->data[i].len, j->sig[i].p,
+        const apk_signer_info *si = apk_old_signs(j, scheme) ? &j->old.si : &j->si;
+        rc = rc ? rc : apk_scheme_block(si, scheme, j->data[i].p, j->data[i].len, j->sig[i].p,
                                         j->sig[i].len, &val[i]);
         pairs[i] = (apk_pair){scheme == 2 ? SIGNET_APK_V2_BLOCK_ID : SIGNET_APK_V3_BLOCK_ID,
                               val[i].p, val[i].len};
     }
     rc = rc ? rc : apk_block_encode(pairs, n, &block);
-    /* The entries buffer becomes the output: no copy of the (large) entries. */
-    size_t entries_len = j->l.entries.len;
-    if (rc == SIGNET_OK) {
-        sbw_free(&j->out);
-        j->out = j->l.entries;
-        sbw_init(&j->l.entries, 0);
-    }
+    /* The entries are copied from the input once, now that the signatures are in:
+     * one allocation of the final size. */
+    size_t entries_len = j->l.entries_len;
+    uint8_t *all;
+    if (rc == SIGNET_OK && (rc = sbw_reserve(&j->out, entries_len + block.len + j->l.cd.len +
+                                                          j->eocd.len, &all)) == SIGNET_OK)
+        j->out.len = 0;
+    rc = rc ? rc : apk_layout_put_entries(&j->l, &j->out);
     rc = rc ? rc : sbw_put(&j->out, block.p, block.len);
     rc = rc ? rc : sbw_put(&j->out, j->l.cd.p, j->l.cd.len);
     size_t eocd_at = j->out.len;
@@ -119,6 +121,9 @@ void signet_apk_sign_free(signet_apk_job *j)
     apk_layout_free(&j->l);
     X509_free(j->cert);
     OPENSSL_free(j->spki);
+    X509_free(j->old.cert);
+    OPENSSL_free(j->old.spki);
+    sbw_free(&j->lineage);
     sbw_free(&j->eocd);
     sbw_free(&j->out);
     sbw_free(&j->idsig);

@@ -7,22 +7,23 @@
 
 #include <openssl/sha.h>
 
-#include "signet/apk.h"
+#include "apk_internal.h"
 #include "signet/digestinfo.h"
 #include "signet/sign.h"
 
-/* The bytes the key signs for request r: the DigestInfo (RSA PKCS#1 v1.5) or the
+/* The bytes the key signs for a digest: the DigestInfo (RSA PKCS#1 v1.5) or the
  * bare digest (ECDSA). */
-static signet_rc request_bytes(const signet_apk_sigreq *r, signet_sign_req *req, sb_wr *di)
+signet_rc apk_sign_req_bytes(bool rsa, int md_nid, const uint8_t *digest, size_t digest_len,
+                             signet_sign_req *req, sb_wr *di)
 {
-    if (!r->rsa) {
+    if (!rsa) {
         req->mech = SIGNET_MECH_ECDSA;
-        req->data = r->digest;
-        req->len = r->digest_len;
+        req->data = digest;
+        req->len = digest_len;
         return SIGNET_OK;
     }
     req->mech = SIGNET_MECH_RSA_PKCS1;
-    signet_rc rc = signet_digestinfo_encode(r->md_nid, r->digest, r->digest_len, di);
+    signet_rc rc = signet_digestinfo_encode(md_nid, digest, digest_len, di);
     req->data = di->p;
     req->len = di->len;
     return rc;
@@ -61,42 +62,60 @@ static signet_rc batch_round(signet_signer *s, const char *key, signet_apk_batch
         free(refs);
         return signet_fail(SIGNET_E_NOMEM, "out of memory for %zu signature requests", total);
     }
+    /* the old signer's requests (rotation) first: one key at a time */
     size_t m = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (v[k].rc)
-            continue;
-        signet_apk_sign_info *info = v[k].info;
-        size_t np = signet_apk_sign_pending(v[k].job, &reqs);
-        if (info->n_records + np > SIGNET_APK_MAX_RECORDS) {
-            job_fail(&v[k], SIGNET_E_STATE, "an APK asked for too many signatures");
-            continue;
-        }
-        for (size_t i = 0; i < np; i++, m++) {
-            struct slot_ref *r = &refs[m];
-            signet_batch_item *it = &items[m];
-            r->job = k;
-            r->req = i;
-            sbw_init(&r->di, 128);
-            it->req = (signet_sign_req){.key_name = key, .artifact_path = info->artifact_path,
-                                        .artifact_sha256 = info->in_sha256,
-                                        .caller = info->caller ? info->caller : "signet apk sign",
-                                        .no_cache = info->no_cache};
-            it->sig = r->sig;
-            it->sig_cap = sizeof r->sig;
-            if ((it->rc = request_bytes(&reqs[i], &it->req, &r->di)) != SIGNET_OK)
-                snprintf(it->err, sizeof it->err, "%s", signet_errmsg());
+    for (int pass = 1; pass >= 0; pass--) {
+        for (size_t k = 0; k < n; k++) {
+            if (v[k].rc)
+                continue;
+            signet_apk_sign_info *info = v[k].info;
+            size_t np = signet_apk_sign_pending(v[k].job, &reqs);
+            if (pass == 1 && info->n_records + np > SIGNET_APK_MAX_RECORDS)
+                job_fail(&v[k], SIGNET_E_STATE, "an APK asked for too many signatures");
+            for (size_t i = 0; v[k].rc == SIGNET_OK && i < np; i++) {
+                if (reqs[i].signer != pass)
+                    continue;
+                const char *rkey = pass ? info->old_key : key;
+                if (!rkey) {
+                    job_fail(&v[k], SIGNET_E_ARG, "a rotated APK needs the key of the lineage's "
+                                                  "oldest signer");
+                    break;
+                }
+                struct slot_ref *r = &refs[m];
+                signet_batch_item *it = &items[m++];
+                r->job = k;
+                r->req = i;
+                sbw_init(&r->di, 128);
+                it->req = (signet_sign_req){
+                    .key_name = rkey, .artifact_path = info->artifact_path,
+                    .artifact_sha256 = info->in_sha256,
+                    .caller = info->caller ? info->caller : "signet apk sign",
+                    .no_cache = info->no_cache};
+                if ((it->rc = apk_sign_req_bytes(reqs[i].rsa, reqs[i].md_nid, reqs[i].digest,
+                                                 reqs[i].digest_len, &it->req, &r->di)) != SIGNET_OK)
+                    snprintf(it->err, sizeof it->err, "%s", signet_errmsg());
+            }
         }
     }
     /* Items whose request could not even be encoded are skipped by the batch (their
      * rc is set); every other one gets its own result. */
     size_t live = 0;
-    for (size_t i = 0; i < m; i++)
-        if (items[i].rc == SIGNET_OK)
-            items[live++] = items[i], refs[live - 1] = refs[i];
-    for (size_t i = live; i < m; i++)
-        job_fail(&v[refs[i].job], items[i].rc, items[i].err);
-    for (size_t i = 0; i < live; i++)
+    for (size_t i = 0; i < m; i++) {
+        if (items[i].rc) {
+            job_fail(&v[refs[i].job], items[i].rc, items[i].err);
+            sbw_free(&refs[i].di);
+            continue;
+        }
+        if (live != i) {
+            items[live] = items[i];
+            refs[live] = refs[i];
+        }
+        live++;
+    }
+    for (size_t i = 0; i < live; i++) {
         items[i].sig = refs[i].sig; /* each slot moved with its item */
+        items[i].sig_cap = sizeof refs[i].sig;
+    }
     if (live)
         signet_sign_batch(s, items, live);
     for (size_t i = 0; i < live; i++) {
@@ -118,7 +137,7 @@ static signet_rc batch_round(signet_signer *s, const char *key, signet_apk_batch
                 job_fail(bj, rc, signet_errmsg());
         }
     }
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < live; i++)
         sbw_free(&refs[i].di);
     free(items);
     free(refs);

@@ -16,7 +16,8 @@ static const cer_step_def STEPS[] = {
     {"shares", "decrypt the shares, combine them, compare with the manifest's check value (the "
                "device is not touched before this succeeds)"},
     {"connect", "connect to the device, check its firmware (2.4.0 or later), log in"},
-    {"reset", "reset the device to factory state"},
+    {"reset", "reset the device to factory state (a device the trail knows: drain its log and sign "
+              "the reset record first)"},
     {"anchor", "read the device's fresh audit log into the trail"},
     {"clean", "prove the device holds only the factory authentication key, in every domain"},
     {"audit", "audit every command and force auditing, both fixed until a reset"},
@@ -28,7 +29,7 @@ static const cer_step_def STEPS[] = {
                  "the recorded one"},
     {"credentials", "encrypt each new credential to its holder"},
     {"factory-key", "log in with every new credential, then delete the factory key as admin"},
-    {"service", "record the device put into service in the trail"},
+    {"service", "record the device put into service in the trail (a signed service record)"},
     {"manifest", "write the restore manifest"},
 };
 #define N_STEPS (sizeof STEPS / sizeof STEPS[0])
@@ -111,6 +112,7 @@ signet_rc signet_ceremony_restore(const signet_restore_opts *o)
         signet_trail_close(p->trail);
     cer_dev_close(&p->dev);
     cer_creds_free(&p->creds);
+    cer_rkeys_free(&p->rkeys);
     smem_free(p->wk);
     signet_keystore_close(p->ks);
     sbw_free(&p->plan_raw);

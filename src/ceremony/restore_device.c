@@ -25,7 +25,9 @@ signet_rc rst_step_connect(rest *p)
 
 signet_rc rst_step_reset(rest *p)
 {
-    signet_rc rc = cer_dev_reset(&p->dev);
+    signet_rc rc = rst_record_reset(p);
+    if (rc == SIGNET_OK)
+        rc = cer_dev_reset(&p->dev);
     if (rc == SIGNET_OK)
         cer_say(&p->run, "target (serial %u) reset; logged in again with the factory key", p->dev.serial);
     return rc;

@@ -104,6 +104,8 @@ signet_rc rst_step_plan(rest *p)
         return rc;
     if (o->keystore_dir && (rc = check_keystore(p)))
         return rc;
+    if ((rc = rst_choose_signer(p)))
+        return rc;
     cer_say(&p->run, "plan %s, manifest %s: wrap key 0x%04x split %u of %u, log key 0x%04x", o->plan_path,
             o->manifest_path, p->man->wrap_id, p->man->threshold, p->man->n_shares,
             p->man->log_key_id);

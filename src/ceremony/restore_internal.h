@@ -2,7 +2,8 @@
  *   restore_inputs.c   step plan: plan, manifest, listed files, key store, output dir
  *   restore_shares.c   step shares: collect, combine, check (before the device is touched)
  *   restore_device.c   the device steps (connect ... factory key)
- *   restore_trail.c    the trail: opened or created, anchor or reset record, service record
+ *   restore_trail.c    the trail: opened or created, which record key signs, the reset
+ *                      record (before the reset), anchor, service record
  *   restore_keys.c     step keystore: import every wrapped key and check its public key
  *   restore_outputs.c  new credentials and the restore manifest */
 #ifndef SIGNET_RESTORE_INTERNAL_H
@@ -30,6 +31,9 @@ typedef struct {
     char used[64];                   /* share indexes used, "2,4,5" */
     size_t n_used;
     cer_creds creds;
+    cer_rkeys rkeys;                 /* new record keys when the trail names none */
+    bool new_rkeys, rkeys_written;
+    EVP_PKEY *signer;                /* signs the service records */
     signet_keystore *ks;
     size_t n_keys;
     size_t n_audited;
@@ -41,8 +45,16 @@ typedef struct {
 signet_rc rst_output(rest *p, const char *rel, const void *data, size_t len, mode_t mode);
 /* A file the manifest lists, read and checked against its recorded SHA-256. */
 signet_rc rst_read_listed(rest *p, const char *rel, size_t max, sb_wr *out);
-/* Appends a service record (event, note) for the target to the trail. */
+/* Which record key signs the service records: one the given trail names
+ * (--record-key), or new ones for a trail that names none.  Decided in step plan,
+ * before the device is touched. */
+signet_rc rst_choose_signer(rest *p);
+/* Appends a signed service record (event, note) for the target, bound to its newest
+ * entry in the trail; new record keys are sealed and named in the trail first. */
 signet_rc rst_service_record(rest *p, const char *event, const char *note);
+/* Before the reset of a device the given trail knows: drains its log and appends
+ * the signed reset record bound to its last entry.  Nothing for other devices. */
+signet_rc rst_record_reset(rest *p);
 
 /* The steps, in order (restore.c's STEPS). */
 signet_rc rst_step_plan(rest *p);

@@ -58,6 +58,8 @@ signet_rc rst_step_manifest(rest *p)
                         def->asymmetric ? "ecp256" : "password", p->plan.holders[r].name, rel,
                         p->plan.holders[r].recipient);
     }
+    if (rc == SIGNET_OK && p->new_rkeys)
+        rc = cer_rkeys_manifest(&p->rkeys, &p->plan, &m);
     if (rc == SIGNET_OK)
         rc = sbw_printf(&m, "device target %u firmware=%s audited-commands=%zu force-audit=fixed\n",
                         p->dev.serial, ver, p->n_audited);

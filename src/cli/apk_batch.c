@@ -13,6 +13,7 @@
 
 #include "apk_cli.h"
 #include "file_io.h"
+#include "signet/apk_lineage.h"
 #include "signet/progress.h"
 #include "signet/sign.h"
 
@@ -28,6 +29,10 @@ void apk_batch_free(struct apk_batch *b)
         free(b->v[i].key);
     }
     free(b->v);
+    if (b->lineage)
+        signet_apk_lineage_free(b->lineage);
+    free(b->lineage);
+    free(b->old_key);
     memset(b, 0, sizeof *b);
 }
 
@@ -271,6 +276,7 @@ static void sign_group(struct run *r, size_t k0, size_t k1)
         info->artifact_path = it->in;
         info->caller = "signet apk sign";
         info->no_cache = r->b->no_cache;
+        info->old_key = r->b->old_key;
         memcpy(info->in_sha256, sl->in_sha256, 32);
         v[m] = (signet_apk_batch_job){.job = sl->job, .info = info};
         pos[m++] = k;
@@ -354,6 +360,7 @@ int apk_batch_run(const struct cli_globals *g, struct apk_batch *b)
     if (rc == SIGNET_OK && b->no_cache)
         signet_signer_set_cache(r.s, false);
     rc = rc ? rc : load_certs(b, r.s, p.certs);
+    rc = rc ? rc : apk_batch_find_old_key(b, signet_signer_keystore(r.s));
     /* each key loaded at most once, keys already on the device first */
     rc = rc ? rc : signet_batch_order(r.s, keys, b->n, p.order);
     if (rc) {

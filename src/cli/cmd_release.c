@@ -11,6 +11,9 @@
 
 #include "cli_table.h"
 #include "file_io.h"
+#include "release_fs.h"
+#include "release_keys.h"
+#include "signet/proto.h"
 #include "signet/file.h"
 #include "signet/hash.h"
 #include "signet/release.h"
@@ -22,14 +25,25 @@
 struct plan_args {
     const char *tf, *out, *diff, *mapping_file, *device, *ota_key, *keystore, *devkey_dir;
     struct cli_list mappings;
-    bool accept;
+    bool accept, generate_missing;
+    uint8_t algorithm;
 };
 
-/* The common front of plan and sign: zip, META files, mapping, plan. */
-static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf, signet_rplan *p)
+static signet_rc p_algorithm(const char *s, void *dst)
 {
-    signet_release_mapping map;
-    signet_release_mapping_init(&map);
+    if (yh_algo_parse(s, dst) != 0 || !signet_key_algorithm_valid(*(uint8_t *)dst))
+        return signet_fail(SIGNET_E_ARG, "'%s' is not a signing key algorithm (rsa4096, rsa2048, "
+                                         "ecp256, ...)",
+                           s);
+    return SIGNET_OK;
+}
+
+/* The common front of plan and sign: zip, META files, mapping (*mp, initialised and
+ * freed by the caller: sign maps the APKs inside APEX payloads with it too), plan. */
+static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf, signet_rplan *p,
+                           signet_release_mapping *mp)
+{
+    signet_release_mapping_init(mp);
     sb_wr errors, mf;
     sbw_init(&errors, 1 << 20);
     sbw_init(&mf, 1);
@@ -38,20 +52,20 @@ static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf,
     if (rc == SIGNET_OK)
         rc = signet_tf_open(zip->p, zip->len, tf);
     for (size_t i = 0; rc == SIGNET_OK && i < a->mappings.n; i++)
-        rc = signet_release_mapping_add(&map, a->mappings.v[i]);
+        rc = signet_release_mapping_add(mp, a->mappings.v[i]);
     if (rc == SIGNET_OK && a->mapping_file) {
         sbw_free(&mf);
         rc = cli_read_file(a->mapping_file, PLAN_MAX, &mf);
         if (rc == SIGNET_OK)
-            rc = signet_release_mapping_parse(&map, (const char *)mf.p, mf.len, a->mapping_file);
+            rc = signet_release_mapping_parse(mp, (const char *)mf.p, mf.len, a->mapping_file);
     }
-    if (rc == SIGNET_OK && a->device && !(map.device = strdup(a->device)))
+    if (rc == SIGNET_OK && a->device && !(mp->device = strdup(a->device)))
         rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
-    if (rc == SIGNET_OK && a->devkey_dir && !(map.devkey_dir = strdup(a->devkey_dir)))
+    if (rc == SIGNET_OK && a->devkey_dir && !(mp->devkey_dir = strdup(a->devkey_dir)))
         rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
     signet_rplan_init(p);
     if (rc == SIGNET_OK) {
-        rc = signet_rplan_build(&tf->meta, (const char *const *)tf->names, tf->n, &map,
+        rc = signet_rplan_build(&tf->meta, (const char *const *)tf->names, tf->n, mp,
                                 a->ota_key, p, &errors);
         if (errors.len)
             fprintf(stderr, "%.*s", (int)errors.len, (const char *)errors.p);
@@ -71,7 +85,6 @@ static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf,
     }
     sbw_free(&errors);
     sbw_free(&mf);
-    signet_release_mapping_free(&map);
     return rc;
 }
 
@@ -152,11 +165,24 @@ static signet_rc plan(struct cli_ctx *c, void *args)
     sb_wr zip, text;
     signet_tf tf;
     signet_rplan p;
+    signet_release_mapping map;
     sbw_init(&text, PLAN_MAX);
     signet_keystore *ks = NULL;
-    signet_rc rc = make_plan(a, &zip, &tf, &p);
+    signet_rc rc = make_plan(a, &zip, &tf, &p, &map);
     if (rc == SIGNET_OK)
         rc = open_keystore(c->g, a->keystore, &ks);
+    if (rc == SIGNET_OK && a->generate_missing && !ks)
+        rc = signet_fail(SIGNET_E_ARG, "--generate-missing needs a key store: give --keystore "
+                                       "DIR or set keystore in signet.conf");
+    size_t made = 0;
+    if (rc == SIGNET_OK && a->generate_missing)
+        rc = cli_release_generate_missing(c->g, ks, &p,
+                                          a->algorithm ? a->algorithm : YH_ALGO_RSA_4096, &made);
+    if (rc == SIGNET_OK && made) { /* reopened: the new keys are in the store now */
+        signet_keystore_close(ks);
+        ks = NULL;
+        rc = open_keystore(c->g, a->keystore, &ks);
+    }
     size_t missing = 0;
     if (rc == SIGNET_OK)
         print_plan(&p, ks, &missing);
@@ -177,6 +203,7 @@ static signet_rc plan(struct cli_ctx *c, void *args)
     if (ks)
         signet_keystore_close(ks);
     signet_rplan_free(&p);
+    signet_release_mapping_free(&map);
     signet_tf_free(&tf);
     sbw_free(&zip);
     sbw_free(&text);
@@ -190,44 +217,6 @@ struct sign_args {
     const char *out, *plan_file, *dev_cert_dir, *avb_helper;
 };
 
-/* Looks inside an APEX payload for APKs: ext4 through debugfs, EROFS through
- * fsck.erofs, each extracting into a private temporary directory. */
-static signet_rc payload_has_apks(void *ctx, const char *member, const uint8_t *img, size_t len,
-                                  bool *has)
-{
-    (void)ctx;
-    *has = true;
-    bool ext4 = len > 1082 && img[1080] == 0x53 && img[1081] == 0xef;
-    bool erofs = len > 1028 && img[1024] == 0xe2 && img[1025] == 0xe1 && img[1026] == 0xf5 &&
-                 img[1027] == 0xe0;
-    if (!ext4 && !erofs)
-        return signet_fail(SIGNET_E_UNSUPPORTED, "%s: the payload is neither ext4 nor EROFS",
-                           member);
-    char dir[] = "/tmp/signet-apex-XXXXXX";
-    if (!mkdtemp(dir))
-        return signet_fail(SIGNET_E_IO, "cannot make a temporary directory");
-    char path[256], cmd[1024];
-    snprintf(path, sizeof path, "%s/payload.img", dir);
-    signet_rc rc = signet_file_replace(path, img, len, 0600, false);
-    if (rc == SIGNET_OK) {
-        snprintf(cmd, sizeof cmd,
-                 ext4 ? "mkdir %s/x && debugfs -R 'rdump / %s/x' %s >/dev/null 2>&1"
-                      : "fsck.erofs --extract=%s/x %s >/dev/null 2>&1",
-                 dir, ext4 ? dir : path, path);
-        if (system(cmd) != 0)
-            rc = signet_fail(SIGNET_E_IO, "%s: cannot list the payload's files (%s)", member,
-                             ext4 ? "debugfs" : "fsck.erofs");
-    }
-    if (rc == SIGNET_OK) {
-        snprintf(cmd, sizeof cmd, "test -z \"$(find %s/x -name '*.apk' -print -quit)\"", dir);
-        *has = system(cmd) != 0;
-    }
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0 && rc == SIGNET_OK)
-        rc = signet_fail(SIGNET_E_IO, "cannot remove %s", dir);
-    return rc;
-}
-
 static signet_rc sign(struct cli_ctx *c, void *args)
 {
     const struct sign_args *a = args;
@@ -236,7 +225,8 @@ static signet_rc sign(struct cli_ctx *c, void *args)
     sbw_init(&ptext, 1);
     signet_tf tf;
     signet_rplan p;
-    signet_rc rc = make_plan(&a->pa, &zip, &tf, &p);
+    signet_release_mapping map;
+    signet_rc rc = make_plan(&a->pa, &zip, &tf, &p, &map);
     /* A plan given on the command line must be the one just computed: what was
      * reviewed is what gets signed. */
     if (rc == SIGNET_OK && a->plan_file) {
@@ -258,7 +248,7 @@ static signet_rc sign(struct cli_ctx *c, void *args)
     if (rc == SIGNET_OK)
         rc = cli_ctx_open(c);
     signet_release_job j = {.dev_cert_dir = a->dev_cert_dir, .avb_helper = a->avb_helper,
-                            .payload_has_apks = payload_has_apks,
+                            .fs = &cli_release_fs_ops, .meta = &tf.meta, .map = &map,
                             .progress = c->g->quiet ? NULL : stderr};
     if (rc == SIGNET_OK) {
         j.signer = c->signer;
@@ -295,6 +285,7 @@ static signet_rc sign(struct cli_ctx *c, void *args)
     }
     signet_release_job_free(&j);
     signet_rplan_free(&p);
+    signet_release_mapping_free(&map);
     signet_tf_free(&tf);
     sbw_free(&zip);
     sbw_free(&out);
@@ -308,8 +299,9 @@ static signet_rc verify(struct cli_ctx *c, void *args)
     sb_wr zip;
     signet_tf tf;
     signet_rplan p;
+    signet_release_mapping map;
     signet_keystore *ks = NULL;
-    signet_rc rc = make_plan(a, &zip, &tf, &p);
+    signet_rc rc = make_plan(a, &zip, &tf, &p, &map);
     if (rc == SIGNET_OK)
         rc = open_keystore(c->g, a->keystore, &ks);
     if (rc == SIGNET_OK && !ks)
@@ -326,6 +318,7 @@ static signet_rc verify(struct cli_ctx *c, void *args)
     if (ks)
         signet_keystore_close(ks);
     signet_rplan_free(&p);
+    signet_release_mapping_free(&map);
     signet_tf_free(&tf);
     sbw_free(&zip);
     return rc;
@@ -354,6 +347,12 @@ static const struct cli_opt PLAN_OPTIONS[] = {
             "show what changed since a previous plan"),
     CLI_SWITCH("accept-changes", 0, struct plan_args, accept,
                "do not fail on unexpected changes in --diff"),
+    CLI_SWITCH("generate-missing", 0, struct plan_args, generate_missing,
+               "add the missing release keys to the key map and generate them (signet keys "
+               "generate)"),
+    CLI_OPT("algorithm", 0, "A", p_algorithm, struct plan_args, algorithm, 0,
+            "algorithm of generated keys: rsa4096 (default), rsa2048, ...; AVB and APEX payload "
+            "keys are always RSA"),
     CLI_END};
 
 static const struct cli_opt SIGN_OPTIONS[] = {
@@ -381,14 +380,19 @@ static const struct cli_cmd CMDS[] = {
      "per-APEX and per-device keys) and prints the plan and the missing release keys.\n"
      "Fails closed: a development key without a mapping, a member without a key and a\n"
      "member signet cannot sign are errors.  Exit 6 when release keys are missing, 1\n"
-     "on unexpected changes against --diff.  docs/release.md.\n",
+     "on unexpected changes against --diff.  --generate-missing adds the missing keys\n"
+     "to the key map (store name, role) and runs signet keys generate for them, with\n"
+     "the credential that command needs.  docs/release.md.\n",
      PLAN_OPTIONS, sizeof(struct plan_args), 0, plan},
     {"sign", "re-sign a target-files package with release keys",
      "Plans as `release plan` does, then signs every APK and APEX through the signing\n"
-     "path in one device session (APEX payload vbmeta re-signed, apex_pubkey replaced,\n"
-     "container signed), rewrites build properties, mac_permissions.xml, otacerts.zip\n"
-     "and misc_info.txt, and writes SIGNED through a temporary file: an interrupted run\n"
-     "leaves no output.  docs/release.md.\n",
+     "path in one device session (APKs inside APEX payloads re-signed and the payload\n"
+     "rebuilt with e2fsprogs / erofs-utils, payload vbmeta re-signed, apex_pubkey\n"
+     "replaced, container 4 KiB-aligned and signed; .capex around its original_apex),\n"
+     "refuses PRESIGNED members signed by AOSP's public test keys, rewrites build\n"
+     "properties, mac_permissions.xml, otacerts.zip and misc_info.txt, and writes\n"
+     "SIGNED through a temporary file: an interrupted run leaves no output.\n"
+     "docs/release.md.\n",
      SIGN_OPTIONS, sizeof(struct sign_args), CLI_SIGNER | CLI_LATE, sign},
     {"verify", "check a signed target-files package against the plan and the key store",
      "Plans from the package's META files with the same options as `release sign`, then\n"
