@@ -78,7 +78,7 @@ static signet_rc before_device(signet_signer *s, const signet_keymap_entry *e, s
 {
     size_t n = 0, slot[SIGNET_BATCH_GROUP];
     signet_rc rc = SIGNET_OK;
-    uint16_t auth = hsm_session_auth_id(s->sess);
+    uint16_t auth = s->dev->auth_id;
     for (size_t i = 0; rc == SIGNET_OK && i < k; i++) {
         if (!live(&p[i]))
             continue;
@@ -137,7 +137,7 @@ static signet_rc after_device(signet_signer *s, const signet_keymap_entry *e, st
         free(d);
         return signet_wrap(rc, "reading the device log after signing with '%s'", e->name);
     }
-    uint16_t auth = hsm_session_auth_id(s->sess);
+    uint16_t auth = s->dev->auth_id;
     size_t next = 0, n = 0;
     for (size_t i = 0; rc == SIGNET_OK && i < k; i++) {
         if (!live(&p[i]) || !p[i].made)
@@ -154,7 +154,9 @@ static signet_rc after_device(signet_signer *s, const signet_keymap_entry *e, st
         }
         signet_rec_sig rs;
         signer_rec_sig(e, p[i].cmd, &p[i].it->req, p[i].data_sha256, p[i].sig, p[i].sig_len, &rs);
-        rc = signet_record_sign(&recs[n], s->serial, auth, de ? de->seq : 0, &rs);
+        rc = signet_device_has_log(s->dev)
+                 ? signet_record_sign(&recs[n], s->serial, auth, de ? de->seq : 0, &rs)
+                 : signet_record_sign_nolog(&recs[n], s->serial, auth, &rs);
         ptrs[n] = &recs[n];
         n++;
     }
@@ -332,7 +334,8 @@ signet_rc signet_batch_order(signet_signer *s, const char *const *keys, size_t n
         first[nk] = i;
         const signet_keymap_entry *e = signet_keystore_find(s->ks, keys[i]);
         signet_keyloc loc = SIGNET_KEYLOC_MISSING;
-        if (e && signet_keystore_locate(s->ks, s->sess, e, &loc) != SIGNET_OK)
+        /* A token without on-demand loading: every key counts as not resident. */
+        if (e && s->sess && signet_keystore_locate(s->ks, s->sess, e, &loc) != SIGNET_OK)
             signet_err_clear(); /* unknown: treat as not resident */
         resident[nk++] = loc == SIGNET_KEYLOC_RESIDENT;
     }

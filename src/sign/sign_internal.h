@@ -12,13 +12,15 @@
 #include <time.h>
 
 #include "signet/audit.h"
+#include "signet/backend.h"
 #include "signet/sign.h"
 
 typedef struct sign_cache sign_cache;
 
 struct signet_signer {
     signet_config cfg;
-    hsm_conn *conn;
+    signet_device *dev;               /* what signs: backend.h (YubiHSM 2 or PKCS#11) */
+    hsm_conn *conn;                   /* dev->conn, dev->sess: NULL unless a YubiHSM */
     hsm_session *sess;
     signet_keystore *ks;
     signet_trail *trail;              /* NULL when the configuration names no audit dir */
