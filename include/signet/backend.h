@@ -75,6 +75,7 @@ signet_rc signet_device_yubihsm(hsm_conn *conn, hsm_session *sess, const signet_
 typedef struct {
     const char *module;         /* path of the PKCS#11 module (.so) */
     const char *token;          /* the token's label */
+    const char *pin;            /* the user PIN (e.g. from a C_Login above); NULL: pin_file */
     const char *pin_file;       /* first line is the user PIN; NULL: $SIGNET_PKCS11_PIN */
     const char *log_key_label;  /* the Ed25519 checkpoint key on the token */
 } signet_pkcs11_opts;

@@ -45,6 +45,11 @@ typedef struct signet_signer signet_signer;
  *   pkcs11_pin_file = /path/to/pin (the user PIN, first line; else $SIGNET_PKCS11_PIN;
  *                                   never on the command line)
  *   log_key_label = signet-log     (pkcs11: the Ed25519 checkpoint key on the token)
+ *   failover = http://h2:12345 http://h3:12345
+ *                                  (further HSMs holding the same wrap key and credential:
+ *                                   when the device stops answering mid-batch, the signer
+ *                                   moves to the next and retries what was not finished;
+ *                                   signet_signer_open only, which keeps the password)
  * docs/migration.md describes the PKCS#11 backend. */
 typedef enum { SIGNET_BACKEND_YUBIHSM = 0, SIGNET_BACKEND_PKCS11 } signet_backend_kind;
 
@@ -69,6 +74,7 @@ typedef struct {
     char pkcs11_token[33];
     char pkcs11_pin_file[1024];
     char log_key_label[64];
+    char failover[1024];
 } signet_config;
 
 void signet_config_defaults(signet_config *cfg);
@@ -76,7 +82,8 @@ void signet_config_defaults(signet_config *cfg);
 signet_rc signet_config_load(const char *path, signet_config *cfg);
 
 /* Opens the connector, authenticates (auth_id + password), opens the key store and
- * the trail.  The password is copied into locked memory. */
+ * the trail.  The password is copied into locked memory.  backend = pkcs11: the
+ * password is the token's user PIN (auth_id is not used). */
 signet_rc signet_signer_open(const signet_config *cfg, uint16_t auth_id, const char *password,
                              signet_signer **out);
 /* The same over a session the caller already opened (any credential, e.g. the
@@ -136,6 +143,7 @@ typedef struct {
     uint64_t cache_refused;     /* cache entries refused (poisoned, stale, no record) */
     uint64_t drains;            /* reads of the device log */
     uint64_t syncs;             /* durable appends to the trail (each one fsync) */
+    uint64_t failovers;         /* moves to a failover device */
 } signet_sign_stats;
 void signet_signer_stats(const signet_signer *s, signet_sign_stats *out);
 

@@ -101,8 +101,11 @@ static signet_rc open_token(p11_dev *p, const signet_pkcs11_opts *o)
         return p11_fail(rv, "opening a session on the token");
     p->have_sess = true;
     char *pin = NULL;
-    rc = signet_read_password(o->pin_file, "SIGNET_PKCS11_PIN", "PIN of the PKCS#11 token: ",
-                              &pin);
+    if (o->pin && !(pin = smem_strdup(o->pin)))
+        rc = signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+    else if (!o->pin)
+        rc = signet_read_password(o->pin_file, "SIGNET_PKCS11_PIN", "PIN of the PKCS#11 token: ",
+                                  &pin);
     if (rc)
         return signet_wrap(rc, "the token's PIN (pkcs11_pin_file in signet.conf, or "
                                "$SIGNET_PKCS11_PIN)");

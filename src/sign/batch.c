@@ -232,6 +232,36 @@ static void sign_group(signet_signer *s, const signet_keymap_entry *e, struct pe
     release(s, e, p, k);
 }
 
+/* The device stopped answering during the group: the items it did not finish
+ * (failed with SIGNET_E_NET: not signed, or signed without a durable record and
+ * wiped) are signed again on the next device of the failover list, with new intents
+ * there.  Items already released are not touched. */
+static void retry_lost(signet_signer *s, const signet_keymap_entry *e, struct pending *grp,
+                       size_t k, signet_record *recs, signet_record **ptrs, uint64_t *offsets)
+{
+    while (signer_can_fail_over(s)) {
+        struct pending again[SIGNET_BATCH_GROUP];
+        size_t from[SIGNET_BATCH_GROUP], m = 0;
+        for (size_t g = 0; g < k; g++)
+            if (grp[g].it->rc == SIGNET_E_NET) {
+                from[m] = g;
+                again[m++] = grp[g];
+            }
+        if (m == 0 || signer_failover(s) != SIGNET_OK)
+            break; /* they keep the error of the lost device */
+        for (size_t j = 0; j < m; j++) {
+            again[j].it->rc = SIGNET_OK;
+            again[j].it->err[0] = 0;
+            again[j].made = again[j].hit = false;
+        }
+        sign_group(s, e, again, m, recs, ptrs, offsets);
+        for (size_t j = 0; j < m; j++)
+            grp[from[j]] = again[j];
+        smem_wipe(again, sizeof again);
+    }
+    signet_err_clear();
+}
+
 /* Checks an item before anything happens; the entry of its key in *e. */
 static signet_rc prepare(signet_signer *s, struct pending *p, const signet_keymap_entry **e)
 {
@@ -292,6 +322,7 @@ signet_rc signet_sign_batch(signet_signer *s, signet_batch_item *items, size_t n
                 j++;
             }
             sign_group(s, keys[i], grp, k, recs, ptrs, offsets);
+            retry_lost(s, keys[i], grp, k, recs, ptrs, offsets);
             for (size_t g = 0; g < k; g++)
                 p[from[g]] = grp[g];
             smem_wipe(grp, sizeof grp);

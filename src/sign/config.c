@@ -98,6 +98,7 @@ static signet_rc apply(signet_config *cfg, const char *k, const char *v, unsigne
         return set_str(cfg->pkcs11_token, sizeof cfg->pkcs11_token, v, k, line);
     if (!strcmp(k, "pkcs11_pin_file"))
         return set_str(cfg->pkcs11_pin_file, sizeof cfg->pkcs11_pin_file, v, k, line);
+    if (!strcmp(k, "failover")) return set_str(cfg->failover, sizeof cfg->failover, v, k, line);
     if (!strcmp(k, "log_key_label"))
         return set_str(cfg->log_key_label, sizeof cfg->log_key_label, v, k, line);
     if (!strcmp(k, "cache_dir")) return set_str(cfg->cache_dir, sizeof cfg->cache_dir, v, k, line);

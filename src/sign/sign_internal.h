@@ -40,6 +40,10 @@ struct signet_signer {
     signet_report_fn report;          /* warnings (a refused cache entry); NULL = stderr */
     void *report_ctx;
     pthread_mutex_t lock;             /* one signature at a time per process */
+    /* Failover (failover.c): the credential, kept to log in to the next device. */
+    uint16_t auth_id;
+    char *password;                   /* smem; NULL: no failover (the caller's session) */
+    size_t next_failover;             /* position in cfg.failover */
 };
 
 /* A warning for the person running the signer ("signing cache: entry ... refused"). */
@@ -72,6 +76,11 @@ signet_rc signer_checkpoint_locked(signet_signer *s);
 /* Takes the process mutex and the trail lock (when there is a trail). */
 signet_rc signer_lock(signet_signer *s);
 void signer_unlock(signet_signer *s);
+
+/* ---- failover.c (caller holds s->lock) ---- */
+bool signer_can_fail_over(const signet_signer *s);
+/* Moves to the next device of cfg.failover that answers; SIGNET_E_NET when none. */
+signet_rc signer_failover(signet_signer *s);
 
 /* ---- cache.c ---- */
 typedef struct {

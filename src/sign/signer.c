@@ -80,17 +80,23 @@ signet_rc signet_signer_open_session(const signet_config *cfg, hsm_conn *conn, h
     return rc ? rc : open_device(cfg, dev, out);
 }
 
-signet_rc signet_signer_open_config(const signet_config *cfg, signet_signer **out)
+/* pin: the token's user PIN from the caller, or NULL for pkcs11_pin_file / the env. */
+static signet_rc open_pkcs11(const signet_config *cfg, const char *pin, signet_signer **out)
 {
     *out = NULL;
     if (cfg->backend != SIGNET_BACKEND_PKCS11)
         return signet_fail(SIGNET_E_ARG, "the YubiHSM backend needs a session (credentials)");
-    signet_pkcs11_opts o = {.module = cfg->pkcs11_module, .token = cfg->pkcs11_token,
+    signet_pkcs11_opts o = {.module = cfg->pkcs11_module, .token = cfg->pkcs11_token, .pin = pin,
                             .pin_file = cfg->pkcs11_pin_file[0] ? cfg->pkcs11_pin_file : NULL,
                             .log_key_label = cfg->log_key_label};
     signet_device *dev;
     signet_rc rc = signet_device_pkcs11(&o, &dev);
     return rc ? rc : open_device(cfg, dev, out);
+}
+
+signet_rc signet_signer_open_config(const signet_config *cfg, signet_signer **out)
+{
+    return open_pkcs11(cfg, NULL, out);
 }
 
 signet_rc signet_signer_open(const signet_config *cfg, uint16_t auth_id, const char *password,
@@ -100,7 +106,7 @@ signet_rc signet_signer_open(const signet_config *cfg, uint16_t auth_id, const c
     hsm_session *sess;
     *out = NULL;
     if (cfg->backend == SIGNET_BACKEND_PKCS11)
-        return signet_signer_open_config(cfg, out);
+        return open_pkcs11(cfg, password, out); /* the password is the token's PIN */
     signet_rc rc = hsm_conn_open(cfg->connector, &conn);
     if (rc)
         return rc;
@@ -109,7 +115,17 @@ signet_rc signet_signer_open(const signet_config *cfg, uint16_t auth_id, const c
         hsm_conn_close(conn);
         return rc;
     }
-    return signet_signer_open_session(cfg, conn, sess, out);
+    rc = signet_signer_open_session(cfg, conn, sess, out);
+    if (rc == SIGNET_OK && cfg->failover[0]) {
+        /* Kept (locked memory) to log in to a failover device. */
+        (*out)->auth_id = auth_id;
+        if (!((*out)->password = smem_strdup(password))) {
+            signet_signer_close(*out);
+            *out = NULL;
+            return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+        }
+    }
+    return rc;
 }
 
 signet_keystore *signet_signer_keystore(signet_signer *s) { return s->ks; }
@@ -147,6 +163,7 @@ void signet_signer_close(signet_signer *s)
     signet_trail_close(s->trail);
     signet_keystore_close(s->ks);
     signet_device_close(s->dev);
+    smem_free(s->password);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
