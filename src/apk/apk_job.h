@@ -10,6 +10,21 @@
 #define V3_MAX_SDK 0x7fffffffu
 #define MAX_APK 0xfff00000u
 
+/* A signer's certificate and what it decides (the key's algorithm, its content
+ * digest and signer fields). */
+struct apk_key {
+    X509 *cert;
+    EVP_PKEY *pub;
+    uint8_t *spki;
+    int spki_len;
+    const uint8_t *cert_der;
+    size_t cert_len;
+    const apk_algo *algo;
+    uint8_t digest[64];
+    size_t digest_len;
+    apk_signer_info si;
+};
+
 struct signet_apk_job {
     signet_apk_opts o;
     signet_zip z;
@@ -36,7 +51,16 @@ struct signet_apk_job {
     sb_wr idsig;
     sb_wr tree;                   /* v4 Merkle tree of out */
     uint8_t root[32];
+    bool rotated;                 /* o.lineage: v2 signed by old (the oldest signer) */
+    struct apk_key old;
+    sb_wr lineage;                /* the v3 proof-of-rotation attribute value */
 };
+
+/* The signer of a scheme: the lineage's oldest for v2 of a rotated APK. */
+static inline bool apk_old_signs(const signet_apk_job *j, int scheme)
+{
+    return j->rotated && scheme == 2;
+}
 
 /* Round 0 done: writes the signed APK into j->out; queues the v4 request or ends. */
 signet_rc apk_assemble(signet_apk_job *j);
