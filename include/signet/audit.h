@@ -176,6 +176,8 @@ typedef struct {
     uint16_t auth_id;          /* authentication key of the session */
     uint32_t serial;           /* the device */
     uint64_t seq;              /* the device log entry (running count) of the operation; 0 = none */
+    bool no_log;               /* sign: the device keeps no log (a PKCS#11 token): the record
+                                * stands alone, seq 0 ("log=none" in the line) */
     /* sign, key */
     char key_name[64];
     uint16_t key_id;
@@ -235,6 +237,9 @@ typedef struct {
 /* seq: the device entry of the signature. */
 signet_rc signet_record_sign(signet_record *r, uint32_t serial, uint16_t auth_id, uint64_t seq,
                              const signet_rec_sig *s);
+/* A signature by a device that keeps no log (a PKCS#11 token): no entry to name. */
+signet_rc signet_record_sign_nolog(signet_record *r, uint32_t serial, uint16_t auth_id,
+                                   const signet_rec_sig *s);
 /* Before the device is asked (sig unused). */
 signet_rc signet_record_intent(signet_record *r, uint32_t serial, uint16_t auth_id,
                                const signet_rec_sig *s);
@@ -446,6 +451,7 @@ typedef enum {
     SIGNET_FIND_ACK,           /* an acknowledgement that does not verify (a forged one) */
     SIGNET_FIND_SERVICE,       /* a service record not signed by a record key, or bound to no
                                 * device entry before it (a forged one) */
+    SIGNET_FIND_NO_DEVICE_LOG, /* sign records of a device without a log stand alone (notice) */
 } signet_finding_kind;
 
 /* How much a finding matters (docs/audit.md, "Findings"):

@@ -32,6 +32,7 @@ typedef struct {
     uint32_t serial;
     uint16_t key_id, auth;
     uint8_t type, command;
+    bool no_log;               /* sign: by a device without a log (log=none) */
     int slot;
     uint8_t root[SIGNET_HASH_LEN];
     /* sign, reuse: SHA-256 of the signed data and of the signature, and the artifact's

@@ -14,7 +14,8 @@
 #define MAX_IDENTITIES 16
 
 struct ceremony_args {
-    const char *plan, *manifest, *connector, *out, *keystore, *trail, *record_key;
+    const char *plan, *manifest, *connector, *out, *keystore, *trail, *admin_identity;
+    const char *record_key;
     struct cli_list identities;
     bool prompt;
 };
@@ -27,8 +28,12 @@ static void progress(void *ctx, const char *line)
 static signet_rc run_provision(struct cli_ctx *c, void *args)
 {
     const struct ceremony_args *a = args;
+    /* Found now, not after the devices were reset. */
+    if (a->admin_identity && access(a->admin_identity, R_OK) != 0)
+        return cli_open_error(NULL, a->admin_identity);
     signet_provision_opts o = {.progress = progress, .progress_ctx = (void *)c->g,
-                               .plan_path = a->plan, .out_dir = a->out};
+                               .plan_path = a->plan, .out_dir = a->out,
+                               .admin_identity = a->admin_identity};
     return signet_ceremony_provision(&o);
 }
 
@@ -216,7 +221,12 @@ static signet_rc run_roles(struct cli_ctx *c, void *args)
 #define T struct ceremony_args
 #define PLAN CLI_OPT("plan", 0, "PLAN", cli_p_str, T, plan, CLI_REQUIRED, "the ceremony plan")
 #define OUT CLI_OPT("out", 0, "DIR", cli_p_str, T, out, CLI_REQUIRED, "where the outputs go")
-static const struct cli_opt PROVISION_OPTS[] = {PLAN, OUT, CLI_END};
+static const struct cli_opt PROVISION_OPTS[] = {
+    PLAN, OUT,
+    CLI_OPT("admin-identity", 0, "FILE", cli_p_str, T, admin_identity, 0,
+            "the admin holder's age identity: a rerun resets devices whose factory key an "
+            "earlier attempt deleted with that attempt's admin credential"),
+    CLI_END};
 static const struct cli_opt RESTORE_OPTS[] = {
     PLAN,
     CLI_OPT("manifest", 0, "MANIFEST", cli_p_str, T, manifest, CLI_REQUIRED,
@@ -246,7 +256,9 @@ static const struct cli_cmd CMDS[] = {
      "log key, splits the wrap key into shares for the custodians, deletes the factory\n"
      "key; writes encrypted shares and credentials, the audit trail, a transcript and a\n"
      "public manifest into DIR.  A run that stops can be rerun (DIR/ceremony.state\n"
-     "says how).  Manual: docs/ceremony.md.\n",
+     "says how); when an earlier attempt already deleted a factory key, the rerun\n"
+     "needs --admin-identity to reset that device with the attempt's admin credential.\n"
+     "Manual: docs/ceremony.md.\n",
      PROVISION_OPTS, sizeof(T), 0, run_provision},
     {"restore", "rebuild a device from the custodians' shares",
      "Combines at least threshold shares, checks them against the manifest before the\n"
