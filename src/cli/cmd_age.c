@@ -4,7 +4,6 @@
  * decryption never leaves partial plaintext under the requested name. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,43 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli_table.h"
 #include "signet/age.h"
 #include "signet/secmem.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: signet age encrypt (-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n"
-            "       signet age encrypt -p [--passphrase-file F] [-a] [-o OUT] [IN]\n"
-            "       signet age decrypt (-i IDENTITY_FILE... | -p [--passphrase-file F]) [-o OUT] [IN]\n"
-            "       signet age keygen [--pq] [-o OUT]\n"
-            "\n"
-            "age file encryption (age-encryption.org/v1), interoperable with age(1).\n"
-            "IN defaults to standard input, OUT to standard output.\n"
-            "\n"
-            "  encrypt   encrypt to every recipient: age1... keys or ssh-ed25519 public keys\n"
-            "  decrypt   decrypt a binary or armored file with the first identity that fits:\n"
-            "            AGE-SECRET-KEY-1... files or unencrypted OpenSSH Ed25519 keys\n"
-            "  keygen    make an X25519 identity (--pq, or -pq as age-keygen spells it: a\n"
-            "            post-quantum ML-KEM-768 + X25519 one); the file is created with\n"
-            "            mode 0600 and never overwritten; its public key is on the\n"
-            "            \"# public key:\" line\n"
-            "\n"
-            "options:\n"
-            "  -r, --recipient R        encrypt to R (repeatable)\n"
-            "  -R, --recipients-file F  encrypt to every recipient in F, one per line\n"
-            "  -a, --armor              write ASCII armor (PEM) instead of binary\n"
-            "  -i, --identity F         identity file for decrypt (repeatable)\n"
-            "  -p, --passphrase         encrypt to / decrypt with a passphrase (scrypt), read from\n"
-            "                           --passphrase-file F, else $SIGNET_AGE_PASSPHRASE, else\n"
-            "                           the terminal; never from the command line\n"
-            "      --work-factor N      scrypt log2(N) for encrypt -p (default 18, at most 22)\n"
-            "  -o, --output OUT         write OUT (atomically) instead of standard output\n"
-            "  -h, --help               this help\n"
-            "\n"
-            "Manual: docs/age.md\n");
-}
 
 /* ---------------------------------------------------------------- output files */
 
@@ -206,72 +171,75 @@ static signet_rc read_passphrase(const char *file, bool confirm, char **out)
 
 /* ---------------------------------------------------------------- commands */
 
-static int run_encrypt(int argc, char **argv)
+/* --work-factor: scrypt's log2(N), 1..AGE_SCRYPT_MAX_WORK_FACTOR. */
+static signet_rc p_work_factor(const char *s, void *dst)
 {
-    static const struct option opts[] = {
-        {"recipient", required_argument, 0, 'r'}, {"recipients-file", required_argument, 0, 'R'},
-        {"armor", no_argument, 0, 'a'},          {"output", required_argument, 0, 'o'},
-        {"passphrase", no_argument, 0, 'p'},     {"passphrase-file", required_argument, 0, 'P'},
-        {"work-factor", required_argument, 0, 'W'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    unsigned work_factor = 0;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s < '1' || *s > '9' || *end || v > AGE_SCRYPT_MAX_WORK_FACTOR)
+        return signet_fail(SIGNET_E_ARG, "--work-factor takes a number from 1 to %d",
+                           AGE_SCRYPT_MAX_WORK_FACTOR);
+    *(unsigned *)dst = (unsigned)v;
+    return SIGNET_OK;
+}
+
+struct encrypt_args {
+    struct cli_list recipients, recipient_files;
+    bool armor, pass;
+    const char *out, *pass_file, *in;
+    unsigned work_factor;
+};
+
+static const struct cli_opt ENCRYPT_OPTS[] = {
+    CLI_OPT("recipient", 'r', "R", cli_p_str, struct encrypt_args, recipients, CLI_REPEAT,
+            "encrypt to R: an age1... key or an ssh-ed25519 public key"),
+    CLI_OPT("recipients-file", 'R', "F", cli_p_str, struct encrypt_args, recipient_files,
+            CLI_REPEAT, "encrypt to every recipient in F, one per line"),
+    CLI_SWITCH("armor", 'a', struct encrypt_args, armor, "write ASCII armor (PEM) instead of binary"),
+    CLI_SWITCH("passphrase", 'p', struct encrypt_args, pass,
+               "encrypt to a passphrase (scrypt; alone in the file)"),
+    CLI_OPT("passphrase-file", 0, "F", cli_p_str, struct encrypt_args, pass_file, 0,
+            "read the passphrase from F (implies -p)"),
+    CLI_OPT("work-factor", 0, "N", p_work_factor, struct encrypt_args, work_factor, 0,
+            "scrypt log2(N) for -p (default 18, at most 22)"),
+    CLI_OPT("output", 'o', "OUT", cli_p_str, struct encrypt_args, out, 0,
+            "write OUT (atomically) instead of standard output"),
+    CLI_POS("IN", cli_p_str, struct encrypt_args, in, 0, "input file (default: standard input)"),
+    CLI_END};
+
+static signet_rc run_encrypt(struct cli_ctx *c, void *args)
+{
+    const struct encrypt_args *a = args;
+    bool pass = a->pass || a->pass_file;
     age_recipients *r = NULL;
-    const char *out = NULL, *pass_file = NULL;
-    bool armor = false, pass = false;
     signet_rc rc = age_recipients_new(&r);
     if (rc)
-        return cli_report(rc);
-    int c, status = 0;
-    optind = 0;
-    while (!status && (c = getopt_long(argc, argv, "r:R:ao:ph", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            if ((rc = age_recipients_add(r, optarg, strlen(optarg))))
-                status = cli_report(rc);
-            break;
-        case 'R':
-            if ((rc = age_recipients_add_file(r, optarg)))
-                status = cli_report(rc);
-            break;
-        case 'a': armor = true; break;
-        case 'o': out = optarg; break;
-        case 'p': pass = true; break;
-        case 'P': pass = true; pass_file = optarg; break;
-        case 'W': {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (*optarg < '1' || *optarg > '9' || *end || v > AGE_SCRYPT_MAX_WORK_FACTOR)
-                status = cli_usage_error("age", "--work-factor takes a number from 1 to %d",
-                                         AGE_SCRYPT_MAX_WORK_FACTOR);
-            work_factor = (unsigned)v;
-            break;
-        }
-        case 'h': usage(stdout); age_recipients_free(r); return 0;
-        default: status = cli_usage_error("age", "unknown option for encrypt"); break;
-        }
-    }
-    if (!status && argc - optind > 1)
-        status = cli_usage_error("age", "encrypt takes one input file at most");
+        return rc;
+    for (size_t i = 0; !rc && i < a->recipients.n; i++)
+        rc = age_recipients_add(r, a->recipients.v[i], strlen(a->recipients.v[i]));
+    for (size_t i = 0; !rc && i < a->recipient_files.n; i++)
+        rc = age_recipients_add_file(r, a->recipient_files.v[i]);
+    int status = rc ? cli_report(rc) : 0;
     if (!status && pass && age_recipients_count(r) > 0)
         status = cli_usage_error("age", "-p cannot be combined with -r or -R (an scrypt stanza "
                                         "must be alone in the file)");
     if (!status && pass) {
         char *pw = NULL;
-        if ((rc = read_passphrase(pass_file, true, &pw)) ||
-            (rc = age_recipients_add_passphrase(r, pw, strlen(pw), work_factor)))
+        if ((rc = read_passphrase(a->pass_file, true, &pw)) ||
+            (rc = age_recipients_add_passphrase(r, pw, strlen(pw), a->work_factor)))
             status = cli_report(rc);
         smem_free(pw);
     }
     if (!status && age_recipients_count(r) == 0)
         status = cli_usage_error("age", "encrypt needs at least one -r RECIPIENT or -R FILE, "
                                         "or -p");
-    if (!status && !out && !armor && isatty(STDOUT_FILENO))
+    if (!status && !a->out && !a->armor && isatty(STDOUT_FILENO))
         status = cli_usage_error("age", "refusing to write binary to a terminal: use -a or -o");
-    if (!status && (rc = run_op(do_encrypt, r, armor, optind < argc ? argv[optind] : NULL, out,
-                                0666)))
+    if (!status && (rc = run_op(do_encrypt, r, a->armor, a->in, a->out, 0666)))
         status = cli_report(rc);
     age_recipients_free(r);
-    return status;
+    c->status = status;
+    return SIGNET_OK;
 }
 
 /* One exit status per failure class of age's test vectors (docs/age.md). */
@@ -288,53 +256,48 @@ static int decrypt_status(signet_rc rc)
     }
 }
 
-static int run_decrypt(int argc, char **argv)
+struct decrypt_args {
+    struct cli_list identities;
+    bool decrypt, pass;
+    const char *out, *pass_file, *in;
+};
+
+static const struct cli_opt DECRYPT_OPTS[] = {
+    CLI_OPT("identity", 'i', "F", cli_p_str, struct decrypt_args, identities, CLI_REPEAT,
+            "identity file: AGE-SECRET-KEY-1... lines or an unencrypted OpenSSH Ed25519 key"),
+    CLI_SWITCH("passphrase", 'p', struct decrypt_args, pass, "decrypt with a passphrase (scrypt)"),
+    CLI_OPT("passphrase-file", 0, "F", cli_p_str, struct decrypt_args, pass_file, 0,
+            "read the passphrase from F (implies -p)"),
+    CLI_OPT("output", 'o', "OUT", cli_p_str, struct decrypt_args, out, 0,
+            "write OUT (atomically, mode 0600) instead of standard output"),
+    CLI_SWITCH("decrypt", 'd', struct decrypt_args, decrypt, "accepted for age compatibility"),
+    CLI_POS("IN", cli_p_str, struct decrypt_args, in, 0, "input file (default: standard input)"),
+    CLI_END};
+
+static signet_rc run_decrypt(struct cli_ctx *c, void *args)
 {
-    static const struct option opts[] = {{"identity", required_argument, 0, 'i'},
-                                         {"output", required_argument, 0, 'o'},
-                                         {"decrypt", no_argument, 0, 'd'},
-                                         {"passphrase", no_argument, 0, 'p'},
-                                         {"passphrase-file", required_argument, 0, 'P'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    const struct decrypt_args *a = args;
     age_identities *ids = NULL;
-    const char *out = NULL, *pass_file = NULL;
-    bool pass = false;
     signet_rc rc = age_identities_new(&ids);
     if (rc)
-        return cli_report(rc);
-    int c, status = 0;
-    optind = 0;
-    while (!status && (c = getopt_long(argc, argv, "i:o:dph", opts, NULL)) != -1) {
-        switch (c) {
-        case 'i':
-            if ((rc = age_identities_add_file(ids, optarg)))
-                status = cli_report(rc);
-            break;
-        case 'o': out = optarg; break;
-        case 'd': break; /* accepted for age compatibility */
-        case 'p': pass = true; break;
-        case 'P': pass = true; pass_file = optarg; break;
-        case 'h': usage(stdout); age_identities_free(ids); return 0;
-        default: status = cli_usage_error("age", "unknown option for decrypt"); break;
-        }
-    }
-    if (!status && argc - optind > 1)
-        status = cli_usage_error("age", "decrypt takes one input file at most");
-    if (!status && pass) {
+        return rc;
+    for (size_t i = 0; !rc && i < a->identities.n; i++)
+        rc = age_identities_add_file(ids, a->identities.v[i]);
+    int status = rc ? cli_report(rc) : 0;
+    if (!status && (a->pass || a->pass_file)) {
         char *pw = NULL;
-        if ((rc = read_passphrase(pass_file, false, &pw)) ||
+        if ((rc = read_passphrase(a->pass_file, false, &pw)) ||
             (rc = age_identities_add_passphrase(ids, pw, strlen(pw))))
             status = cli_report(rc);
         smem_free(pw);
     }
     if (!status && age_identities_count(ids) == 0)
         status = cli_usage_error("age", "decrypt needs at least one -i IDENTITY_FILE, or -p");
-    if (!status && (rc = run_op(do_decrypt, ids, false, optind < argc ? argv[optind] : NULL,
-                                out, 0600)))
+    if (!status && (rc = run_op(do_decrypt, ids, false, a->in, a->out, 0600)))
         status = decrypt_status(rc);
     age_identities_free(ids);
-    return status;
+    c->status = status;
+    return SIGNET_OK;
 }
 
 static signet_rc write_fd(int fd, const uint8_t *p, size_t n)
@@ -351,34 +314,26 @@ static signet_rc write_fd(int fd, const uint8_t *p, size_t n)
     return SIGNET_OK;
 }
 
-static int run_keygen(int argc, char **argv)
+struct keygen_args {
+    const char *out;
+    bool pq;
+};
+
+/* "-pq", as age-keygen spells it, is found by its long name. */
+static const struct cli_opt KEYGEN_OPTS[] = {
+    CLI_SWITCH("pq", 0, struct keygen_args, pq,
+               "a post-quantum ML-KEM-768 + X25519 identity (also -pq)"),
+    CLI_OPT("output", 'o', "OUT", cli_p_str, struct keygen_args, out, 0,
+            "write the identity to OUT (mode 0600, never overwritten)"),
+    CLI_END};
+
+static signet_rc run_keygen(struct cli_ctx *c, void *args)
 {
-    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-                                         {"pq", no_argument, 0, 'Q'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *out = NULL;
-    bool pq = false;
-    int c;
-    /* age-keygen's single-dash "-pq". */
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "-pq") == 0)
-            argv[i] = (char *)"--pq";
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 'Q': pq = true; break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("age", "unknown option for keygen");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("age", "keygen takes no arguments");
+    (void)c;
+    const struct keygen_args *a = args;
+    const char *out = a->out;
     if (out && access(out, F_OK) == 0)
-        return cli_report(signet_fail(SIGNET_E_ARG, "%s already exists: refusing to overwrite "
-                                                    "a key",
-                                      out));
+        return signet_fail(SIGNET_E_ARG, "%s already exists: refusing to overwrite a key", out);
 
     sb_wr id, pub, text;
     sbw_init_secure(&id, 256);
@@ -388,7 +343,7 @@ static int run_keygen(int argc, char **argv)
     time_t now = time(NULL);
     struct tm tm;
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    signet_rc rc = pq ? age_keygen_pq(&id, &pub) : age_keygen(&id, &pub);
+    signet_rc rc = a->pq ? age_keygen_pq(&id, &pub) : age_keygen(&id, &pub);
     if (!rc)
         rc = sbw_printf(&text, "# created: %s\n# public key: %.*s\n", created, (int)pub.len,
                         (const char *)pub.p);
@@ -410,24 +365,38 @@ static int run_keygen(int argc, char **argv)
     sbw_free(&id);
     sbw_free(&pub);
     sbw_free(&text);
-    return rc ? cli_report(rc) : 0;
+    return rc;
 }
 
-static int run(const struct cli_globals *g, int argc, char **argv)
-{
-    (void)g;
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "encrypt") == 0)
-        return run_encrypt(argc - 1, argv + 1);
-    if (strcmp(argv[1], "decrypt") == 0)
-        return run_decrypt(argc - 1, argv + 1);
-    if (strcmp(argv[1], "keygen") == 0)
-        return run_keygen(argc - 1, argv + 1);
-    return cli_usage_error("age", "unknown command '%s' (encrypt, decrypt or keygen)", argv[1]);
-}
+static const struct cli_cmd CMDS[] = {
+    {"encrypt", "encrypt to recipients (age1..., ssh-ed25519) or a passphrase",
+     "Encrypts IN (default: standard input) to every recipient given with -r and -R,\n"
+     "or to a passphrase with -p (read from --passphrase-file F, else\n"
+     "$SIGNET_AGE_PASSPHRASE, else the terminal; never from the command line).\n"
+     "Usage:\n"
+     "  signet age encrypt (-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n"
+     "  signet age encrypt -p [--passphrase-file F] [--work-factor N] [-a] [-o OUT] [IN]\n",
+     ENCRYPT_OPTS, sizeof(struct encrypt_args), 0, run_encrypt},
+    {"decrypt", "decrypt a binary or armored file with the first identity that fits",
+     "Decrypts IN (default: standard input) with the first identity that fits:\n"
+     "AGE-SECRET-KEY-1... files or unencrypted OpenSSH Ed25519 keys (-i, repeatable),\n"
+     "or a passphrase (-p).  Exit status: 1 a header MAC mismatch, 5 no identity\n"
+     "matches, 9 a malformed header, 10 a bad payload, 11 malformed armor.\n"
+     "Usage:\n"
+     "  signet age decrypt (-i IDENTITY_FILE... | -p [--passphrase-file F]) [-o OUT] [IN]\n",
+     DECRYPT_OPTS, sizeof(struct decrypt_args), 0, run_decrypt},
+    {"keygen", "make an X25519 (or post-quantum) identity",
+     "Makes an X25519 identity (--pq, or -pq as age-keygen spells it: a post-quantum\n"
+     "ML-KEM-768 + X25519 one).  The file is created with mode 0600 and never\n"
+     "overwritten; its public key is on the \"# public key:\" line.\n",
+     KEYGEN_OPTS, sizeof(struct keygen_args), 0, run_keygen},
+    {0}};
 
-const struct cli_group cli_group_age = {"age", "encrypt and decrypt files with age (shares to custodians)",
-                                        run};
+const struct cli_table cli_table_age = {
+    "age", "encrypt and decrypt files with age (shares to custodians)",
+    "age file encryption (age-encryption.org/v1), interoperable with age(1).\n"
+    "  signet age encrypt (-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n"
+    "  signet age decrypt (-i IDENTITY_FILE... | -p) [-o OUT] [IN]\n"
+    "  signet age keygen [--pq] [-o OUT]\n"
+    "Manual: docs/age.md\n",
+    CMDS};
