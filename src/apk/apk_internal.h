@@ -48,6 +48,11 @@ signet_rc apk_block_encode(const apk_pair *pairs, size_t n, sb_wr *out);
 /* Finds pair id in the signing block of z (SIGNET_E_NOTFOUND when absent). */
 signet_rc apk_block_find(const signet_zip *z, uint32_t id, sb_rd *value);
 
+/* Whether an entry is kept in a signed APK and listed in a v1 manifest: not a
+ * directory, not a JAR signature file of META-INF/ (apksig
+ * V1SchemeSigner.isJarEntryDigestNeededInManifest). */
+bool apk_entry_kept(const signet_zip_entry *e);
+
 /* The layout of an output APK as apksigner writes it (before the signing block). */
 typedef struct {
     sb_wr entries;   /* the entries section, padded to 4096 */

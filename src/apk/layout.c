@@ -14,7 +14,7 @@
 
 /* apksig V1SchemeSigner.isJarEntryDigestNeededInManifest: what an APK keeps when
  * it is re-signed without preserving other signers. */
-static bool entry_kept(const signet_zip_entry *e)
+bool apk_entry_kept(const signet_zip_entry *e)
 {
     const char *n = (const char *)e->name;
     size_t len = e->name_len;
@@ -139,7 +139,7 @@ signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign
             in = e->lfh_offset;
         }
         in += e->record_len;
-        if (rc || !entry_kept(e))
+        if (rc || !apk_entry_kept(e))
             continue;
         newoff[e - z->e] = (uint32_t)l->entries.len;
         rc = put_entry(z, e, lib_align, realign, &l->entries);
@@ -147,7 +147,7 @@ signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign
     if (rc == SIGNET_OK && in < z->entries_end)
         rc = sbw_put(&l->entries, z->data + in, z->entries_end - in);
     for (size_t i = 0; rc == SIGNET_OK && i < z->n; i++) {
-        if (!entry_kept(&z->e[i]))
+        if (!apk_entry_kept(&z->e[i]))
             continue;
         rc = signet_zip_put_cd(&z->e[i], newoff[i], &l->cd);
         l->count++;
