@@ -116,6 +116,11 @@ typedef struct {
  * info->artifact_path, caller and in_sha256 must be set. */
 signet_rc signet_apk_job_sign(struct signet_signer *s, const char *key, signet_apk_job *j,
                               signet_apk_sign_info *info);
+/* One request through signet_sign (also for signapk's whole-file signature): its
+ * record is counted in info (device_sigs or reused, records[]). */
+signet_rc signet_apk_sign_one(struct signet_signer *s, const char *key,
+                              const signet_apk_sigreq *r, signet_apk_sign_info *info,
+                              uint8_t *sig, size_t *sig_len);
 signet_rc signet_apk_sign_key(struct signet_signer *s, const char *key, const uint8_t *apk,
                               size_t len, const signet_apk_opts *o, signet_apk_sign_info *info,
                               sb_wr *out, sb_wr *idsig);

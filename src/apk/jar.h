@@ -25,8 +25,9 @@ signet_rc jar_make_manifest(const signet_zip *z, int md_nid, const char *created
                             const char *apk_signed, sb_wr *mf, sb_wr *sf);
 
 /* The PKCS#7 SignedData of a JAR signature block (.RSA/.EC) as apksig writes it:
- * no signed attributes, detached content, one certificate. */
-signet_rc jar_pkcs7(const uint8_t *cert_der, size_t cert_len, int md_nid, bool rsa,
+ * no signed attributes, detached content, one certificate.  cms: encoded as
+ * signapk's whole-file signature (Bouncy Castle) instead. */
+signet_rc jar_pkcs7(const uint8_t *cert_der, size_t cert_len, int md_nid, bool rsa, bool cms,
                     const uint8_t *sig, size_t sig_len, sb_wr *out);
 
 /* A deflated entry (level 9, raw) with its local header at lfh_offset and its

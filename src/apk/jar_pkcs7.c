@@ -8,7 +8,10 @@
  *                     {rsaEncryption or id-ecPublicKey, NULL}, signature } } } }
  *
  * There are no signed attributes: the signature is over the signature file
- * itself.  Also used for signapk's whole-file signature (no certificate chain). */
+ * itself.  signapk's whole-file signature (Bouncy Castle's CMS encoder, direct
+ * signature) differs in two places: the digest algorithm has no NULL parameter and
+ * the signature algorithm names the digest (sha256WithRSAEncryption NULL,
+ * ecdsa-with-SHA256). */
 #include <string.h>
 
 #include <openssl/objects.h>
@@ -54,11 +57,12 @@ static signet_rc der_oid(sb_wr *w, int nid)
     return rc ? rc : sbw_put(w, d, n);
 }
 
-/* AlgorithmIdentifier { oid, NULL } */
-static signet_rc der_alg(sb_wr *w, int nid, sb_wr *tmp)
+/* AlgorithmIdentifier { oid, NULL } or { oid } */
+static signet_rc der_alg(sb_wr *w, int nid, bool null_param, sb_wr *tmp)
 {
     signet_rc rc = der_oid(tmp, nid);
-    rc = rc ? rc : sbw_put(tmp, "\x05\x00", 2);
+    if (null_param)
+        rc = rc ? rc : sbw_put(tmp, "\x05\x00", 2);
     return rc ? rc : der_wrap(w, 0x30, tmp);
 }
 
@@ -75,9 +79,13 @@ static signet_rc put_issuer_serial(sb_wr *w, X509 *cert, bool serial)
     return rc;
 }
 
-signet_rc jar_pkcs7(const uint8_t *cert_der, size_t cert_len, int md_nid, bool rsa,
+signet_rc jar_pkcs7(const uint8_t *cert_der, size_t cert_len, int md_nid, bool rsa, bool cms,
                     const uint8_t *sig, size_t sig_len, sb_wr *out)
 {
+    int sig_nid = rsa ? NID_rsaEncryption : NID_X9_62_id_ecPublicKey;
+    if (cms && !OBJ_find_sigid_by_algs(&sig_nid, md_nid, rsa ? NID_rsaEncryption
+                                                              : NID_X9_62_id_ecPublicKey))
+        return signet_fail(SIGNET_E_CRYPTO, "no signature algorithm for this digest and key");
     const uint8_t *p = cert_der;
     X509 *cert = d2i_X509(NULL, &p, (long)cert_len);
     if (!cert || p != cert_der + cert_len) {
@@ -95,13 +103,13 @@ signet_rc jar_pkcs7(const uint8_t *cert_der, size_t cert_len, int md_nid, bool r
     rc = rc ? rc : put_issuer_serial(&a, cert, false);
     rc = rc ? rc : put_issuer_serial(&a, cert, true);
     rc = rc ? rc : der_wrap(&si, 0x30, &a);
-    rc = rc ? rc : der_alg(&si, md_nid, &a);
-    rc = rc ? rc : der_alg(&si, rsa ? NID_rsaEncryption : NID_X9_62_id_ecPublicKey, &a);
+    rc = rc ? rc : der_alg(&si, md_nid, !cms, &a);
+    rc = rc ? rc : der_alg(&si, sig_nid, rsa || !cms, &a);
     rc = rc ? rc : sbw_put(&a, sig, sig_len);
     rc = rc ? rc : der_wrap(&si, 0x04, &a);
     /* SignedData */
     rc = rc ? rc : sbw_put(&sd, "\x02\x01\x01", 3);
-    rc = rc ? rc : der_alg(&a, md_nid, &b);
+    rc = rc ? rc : der_alg(&a, md_nid, !cms, &b);
     rc = rc ? rc : der_wrap(&sd, 0x31, &a);
     rc = rc ? rc : der_oid(&a, NID_pkcs7_data);
     rc = rc ? rc : der_wrap(&sd, 0x30, &a);

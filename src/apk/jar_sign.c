@@ -130,7 +130,7 @@ signet_rc apk_v1_finish(signet_apk_job *j)
     apk_v1 *v = &j->v1;
     sb_wr p7;
     sbw_init(&p7, 1u << 20);
-    signet_rc rc = jar_pkcs7(j->cert_der, j->cert_len, v->algo.md_nid, v->algo.rsa, j->sig[0].p,
+    signet_rc rc = jar_pkcs7(j->cert_der, j->cert_len, v->algo.md_nid, v->algo.rsa, false, j->sig[0].p,
                              j->sig[0].len, &p7);
     if (rc == SIGNET_OK) {
         sbw_free(&v->block);

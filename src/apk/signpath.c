@@ -36,6 +36,25 @@ static signet_rc sign_request(signet_signer *s, const char *key, const signet_ap
     return rc;
 }
 
+signet_rc signet_apk_sign_one(signet_signer *s, const char *key, const signet_apk_sigreq *r,
+                              signet_apk_sign_info *info, uint8_t *sig, size_t *sig_len)
+{
+    uint64_t record = 0;
+    bool reused = false;
+    if (info->n_records == SIGNET_APK_MAX_RECORDS)
+        return signet_fail(SIGNET_E_STATE, "an APK asked for more than %d signatures",
+                           SIGNET_APK_MAX_RECORDS);
+    signet_rc rc = sign_request(s, key, r, info, sig, sig_len, &record, &reused);
+    if (rc == SIGNET_OK) {
+        info->records[info->n_records++] = record;
+        if (reused)
+            info->reused++;
+        else
+            info->device_sigs++;
+    }
+    return rc;
+}
+
 signet_rc signet_apk_job_sign(signet_signer *s, const char *key, signet_apk_job *j,
                               signet_apk_sign_info *info)
 {
@@ -46,20 +65,8 @@ signet_rc signet_apk_job_sign(signet_signer *s, const char *key, signet_apk_job 
         for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
             uint8_t sig[1024];
             size_t sig_len = sizeof sig;
-            uint64_t record = 0;
-            bool reused = false;
-            if (info->n_records == SIGNET_APK_MAX_RECORDS)
-                return signet_fail(SIGNET_E_STATE, "an APK asked for more than %d signatures",
-                                   SIGNET_APK_MAX_RECORDS);
-            rc = sign_request(s, key, &reqs[i], info, sig, &sig_len, &record, &reused);
-            if (rc == SIGNET_OK) {
-                info->records[info->n_records++] = record;
-                if (reused)
-                    info->reused++;
-                else
-                    info->device_sigs++;
-                rc = signet_apk_sign_set(j, i, sig, sig_len);
-            }
+            rc = signet_apk_sign_one(s, key, &reqs[i], info, sig, &sig_len);
+            rc = rc ? rc : signet_apk_sign_set(j, i, sig, sig_len);
         }
     }
     return rc;
