@@ -1,12 +1,14 @@
 /* Fuzzes the ZIP reader and the APK verifier (untrusted APKs, OTA packages and
  * target-files members): the end record, central directory and local headers,
  * the APK Signing Block and its scheme blocks, the apksigner output layout, the
- * binary AndroidManifest.xml reader and the v4 .idsig parser. */
+ * binary AndroidManifest.xml reader, the v4 .idsig parser and the key-rotation
+ * lineage reader (file and v3 attribute encodings). */
 #include <stdint.h>
 #include <string.h>
 
 #include "apk/apk_internal.h"
 #include "signet/apk.h"
+#include "signet/apk_lineage.h"
 #include "signet/zip.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,5 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)signet_ota_verify(data, size, NULL, 0, sha);
     int sdk;
     (void)signet_apk_manifest_min_sdk(data, size, &sdk);
+    signet_apk_lineage l;
+    if (signet_apk_lineage_read(data, size, &l) == SIGNET_OK)
+        signet_apk_lineage_free(&l);
+    if (signet_apk_lineage_parse(data, size, &l) == SIGNET_OK)
+        signet_apk_lineage_free(&l);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* AVB images come from the target-files package (APEX payloads): footer, vbmeta
  * header, descriptors and hash tree parsing may not crash or read out of bounds,
- * whatever the bytes.  The input is tried as a footed image and as a bare vbmeta. */
+ * whatever the bytes.  The input is tried as a footed image, as a bare vbmeta and as
+ * the old image of a rebuild. */
 #include <stdlib.h>
 
 #include "signet/avb.h"
@@ -29,5 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)signet_avb_vbmeta_verify(&v, NULL, 0);
     }
     (void)signet_avb_image_verify(data, size, NULL, 0);
+    /* A rebuild over the image's own first bytes as the new file system. */
+    sb_wr out;
+    sbw_init(&out, 1u << 20);
+    (void)signet_avb_rebuild(data, size, data, size < 8192 ? size : 8192, &out);
+    sbw_free(&out);
     return 0;
 }

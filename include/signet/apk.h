@@ -57,6 +57,10 @@ typedef struct {
     bool realign;              /* realign every stored entry (newer apksigner) instead
                                   of keeping the input's layout (apksigner 31.0.2) */
     unsigned threads;          /* hashing threads; 0 = one per core */
+    /* Key rotation (include/signet/apk_lineage.h): the v3 signer (the certificate
+     * given to begin, the lineage's newest) carries the lineage; v2 is signed by
+     * the lineage's oldest signer, as apksigner does for Android before 9. */
+    const struct signet_apk_lineage *lineage;
 } signet_apk_opts;
 
 /* v2 + v3, min SDK from the manifest, 16 KiB library pages. */
@@ -69,6 +73,10 @@ typedef struct {
     uint8_t digest[64];        /* the hash of the signed data */
     size_t digest_len;
     bool rsa;                  /* RSA PKCS#1 v1.5 over the DigestInfo; else ECDSA (DER) */
+    const uint8_t *cert;       /* DER: the certificate whose key must sign */
+    size_t cert_len;
+    int signer;                /* 0: the key of the certificate given to begin;
+                                  1: the lineage's oldest signer (v2 of a rotated APK) */
 } signet_apk_sigreq;
 
 typedef struct signet_apk_job signet_apk_job;
@@ -104,6 +112,7 @@ typedef struct {
     const char *artifact_path;  /* for the records: the input APK's path */
     const char *caller;         /* who asked (redacted command line) */
     bool no_cache;              /* always ask the device (no signing cache) */
+    const char *old_key;        /* rotation: the key of the lineage's oldest signer */
     unsigned device_sigs;       /* out: signatures the device made */
     unsigned reused;            /* out: signatures taken from the signing cache */
     uint64_t records[SIGNET_APK_MAX_RECORDS]; /* out: leaves of the sign/reuse records */
@@ -116,11 +125,19 @@ typedef struct {
  * info->artifact_path, caller and in_sha256 must be set. */
 signet_rc signet_apk_job_sign(struct signet_signer *s, const char *key, signet_apk_job *j,
                               signet_apk_sign_info *info);
-/* One request through signet_sign (also for signapk's whole-file signature): its
- * record is counted in info (device_sigs or reused, records[]). */
-signet_rc signet_apk_sign_one(struct signet_signer *s, const char *key,
-                              const signet_apk_sigreq *r, signet_apk_sign_info *info,
-                              uint8_t *sig, size_t *sig_len);
+/* Several jobs of one key, signed together: each round's requests of every job
+ * go to the device as one signet_sign_batch (group commit: one drain and one
+ * fsync per group of up to SIGNET_BATCH_GROUP signatures instead of two each).
+ * Every job has its own result (rc, err); a failing job does not stop the others.
+ * Returns the first failure, SIGNET_OK when every job is ready to finish. */
+typedef struct {
+    signet_apk_job *job;
+    signet_apk_sign_info *info;   /* artifact_path, caller, in_sha256 set */
+    signet_rc rc;                 /* out */
+    char err[256];                /* out: the message when rc != SIGNET_OK */
+} signet_apk_batch_job;
+signet_rc signet_apk_jobs_sign(struct signet_signer *s, const char *key, signet_apk_batch_job *v,
+                               size_t n);
 signet_rc signet_apk_sign_key(struct signet_signer *s, const char *key, const uint8_t *apk,
                               size_t len, const signet_apk_opts *o, signet_apk_sign_info *info,
                               sb_wr *out, sb_wr *idsig);
@@ -130,6 +147,7 @@ typedef struct {
     bool v1_present;           /* META-INF signature files exist (v1 is not checked) */
     bool v2, v3, v31;          /* schemes present and verified */
     bool v4;                   /* an .idsig was given and verified */
+    size_t lineage_signers;    /* v3 carries a rotation lineage of this many signers */
     int min_sdk;               /* from the manifest or the caller */
     uint8_t cert_sha256[32];   /* the signer's certificate */
     char cert_subject[256];

@@ -255,8 +255,11 @@ signet_rc signet_record_key(signet_record *r, uint32_t serial, uint16_t auth_id,
 signet_rc signet_record_checkpoint(signet_record *r, uint32_t serial, uint16_t auth_id,
                                    uint64_t seq, uint16_t log_key_id, uint64_t tree_size,
                                    const uint8_t root[SIGNET_HASH_LEN]);
-/* event: out | in | backup | restore | reset. */
-signet_rc signet_record_service(signet_record *r, uint32_t serial, uint16_t auth_id,
+/* event: out | in | backup | restore | reset; seq: the device log position the event
+ * is bound to (the trail's newest entry of that device when it is recorded: for a
+ * reset, the last entry before the restart).  Service records are signed
+ * (signet_trail_append_service). */
+signet_rc signet_record_service(signet_record *r, uint32_t serial, uint16_t auth_id, uint64_t seq,
                                 const char *event, const char *note);
 
 /* An acknowledgement of the finding with this hash (reason: why it is closed). */
@@ -283,6 +286,10 @@ signet_rc signet_rkeys_load(const char *path, signet_rkeys *out);
 signet_rc signet_rkeys_create(const char *dir, const signet_rkeys *keys);
 /* The id of an Ed25519 public key. */
 void signet_rkey_id(const uint8_t pub[32], char id[9]);
+/* The id of an Ed25519 private (or public) key; SIGNET_E_ARG for any other key. */
+signet_rc signet_rkey_id_of(EVP_PKEY *k, char id[9]);
+/* The record key with this id, NULL when the record keys do not name it. */
+const signet_rkey *signet_rkeys_find(const signet_rkeys *keys, const char *id);
 /* `signet audit acknowledge`: verifies DIR, finds the finding with this hash (an
  * incident; anything else is refused), and appends an acknowledgement signed by
  * priv, which must be a key of the record keys (rkeys_path NULL: DIR's). */
@@ -330,6 +337,14 @@ signet_rc signet_trail_append_record(signet_trail *t, signet_record *r);
 /* Appends r signed with the Ed25519 record key priv (its key id goes into r): an
  * acknowledgement or service record.  Requires the lock. */
 signet_rc signet_trail_append_signed(signet_trail *t, signet_record *r, EVP_PKEY *priv);
+/* A service event of device `serial` (out, in, backup, restore, reset), bound to the
+ * device log position it explains: seq is the trail's newest entry of that device,
+ * so drain first (and for a reset, sign BEFORE the reset: a reset destroys the
+ * device's log key, and the restart that follows is explained only by a reset record
+ * bound to the entry just before it).  Signed with the record key rkey, which
+ * DIR/anchors/record-keys must name.  Requires the lock. */
+signet_rc signet_trail_append_service(signet_trail *t, uint32_t serial, uint16_t auth_id,
+                                      const char *event, const char *note, EVP_PKEY *rkey);
 /* Appends n records with one write and one fsync (a signer's group commit): all are
  * durable on success.  offsets (may be NULL): the byte offset of each line in
  * records.log, so that a record can be read back directly. */
@@ -406,7 +421,8 @@ typedef enum {
     SIGNET_FIND_GAP,           /* device entries were lost (numbers skipped) */
     SIGNET_FIND_ANCHOR,        /* no anchor, or the log does not start with it */
     SIGNET_FIND_UNLOGGED,      /* the device reported unlogged boots or authentications */
-    SIGNET_FIND_RESTART,       /* the device log restarted (a reset) without a service record */
+    SIGNET_FIND_RESTART,       /* the device log restarted (a reset) without a signed reset
+                                * record bound to the entry before the restart */
     SIGNET_FIND_FORGED,        /* a record names no device entry, or one that does not match */
     SIGNET_FIND_UNRECORDED,    /* a device signature with no record */
     SIGNET_FIND_REUSED,        /* two records name the same device entry */
@@ -422,6 +438,8 @@ typedef enum {
     SIGNET_FIND_REUSE,         /* a reuse does not match the sign record it names */
     SIGNET_FIND_NEVER_SIGNED,  /* an intent with no device entry: nothing was signed (notice) */
     SIGNET_FIND_ACK,           /* an acknowledgement that does not verify (a forged one) */
+    SIGNET_FIND_SERVICE,       /* a service record not signed by a record key, or bound to no
+                                * device entry before it (a forged one) */
 } signet_finding_kind;
 
 /* How much a finding matters (docs/audit.md, "Findings"):

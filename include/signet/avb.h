@@ -130,6 +130,12 @@ signet_rc signet_avb_find_property(const signet_avb_vbmeta *v, const char *key,
  * top-down) and checks the root digest and the tree bytes stored in the image. */
 signet_rc signet_avb_hashtree_verify(const uint8_t *image, size_t len,
                                      const signet_avb_hashtree *h);
+/* The tree over image[0, h->image_size) with h's algorithm, block sizes and salt
+ * (h->tree_* and the root digest are not read): *tree is malloc'd, *tree_len bytes,
+ * root[0, *root_len) its root digest. */
+signet_rc signet_avb_hashtree_build(const uint8_t *image, const signet_avb_hashtree *h,
+                                    uint8_t **tree, uint64_t *tree_len, uint8_t root[64],
+                                    size_t *root_len);
 
 /* ---- signature ------------------------------------------------------------------ */
 /* Verifies v's hash and signature with the public key embedded in it, and that the
@@ -169,5 +175,13 @@ signet_rc signet_avb_resign_begin(const uint8_t *image, size_t len, const uint8_
 signet_rc signet_avb_resign_finish(signet_avb_resign *r, const uint8_t *image, size_t len,
                                    const uint8_t *sig, size_t sig_len, sb_wr *out);
 void signet_avb_resign_free(signet_avb_resign *r);
+
+/* A rebuilt file system (an APEX payload whose APKs were re-signed) as a footed
+ * image: fs padded to the hash block size, a new hash tree, old's vbmeta with its
+ * hashtree descriptor updated (image and tree size and offset, root digest; salt,
+ * algorithm and every other descriptor kept), a footer.  The vbmeta signature is
+ * stale: re-sign the result with signet_avb_resign_begin/finish. */
+signet_rc signet_avb_rebuild(const uint8_t *old, size_t old_len, const uint8_t *fs, size_t fs_len,
+                             sb_wr *out);
 
 #endif

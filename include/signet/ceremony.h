@@ -151,6 +151,11 @@ typedef struct {
     void *read_share_ctx;
     const char *keystore_dir;       /* NULL = no key store to import */
     const char *trail_dir;          /* NULL = OUT/audit (a new trail) */
+    /* A record key the trail's anchors/record-keys names (the admin's or the
+     * auditor's, Ed25519): signs the restore's service records in a trail that names
+     * record keys (required then).  A trail without record keys (a new one) gets new
+     * ones for the plan's admin and auditor, and the admin's signs. */
+    EVP_PKEY *record_key;
     /* The credential that may reset the target device.  auth id 0 = the factory
      * key (id 1, password "password"). */
     uint16_t reset_auth_id;

@@ -171,6 +171,13 @@ signet_rc signet_rplan_build(const signet_tf_meta *meta, const char *const *memb
  * line.  format/parse are exact inverses; parse is strict. */
 signet_rc signet_rplan_format(const signet_rplan *p, sb_wr *out);
 signet_rc signet_rplan_parse(const char *text, size_t len, signet_rplan *out);
+/* The release key of an APK found inside an APEX payload (`where` names it in
+ * messages): apkcerts.txt names it by file name, as releasetools' ApexApkSigner
+ * looks it up, and it is mapped as plan_apk maps any APK.  *key is malloc'd, NULL
+ * when apkcerts.txt says PRESIGNED or EXTERNAL (left as it is); an APK missing from
+ * apkcerts.txt or a development key without a mapping is an error. */
+signet_rc signet_rplan_inner_apk(const signet_tf_meta *meta, const signet_release_mapping *map,
+                                 const char *where, const char *name, char **key);
 const signet_rplan_item *signet_rplan_find(const signet_rplan *p, signet_rplan_kind kind,
                                          const char *member);
 const signet_rplan_key *signet_rplan_key_find(const signet_rplan *p, const char *name);
@@ -201,6 +208,24 @@ void signet_tf_free(signet_tf *tf);
 #include <stdio.h>
 #include "signet/keystore.h"
 struct signet_signer;
+/* An APEX payload's file system, unpacked and rebuilt by the caller (the engine does
+ * no I/O): e2fsprogs for ext4, erofs-utils for EROFS, as releasetools' deapexer and
+ * apexer do with their own builds of those tools. */
+typedef struct signet_release_fs signet_release_fs;
+typedef struct signet_release_fs_ops {
+    /* Unpacks the file system img (the payload without its AVB footer, len bytes);
+     * *apks: the *.apk files in it, paths relative to its root, sorted, valid until
+     * close. */
+    signet_rc (*open)(void *ctx, const char *member, const uint8_t *img, size_t len,
+                      signet_release_fs **fs, const char *const **apks, size_t *n_apks);
+    signet_rc (*read)(signet_release_fs *fs, const char *path, sb_wr *out);
+    signet_rc (*write)(signet_release_fs *fs, const char *path, const uint8_t *p, size_t n);
+    /* The same type of file system with the same parameters (block size, UUID, hash
+     * seed, compression, fixed timestamps), built from the tree as changed. */
+    signet_rc (*rebuild)(signet_release_fs *fs, sb_wr *out);
+    void (*close)(signet_release_fs *fs);
+} signet_release_fs_ops;
+
 /* A signed member waiting for its binding record (written once the output package is
  * durable): the member's input as its signature records name it, the member as
  * written, the leaves of its sign/reuse records; after_prev: also covers the binding
@@ -217,10 +242,10 @@ typedef struct {
     signet_keystore *ks;            /* the signer's key store */
     const char *dev_cert_dir;       /* where DEV_KEY.x509.pem files are, or NULL */
     const char *avb_helper;         /* --signing_helper_with_files for misc_info, or NULL */
-    /* Whether an APEX payload image holds APKs; NULL refuses every APEX. */
-    signet_rc (*payload_has_apks)(void *ctx, const char *member, const uint8_t *img,
-                                  size_t len, bool *has);
-    void *payload_ctx;
+    const signet_tf_meta *meta;             /* apkcerts.txt for APKs inside APEX payloads */
+    const signet_release_mapping *map;      /* and the mapping of their keys */
+    const struct signet_release_fs_ops *fs; /* payload file systems; NULL refuses APEXes */
+    void *fs_ctx;
     FILE *progress;                 /* progress lines, or NULL */
     /* Counters, updated as the work goes. */
     size_t done;

@@ -31,6 +31,12 @@ signet_rc apk_algo_for_key(EVP_PKEY *pub, const apk_algo **out);
 signet_rc apk_verify_sig(EVP_PKEY *pub, const apk_algo *a, const uint8_t *data, size_t len,
                          const uint8_t *sig, size_t sig_len);
 
+/* The request bytes for a digest the key must sign: the DigestInfo (RSA PKCS#1
+ * v1.5, written into di) or the bare digest (ECDSA). */
+#include "signet/sign.h"
+signet_rc apk_sign_req_bytes(bool rsa, int md_nid, const uint8_t *digest, size_t digest_len,
+                             signet_sign_req *req, sb_wr *di);
+
 /* u32le length-prefixed writer helper: writes the length of what fn wrote. */
 signet_rc apk_lp_begin(sb_wr *w, size_t *mark);
 void apk_lp_end(sb_wr *w, size_t mark);

@@ -11,6 +11,21 @@
 #define V3_MAX_SDK 0x7fffffffu
 #define MAX_APK 0xfff00000u
 
+/* A signer's certificate and what it decides (the key's algorithm, its content
+ * digest and signer fields). */
+struct apk_key {
+    X509 *cert;
+    EVP_PKEY *pub;
+    uint8_t *spki;
+    int spki_len;
+    const uint8_t *cert_der;
+    size_t cert_len;
+    const apk_algo *algo;
+    uint8_t digest[64];
+    size_t digest_len;
+    apk_signer_info si;
+};
+
 struct signet_apk_job {
     signet_apk_opts o;
     signet_zip z;
@@ -38,7 +53,16 @@ struct signet_apk_job {
     sb_wr tree;                   /* v4 Merkle tree of out */
     uint8_t root[32];
     apk_v1 v1;                    /* v1 (JAR) signing: a round before v2/v3 */
+    bool rotated;                 /* o.lineage: v2 signed by old (the oldest signer) */
+    struct apk_key old;
+    sb_wr lineage;                /* the v3 proof-of-rotation attribute value */
 };
+
+/* The signer of a scheme: the lineage's oldest for v1 and v2 of a rotated APK. */
+static inline bool apk_old_signs(const signet_apk_job *j, int scheme)
+{
+    return j->rotated && (scheme == 2 || scheme == 1); /* v1 too, as apksigner does */
+}
 
 /* Round 0 done: writes the signed APK into j->out; queues the v4 request or ends. */
 signet_rc apk_assemble(signet_apk_job *j);

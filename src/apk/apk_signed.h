@@ -14,6 +14,8 @@ typedef struct {
     size_t spki_len;
     uint32_t v3_min_sdk, v3_max_sdk;
     bool v3_too;                /* v2 carries the stripping-protection attribute */
+    const uint8_t *lineage;     /* v3: proof-of-rotation attribute value (may be NULL) */
+    size_t lineage_len;
 } apk_signer_info;
 
 /* The signed data of scheme 2 or 3. */

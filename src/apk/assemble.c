@@ -26,7 +26,8 @@ signet_rc apk_assemble(signet_apk_job *j)
         sbw_init(&val[i], 1u << 24);
         n++;
         int scheme = j->req[i].scheme;
-        rc = rc ? rc : apk_scheme_block(&j->si, scheme, j->data[i].p, j->data[i].len, j->sig[i].p,
+        const apk_signer_info *si = apk_old_signs(j, scheme) ? &j->old.si : &j->si;
+        rc = rc ? rc : apk_scheme_block(si, scheme, j->data[i].p, j->data[i].len, j->sig[i].p,
                                         j->sig[i].len, &val[i]);
         pairs[i] = (apk_pair){scheme == 2 ? SIGNET_APK_V2_BLOCK_ID : SIGNET_APK_V3_BLOCK_ID,
                               val[i].p, val[i].len};
@@ -120,6 +121,9 @@ void signet_apk_sign_free(signet_apk_job *j)
     apk_layout_free(&j->l);
     X509_free(j->cert);
     OPENSSL_free(j->spki);
+    X509_free(j->old.cert);
+    OPENSSL_free(j->old.spki);
+    sbw_free(&j->lineage);
     sbw_free(&j->eocd);
     sbw_free(&j->out);
     sbw_free(&j->idsig);

@@ -87,12 +87,15 @@ static void new_entry_time(const signet_zip *z, uint16_t *time, uint16_t *date)
 signet_rc apk_v1_begin(signet_apk_job *j)
 {
     apk_v1 *v = &j->v1;
-    signet_rc rc = jar_digest_for(j->min_sdk, j->algo->rsa, &v->algo.md_nid);
+    /* a rotated APK's v1, like its v2, is signed by the lineage's oldest signer */
+    bool old = apk_old_signs(j, 1);
+    bool rsa = old ? j->old.algo->rsa : j->algo->rsa;
+    signet_rc rc = jar_digest_for(j->min_sdk, rsa, &v->algo.md_nid);
     if (rc)
         return rc;
     v->algo.id = 0;
     v->algo.name = "v1 (JAR)";
-    v->algo.rsa = j->algo->rsa;
+    v->algo.rsa = rsa;
     jar_signer_name(j->o.v1_signer_name && *j->o.v1_signer_name ? j->o.v1_signer_name : "CERT",
                     v->name);
     if (!v->name[0])
@@ -115,6 +118,9 @@ signet_rc apk_v1_begin(signet_apk_job *j)
     r->scheme = 1;
     r->md_nid = v->algo.md_nid;
     r->rsa = v->algo.rsa;
+    r->cert = old ? j->old.cert_der : j->cert_der;
+    r->cert_len = old ? j->old.cert_len : j->cert_len;
+    r->signer = old ? 1 : 0;
     unsigned dl = 0;
     if (!EVP_Digest(v->sf.p, v->sf.len, r->digest, &dl, EVP_get_digestbynid(r->md_nid), NULL))
         return signet_fail(SIGNET_E_CRYPTO, "hashing the v1 signature file failed");
@@ -130,8 +136,9 @@ signet_rc apk_v1_finish(signet_apk_job *j)
     apk_v1 *v = &j->v1;
     sb_wr p7;
     sbw_init(&p7, 1u << 20);
-    signet_rc rc = jar_pkcs7(j->cert_der, j->cert_len, v->algo.md_nid, v->algo.rsa, false, j->sig[0].p,
-                             j->sig[0].len, &p7);
+    const signet_apk_sigreq *r = &j->req[0];
+    signet_rc rc = jar_pkcs7(r->cert, r->cert_len, v->algo.md_nid, v->algo.rsa, false,
+                             j->sig[0].p, j->sig[0].len, &p7);
     if (rc == SIGNET_OK) {
         sbw_free(&v->block);
         v->block = p7;

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "apk_job.h"
+#include "signet/apk_lineage.h"
 
 void signet_apk_opts_default(signet_apk_opts *o)
 {
@@ -25,11 +26,15 @@ signet_rc apk_add_request(signet_apk_job *j, int scheme)
 {
     size_t i = j->nreq++;
     signet_apk_sigreq *r = &j->req[i];
+    const apk_algo *a = apk_old_signs(j, scheme) ? j->old.algo : j->algo;
     memset(r, 0, sizeof *r);
     r->scheme = scheme;
-    r->algorithm = j->algo->id;
-    r->md_nid = j->algo->md_nid;
-    r->rsa = j->algo->rsa;
+    r->algorithm = a->id;
+    r->md_nid = a->md_nid;
+    r->rsa = a->rsa;
+    r->cert = apk_old_signs(j, scheme) ? j->old.cert_der : j->cert_der;
+    r->cert_len = apk_old_signs(j, scheme) ? j->old.cert_len : j->cert_len;
+    r->signer = apk_old_signs(j, scheme) ? 1 : 0;
     unsigned dl = 0;
     if (!EVP_Digest(j->data[i].p, j->data[i].len, r->digest, &dl,
                     EVP_get_digestbynid(r->md_nid), NULL))
@@ -56,6 +61,35 @@ static signet_rc set_cert(signet_apk_job *j, const uint8_t *der, size_t len)
     j->cert_der = der;
     j->cert_len = len;
     return apk_algo_for_key(j->pub, &j->algo);
+}
+
+/* Rotation: the lineage must end with the v3 signer; v2 is signed by its oldest
+ * signer with its own algorithm and content digest. */
+static signet_rc set_lineage(signet_apk_job *j)
+{
+    const signet_apk_lineage *l = j->o.lineage;
+    if (l->n < 2)
+        return signet_fail(SIGNET_E_ARG, "the lineage has one signer: nothing was rotated");
+    if (signet_apk_lineage_find(l, j->cert_der, j->cert_len) != (int)l->n - 1)
+        return signet_fail(SIGNET_E_ARG, "the signing key's certificate is not the newest signer "
+                                         "of the lineage; sign with the key the lineage rotates "
+                                         "to (see `signet apk lineage --print-certs`)");
+    if (j->o.v4)
+        return signet_fail(SIGNET_E_UNSUPPORTED, "v4 signing of a rotated APK is not implemented");
+    struct apk_key *k = &j->old;
+    const uint8_t *p = l->v[0].cert;
+    k->cert = d2i_X509(NULL, &p, (long)l->v[0].cert_len);
+    k->pub = k->cert ? X509_get0_pubkey(k->cert) : NULL;
+    if (!k->pub)
+        return signet_fail(SIGNET_E_PARSE, "the lineage's first certificate has no usable key");
+    k->spki_len = i2d_PUBKEY(k->pub, &k->spki);
+    if (k->spki_len <= 0)
+        return signet_fail(SIGNET_E_CRYPTO, "encoding the old signer's public key failed");
+    k->cert_der = l->v[0].cert;
+    k->cert_len = l->v[0].cert_len;
+    j->rotated = true;
+    signet_rc rc = apk_algo_for_key(k->pub, &k->algo);
+    return rc ? rc : signet_apk_lineage_encode(l, &j->lineage);
 }
 
 static signet_rc decide(signet_apk_job *j, const uint8_t *apk, size_t len)
@@ -97,6 +131,14 @@ signet_rc apk_v2v3_begin(signet_apk_job *j)
         size_t lens[3] = {j->l.entries.len, j->l.cd.len, j->eocd.len};
         rc = apk_content_digest(sec, lens, EVP_get_digestbynid(j->algo->md_nid), j->o.threads,
                                 j->digest, &j->digest_len);
+        struct apk_key *k = &j->old;
+        if (rc == SIGNET_OK && j->rotated && k->algo->md_nid == j->algo->md_nid) {
+            memcpy(k->digest, j->digest, j->digest_len);
+            k->digest_len = j->digest_len;
+        } else if (rc == SIGNET_OK && j->rotated) {
+            rc = apk_content_digest(sec, lens, EVP_get_digestbynid(k->algo->md_nid),
+                                    j->o.threads, k->digest, &k->digest_len);
+        }
     }
     if (rc == SIGNET_OK) {
         j->si = (apk_signer_info){.algo = j->algo, .content_digest = j->digest,
@@ -104,8 +146,21 @@ signet_rc apk_v2v3_begin(signet_apk_job *j)
                                   .cert_len = j->cert_len, .spki = j->spki,
                                   .spki_len = (size_t)j->spki_len, .v3_min_sdk = SDK_N,
                                   .v3_max_sdk = V3_MAX_SDK, .v3_too = j->o.v3};
+        if (j->rotated) {
+            struct apk_key *k = &j->old;
+            k->si = j->si;
+            k->si.algo = k->algo;
+            k->si.content_digest = k->digest;
+            k->si.content_digest_len = k->digest_len;
+            k->si.cert = k->cert_der;
+            k->si.cert_len = k->cert_len;
+            k->si.spki = k->spki;
+            k->si.spki_len = (size_t)k->spki_len;
+            j->si.lineage = j->lineage.p;
+            j->si.lineage_len = j->lineage.len;
+        }
         if (j->o.v2) {
-            rc = apk_signed_data(&j->si, 2, &j->data[j->nreq]);
+            rc = apk_signed_data(j->rotated ? &j->old.si : &j->si, 2, &j->data[j->nreq]);
             rc = rc ? rc : apk_add_request(j, 2);
         }
         if (rc == SIGNET_OK && j->o.v3) {
@@ -128,12 +183,15 @@ signet_rc signet_apk_sign_begin(const uint8_t *apk, size_t len, const signet_apk
     sbw_init(&j->out, MAX_APK);
     sbw_init(&j->idsig, MAX_APK);
     sbw_init(&j->tree, MAX_APK);
+    sbw_init(&j->lineage, 1u << 20);
     for (int i = 0; i < SIGNET_APK_MAX_SIGS; i++) {
         sbw_init(&j->data[i], 1u << 20);
         sbw_init(&j->sig[i], 4096);
     }
     signet_rc rc = set_cert(j, cert_der, cert_len);
     rc = rc ? rc : decide(j, apk, len);
+    if (rc == SIGNET_OK && o->lineage)
+        rc = set_lineage(j);
     rc = rc ? rc : signet_zip_parse(apk, len, &j->z);
     if (rc == SIGNET_OK)
         rc = j->v1.on ? apk_v1_begin(j) : apk_v2v3_begin(j);
@@ -161,8 +219,9 @@ signet_rc signet_apk_sign_set(signet_apk_job *j, size_t i, const uint8_t *sig, s
     if (i >= j->nreq || j->round >= 2)
         return signet_fail(SIGNET_E_STATE, "no pending APK signature request %zu", i);
     sb_wr *d = &j->data[i];
-    const apk_algo *a = j->req[i].scheme == 1 ? &j->v1.algo : j->algo;
-    signet_rc rc = apk_verify_sig(j->pub, a, d->p, d->len, sig, len);
+    bool old = apk_old_signs(j, j->req[i].scheme);
+    const apk_algo *a = j->req[i].scheme == 1 ? &j->v1.algo : old ? j->old.algo : j->algo;
+    signet_rc rc = apk_verify_sig(old ? j->old.pub : j->pub, a, d->p, d->len, sig, len);
     if (rc)
         return signet_wrap(rc, "the device's v%d signature", j->req[i].scheme);
     sbw_reset(&j->sig[i]);

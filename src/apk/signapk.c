@@ -213,6 +213,32 @@ void signet_signapk_free(signet_signapk_job *j)
     free(j);
 }
 
+/* The one request through signet_sign; its record is counted in info. */
+static signet_rc sign_request(signet_signer *s, const char *key, const signet_apk_sigreq *r,
+                              signet_apk_sign_info *info, uint8_t *sig, size_t *sig_len)
+{
+    uint64_t record = 0;
+    bool reused = false;
+    signet_sign_req req = {.key_name = key, .artifact_path = info->artifact_path,
+                           .artifact_sha256 = info->in_sha256,
+                           .caller = info->caller ? info->caller : "signet signapk",
+                           .no_cache = info->no_cache, .record_index = &record,
+                           .reused = &reused};
+    sb_wr di;
+    sbw_init(&di, 128);
+    signet_rc rc = apk_sign_req_bytes(r->rsa, r->md_nid, r->digest, r->digest_len, &req, &di);
+    rc = rc ? rc : signet_sign(s, &req, sig, sig_len);
+    sbw_free(&di);
+    if (rc == SIGNET_OK) {
+        info->records[info->n_records++] = record;
+        if (reused)
+            info->reused++;
+        else
+            info->device_sigs++;
+    }
+    return rc;
+}
+
 signet_rc signet_signapk_key(signet_signer *s, const char *key, const uint8_t *zip, size_t len,
                              const signet_signapk_opts *o, signet_apk_sign_info *info,
                              sb_wr *out)
@@ -235,7 +261,7 @@ signet_rc signet_signapk_key(signet_signer *s, const char *key, const uint8_t *z
     while (rc == SIGNET_OK && signet_signapk_pending(j, &r) > 0) {
         uint8_t sig[1024];
         size_t sig_len = sizeof sig;
-        rc = signet_apk_sign_one(s, key, r, info, sig, &sig_len);
+        rc = sign_request(s, key, r, info, sig, &sig_len);
         rc = rc ? rc : signet_signapk_set(j, 0, sig, sig_len);
     }
     size_t start = out->len;

@@ -1,6 +1,7 @@
 /* Encoders of the v2/v3 signer blocks (apksig V2SchemeSigner, V3SchemeSigner).
  * Every sequence element is prefixed by its u32 little-endian length. */
 #include "apk_signed.h"
+#include "signet/apk_lineage.h"
 
 #define TRY(x)                        \
     do {                              \
@@ -41,6 +42,12 @@ signet_rc apk_signed_data(const apk_signer_info *s, int scheme, sb_wr *out)
         TRY(apk_lp_begin(out, &m_attr));
         TRY(sbw_u32_le(out, SIGNET_APK_STRIPPING_PROTECTION_ATTR));
         TRY(sbw_u32_le(out, 3));
+        apk_lp_end(out, m_attr);
+    }
+    if (scheme == 3 && s->lineage) {
+        TRY(apk_lp_begin(out, &m_attr));
+        TRY(sbw_u32_le(out, SIGNET_APK_PROOF_OF_ROTATION_ATTR));
+        TRY(sbw_put(out, s->lineage, s->lineage_len));
         apk_lp_end(out, m_attr);
     }
     apk_lp_end(out, m_attrs);

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "apk_internal.h"
+#include "signet/apk_lineage.h"
 
 typedef struct {
     const uint8_t *apk;
@@ -22,12 +23,35 @@ typedef struct {
     bool claims_v3;                /* v2's stripping-protection attribute */
     uint8_t digest[64];
     size_t digest_len;
+    /* v3: the proof-of-rotation lineage's certificates (SHA-256), oldest first */
+    uint8_t lineage[SIGNET_APK_LINEAGE_MAX][32];
+    size_t lineage_n;
 } signer_out;
 
 static signet_rc vfail(int scheme, const char *what)
 {
     return signet_fail(SIGNET_E_VERIFY, "APK Signature Scheme v%s: %s",
                        scheme == 31 ? "3.1" : scheme == 3 ? "3" : "2", what);
+}
+
+/* v3's proof-of-rotation attribute: a lineage (every signature checked) that
+ * ends with this signer's certificate. */
+static signet_rc check_rotation(sb_rd a, int scheme, signer_out *out)
+{
+    signet_apk_lineage l;
+    if (out->lineage_n)
+        return vfail(scheme, "two proof-of-rotation attributes");
+    signet_rc rc = signet_apk_lineage_parse(sbr_cur(&a), sbr_left(&a), &l);
+    if (rc)
+        return signet_fail(SIGNET_E_VERIFY, "APK Signature Scheme v%s: %s",
+                           scheme == 31 ? "3.1" : "3", signet_errmsg());
+    for (size_t i = 0; i < l.n; i++)
+        SHA256(l.v[i].cert, l.v[i].cert_len, out->lineage[i]);
+    out->lineage_n = l.n;
+    signet_apk_lineage_free(&l);
+    if (memcmp(out->lineage[out->lineage_n - 1], out->cert_sha256, 32) != 0)
+        return vfail(scheme, "the signer's certificate is not the newest of its lineage");
+    return SIGNET_OK;
 }
 
 static signet_rc content_digest(content *c, int md_nid, const uint8_t **out, size_t *len)
@@ -103,13 +127,18 @@ static signet_rc check_signed_data(sb_rd sd, int scheme, uint32_t algo, const ui
     }
     if (apk_lp(&sd, &attrs))
         return vfail(scheme, "additional attributes are malformed");
-    while (scheme == 2 && sbr_left(&attrs)) {
+    while (sbr_left(&attrs)) {
         sb_rd a;
         uint32_t id, v;
         if (apk_lp(&attrs, &a) || sbr_u32_le(&a, &id))
             return vfail(scheme, "an additional attribute is malformed");
-        if (id == SIGNET_APK_STRIPPING_PROTECTION_ATTR && sbr_u32_le(&a, &v) == SIGNET_OK && v == 3)
+        if (scheme == 2 && id == SIGNET_APK_STRIPPING_PROTECTION_ATTR &&
+            sbr_u32_le(&a, &v) == SIGNET_OK && v == 3)
             out->claims_v3 = true;
+        signet_rc rr;
+        if (scheme != 2 && id == SIGNET_APK_PROOF_OF_ROTATION_ATTR &&
+            (rr = check_rotation(a, scheme, out)) != SIGNET_OK)
+            return rr;
     }
     const apk_algo *al = apk_algo_find(algo);
     const uint8_t *got;
@@ -200,15 +229,23 @@ static signet_rc verify_all(const uint8_t *apk, const signet_zip *z, const uint8
     if (rc == SIGNET_OK && present[0] && so[0].claims_v3 && !present[1])
         rc = signet_fail(SIGNET_E_VERIFY, "the v2 signature says the APK was also signed with v3, "
                                           "but there is no v3 block: it was stripped");
-    int first = present[0] ? 0 : 1;
-    for (int i = 0; rc == SIGNET_OK && i < 2; i++)
-        if (present[i] && memcmp(so[i].cert_sha256, so[first].cert_sha256, 32) != 0)
-            rc = signet_fail(SIGNET_E_VERIFY, "v2 and v3 name different signers (rotation "
-                                              "lineage is not supported)");
+    /* The signer is v3's (the newest when the key was rotated); v2 must name the
+     * same one, or one of v3's lineage (the key before the rotation). */
+    int first = present[1] ? 1 : 0;
+    if (rc == SIGNET_OK && present[0] && present[1] &&
+        memcmp(so[0].cert_sha256, so[1].cert_sha256, 32) != 0) {
+        bool in_lineage = false;
+        for (size_t i = 0; i < so[1].lineage_n; i++)
+            in_lineage |= memcmp(so[1].lineage[i], so[0].cert_sha256, 32) == 0;
+        if (!in_lineage)
+            rc = signet_fail(SIGNET_E_VERIFY, "v2 and v3 name different signers and v3's "
+                                              "lineage does not contain v2's");
+    }
     if (rc == SIGNET_OK) {
         res->v2 = present[0];
         res->v3 = present[1];
         res->v31 = present[2];
+        res->lineage_signers = present[1] ? so[1].lineage_n : 0;
         memcpy(res->cert_sha256, so[first].cert_sha256, 32);
         X509_NAME_oneline(X509_get_subject_name(so[first].cert), res->cert_subject,
                           sizeof res->cert_subject);

@@ -16,16 +16,10 @@ signet_rc signet_trail_acknowledge(const char *dir, const char *rkeys_path, cons
     signet_rc rc = signet_rkeys_load(rkeys_path ? rkeys_path : rp, &keys);
     if (rc)
         return signet_wrap(rc, "reading the record keys (the trust anchors name who may acknowledge)");
-    uint8_t pub[32];
-    size_t pl = sizeof pub;
     char id[9];
-    if (EVP_PKEY_get_base_id(priv) != EVP_PKEY_ED25519 || EVP_PKEY_get_raw_public_key(priv, pub, &pl) != 1)
-        return signet_fail(SIGNET_E_ARG, "the record key must be an Ed25519 private key");
-    signet_rkey_id(pub, id);
-    bool known = false;
-    for (size_t i = 0; i < keys.n; i++)
-        known |= strcmp(keys.k[i].id, id) == 0;
-    if (!known)
+    if ((rc = signet_rkey_id_of(priv, id)))
+        return rc;
+    if (!signet_rkeys_find(&keys, id))
         return signet_fail(SIGNET_E_AUTH, "record key %s is not one of the trust anchors' record keys", id);
 
     signet_verify_opts o = {.rkeys_path = rkeys_path};

@@ -152,10 +152,11 @@ signet_rc signet_record_checkpoint(signet_record *r, uint32_t serial, uint16_t a
     return finish(r, SIGNET_OK);
 }
 
-signet_rc signet_record_service(signet_record *r, uint32_t serial, uint16_t auth_id, const char *event,
-                                const char *note)
+signet_rc signet_record_service(signet_record *r, uint32_t serial, uint16_t auth_id, uint64_t seq,
+                                const char *event, const char *note)
 {
     start(r, SIGNET_REC_SERVICE, serial, auth_id);
+    r->seq = seq;
     signet_rc rc;
     if ((rc = put(r->event, sizeof r->event, event, "event")) ||
         (rc = put(r->note, sizeof r->note, note, "note")))

@@ -173,7 +173,7 @@ static const char *kind_name(signet_finding_kind k)
         [SIGNET_FIND_EXPECT] = "unexpected-usage", [SIGNET_FIND_VKEY] = "verifier-key",
         [SIGNET_FIND_HISTORY] = "history-rewritten", [SIGNET_FIND_BINDING] = "bad-binding",
         [SIGNET_FIND_REUSE] = "bad-reuse",       [SIGNET_FIND_NEVER_SIGNED] = "never-signed",
-        [SIGNET_FIND_ACK] = "bad-acknowledgement",
+        [SIGNET_FIND_ACK] = "bad-acknowledgement", [SIGNET_FIND_SERVICE] = "bad-service-record",
     };
     return (unsigned)k < sizeof names / sizeof names[0] && names[k] ? names[k] : "finding";
 }

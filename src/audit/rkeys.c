@@ -21,6 +21,25 @@ void signet_rkey_id(const uint8_t pub[32], char id[9])
         snprintf(id + 2 * i, 3, "%02x", h[i]);
 }
 
+signet_rc signet_rkey_id_of(EVP_PKEY *k, char id[9])
+{
+    uint8_t pub[32];
+    size_t pl = sizeof pub;
+    if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_ED25519 || EVP_PKEY_get_raw_public_key(k, pub, &pl) != 1 ||
+        pl != sizeof pub)
+        return signet_fail(SIGNET_E_ARG, "a record key is an Ed25519 key");
+    signet_rkey_id(pub, id);
+    return SIGNET_OK;
+}
+
+const signet_rkey *signet_rkeys_find(const signet_rkeys *keys, const char *id)
+{
+    for (size_t i = 0; i < keys->n; i++)
+        if (strcmp(keys->k[i].id, id) == 0)
+            return &keys->k[i];
+    return NULL;
+}
+
 signet_rc signet_rkeys_load(const char *path, signet_rkeys *out)
 {
     memset(out, 0, sizeof *out);
@@ -89,11 +108,8 @@ signet_rc signet_trail_append_signed(signet_trail *t, signet_record *r, EVP_PKEY
     signet_rc rc = trail_require_lock(t);
     if (rc)
         return rc;
-    uint8_t pub[32];
-    size_t pl = sizeof pub;
-    if (EVP_PKEY_get_base_id(priv) != EVP_PKEY_ED25519 || EVP_PKEY_get_raw_public_key(priv, pub, &pl) != 1)
-        return signet_fail(SIGNET_E_ARG, "a record key is an Ed25519 private key");
-    signet_rkey_id(pub, r->signer);
+    if ((rc = signet_rkey_id_of(priv, r->signer)))
+        return rc;
     r->has_rsig = false;
     r->index = t->next_index;
     if (r->time == 0)
@@ -123,4 +139,39 @@ signet_rc signet_trail_append_signed(signet_trail *t, signet_record *r, EVP_PKEY
         return signet_wrap(rc, "appending a signed record to the audit trail");
     t->next_index++;
     return SIGNET_OK;
+}
+
+signet_rc signet_trail_append_service(signet_trail *t, uint32_t serial, uint16_t auth_id,
+                                      const char *event, const char *note, EVP_PKEY *rkey)
+{
+    signet_rc rc = trail_require_lock(t);
+    if (rc)
+        return rc;
+    /* Checked here, not only by verifiers: a service record no anchor names would
+     * be a finding forever. */
+    char path[PATH_MAX], id[9];
+    snprintf(path, sizeof path, "%s/%s", t->dir, SIGNET_RKEYS_FILE);
+    signet_rkeys *keys = malloc(sizeof *keys);
+    if (!keys)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    if ((rc = signet_rkey_id_of(rkey, id)) == SIGNET_OK &&
+        (rc = signet_rkeys_load(path, keys)) == SIGNET_OK && !signet_rkeys_find(keys, id))
+        rc = signet_fail(SIGNET_E_AUTH, "record key %s is not named in %s: service records are "
+                         "signed by the admin's or the auditor's record key of the ceremony", id, path);
+    free(keys);
+    if (rc)
+        return signet_wrap(rc, "recording the service event '%s' of device %u", event, serial);
+    const dev_tail *d = trail_dev(t, serial, false);
+    if (!d || !d->have)
+        return signet_fail(SIGNET_E_STATE, "device %u has no log in %s: anchor and drain it before "
+                           "recording a service event (the record is bound to its newest entry)",
+                           serial, t->dir);
+    signet_record *r = calloc(1, sizeof *r);
+    if (!r)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    rc = signet_record_service(r, serial, auth_id, d->seq, event, note);
+    if (rc == SIGNET_OK)
+        rc = signet_trail_append_signed(t, r, rkey);
+    free(r);
+    return rc;
 }

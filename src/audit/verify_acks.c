@@ -1,4 +1,6 @@
-/* Verifying acknowledgements: an ack record names one finding by its hash and is
+/* Verifying signed records.  Service records (ceremony, restore, reset) are signed
+ * by a record key of the trust anchors; only valid ones explain a reset
+ * (verify_device.c).  An ack record names one finding by its hash and is
  * signed by a record key of the trust anchors.  A valid one closes an incident of
  * that hash; tampering (altered leaves, forks, forged records) is never closed; an
  * ack that does not verify is itself a finding. */
@@ -23,16 +25,24 @@ static bool ed25519_ok(const uint8_t pub[32], const char *msg, size_t len, const
 
 signet_rc vsigned_record(vstate *v, const char *line, const signet_record *r, uint64_t lineno)
 {
-    const signet_rkey *k = NULL;
-    for (size_t i = 0; r->has_rsig && i < v->rkeys.n; i++)
-        if (strcmp(v->rkeys.k[i].id, r->signer) == 0)
-            k = &v->rkeys.k[i];
-    if (!k || !ed25519_ok(k->pub, line, r->signed_len, r->rsig)) {
+    const signet_rkey *k = r->has_rsig ? signet_rkeys_find(&v->rkeys, r->signer) : NULL;
+    bool ok = k && ed25519_ok(k->pub, line, r->signed_len, r->rsig);
+    const char *why = !r->has_rsig ? "not signed"
+                      : !k         ? "signed by a key the trust anchors' record keys do not name"
+                                   : "signed, but its signature does not verify";
+    if (r->type == SIGNET_REC_SERVICE) {
+        if (ok)
+            v->recs[v->n_recs - 1].rsig_ok = true; /* record_line kept it last */
+        else
+            report_add(v->rep, SIGNET_FIND_SERVICE, RECORDS_FILE, lineno,
+                       "the service record (event=%s, device %u) is %s: a forged service record "
+                       "(service records are signed by a record key of anchors/record-keys)",
+                       r->event, r->serial, why);
+        return SIGNET_OK;
+    }
+    if (!ok) {
         report_add(v->rep, SIGNET_FIND_ACK, RECORDS_FILE, lineno,
-                   "the acknowledgement of finding %s is %s: a forged acknowledgement", r->finding,
-                   !r->has_rsig ? "not signed"
-                   : !k         ? "signed by a key the trust anchors' record keys do not name"
-                                : "signed, but its signature does not verify");
+                   "the acknowledgement of finding %s is %s: a forged acknowledgement", r->finding, why);
         return SIGNET_OK;
     }
     struct vack *na = realloc(v->acks, (v->n_acks + 1) * sizeof *na);

@@ -1,7 +1,7 @@
 /* Verifying device chains: each device log starts with its anchor (the log as read
  * at the ceremony), every entry chains from the previous one by digest, numbers and
  * the trail's running count agree, and a restart at entry 1 (a reset) is explained
- * by a signed service record made before it. */
+ * by a signed reset record bound to the entry just before it. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,16 +82,46 @@ static bool same_entry(const yh_log_entry *a, const yh_log_entry *b)
            memcmp(a->digest, b->digest, YH_LOG_DIGEST_LEN) == 0;
 }
 
-/* A reset is explained by a service record of event reset for this device, made
- * before the restart. */
-static bool reset_recorded(const vstate *v, uint32_t serial, uint64_t index)
+/* A reset is explained by a reset record of this device, validly signed by a record
+ * key, made before the restart and bound to the last entry before it (the signer
+ * drained, signed, then reset; a reset destroys the device's log key, so nothing
+ * after the reset could vouch for it).  Returns that record, else NULL with *near
+ * the newest reset record of the device before the restart (for the message). */
+static const vrec *reset_record(const vstate *v, uint32_t serial, uint64_t index, uint64_t last_seq,
+                                const vrec **near)
 {
+    *near = NULL;
     for (size_t i = 0; i < v->n_recs; i++) {
         const vrec *x = &v->recs[i];
-        if (x->type == SIGNET_REC_SERVICE && x->serial == serial && x->command == 1 && x->index < index)
-            return true;
+        if (x->type != SIGNET_REC_SERVICE || x->serial != serial || x->command != 1 || x->index >= index)
+            continue;
+        if (x->rsig_ok && x->seq == last_seq)
+            return x;
+        *near = x;
     }
-    return false;
+    return NULL;
+}
+
+static void report_restart(vstate *v, const vdev *d, const char *fname, uint64_t lineno, uint64_t index)
+{
+    const vrec *near;
+    if (reset_record(v, d->serial, index, d->last_seq, &near))
+        return;
+    if (!near)
+        report_add(v->rep, SIGNET_FIND_RESTART, fname, lineno,
+                   "device %u's log restarted at entry 1 (a device reset) with no service "
+                   "record of event=reset before it", d->serial);
+    else if (!near->rsig_ok)
+        report_add(v->rep, SIGNET_FIND_RESTART, fname, lineno,
+                   "device %u's log restarted at entry 1 (a device reset); the reset record "
+                   "(records.log line %llu) is not validly signed by a record key, so it does "
+                   "not explain it", d->serial, (unsigned long long)near->line);
+    else
+        report_add(v->rep, SIGNET_FIND_RESTART, fname, lineno,
+                   "device %u's log restarted at entry 1 (a device reset) after entry seq %llu, "
+                   "but the reset record (records.log line %llu) is bound to entry seq %llu, so "
+                   "it does not explain it", d->serial, (unsigned long long)d->last_seq,
+                   (unsigned long long)near->line, (unsigned long long)near->seq);
 }
 
 signet_rc vdevice_line(vstate *v, vdev *d, const char *fname, uint64_t lineno, const devline *dl)
@@ -121,10 +151,7 @@ signet_rc vdevice_line(vstate *v, vdev *d, const char *fname, uint64_t lineno, c
                        "duplicated", d->serial, (unsigned long long)dl->seq,
                        (unsigned long long)d->last_seq);
         } else if (entry_is_start(e) && !entry_is_start(&d->last)) {
-            if (!reset_recorded(v, d->serial, dl->index))
-                report_add(v->rep, SIGNET_FIND_RESTART, fname, lineno,
-                           "device %u's log restarted at entry 1 (a device reset) with no service "
-                           "record of event=reset before it", d->serial);
+            report_restart(v, d, fname, lineno, dl->index);
         } else if ((uint16_t)(d->last.number + step) != e->number) {
             report_add(v->rep, SIGNET_FIND_CHAIN, fname, lineno,
                        "device %u: entry number %u does not follow %u at seq %llu", d->serial,

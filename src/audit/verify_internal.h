@@ -39,6 +39,7 @@ typedef struct {
     bool has_art;
     uint64_t original;         /* reuse: leaf of the original sign record */
     uint8_t event;             /* key: KEY_* */
+    bool rsig_ok;              /* service: signed by a record key of the trust anchors */
     size_t cover_off;          /* bind: its covered leaves in vstate.covers */
     uint32_t n_covers;
 } vrec;
@@ -72,9 +73,10 @@ typedef struct {
     size_t n_acks;
 } vstate;
 
-/* Signed records (verify_acks.c): checks an ack's signature by a record key (a bad
- * one is a finding) and keeps the valid ones; vapply_acks marks the incidents they
- * name as acknowledged (nothing else can be). */
+/* Signed records (verify_acks.c): checks the signature of an ack or service record
+ * (the newest record read) by a record key; a bad one is a finding.  Valid acks are
+ * kept, and vapply_acks marks the incidents they name as acknowledged (nothing else
+ * can be); a valid service record is marked rsig_ok (only those explain resets). */
 signet_rc vsigned_record(vstate *v, const char *line, const signet_record *r, uint64_t lineno);
 void vapply_acks(vstate *v);
 

@@ -192,7 +192,7 @@ signet_rc vread_leaf_file(vstate *v, const char *name, vdev *d)
             v->max_plus1 = index + 1;
         if (prc == SIGNET_OK) {
             rc = d ? vdevice_line(v, d, name, r.lineno, &dl) : record_line(v, r.lineno, rec);
-            if (rc == SIGNET_OK && !d && rec->type == SIGNET_REC_ACK)
+            if (rc == SIGNET_OK && !d && (rec->type == SIGNET_REC_ACK || rec->type == SIGNET_REC_SERVICE))
                 rc = vsigned_record(v, line, rec, r.lineno);
             if (rc)
                 break;

@@ -110,6 +110,23 @@ static bool note_follows(const vstate *v, const vrec *intent)
     return false;
 }
 
+/* A signed service record is bound to the device log position it explains: the
+ * device's newest entry when it was recorded, which the trail holds before it. */
+static void check_service(vstate *v, const vrec *x)
+{
+    vdev *d = vdev_of(v, x->serial);
+    ventry *e = d && x->seq ? vfind_entry(d, x->seq) : NULL;
+    if (!x->seq)
+        report_add(v->rep, SIGNET_FIND_SERVICE, RECORDS_FILE, x->line,
+                   "the service record of device %u is bound to no device log position (no seq): "
+                   "it cannot say which part of the log it explains", x->serial);
+    else if (!e || e->index > x->index)
+        report_add(v->rep, SIGNET_FIND_SERVICE, RECORDS_FILE, x->line,
+                   "the service record is bound to device %u entry seq %llu, which the trail does "
+                   "not hold before it: a forged service record", x->serial,
+                   (unsigned long long)x->seq);
+}
+
 signet_rc vpair_records(vstate *v)
 {
     for (size_t i = 0; i < v->n_recs; i++) {
@@ -117,6 +134,8 @@ signet_rc vpair_records(vstate *v)
         if (x->type == SIGNET_REC_SIGN || x->type == SIGNET_REC_CHECKPOINT ||
             (x->type == SIGNET_REC_KEY && x->seq))
             pair_one(v, x);
+        if (x->type == SIGNET_REC_SERVICE && x->rsig_ok)
+            check_service(v, x);
     }
     size_t n_open = 0;
     vrec **open = NULL;

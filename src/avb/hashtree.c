@@ -33,9 +33,12 @@ static signet_rc hash_block(const EVP_MD *md, const signet_avb_hashtree *h, cons
     return ok ? SIGNET_OK : signet_fail(SIGNET_E_CRYPTO, "hash tree digest failed");
 }
 
-signet_rc signet_avb_hashtree_verify(const uint8_t *image, size_t len,
-                                     const signet_avb_hashtree *h)
+/* The tree over image[0, h->image_size) with h's algorithm, block size and salt:
+ * *tree (malloc'd, h->tree_size is not read) of *tree_len bytes, and the root. */
+static signet_rc build_tree(const uint8_t *image, const signet_avb_hashtree *h, uint8_t **tree_out,
+                            uint64_t *tree_len, uint8_t root[64], size_t *root_len)
 {
+    *tree_out = NULL;
     const EVP_MD *md = EVP_get_digestbyname(h->hash_algorithm);
     if (!md || (strcmp(h->hash_algorithm, "sha1") && strcmp(h->hash_algorithm, "sha256") &&
                 strcmp(h->hash_algorithm, "sha512")))
@@ -48,12 +51,11 @@ signet_rc signet_avb_hashtree_verify(const uint8_t *image, size_t len,
     size_t dlen = (size_t)EVP_MD_get_size(md), dpad = 1;
     while (dpad < dlen)
         dpad <<= 1;
-    if (h->root_digest_len != dlen)
-        return signet_fail(SIGNET_E_PARSE, "hash tree root digest is %u bytes, %s gives %zu",
-                           h->root_digest_len, h->hash_algorithm, dlen);
-    if (h->image_size > len || h->image_size <= block || h->image_size % block)
-        return signet_fail(SIGNET_E_PARSE, "hash tree covers %llu bytes of a %zu-byte image",
-                           (unsigned long long)h->image_size, len);
+    *root_len = dlen;
+    if (h->image_size <= block || h->image_size % block)
+        return signet_fail(SIGNET_E_PARSE, "a hash tree over %llu bytes (not a multiple of %llu "
+                                           "above one block) is not supported",
+                           (unsigned long long)h->image_size, (unsigned long long)block);
     /* Level sizes, bottom up, as calc_hash_level_offsets. */
     uint64_t sizes[MAX_LEVELS], offs[MAX_LEVELS], tree = 0, size = h->image_size;
     unsigned levels = 0;
@@ -69,13 +71,6 @@ signet_rc signet_avb_hashtree_verify(const uint8_t *image, size_t len,
         for (unsigned m = n + 1; m < levels; m++)
             offs[n] += sizes[m];
     }
-    if (h->tree_size != tree)
-        return signet_fail(SIGNET_E_VERIFY, "hash tree size %llu does not match the %llu bytes "
-                                            "the image needs",
-                           (unsigned long long)h->tree_size, (unsigned long long)tree);
-    if (h->tree_offset > len || tree > len - h->tree_offset)
-        return signet_fail(SIGNET_E_PARSE, "hash tree [%llu, +%llu) lies outside the image",
-                           (unsigned long long)h->tree_offset, (unsigned long long)tree);
     uint8_t *t = calloc(1, (size_t)tree);
     if (!t)
         return signet_fail(SIGNET_E_NOMEM, "out of memory for a %llu-byte hash tree",
@@ -92,12 +87,49 @@ signet_rc signet_avb_hashtree_verify(const uint8_t *image, size_t len,
         src = dst;
         src_size = sizes[lv];
     }
-    uint8_t root[64];
     if (rc == SIGNET_OK)
         rc = hash_block(md, h, src, (size_t)src_size, (size_t)src_size, root);
-    if (rc == SIGNET_OK && memcmp(root, h->root_digest, dlen) != 0)
+    if (rc != SIGNET_OK) {
+        free(t);
+        return rc;
+    }
+    *tree_out = t;
+    *tree_len = tree;
+    return SIGNET_OK;
+}
+
+signet_rc signet_avb_hashtree_build(const uint8_t *image, const signet_avb_hashtree *h,
+                                    uint8_t **tree, uint64_t *tree_len, uint8_t root[64],
+                                    size_t *root_len)
+{
+    return build_tree(image, h, tree, tree_len, root, root_len);
+}
+
+signet_rc signet_avb_hashtree_verify(const uint8_t *image, size_t len,
+                                     const signet_avb_hashtree *h)
+{
+    if (h->image_size > len)
+        return signet_fail(SIGNET_E_PARSE, "hash tree covers %llu bytes of a %zu-byte image",
+                           (unsigned long long)h->image_size, len);
+    uint8_t *t = NULL, root[64];
+    uint64_t tree = 0;
+    size_t dlen = 0;
+    signet_rc rc = build_tree(image, h, &t, &tree, root, &dlen);
+    if (rc != SIGNET_OK)
+        return rc;
+    if (h->root_digest_len != dlen)
+        rc = signet_fail(SIGNET_E_PARSE, "hash tree root digest is %u bytes, %s gives %zu",
+                         h->root_digest_len, h->hash_algorithm, dlen);
+    else if (h->tree_size != tree)
+        rc = signet_fail(SIGNET_E_VERIFY, "hash tree size %llu does not match the %llu bytes "
+                                          "the image needs",
+                         (unsigned long long)h->tree_size, (unsigned long long)tree);
+    else if (h->tree_offset > len || tree > len - h->tree_offset)
+        rc = signet_fail(SIGNET_E_PARSE, "hash tree [%llu, +%llu) lies outside the image",
+                         (unsigned long long)h->tree_offset, (unsigned long long)tree);
+    else if (memcmp(root, h->root_digest, dlen) != 0)
         rc = signet_fail(SIGNET_E_VERIFY, "hash tree root digest does not match the image data");
-    if (rc == SIGNET_OK && memcmp(t, image + h->tree_offset, (size_t)tree) != 0)
+    else if (memcmp(t, image + h->tree_offset, (size_t)tree) != 0)
         rc = signet_fail(SIGNET_E_VERIFY, "the hash tree stored in the image does not match its "
                                           "data");
     free(t);

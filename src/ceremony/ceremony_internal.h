@@ -7,8 +7,10 @@
  *   hsmprep.c    what the ceremony does to one device (connect ... delete factory key)
  *   secrets.c    wrap key, operator password, P-256 credentials
  *   seal.c       age encryption to holders; splitting and collecting shares
+ *   rkeys.c      the admin's and auditor's record keys (anchors/record-keys)
  *   manifest.c   the public manifest: writing and parsing
- *   provision.c  the provisioning ceremony; restore.c the restore */
+ *   provision.c  the provisioning ceremony
+ *   restore*.c   the restore (restore_internal.h lists its files) */
 #ifndef SIGNET_CEREMONY_INTERNAL_H
 #define SIGNET_CEREMONY_INTERNAL_H
 
@@ -174,6 +176,8 @@ void cer_creds_free(cer_creds *c);
 /* The credential as its holder receives it (secure writer): the operator's password
  * and a newline, or the PKCS#8 PEM private key. */
 signet_rc cer_cred_text(const cer_creds *c, signet_role r, sb_wr *out);
+/* A private key as PKCS#8 PEM into out (a secure writer); what names it in errors. */
+signet_rc cer_pem_private(EVP_PKEY *k, const char *what, sb_wr *out);
 /* Puts the three authentication keys onto a device. */
 signet_rc cer_dev_put_roles(cer_device *d, const cer_creds *c, uint16_t domains);
 /* Logs in as `role` with its new credential on a fresh session (closed again). */
@@ -241,5 +245,30 @@ const cer_manifest_file *cer_manifest_find_file(const cer_manifest *m, const cha
 bool cer_rel_path_valid(const char *s, size_t len);
 /* "file <sha256> <path>" for each path (hashed now). */
 signet_rc cer_manifest_add_files(sb_wr *w, const char *dir, char (*paths)[CER_REL_MAX], size_t n);
+
+/* ---- rkeys.c ------------------------------------------------------------------------
+ * Record keys (docs/audit.md, "Record keys"): Ed25519 keys of the admin and the
+ * auditor that sign acknowledgements and service records.  Made on this computer
+ * like the P-256 credentials, age-encrypted to their holders, their public halves
+ * named in the trail's anchors/record-keys.  The admin's key signs the ceremony's
+ * own service records while the ceremony runs (it holds it anyway). */
+#define CER_RKEY_ROLES 2                 /* admin, auditor */
+typedef struct {
+    EVP_PKEY *key[CER_RKEY_ROLES];
+    char id[CER_RKEY_ROLES][9];
+} cer_rkeys;
+
+signet_rc cer_rkeys_generate(cer_rkeys *rk);
+void cer_rkeys_free(cer_rkeys *rk);
+/* The key that signs the ceremony's service records: the admin's. */
+EVP_PKEY *cer_rkeys_signer(const cer_rkeys *rk);
+/* Seals each key (PKCS#8 PEM) to its holder as OUT/credentials/<role>-record-key-
+ * <holder>.age and names them in TRAIL/anchors/record-keys (refused when it exists).
+ * The relative paths of the sealed files are appended to paths (n of max). */
+signet_rc cer_rkeys_write(const cer_rkeys *rk, const signet_plan *pl, const char *out_dir,
+                          const char *trail_dir, char (*paths)[CER_REL_MAX], size_t *n, size_t max,
+                          cer_run *run);
+/* "record-key <role> <holder> ed25519 <id> <file>" lines for a manifest. */
+signet_rc cer_rkeys_manifest(const cer_rkeys *rk, const signet_plan *pl, sb_wr *m);
 
 #endif

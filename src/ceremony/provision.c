@@ -31,11 +31,13 @@ static const cer_step_def STEPS[] = {
                 "wrap key"},
     {"shares", "split the wrap key, check every quorum of shares, encrypt each share to its "
                "custodian"},
-    {"credentials", "encrypt each credential to its holder"},
+    {"credentials", "encrypt each credential to its holder; make the admin's and the auditor's "
+                    "record keys, encrypt each to its holder and name them in the trail's "
+                    "anchors/record-keys"},
     {"factory-key", "log in with every new credential, then delete the factory key as admin on "
                     "both devices"},
-    {"checkpoint", "record both devices as in service; sign the first checkpoint with the log "
-                   "key"},
+    {"checkpoint", "record both devices as in service (signed with the admin's record key); sign "
+                   "the first checkpoint with the log key"},
     {"manifest", "write the public manifest"},
 };
 #define N_STEPS (sizeof STEPS / sizeof STEPS[0])
@@ -52,6 +54,7 @@ typedef struct {
     sss_wrapkey *wk;                  /* smem */
     uint8_t check[SSS_WRAPKEY_CHECK_LEN];
     cer_creds creds;
+    cer_rkeys rkeys;
     sb_wr log_blob;
     signet_vkey vkey;
     signet_checkpoint cp;
@@ -349,6 +352,11 @@ static signet_rc step_credentials(prov *p)
     }
     sbw_free(&text);
     sbw_free(&sealed);
+    if (rc == SIGNET_OK && (rc = cer_rkeys_generate(&p->rkeys)) == SIGNET_OK)
+        rc = cer_rkeys_write(&p->rkeys, &p->plan, p->o->out_dir, p->trail_dir, p->outputs,
+                             &p->n_outputs, MAX_OUTPUTS, &p->run);
+    if (rc == SIGNET_OK && p->n_outputs < MAX_OUTPUTS)
+        snprintf(p->outputs[p->n_outputs++], CER_REL_MAX, "audit/%s", SIGNET_RKEYS_FILE);
     return rc;
 }
 
@@ -368,19 +376,13 @@ static signet_rc step_factory_key(prov *p)
     return drain_all(p);
 }
 
+/* Signed with the admin's record key, bound to the device's newest drained entry. */
 static signet_rc service_record(prov *p, cer_device *d)
 {
-    signet_record *r = calloc(1, sizeof *r);
-    if (!r)
-        return signet_fail(SIGNET_E_NOMEM, "out of memory");
-    r->type = SIGNET_REC_SERVICE;
-    r->auth_id = hsm_session_auth_id(d->sess);
-    r->serial = d->serial;
-    snprintf(r->event, sizeof r->event, "in");
-    snprintf(r->note, sizeof r->note, "provisioned by key ceremony as the %s", d->role);
-    signet_rc rc = signet_trail_append_record(p->trail, r);
-    free(r);
-    return rc;
+    char note[96];
+    snprintf(note, sizeof note, "provisioned by key ceremony as the %s", d->role);
+    return signet_trail_append_service(p->trail, d->serial, hsm_session_auth_id(d->sess), "in", note,
+                                       cer_rkeys_signer(&p->rkeys));
 }
 
 static signet_rc step_checkpoint(prov *p)
@@ -453,6 +455,8 @@ static signet_rc step_manifest(prov *p)
                         def->asymmetric ? "ecp256" : "password", pl->holders[r].name, rel,
                         pl->holders[r].recipient);
     }
+    if (rc == SIGNET_OK)
+        rc = cer_rkeys_manifest(&p->rkeys, pl, &m);
     for (int i = 0; rc == SIGNET_OK && i < 2; i++) {
         cer_device *d = &p->dev[i];
         cer_dev_version(d, ver);
@@ -565,6 +569,7 @@ signet_rc signet_ceremony_provision(const signet_provision_opts *o)
     for (int i = 0; i < 2; i++)
         cer_dev_close(&p->dev[i]);
     cer_creds_free(&p->creds);
+    cer_rkeys_free(&p->rkeys);
     smem_free(p->wk);
     sbw_free(&p->plan_raw);
     sbw_free(&p->log_blob);

@@ -127,29 +127,33 @@ void cer_creds_free(cer_creds *c)
     memset(c, 0, sizeof *c);
 }
 
+signet_rc cer_pem_private(EVP_PKEY *k, const char *what, sb_wr *out)
+{
+    /* A secure-memory BIO: the PEM never sits in ordinary heap. */
+    BIO *b = BIO_new(BIO_s_secmem());
+    if (!b)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_rc rc = SIGNET_OK;
+    if (PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) != 1) {
+        rc = signet_fail(SIGNET_E_CRYPTO, "cannot encode the %s as PEM", what);
+    } else {
+        char *p = NULL;
+        long n = BIO_get_mem_data(b, &p);
+        rc = n > 0 ? sbw_put(out, p, (size_t)n) : signet_fail(SIGNET_E_CRYPTO, "empty PEM for the %s", what);
+    }
+    BIO_free(b);
+    return rc;
+}
+
 signet_rc cer_cred_text(const cer_creds *c, signet_role r, sb_wr *out)
 {
     if (!signet_role_get(r)->asymmetric) {
         signet_rc rc = sbw_str(out, c->password);
         return rc ? rc : sbw_u8(out, '\n');
     }
-    /* A secure-memory BIO: the PEM never sits in ordinary heap. */
-    BIO *b = BIO_new(BIO_s_secmem());
-    if (!b)
-        return signet_fail(SIGNET_E_NOMEM, "out of memory");
-    signet_rc rc = SIGNET_OK;
-    if (PEM_write_bio_PrivateKey(b, c->key[r], NULL, NULL, 0, NULL, NULL) != 1) {
-        rc = signet_fail(SIGNET_E_CRYPTO, "cannot encode the %s credential as PEM",
-                         signet_role_get(r)->name);
-    } else {
-        char *p = NULL;
-        long n = BIO_get_mem_data(b, &p);
-        rc = n > 0 ? sbw_put(out, p, (size_t)n)
-                   : signet_fail(SIGNET_E_CRYPTO, "empty PEM for the %s credential",
-                                 signet_role_get(r)->name);
-    }
-    BIO_free(b);
-    return rc;
+    char what[64];
+    snprintf(what, sizeof what, "%s credential", signet_role_get(r)->name);
+    return cer_pem_private(c->key[r], what, out);
 }
 
 signet_rc cer_dev_put_roles(cer_device *d, const cer_creds *c, uint16_t domains)

@@ -7,11 +7,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/sha.h>
 
 #include "apk_cli.h"
 #include "file_io.h"
+#include "signet/apk_lineage.h"
 #include "signet/progress.h"
 #include "signet/sign.h"
 
@@ -27,6 +29,10 @@ void apk_batch_free(struct apk_batch *b)
         free(b->v[i].key);
     }
     free(b->v);
+    if (b->lineage)
+        signet_apk_lineage_free(b->lineage);
+    free(b->lineage);
+    free(b->old_key);
     memset(b, 0, sizeof *b);
 }
 
@@ -119,6 +125,13 @@ signet_rc apk_batch_check(struct apk_batch *b, const char *key, bool extra_args)
 }
 
 /* ---- the pipeline ------------------------------------------------------------ */
+/* APKs of one key are signed in groups: one signet_sign_batch per round of a
+ * group, so the trail syncs and device-log drains are shared by up to
+ * GROUP_APKS APKs (v2 + v3: two signatures each, one device group).  A group is
+ * also bounded by its input size, since all its APKs are in memory at once. */
+#define GROUP_APKS (SIGNET_BATCH_GROUP / 2)
+#define GROUP_BYTES (64u << 20)
+
 struct slot {
     bool ready;
     signet_rc rc;
@@ -130,20 +143,23 @@ struct slot {
 
 struct pipe {
     struct apk_batch *b;
-    size_t *order;        /* items grouped by key */
+    size_t *order;        /* items grouped by key (signet_batch_order) */
+    size_t *group;        /* by position in order: its group */
+    size_t ngroups;
     sb_wr *certs;         /* per item, the key's certificate (DER) */
     struct slot *slots;   /* by position in order */
-    size_t consumed;
+    size_t groups_done;
     pthread_mutex_t mu;
     pthread_cond_t cv;
 };
 
+/* Reads and hashes ahead: the group being signed and the next one. */
 static void *prepare(void *arg)
 {
     struct pipe *p = arg;
     for (size_t k = 0; k < p->b->n; k++) {
         pthread_mutex_lock(&p->mu);
-        while (k >= p->consumed + AHEAD)
+        while (p->group[k] > p->groups_done + 1)
             pthread_cond_wait(&p->cv, &p->mu);
         pthread_mutex_unlock(&p->mu);
         struct slot *s = &p->slots[k];
@@ -167,27 +183,38 @@ static void *prepare(void *arg)
     return NULL;
 }
 
-static int by_key(const void *a, const void *b, void *ctx)
+/* Groups of consecutive items (in signing order) of one key, bounded in count and
+ * input bytes (the sizes on disk now; a file that grows only makes its group
+ * bigger than planned). */
+static void plan_groups(struct pipe *p)
 {
-    const struct apk_batch *bt = ctx;
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    int c = strcmp(bt->v[x].key, bt->v[y].key);
-    return c ? c : (x > y) - (x < y);
+    size_t g = 0, count = 0;
+    uint64_t bytes = 0;
+    for (size_t k = 0; k < p->b->n; k++) {
+        const struct apk_item *it = &p->b->v[p->order[k]];
+        struct stat st;
+        uint64_t size = stat(it->in, &st) == 0 ? (uint64_t)st.st_size : 0;
+        if (k > 0 && (strcmp(it->key, p->b->v[p->order[k - 1]].key) != 0 ||
+                      count == GROUP_APKS || bytes + size > GROUP_BYTES)) {
+            g++;
+            count = 0;
+            bytes = 0;
+        }
+        p->group[k] = g;
+        count++;
+        bytes += size;
+    }
+    p->ngroups = p->b->n ? g + 1 : 0;
 }
 
-/* Signs one prepared APK and writes it; the message of a failure stays set. */
-static signet_rc sign_one(signet_signer *s, struct apk_batch *b, const struct apk_item *it,
-                          struct slot *sl, signet_apk_sign_info *info)
+/* Writes one signed APK (and its .idsig) and binds it to its records. */
+static signet_rc finish_one(signet_signer *s, struct apk_batch *b, const struct apk_item *it,
+                            struct slot *sl, signet_apk_sign_info *info)
 {
-    info->artifact_path = it->in;
-    info->caller = "signet apk sign";
-    memcpy(info->in_sha256, sl->in_sha256, 32);
-    info->no_cache = b->no_cache;
     sb_wr out, idsig;
     sbw_init(&out, APK_CLI_MAX);
     sbw_init(&idsig, APK_CLI_MAX);
-    signet_rc rc = signet_apk_job_sign(s, it->key, sl->job, info);
-    rc = rc ? rc : signet_apk_sign_finish(sl->job, &out, &idsig);
+    signet_rc rc = signet_apk_sign_finish(sl->job, &out, &idsig);
     if (rc == SIGNET_OK)
         SHA256(out.p, out.len, info->out_sha256);
     if (rc == SIGNET_OK && b->opts.v4) {
@@ -208,105 +235,187 @@ static signet_rc sign_one(signet_signer *s, struct apk_batch *b, const struct ap
     return rc;
 }
 
+struct run {
+    const struct cli_globals *g;
+    struct apk_batch *b;
+    struct pipe *p;
+    signet_signer *s;
+    signet_progress pr;
+    size_t failed;
+    double bytes;
+    int ret;
+};
+
+static void report_failure(struct run *r, const struct apk_item *it, signet_rc rc)
+{
+    r->failed++;
+    fprintf(stderr, "signet: %s: %s\n", it->in, signet_errmsg());
+    int code = signet_exit_code(rc);
+    if (!r->ret || code == 3 || code == 4)
+        r->ret = code;
+}
+
+/* Signs group positions [k0, k1) (one key), then writes each output. */
+static void sign_group(struct run *r, size_t k0, size_t k1)
+{
+    struct pipe *p = r->p;
+    size_t n = k1 - k0;
+    signet_apk_batch_job *v = calloc(n, sizeof *v);
+    signet_apk_sign_info *infos = calloc(n, sizeof *infos);
+    size_t *pos = calloc(n, sizeof *pos);
+    if (!v || !infos || !pos) {
+        signet_rc rc = signet_fail(SIGNET_E_NOMEM, "out of memory for a group of %zu APKs", n);
+        for (size_t k = k0; k < k1; k++)
+            report_failure(r, &r->b->v[p->order[k]], rc);
+        goto out;
+    }
+    size_t m = 0;
+    for (size_t k = k0; k < k1; k++) {
+        struct slot *sl = &p->slots[k];
+        const struct apk_item *it = &r->b->v[p->order[k]];
+        if (sl->rc)
+            continue;
+        signet_apk_sign_info *info = &infos[m];
+        info->artifact_path = it->in;
+        info->caller = "signet apk sign";
+        info->no_cache = r->b->no_cache;
+        info->old_key = r->b->old_key;
+        memcpy(info->in_sha256, sl->in_sha256, 32);
+        v[m] = (signet_apk_batch_job){.job = sl->job, .info = info};
+        pos[m++] = k;
+    }
+    if (m)
+        signet_apk_jobs_sign(r->s, r->b->v[p->order[k0]].key, v, m);
+    size_t j = 0;
+    for (size_t k = k0; k < k1; k++) {
+        struct slot *sl = &p->slots[k];
+        const struct apk_item *it = &r->b->v[p->order[k]];
+        double el = signet_progress_elapsed(&r->pr);
+        signet_sign_stats st;
+        signet_signer_stats(r->s, &st);
+        signet_progress_step(&r->pr, "%s (key %s): %.1f MB so far, %.1f MB/s, %llu device "
+                             "operations, %llu cache hits", it->in, it->key, r->bytes / 1e6,
+                             el > 0 ? r->bytes / 1e6 / el : 0.0,
+                             (unsigned long long)st.device_signs,
+                             (unsigned long long)st.cache_hits);
+        signet_rc rc = sl->rc;
+        if (rc)
+            signet_fail(rc, "%s", sl->err);
+        else if (j < m && pos[j] == k) {
+            rc = v[j].rc;
+            if (rc)
+                signet_fail(rc, "%s", v[j].err);
+            else
+                rc = finish_one(r->s, r->b, it, sl, &infos[j]);
+            j++;
+        }
+        if (rc)
+            report_failure(r, it, rc);
+        else
+            r->bytes += (double)sl->in.len;
+        signet_progress_done(&r->pr);
+    }
+out:
+    for (size_t k = k0; k < k1; k++) {
+        signet_apk_sign_free(p->slots[k].job);
+        p->slots[k].job = NULL;
+        sbw_free(&p->slots[k].in);
+    }
+    free(v);
+    free(infos);
+    free(pos);
+}
+
+static signet_rc load_certs(struct apk_batch *b, signet_signer *s, sb_wr *certs)
+{
+    /* Certificates first: the worker must not touch the key store while the
+     * signing path uses it. */
+    signet_keystore *ks = signet_signer_keystore(s);
+    for (size_t i = 0; i < b->n; i++) {
+        if (!signet_keystore_find(ks, b->v[i].key))
+            return signet_fail(SIGNET_E_NOTFOUND, "no key named '%s' in the key store; see "
+                                                  "`signet keys list`", b->v[i].key);
+        signet_rc rc = signet_keystore_cert_der(ks, b->v[i].key, &certs[i]);
+        if (rc)
+            return signet_wrap(rc, "the certificate of key '%s'", b->v[i].key);
+    }
+    return SIGNET_OK;
+}
+
 int apk_batch_run(const struct cli_globals *g, struct apk_batch *b)
 {
     struct pipe p = {.b = b};
+    struct run r = {.g = g, .b = b, .p = &p};
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
     p.order = calloc(b->n, sizeof *p.order);
+    p.group = calloc(b->n, sizeof *p.group);
     p.certs = calloc(b->n, sizeof *p.certs);
     p.slots = calloc(b->n, sizeof *p.slots);
-    signet_signer *s = NULL;
-    int ret = 0;
-    signet_rc rc = (p.order && p.certs && p.slots) ? SIGNET_OK
-                   : signet_fail(SIGNET_E_NOMEM, "out of memory for %zu APKs", b->n);
+    const char **keys = calloc(b->n, sizeof *keys);
+    signet_rc rc = (p.order && p.group && p.certs && p.slots && keys)
+                   ? SIGNET_OK : signet_fail(SIGNET_E_NOMEM, "out of memory for %zu APKs", b->n);
     for (size_t i = 0; rc == SIGNET_OK && i < b->n; i++) {
-        p.order[i] = i;
         sbw_init(&p.certs[i], 1u << 16);
+        keys[i] = b->v[i].key;
     }
-    rc = rc ? rc : cli_open_signer(g, &s);
+    rc = rc ? rc : cli_open_signer(g, &r.s);
     if (rc == SIGNET_OK && b->no_cache)
-        signet_signer_set_cache(s, false);
-    /* Certificates first: the worker must not touch the key store while the
-     * signing path uses it. */
-    for (size_t i = 0; rc == SIGNET_OK && i < b->n; i++) {
-        signet_keystore *ks = signet_signer_keystore(s);
-        if (!signet_keystore_find(ks, b->v[i].key))
-            rc = signet_fail(SIGNET_E_NOTFOUND, "no key named '%s' in the key store; see `signet "
-                                                "keys list`", b->v[i].key);
-        else if ((rc = signet_keystore_cert_der(ks, b->v[i].key, &p.certs[i])) != SIGNET_OK)
-            rc = signet_wrap(rc, "the certificate of key '%s'", b->v[i].key);
-    }
+        signet_signer_set_cache(r.s, false);
+    rc = rc ? rc : load_certs(b, r.s, p.certs);
+    rc = rc ? rc : apk_batch_find_old_key(b, signet_signer_keystore(r.s));
+    /* each key loaded at most once, keys already on the device first */
+    rc = rc ? rc : signet_batch_order(r.s, keys, b->n, p.order);
     if (rc) {
-        signet_signer_close(s);
-        ret = cli_report(rc);
+        signet_signer_close(r.s);
+        r.ret = cli_report(rc);
         goto out;
     }
-    qsort_r(p.order, b->n, sizeof *p.order, by_key, b);
+    plan_groups(&p);
     pthread_t worker;
     bool started = pthread_create(&worker, NULL, prepare, &p) == 0;
-    if (!started)
-        prepare(&p); /* no thread: prepare everything first (AHEAD is not enforced) */
-
-    signet_progress pr;
-    signet_progress_begin(&pr, g->quiet ? NULL : stderr, b->n);
-    size_t failed = 0;
-    double bytes = 0;
-    for (size_t k = 0; k < b->n; k++) {
-        struct slot *sl = &p.slots[k];
-        const struct apk_item *it = &b->v[p.order[k]];
+    if (!started) {
+        p.groups_done = p.ngroups; /* no thread: prepare everything first */
+        prepare(&p);
+    }
+    signet_progress_begin(&r.pr, g->quiet ? NULL : stderr, b->n);
+    for (size_t k0 = 0; k0 < b->n;) {
+        size_t k1 = k0;
+        while (k1 < b->n && p.group[k1] == p.group[k0])
+            k1++;
         pthread_mutex_lock(&p.mu);
-        while (!sl->ready)
-            pthread_cond_wait(&p.cv, &p.mu);
+        for (size_t k = k0; k < k1; k++)
+            while (!p.slots[k].ready)
+                pthread_cond_wait(&p.cv, &p.mu);
         pthread_mutex_unlock(&p.mu);
-        double el = signet_progress_elapsed(&pr);
-        signet_sign_stats st;
-        signet_signer_stats(s, &st);
-        signet_progress_step(&pr, "%s (key %s): %.1f MB so far, %.1f MB/s, %llu device "
-                             "operations, %llu cache hits", it->in, it->key, bytes / 1e6,
-                             el > 0 ? bytes / 1e6 / el : 0.0,
-                             (unsigned long long)st.device_signs,
-                             (unsigned long long)st.cache_hits);
-        signet_apk_sign_info info = {0};
-        signet_rc r = sl->rc;
-        if (r == SIGNET_OK)
-            r = sign_one(s, b, it, sl, &info);
-        else
-            signet_fail(r, "%s", sl->err);
-        if (r) {
-            failed++;
-            fprintf(stderr, "signet: %s: %s\n", it->in, signet_errmsg());
-            if (!ret || signet_exit_code(r) == 3 || signet_exit_code(r) == 4)
-                ret = signet_exit_code(r);
-        } else {
-            bytes += (double)sl->in.len;
-        }
-        signet_apk_sign_free(sl->job);
-        sl->job = NULL;
-        sbw_free(&sl->in);
+        sign_group(&r, k0, k1);
         pthread_mutex_lock(&p.mu);
-        p.consumed = k + 1;
+        if (started)
+            p.groups_done = p.group[k0] + 1;
         pthread_cond_broadcast(&p.cv);
         pthread_mutex_unlock(&p.mu);
-        signet_progress_done(&pr);
+        k0 = k1;
     }
     if (started)
         pthread_join(worker, NULL);
     signet_sign_stats st;
-    signet_signer_stats(s, &st);
-    signet_signer_close(s);
-    if (!g->quiet || failed)
+    signet_signer_stats(r.s, &st);
+    signet_signer_close(r.s);
+    if (!g->quiet || r.failed)
         fprintf(stderr, "signet: signed %zu of %zu APKs (%llu device operations, %llu cache "
-                "hits, %.1f s)%s\n", b->n - failed, b->n, (unsigned long long)st.device_signs,
-                (unsigned long long)st.cache_hits, signet_progress_elapsed(&pr),
-                failed ? "; the failed ones were not written" : "");
+                "hits, %llu trail syncs, %.1f s)%s\n", b->n - r.failed, b->n,
+                (unsigned long long)st.device_signs, (unsigned long long)st.cache_hits,
+                (unsigned long long)st.syncs, signet_progress_elapsed(&r.pr),
+                r.failed ? "; the failed ones were not written" : "");
 out:
     for (size_t i = 0; p.certs && i < b->n; i++)
         sbw_free(&p.certs[i]);
+    free(keys);
     free(p.order);
+    free(p.group);
     free(p.certs);
     free(p.slots);
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
-    return ret;
+    return r.ret;
 }

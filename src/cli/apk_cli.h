@@ -17,6 +17,8 @@ struct apk_batch {
     signet_apk_opts opts;
     const char *v4_file;   /* single APK only */
     bool no_cache;         /* --no-cache: every signature from the device */
+    struct signet_apk_lineage *lineage; /* --lineage: key rotation */
+    char *old_key;         /* the key of the lineage's oldest signer (signs v2) */
 };
 
 void apk_batch_init(struct apk_batch *b);
@@ -29,6 +31,13 @@ signet_rc apk_batch_set_out(struct apk_batch *b, const char *out);
 signet_rc apk_batch_load(struct apk_batch *b, const char *path);
 /* Fills missing keys with key and checks the list (SIGNET_E_ARG: usage). */
 signet_rc apk_batch_check(struct apk_batch *b, const char *key, bool extra_args);
+/* --lineage FILE: read (every signature checked) into b->lineage, b->opts. */
+signet_rc apk_batch_set_lineage(struct apk_batch *b, const char *path);
+/* The key of the lineage's oldest signer, found by its certificate. */
+struct signet_keystore;
+signet_rc apk_batch_find_old_key(struct apk_batch *b, struct signet_keystore *ks);
+/* signet apk lineage */
+int apk_cmd_lineage(const struct cli_globals *g, int argc, char **argv);
 /* Signs every item in one device session; returns the exit code. */
 int apk_batch_run(const struct cli_globals *g, struct apk_batch *b);
 

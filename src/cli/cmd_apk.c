@@ -45,6 +45,10 @@ static void sign_usage(FILE *f)
         "                               signature the key already made over the same\n"
         "                               bytes is reused from the signing cache and\n"
         "                               recorded as a reuse)\n"
+        "  --lineage FILE               key rotation: FILE (from `signet apk lineage` or\n"
+        "                               `apksigner rotate`) ends with --key's certificate;\n"
+        "                               v3 carries it, v2 is signed by its oldest signer\n"
+        "                               (a key of the key store, found by certificate)\n"
         "\n"
         "Once OUT.apk is durable, a binding record ties it (path and SHA-256) to the\n"
         "records made over IN.apk: `signet audit prove OUT.apk` makes its receipt.\n");
@@ -76,7 +80,7 @@ static signet_rc parse_uint(const char *flag, const char *v, unsigned lo, unsign
 static int cmd_sign(const struct cli_globals *g, int argc, char **argv)
 {
     enum { O_IN = 1, O_OUT, O_KEY, O_MIN, O_V1, O_V2, O_V3, O_V4, O_V4F, O_PAGE, O_REALIGN,
-           O_THREADS, O_BATCH, O_NOCACHE, O_HELP, O_V1NAME };
+           O_THREADS, O_BATCH, O_NOCACHE, O_LINEAGE, O_HELP, O_V1NAME };
     static const struct option opts[] = {
         {"in", required_argument, 0, O_IN}, {"out", required_argument, 0, O_OUT},
         {"key", required_argument, 0, O_KEY}, {"min-sdk-version", required_argument, 0, O_MIN},
@@ -89,7 +93,7 @@ static int cmd_sign(const struct cli_globals *g, int argc, char **argv)
         {"lib-page-alignment", required_argument, 0, O_PAGE},
         {"realign", no_argument, 0, O_REALIGN}, {"threads", required_argument, 0, O_THREADS},
         {"batch", required_argument, 0, O_BATCH}, {"no-cache", no_argument, 0, O_NOCACHE},
-        {"help", no_argument, 0, O_HELP},
+        {"lineage", required_argument, 0, O_LINEAGE}, {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     struct apk_batch b;
     apk_batch_init(&b);
@@ -121,6 +125,13 @@ static int cmd_sign(const struct cli_globals *g, int argc, char **argv)
         case O_THREADS: rc = parse_uint("--threads", optarg, 1, 64, &b.opts.threads); break;
         case O_BATCH: batch = optarg; break;
         case O_NOCACHE: b.no_cache = true; break;
+        case O_LINEAGE:
+            if (b.lineage) {
+                rc = signet_fail(SIGNET_E_ARG, "--lineage given twice");
+                break;
+            }
+            rc = apk_batch_set_lineage(&b, optarg);
+            break;
         case O_HELP: sign_usage(stdout); apk_batch_free(&b); return 0;
         default: sign_usage(stderr); apk_batch_free(&b); return 2;
         }
@@ -204,6 +215,9 @@ static int cmd_verify(const struct cli_globals *g, int argc, char **argv)
     printf("v2 (APK Signature Scheme v2): %s\n", r.v2 ? "verified" : "absent");
     printf("v3 (APK Signature Scheme v3): %s\n", r.v3 ? "verified" : "absent");
     printf("v3.1 (APK Signature Scheme v3.1): %s\n", r.v31 ? "verified" : "absent");
+    if (r.lineage_signers)
+        printf("Key rotation: v3 carries a lineage of %zu signers (v2 may name an older "
+               "one)\n", r.lineage_signers);
     printf("v4 (APK Signature Scheme v4): %s\n", r.v4 ? "verified" : v4 ? "failed" : "not given");
     if (r.min_sdk && r.min_sdk < 24 && !r.v1_present)
         printf("warning: min SDK %d is below 24 and the APK has no v1 signature: Android "
@@ -221,6 +235,7 @@ static int cmd_verify(const struct cli_globals *g, int argc, char **argv)
 static const struct cli_command CMDS[] = {
     {"sign", cmd_sign, "sign APKs (v2, v3, v4) with keys of the key store"},
     {"verify", cmd_verify, "verify an APK's v2/v3/v3.1 (and v4) signatures"},
+    {"lineage", apk_cmd_lineage, "rotate an APK signing key: make or print a lineage"},
 };
 
 static int run(const struct cli_globals *g, int argc, char **argv)

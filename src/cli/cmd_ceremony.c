@@ -16,7 +16,7 @@
 #define MAX_IDENTITIES 16
 
 struct ceremony_args {
-    const char *plan, *manifest, *connector, *out, *keystore, *trail;
+    const char *plan, *manifest, *connector, *out, *keystore, *trail, *record_key;
     struct cli_list identities;
     bool prompt;
 };
@@ -154,11 +154,14 @@ static signet_rc run_restore(struct cli_ctx *c, void *args)
 
     /* Another credential than the factory key for the reset, when given. */
     char *pw = NULL;
-    EVP_PKEY *key = NULL;
+    EVP_PKEY *key = NULL, *rkey = NULL;
     signet_rc rc = SIGNET_OK;
-    if (g->auth_key_file)
+    if (a->record_key)
+        rc = load_key(a->record_key, &rkey);
+    o.record_key = rkey;
+    if (rc == SIGNET_OK && g->auth_key_file)
         rc = load_key(g->auth_key_file, &key);
-    else if (g->password_file)
+    else if (rc == SIGNET_OK && g->password_file)
         rc = signet_read_password(g->password_file, NULL, "", &pw);
     if (rc == SIGNET_OK && (key || pw)) {
         o.reset_auth_id = g->auth_key;
@@ -168,6 +171,7 @@ static signet_rc run_restore(struct cli_ctx *c, void *args)
     if (rc == SIGNET_OK)
         rc = signet_ceremony_restore(&o);
     EVP_PKEY_free(key);
+    EVP_PKEY_free(rkey);
     smem_free(pw);
     return rc;
 }
@@ -240,6 +244,9 @@ static const struct cli_opt RESTORE_OPTS[] = {
             "key store whose wrapped keys are imported and checked"),
     CLI_OPT("trail", 0, "DIR", cli_p_str, T, trail, 0,
             "the audit trail to continue (default DIR/audit, new)"),
+    CLI_OPT("record-key", 0, "FILE", cli_p_str, T, record_key, 0,
+            "the admin's or auditor's record key (PEM): signs the service records in a --trail "
+            "that names record keys"),
     CLI_END};
 static const struct cli_opt CHECK_OPTS[] = {
     CLI_POS("PLAN", cli_p_str, T, plan, CLI_REQUIRED, "the ceremony plan"), CLI_END};
@@ -258,7 +265,10 @@ static const struct cli_cmd CMDS[] = {
      "device is touched, then resets the device and sets it up like the provisioned\n"
      "ones with new credentials; imports the key store's wrapped keys and checks each\n"
      "public key.  The device is reset with the factory key unless --auth-key with\n"
-     "--auth-key-file or --password-file (global options) names another credential.\n",
+     "--auth-key-file or --password-file (global options) names another credential.\n"
+     "Service records (the reset of a device the trail knows, the device put into\n"
+     "service) are signed: with --record-key in a --trail that names record keys,\n"
+     "else with the admin's new record key (made, sealed and named in the trail).\n",
      RESTORE_OPTS, sizeof(T), 0, run_restore},
     {"check-plan", "parse a plan and print what the ceremony would do", NULL, CHECK_OPTS,
      sizeof(T), 0, run_check_plan},

@@ -11,6 +11,7 @@
 
 #include "cli_table.h"
 #include "file_io.h"
+#include "release_fs.h"
 #include "signet/file.h"
 #include "signet/hash.h"
 #include "signet/release.h"
@@ -25,11 +26,12 @@ struct plan_args {
     bool accept;
 };
 
-/* The common front of plan and sign: zip, META files, mapping, plan. */
-static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf, signet_rplan *p)
+/* The common front of plan and sign: zip, META files, mapping (*mp, initialised and
+ * freed by the caller: sign maps the APKs inside APEX payloads with it too), plan. */
+static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf, signet_rplan *p,
+                           signet_release_mapping *mp)
 {
-    signet_release_mapping map;
-    signet_release_mapping_init(&map);
+    signet_release_mapping_init(mp);
     sb_wr errors, mf;
     sbw_init(&errors, 1 << 20);
     sbw_init(&mf, 1);
@@ -38,20 +40,20 @@ static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf,
     if (rc == SIGNET_OK)
         rc = signet_tf_open(zip->p, zip->len, tf);
     for (size_t i = 0; rc == SIGNET_OK && i < a->mappings.n; i++)
-        rc = signet_release_mapping_add(&map, a->mappings.v[i]);
+        rc = signet_release_mapping_add(mp, a->mappings.v[i]);
     if (rc == SIGNET_OK && a->mapping_file) {
         sbw_free(&mf);
         rc = cli_read_file(a->mapping_file, PLAN_MAX, &mf);
         if (rc == SIGNET_OK)
-            rc = signet_release_mapping_parse(&map, (const char *)mf.p, mf.len, a->mapping_file);
+            rc = signet_release_mapping_parse(mp, (const char *)mf.p, mf.len, a->mapping_file);
     }
-    if (rc == SIGNET_OK && a->device && !(map.device = strdup(a->device)))
+    if (rc == SIGNET_OK && a->device && !(mp->device = strdup(a->device)))
         rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
-    if (rc == SIGNET_OK && a->devkey_dir && !(map.devkey_dir = strdup(a->devkey_dir)))
+    if (rc == SIGNET_OK && a->devkey_dir && !(mp->devkey_dir = strdup(a->devkey_dir)))
         rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
     signet_rplan_init(p);
     if (rc == SIGNET_OK) {
-        rc = signet_rplan_build(&tf->meta, (const char *const *)tf->names, tf->n, &map,
+        rc = signet_rplan_build(&tf->meta, (const char *const *)tf->names, tf->n, mp,
                                 a->ota_key, p, &errors);
         if (errors.len)
             fprintf(stderr, "%.*s", (int)errors.len, (const char *)errors.p);
@@ -71,7 +73,6 @@ static signet_rc make_plan(const struct plan_args *a, sb_wr *zip, signet_tf *tf,
     }
     sbw_free(&errors);
     sbw_free(&mf);
-    signet_release_mapping_free(&map);
     return rc;
 }
 
@@ -152,9 +153,10 @@ static signet_rc plan(struct cli_ctx *c, void *args)
     sb_wr zip, text;
     signet_tf tf;
     signet_rplan p;
+    signet_release_mapping map;
     sbw_init(&text, PLAN_MAX);
     signet_keystore *ks = NULL;
-    signet_rc rc = make_plan(a, &zip, &tf, &p);
+    signet_rc rc = make_plan(a, &zip, &tf, &p, &map);
     if (rc == SIGNET_OK)
         rc = open_keystore(c->g, a->keystore, &ks);
     size_t missing = 0;
@@ -177,6 +179,7 @@ static signet_rc plan(struct cli_ctx *c, void *args)
     if (ks)
         signet_keystore_close(ks);
     signet_rplan_free(&p);
+    signet_release_mapping_free(&map);
     signet_tf_free(&tf);
     sbw_free(&zip);
     sbw_free(&text);
@@ -190,44 +193,6 @@ struct sign_args {
     const char *out, *plan_file, *dev_cert_dir, *avb_helper;
 };
 
-/* Looks inside an APEX payload for APKs: ext4 through debugfs, EROFS through
- * fsck.erofs, each extracting into a private temporary directory. */
-static signet_rc payload_has_apks(void *ctx, const char *member, const uint8_t *img, size_t len,
-                                  bool *has)
-{
-    (void)ctx;
-    *has = true;
-    bool ext4 = len > 1082 && img[1080] == 0x53 && img[1081] == 0xef;
-    bool erofs = len > 1028 && img[1024] == 0xe2 && img[1025] == 0xe1 && img[1026] == 0xf5 &&
-                 img[1027] == 0xe0;
-    if (!ext4 && !erofs)
-        return signet_fail(SIGNET_E_UNSUPPORTED, "%s: the payload is neither ext4 nor EROFS",
-                           member);
-    char dir[] = "/tmp/signet-apex-XXXXXX";
-    if (!mkdtemp(dir))
-        return signet_fail(SIGNET_E_IO, "cannot make a temporary directory");
-    char path[256], cmd[1024];
-    snprintf(path, sizeof path, "%s/payload.img", dir);
-    signet_rc rc = signet_file_replace(path, img, len, 0600, false);
-    if (rc == SIGNET_OK) {
-        snprintf(cmd, sizeof cmd,
-                 ext4 ? "mkdir %s/x && debugfs -R 'rdump / %s/x' %s >/dev/null 2>&1"
-                      : "fsck.erofs --extract=%s/x %s >/dev/null 2>&1",
-                 dir, ext4 ? dir : path, path);
-        if (system(cmd) != 0)
-            rc = signet_fail(SIGNET_E_IO, "%s: cannot list the payload's files (%s)", member,
-                             ext4 ? "debugfs" : "fsck.erofs");
-    }
-    if (rc == SIGNET_OK) {
-        snprintf(cmd, sizeof cmd, "test -z \"$(find %s/x -name '*.apk' -print -quit)\"", dir);
-        *has = system(cmd) != 0;
-    }
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0 && rc == SIGNET_OK)
-        rc = signet_fail(SIGNET_E_IO, "cannot remove %s", dir);
-    return rc;
-}
-
 static signet_rc sign(struct cli_ctx *c, void *args)
 {
     const struct sign_args *a = args;
@@ -236,7 +201,8 @@ static signet_rc sign(struct cli_ctx *c, void *args)
     sbw_init(&ptext, 1);
     signet_tf tf;
     signet_rplan p;
-    signet_rc rc = make_plan(&a->pa, &zip, &tf, &p);
+    signet_release_mapping map;
+    signet_rc rc = make_plan(&a->pa, &zip, &tf, &p, &map);
     /* A plan given on the command line must be the one just computed: what was
      * reviewed is what gets signed. */
     if (rc == SIGNET_OK && a->plan_file) {
@@ -258,7 +224,7 @@ static signet_rc sign(struct cli_ctx *c, void *args)
     if (rc == SIGNET_OK)
         rc = cli_ctx_open(c);
     signet_release_job j = {.dev_cert_dir = a->dev_cert_dir, .avb_helper = a->avb_helper,
-                            .payload_has_apks = payload_has_apks,
+                            .fs = &cli_release_fs_ops, .meta = &tf.meta, .map = &map,
                             .progress = c->g->quiet ? NULL : stderr};
     if (rc == SIGNET_OK) {
         j.signer = c->signer;
@@ -295,6 +261,7 @@ static signet_rc sign(struct cli_ctx *c, void *args)
     }
     signet_release_job_free(&j);
     signet_rplan_free(&p);
+    signet_release_mapping_free(&map);
     signet_tf_free(&tf);
     sbw_free(&zip);
     sbw_free(&out);
@@ -308,8 +275,9 @@ static signet_rc verify(struct cli_ctx *c, void *args)
     sb_wr zip;
     signet_tf tf;
     signet_rplan p;
+    signet_release_mapping map;
     signet_keystore *ks = NULL;
-    signet_rc rc = make_plan(a, &zip, &tf, &p);
+    signet_rc rc = make_plan(a, &zip, &tf, &p, &map);
     if (rc == SIGNET_OK)
         rc = open_keystore(c->g, a->keystore, &ks);
     if (rc == SIGNET_OK && !ks)
@@ -326,6 +294,7 @@ static signet_rc verify(struct cli_ctx *c, void *args)
     if (ks)
         signet_keystore_close(ks);
     signet_rplan_free(&p);
+    signet_release_mapping_free(&map);
     signet_tf_free(&tf);
     sbw_free(&zip);
     return rc;

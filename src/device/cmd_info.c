@@ -105,10 +105,12 @@ uint8_t cmd_reset_device(dev_req *rq)
     return YH_ERR_OK;
 }
 
-/* Blink Device: seconds(1).  The emulator has no LED; it accepts and answers. */
+/* Blink Device: seconds(1), exactly (libyubihsm's yh_util_blink_device and
+ * python-yubihsm's blink_device always send the byte).  The emulator has no
+ * LED; it accepts and answers. */
 uint8_t cmd_blink(dev_req *rq)
 {
-    if (rq->len > 1)
+    if (rq->len != 1)
         return YH_ERR_WRONG_LENGTH;
     return YH_ERR_OK;
 }

@@ -95,7 +95,8 @@ static int delete_cap(uint8_t type)
     case YH_TYPE_TEMPLATE: return YH_CAP_DELETE_TEMPLATE;
     case YH_TYPE_OTP_AEAD_KEY: return YH_CAP_DELETE_OTP_AEAD_KEY;
     case YH_TYPE_SYMMETRIC_KEY: return YH_CAP_DELETE_SYMMETRIC_KEY;
-    case YH_TYPE_PUBLIC_WRAP_KEY: return YH_CAP_DELETE_WRAP_KEY;
+    /* firmware 2.4 gives public wrap keys a delete capability of their own */
+    case YH_TYPE_PUBLIC_WRAP_KEY: return YH_CAP_DELETE_PUBLIC_WRAP_KEY;
     default: return -1;
     }
 }

@@ -17,14 +17,7 @@
 #include "signet/proto.h"
 #include "signet/secmem.h"
 
-void p11_crypt_op_clear(struct p11_crypt_op *op)
-{
-    EVP_PKEY_free(op->pub);
-    free(op->label);
-    memset(op, 0, sizeof *op);
-}
-
-static CK_RV crypt_init(struct p11_crypt_op *op, const CK_MECHANISM *m, const struct p11_object *obj,
+static CK_RV crypt_init(struct p11_op *op, const CK_MECHANISM *m, const struct p11_object *obj,
                         bool encrypt)
 {
     const struct p11_mech_desc *d = p11_mech_find(m->mechanism);
@@ -33,8 +26,7 @@ static CK_RV crypt_init(struct p11_crypt_op *op, const CK_MECHANISM *m, const st
         return CKR_MECHANISM_INVALID;
     if (k->key_type != CKK_RSA)
         return CKR_KEY_TYPE_INCONSISTENT;
-    memset(op, 0, sizeof *op);
-    op->mech = d->type;
+    op->mech = d;
     op->key = obj->key;
     if (d->type == CKM_RSA_PKCS_OAEP) {
         uint8_t mgf1;
@@ -64,26 +56,18 @@ CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    struct p11_object *obj = p11_object_find(&p11.objects, hKey);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!pMechanism) {
-        p11_crypt_op_clear(&s->encrypt);
-    } else if (s->encrypt.active) {
-        rv = CKR_OPERATION_ACTIVE;
-    } else if (!obj || !p11_object_visible(obj) || obj->cls == CKO_CERTIFICATE) {
-        rv = CKR_KEY_HANDLE_INVALID;
-    } else if (obj->cls != CKO_PUBLIC_KEY) {
-        rv = CKR_KEY_FUNCTION_NOT_PERMITTED; /* CKA_ENCRYPT is on the public key */
-    } else if ((rv = crypt_init(&s->encrypt, pMechanism, obj, true))) {
-        p11_crypt_op_clear(&s->encrypt);
-    }
+    struct p11_op *op;
+    struct p11_object *obj;
+    /* CKA_ENCRYPT is on the public key */
+    rv = p11_op_init_check(hSession, P11_OP_ENCRYPT, pMechanism, hKey, false, CKO_PUBLIC_KEY,
+                           &op, &obj);
+    if (rv == CKR_OK && op && (rv = crypt_init(op, pMechanism, obj, true)))
+        p11_op_clear(op);
     p11_leave();
     return rv;
 }
 
-static size_t modulus_bytes(const struct p11_crypt_op *op)
+static size_t modulus_bytes(const struct p11_op *op)
 {
     return (p11.objects.keys[op->key].bits + 7) / 8;
 }
@@ -94,33 +78,27 @@ CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLe
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!s->encrypt.active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
+    struct p11_op *op;
+    if ((rv = p11_op_active(hSession, P11_OP_ENCRYPT, &op)) != CKR_OK) {
+        /* no operation to end */
     } else if (!pulEncryptedDataLen || (!pData && ulDataLen)) {
-        p11_crypt_op_clear(&s->encrypt);
+        p11_op_clear(op);
         rv = CKR_ARGUMENTS_BAD;
     } else {
-        struct p11_crypt_op *op = &s->encrypt;
         size_t k = modulus_bytes(op);
         size_t hlen = op->oaep_md ? (size_t)EVP_MD_get_size(op->oaep_md) : 0;
-        size_t max_in = op->mech == CKM_RSA_PKCS ? k - 11 : k - 2 * hlen - 2;
-        if (!pEncryptedData) {
-            *pulEncryptedDataLen = k; /* size query: the operation stays active */
-        } else if (*pulEncryptedDataLen < k) {
-            *pulEncryptedDataLen = k;
-            rv = CKR_BUFFER_TOO_SMALL;
+        size_t max_in = op->mech->type == CKM_RSA_PKCS ? k - 11 : k - 2 * hlen - 2;
+        if (p11_op_answer_size(pEncryptedData, pulEncryptedDataLen, k, &rv)) {
+            /* size query or short buffer: the operation stays active */
         } else if (ulDataLen > max_in) {
             rv = CKR_DATA_LEN_RANGE;
-            p11_crypt_op_clear(op);
+            p11_op_clear(op);
         } else {
             EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(op->pub, NULL);
             size_t out_len = k;
             uint8_t *label = NULL;
             int ok = ctx && EVP_PKEY_encrypt_init(ctx) == 1;
-            if (ok && op->mech == CKM_RSA_PKCS) {
+            if (ok && op->mech->type == CKM_RSA_PKCS) {
                 ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1;
             } else if (ok) {
                 ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
@@ -140,7 +118,7 @@ CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLe
             rv = ok ? CKR_OK : CKR_FUNCTION_FAILED;
             if (ok)
                 *pulEncryptedDataLen = out_len;
-            p11_crypt_op_clear(op);
+            p11_op_clear(op);
         }
     }
     p11_leave();
@@ -163,30 +141,24 @@ CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    struct p11_object *obj = p11_object_find(&p11.objects, hKey);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!pMechanism) {
-        p11_crypt_op_clear(&s->decrypt);
-    } else if (s->decrypt.active) {
-        rv = CKR_OPERATION_ACTIVE;
-    } else if (!p11.logged_in) {
-        rv = CKR_USER_NOT_LOGGED_IN;
-    } else if (!obj || !p11_object_visible(obj) || obj->cls == CKO_CERTIFICATE) {
-        rv = CKR_KEY_HANDLE_INVALID;
-    } else if (obj->cls != CKO_PRIVATE_KEY || !p11.objects.keys[obj->key].decrypt) {
-        /* Only keys whose key-map role is "decrypt" (CKA_DECRYPT TRUE). */
-        rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
-    } else if ((rv = crypt_init(&s->decrypt, pMechanism, obj, false))) {
-        p11_crypt_op_clear(&s->decrypt);
+    struct p11_op *op;
+    struct p11_object *obj;
+    rv = p11_op_init_check(hSession, P11_OP_DECRYPT, pMechanism, hKey, true, CKO_PRIVATE_KEY,
+                           &op, &obj);
+    if (rv == CKR_OK && op) {
+        if (!p11.objects.keys[obj->key].decrypt)
+            rv = CKR_KEY_FUNCTION_NOT_PERMITTED; /* only role "decrypt" keys (CKA_DECRYPT) */
+        else
+            rv = crypt_init(op, pMechanism, obj, false);
+        if (rv)
+            p11_op_clear(op);
     }
     p11_leave();
     return rv;
 }
 
 /* Loads the key if it is only wrapped on disk, then decrypts on the device. */
-static CK_RV device_decrypt(struct p11_crypt_op *op, const uint8_t *ct, size_t len, sb_wr *pt)
+static CK_RV device_decrypt(struct p11_op *op, const uint8_t *ct, size_t len, sb_wr *pt)
 {
     const struct p11_key *k = &p11.objects.keys[op->key];
     signet_signer *signer;
@@ -197,7 +169,7 @@ static CK_RV device_decrypt(struct p11_crypt_op *op, const uint8_t *ct, size_t l
     signet_evict_policy pol = {0, 0};
     rc = signet_keystore_ensure_resident(signet_signer_keystore(signer), hs, p11.cfg.wrap_key_id,
                                          &k->entry, &pol);
-    if (!rc && op->mech == CKM_RSA_PKCS) {
+    if (!rc && op->mech->type == CKM_RSA_PKCS) {
         rc = hsm_decrypt_pkcs1(hs, k->id, ct, len, pt);
     } else if (!rc) {
         uint8_t mgf1 = EVP_MD_get_type(op->oaep_mgf1) == NID_sha1     ? YH_ALGO_MGF1_SHA1
@@ -222,20 +194,17 @@ CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!s->decrypt.active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
+    struct p11_op *op;
+    if ((rv = p11_op_active(hSession, P11_OP_DECRYPT, &op)) != CKR_OK) {
+        /* no operation to end */
     } else if (!pulDataLen || !pEncryptedData) {
-        p11_crypt_op_clear(&s->decrypt);
+        p11_op_clear(op);
         rv = CKR_ARGUMENTS_BAD;
     } else {
-        struct p11_crypt_op *op = &s->decrypt;
         size_t k = modulus_bytes(op);
         if (ulEncryptedDataLen != k) {
             rv = CKR_ENCRYPTED_DATA_LEN_RANGE;
-            p11_crypt_op_clear(op);
+            p11_op_clear(op);
         } else if (!pData) {
             *pulDataLen = k; /* size query without decrypting: an upper bound */
         } else {
@@ -251,7 +220,7 @@ CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG
                     memcpy(pData, pt.p, pt.len);
                     *pulDataLen = pt.len;
                 }
-                p11_crypt_op_clear(op);
+                p11_op_clear(op);
             }
             sbw_free(&pt);
         }

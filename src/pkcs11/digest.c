@@ -5,12 +5,6 @@
 
 #include "p11.h"
 
-void p11_digest_op_clear(struct p11_digest_op *op)
-{
-    EVP_MD_CTX_free(op->md);
-    memset(op, 0, sizeof *op);
-}
-
 CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 {
     CK_RV rv = p11_enter();
@@ -29,43 +23,22 @@ CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
     } else if (pMechanism->pParameter || pMechanism->ulParameterLen) {
         rv = CKR_MECHANISM_PARAM_INVALID;
     } else {
-        s->digest.md = EVP_MD_CTX_new();
-        if (!s->digest.md || !EVP_DigestInit_ex(s->digest.md, p11_digest_md(d->digest), NULL)) {
-            p11_digest_op_clear(&s->digest);
-            rv = CKR_HOST_MEMORY;
-        } else {
-            s->digest.active = true;
-        }
+        rv = p11_op_start(&s->digest, d, 0);
     }
     p11_leave();
     return rv;
 }
 
-/* The session with an active digest, or the error. */
-static CK_RV active(CK_SESSION_HANDLE h, struct p11_session **out)
-{
-    *out = p11_session_get(h);
-    if (!*out)
-        return CKR_SESSION_HANDLE_INVALID;
-    return (*out)->digest.active ? CKR_OK : CKR_OPERATION_NOT_INITIALIZED;
-}
-
 /* Size query / short buffer (the operation stays active), else the digest. */
-static CK_RV finish(struct p11_digest_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+static CK_RV finish(struct p11_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
-    CK_ULONG need = (CK_ULONG)EVP_MD_CTX_get_size(op->md);
-    if (!out) {
-        *out_len = need;
-        return CKR_OK;
-    }
-    if (*out_len < need) {
-        *out_len = need;
-        return CKR_BUFFER_TOO_SMALL;
-    }
+    CK_RV rv;
+    if (p11_op_answer_size(out, out_len, (CK_ULONG)EVP_MD_CTX_get_size(op->md), &rv))
+        return rv;
     unsigned n = 0;
-    CK_RV rv = EVP_DigestFinal_ex(op->md, out, &n) ? CKR_OK : CKR_FUNCTION_FAILED;
+    rv = EVP_DigestFinal_ex(op->md, out, &n) ? CKR_OK : CKR_FUNCTION_FAILED;
     *out_len = n;
-    p11_digest_op_clear(op);
+    p11_op_clear(op);
     return rv;
 }
 
@@ -75,17 +48,16 @@ CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s;
-    if ((rv = active(hSession, &s)) == CKR_OK) {
+    struct p11_op *op;
+    if ((rv = p11_op_active(hSession, P11_OP_DIGEST, &op)) == CKR_OK) {
         if (!pulDigestLen || (!pData && ulDataLen)) {
-            p11_digest_op_clear(&s->digest);
+            p11_op_clear(op);
             rv = CKR_ARGUMENTS_BAD;
-        } else if (pDigest && *pulDigestLen >= (CK_ULONG)EVP_MD_CTX_get_size(s->digest.md) &&
-                   !EVP_DigestUpdate(s->digest.md, pData, ulDataLen)) {
-            p11_digest_op_clear(&s->digest);
-            rv = CKR_FUNCTION_FAILED;
+        } else if (pDigest && *pulDigestLen >= (CK_ULONG)EVP_MD_CTX_get_size(op->md) &&
+                   (rv = p11_op_add(op, pData, ulDataLen)) != CKR_OK) {
+            p11_op_clear(op);
         } else {
-            rv = finish(&s->digest, pDigest, pulDigestLen);
+            rv = finish(op, pDigest, pulDigestLen);
         }
     }
     p11_leave();
@@ -94,20 +66,7 @@ CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
 
 CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    CK_RV rv = p11_enter();
-    if (rv)
-        return rv;
-    struct p11_session *s;
-    if ((rv = active(hSession, &s)) == CKR_OK) {
-        if (!pPart && ulPartLen)
-            rv = CKR_ARGUMENTS_BAD;
-        else if (!EVP_DigestUpdate(s->digest.md, pPart, ulPartLen))
-            rv = CKR_FUNCTION_FAILED;
-        if (rv)
-            p11_digest_op_clear(&s->digest);
-    }
-    p11_leave();
-    return rv;
+    return p11_op_update(hSession, P11_OP_DIGEST, pPart, ulPartLen);
 }
 
 CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
@@ -115,8 +74,8 @@ CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s;
-    if ((rv = active(hSession, &s)) == CKR_OK) {
+    struct p11_op *op;
+    if ((rv = p11_op_active(hSession, P11_OP_DIGEST, &op)) == CKR_OK) {
         const struct p11_object *obj = p11_object_find(&p11.objects, hKey);
         rv = obj && p11_object_visible(obj) && obj->cls != CKO_CERTIFICATE
                  ? CKR_KEY_INDIGESTIBLE
@@ -131,13 +90,13 @@ CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PT
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s;
-    if ((rv = active(hSession, &s)) == CKR_OK) {
+    struct p11_op *op;
+    if ((rv = p11_op_active(hSession, P11_OP_DIGEST, &op)) == CKR_OK) {
         if (!pulDigestLen) {
-            p11_digest_op_clear(&s->digest);
+            p11_op_clear(op);
             rv = CKR_ARGUMENTS_BAD;
         } else {
-            rv = finish(&s->digest, pDigest, pulDigestLen);
+            rv = finish(op, pDigest, pulDigestLen);
         }
     }
     p11_leave();

@@ -156,17 +156,27 @@ CK_RV p11_oaep_params(const CK_MECHANISM *m, const EVP_MD **md, uint8_t *mgf1,
 signet_rc p11_pin_parse(const uint8_t *pin, size_t len, uint16_t *auth_id, char **password_out);
 
 /* ---- sessions and operations ---------------------------------------------------- */
-struct p11_sign_op {
+/* One operation of a session: signing, verification, digesting, encryption or
+ * decryption (op.c).  Signing and decryption run on the device; the others in
+ * the module (OpenSSL).  Hashing mechanisms hash the input as it comes (md);
+ * raw mechanisms buffer it (raw, up to P11_RAW_INPUT_MAX). */
+struct p11_op {
     bool active;
-    bool multipart;                  /* C_SignUpdate was called */
+    bool multipart;                  /* an Update was called */
     const struct p11_mech_desc *mech;
-    size_t key;
-    EVP_MD_CTX *md;                  /* hashing mechanisms */
+    size_t key;                      /* index in p11.objects.keys */
+    EVP_PKEY *pub;                   /* verification and encryption */
+    EVP_MD_CTX *md;                  /* hashing mechanisms and digests */
     sb_wr raw;                       /* raw mechanisms: the buffered input */
     size_t pss_hash_len;
     uint8_t pss_mgf1;
     uint16_t pss_salt_len;
+    const EVP_MD *oaep_md, *oaep_mgf1;
+    uint8_t *label;                  /* OAEP label */
+    size_t label_len;
 };
+
+enum p11_op_kind { P11_OP_SIGN, P11_OP_VERIFY, P11_OP_DIGEST, P11_OP_ENCRYPT, P11_OP_DECRYPT };
 
 struct p11_find {
     bool active;
@@ -174,49 +184,42 @@ struct p11_find {
     size_t n, pos;
 };
 
-/* Software operations: digests, verification and encryption need no secret and
- * run in the module (OpenSSL); decryption runs on the device. */
-struct p11_digest_op {
-    bool active;
-    EVP_MD_CTX *md;
-};
-
-struct p11_verify_op {
-    bool active;
-    bool multipart;
-    const struct p11_mech_desc *mech;
-    EVP_PKEY *pub;
-    EVP_MD_CTX *md;                  /* hashing mechanisms */
-    sb_wr raw;                       /* raw mechanisms: the buffered input */
-    size_t pss_hash_len;
-    uint8_t pss_mgf1;
-    uint16_t pss_salt_len;
-};
-
-struct p11_crypt_op {
-    bool active;
-    CK_MECHANISM_TYPE mech;          /* CKM_RSA_PKCS or CKM_RSA_PKCS_OAEP */
-    size_t key;
-    EVP_PKEY *pub;                   /* encryption */
-    const EVP_MD *oaep_md, *oaep_mgf1;
-    uint8_t *label;
-    size_t label_len;
-};
-
 struct p11_session {
     CK_SESSION_HANDLE handle;
     CK_FLAGS flags;
     struct p11_find find;
-    struct p11_sign_op sign;
-    struct p11_digest_op digest;
-    struct p11_verify_op verify;
-    struct p11_crypt_op encrypt, decrypt;
+    struct p11_op sign, verify, digest, encrypt, decrypt;
 };
 
-void p11_sign_op_clear(struct p11_sign_op *op);
-void p11_digest_op_clear(struct p11_digest_op *op);
-void p11_verify_op_clear(struct p11_verify_op *op);
-void p11_crypt_op_clear(struct p11_crypt_op *op);
+/* Frees what the operation holds and makes it inactive. */
+void p11_op_clear(struct p11_op *op);
+struct p11_op *p11_session_op(struct p11_session *s, enum p11_op_kind kind);
+/* The checks every C_*Init with a key makes, in this order: the session, a NULL
+ * mechanism (cancels the operation: CKR_OK with *op NULL), an active operation,
+ * the login (need_login), the key handle (certificates are not keys), the key's
+ * class.  On CKR_OK with *op set, the caller checks the key's role and starts. */
+CK_RV p11_op_init_check(CK_SESSION_HANDLE h, enum p11_op_kind kind, const CK_MECHANISM *m,
+                        CK_OBJECT_HANDLE hKey, bool need_login, CK_OBJECT_CLASS cls,
+                        struct p11_op **op, struct p11_object **obj);
+/* Mechanism parameters of signing and verification: PSS parameters within the
+ * key's size (RFC 8017 9.1.1), pure Ed25519 only. */
+CK_RV p11_op_sign_params(const CK_MECHANISM *m, const struct p11_mech_desc *d, unsigned bits,
+                         struct p11_op *op);
+/* Starts taking input: a hash context for hashing mechanisms (d->digest), an
+ * input buffer for raw ones; sets mech and key and makes the operation active.
+ * On failure the operation is cleared. */
+CK_RV p11_op_start(struct p11_op *op, const struct p11_mech_desc *d, size_t key);
+/* Adds input (hashed or buffered). */
+CK_RV p11_op_add(struct p11_op *op, const uint8_t *p, size_t n);
+/* The session's active operation of kind: CKR_SESSION_HANDLE_INVALID or
+ * CKR_OPERATION_NOT_INITIALIZED otherwise.  Called inside p11_enter(). */
+CK_RV p11_op_active(CK_SESSION_HANDLE h, enum p11_op_kind kind, struct p11_op **op);
+/* C_SignUpdate, C_VerifyUpdate, C_DigestUpdate: one body (enters the module). */
+CK_RV p11_op_update(CK_SESSION_HANDLE h, enum p11_op_kind kind, CK_BYTE_PTR part, CK_ULONG len);
+/* The size rules of an output buffer (PKCS#11 2.40 5.2): no buffer = a size
+ * query, a short one = CKR_BUFFER_TOO_SMALL; both give the length needed and
+ * keep the operation.  True when the call ends here (*rv set). */
+bool p11_op_answer_size(CK_BYTE_PTR out, CK_ULONG_PTR out_len, CK_ULONG need, CK_RV *rv);
 /* The public key of an object (from CKA_PUBLIC_KEY_INFO); NULL when it has none. */
 EVP_PKEY *p11_object_public_key(const struct p11_object *obj);
 /* Re-reads the key store when its key map changed since it was read and no

@@ -29,12 +29,12 @@ void p11_find_clear(struct p11_find *f)
 /* Every operation of a session ends (close, logout). */
 static void session_ops_clear(struct p11_session *s)
 {
-    p11_sign_op_clear(&s->sign);
+    p11_op_clear(&s->sign);
     p11_find_clear(&s->find);
-    p11_digest_op_clear(&s->digest);
-    p11_verify_op_clear(&s->verify);
-    p11_crypt_op_clear(&s->encrypt);
-    p11_crypt_op_clear(&s->decrypt);
+    p11_op_clear(&s->digest);
+    p11_op_clear(&s->verify);
+    p11_op_clear(&s->encrypt);
+    p11_op_clear(&s->decrypt);
 }
 
 static void session_free(struct p11_session *s)

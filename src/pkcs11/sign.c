@@ -15,106 +15,35 @@
 
 #include "p11.h"
 
-/* CK_EDDSA_PARAMS of PKCS#11 3.0 (not in the 2.40 header). */
-struct eddsa_params {
-    CK_BBOOL phFlag;
-    CK_ULONG ulContextDataLen;
-    CK_BYTE_PTR pContextData;
-};
-
-void p11_sign_op_clear(struct p11_sign_op *op)
-{
-    EVP_MD_CTX_free(op->md);
-    sbw_free(&op->raw);
-    memset(op, 0, sizeof *op);
-}
-
-static CK_RV check_mechanism(const CK_MECHANISM *m, const struct p11_mech_desc *d,
-                             const struct p11_key *k, struct p11_sign_op *op)
-{
-    if (d->pss) {
-        CK_RV rv = p11_pss_params(m, d, &op->pss_hash_len, &op->pss_mgf1, &op->pss_salt_len);
-        if (rv)
-            return rv;
-        /* RFC 8017 9.1.1: emLen >= hLen + sLen + 2, emLen = ceil((modBits - 1) / 8). */
-        size_t em_len = (k->bits - 1 + 7) / 8;
-        if (em_len < op->pss_hash_len + op->pss_salt_len + 2)
-            return CKR_MECHANISM_PARAM_INVALID;
-    } else if (d->type == CKM_EDDSA && m->pParameter) {
-        /* Only pure Ed25519: no pre-hash, no context. */
-        struct eddsa_params ep;
-        if (m->ulParameterLen != sizeof ep)
-            return CKR_MECHANISM_PARAM_INVALID;
-        memcpy(&ep, m->pParameter, sizeof ep);
-        if (ep.phFlag || ep.ulContextDataLen)
-            return CKR_MECHANISM_PARAM_INVALID;
-    }
-    return CKR_OK;
-}
-
 CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    struct p11_object *obj = p11_object_find(&p11.objects, hKey);
-    const struct p11_mech_desc *d = pMechanism ? p11_mech_lookup(pMechanism->mechanism) : NULL;
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!pMechanism) {
-        p11_sign_op_clear(&s->sign); /* as in PKCS#11 3.0: a NULL mechanism cancels */
-    } else if (s->sign.active) {
-        rv = CKR_OPERATION_ACTIVE;
-    } else if (!p11.logged_in) {
-        rv = CKR_USER_NOT_LOGGED_IN;
-    } else if (!obj || !p11_object_visible(obj) || obj->cls == CKO_CERTIFICATE) {
-        rv = CKR_KEY_HANDLE_INVALID;
-    } else if (obj->cls != CKO_PRIVATE_KEY || p11.objects.keys[obj->key].decrypt) {
-        rv = CKR_KEY_FUNCTION_NOT_PERMITTED; /* role "decrypt" keys never sign */
-    } else if (!d) {
-        rv = CKR_MECHANISM_INVALID;
-    } else if (d->key_type != p11.objects.keys[obj->key].key_type) {
-        rv = CKR_KEY_TYPE_INCONSISTENT;
-    } else {
-        struct p11_sign_op *op = &s->sign;
-        memset(op, 0, sizeof *op);
-        rv = check_mechanism(pMechanism, d, &p11.objects.keys[obj->key], op);
-        const EVP_MD *md = d->digest ? p11_digest_md(d->digest) : NULL;
-        if (rv == CKR_OK && d->digest && !md) {
-            rv = CKR_MECHANISM_INVALID; /* a table entry without a known hash: never guess */
-        } else if (rv == CKR_OK && d->digest) {
-            op->md = EVP_MD_CTX_new();
-            if (!op->md)
-                rv = CKR_HOST_MEMORY;
-            else if (!EVP_DigestInit_ex(op->md, md, NULL))
-                rv = CKR_FUNCTION_FAILED;
-        } else if (rv == CKR_OK) {
-            sbw_init(&op->raw, P11_RAW_INPUT_MAX);
-        }
-        if (rv == CKR_OK) {
-            op->mech = d;
-            op->key = obj->key;
-            op->active = true;
-        } else {
-            p11_sign_op_clear(op);
-        }
+    struct p11_op *op;
+    struct p11_object *obj;
+    rv = p11_op_init_check(hSession, P11_OP_SIGN, pMechanism, hKey, true, CKO_PRIVATE_KEY, &op,
+                           &obj);
+    if (rv == CKR_OK && op) {
+        const struct p11_mech_desc *d = p11_mech_lookup(pMechanism->mechanism);
+        const struct p11_key *k = &p11.objects.keys[obj->key];
+        if (k->decrypt)
+            rv = CKR_KEY_FUNCTION_NOT_PERMITTED; /* role "decrypt" keys never sign */
+        else if (!d)
+            rv = CKR_MECHANISM_INVALID;
+        else if (d->key_type != k->key_type)
+            rv = CKR_KEY_TYPE_INCONSISTENT;
+        else if ((rv = p11_op_sign_params(pMechanism, d, k->bits, op)) == CKR_OK)
+            rv = p11_op_start(op, d, obj->key);
+        else
+            p11_op_clear(op);
     }
     p11_leave();
     return rv;
 }
 
-static CK_RV add_input(struct p11_sign_op *op, const uint8_t *p, size_t n)
-{
-    if (op->md)
-        return EVP_DigestUpdate(op->md, p, n) ? CKR_OK : CKR_FUNCTION_FAILED;
-    if (sbw_put(&op->raw, p, n) != SIGNET_OK)
-        return CKR_DATA_LEN_RANGE;
-    return CKR_OK;
-}
-
 /* The bytes the device signs, in the form the signing path takes. */
-static CK_RV device_input(struct p11_sign_op *op, uint8_t *buf, size_t cap, const uint8_t **in, size_t *in_len)
+static CK_RV device_input(struct p11_op *op, uint8_t *buf, size_t cap, const uint8_t **in, size_t *in_len)
 {
     const struct p11_mech_desc *d = op->mech;
     if (op->md) {
@@ -167,7 +96,7 @@ static signet_mech signet_mech_of(const struct p11_mech_desc *d)
 
 /* Signs through the signing path and converts the device's answer to PKCS#11 form
  * (out holds k->sig_len bytes). */
-static CK_RV finish(struct p11_sign_op *op, uint8_t *out)
+static CK_RV finish(struct p11_op *op, uint8_t *out)
 {
     const struct p11_key *k = &p11.objects.keys[op->key];
     uint8_t buf[128];
@@ -216,34 +145,18 @@ static CK_RV finish(struct p11_sign_op *op, uint8_t *out)
     return CKR_OK;
 }
 
-/* Size query and buffer check shared by C_Sign and C_SignFinal.  Returns true when
- * the call ends here (the operation stays active). */
-static bool answered_by_size(const struct p11_sign_op *op, CK_BYTE_PTR pSignature,
-                             CK_ULONG_PTR pulSignatureLen, CK_RV *rv)
-{
-    CK_ULONG need = p11.objects.keys[op->key].sig_len;
-    if (!pSignature) {
-        *pulSignatureLen = need;
-        *rv = CKR_OK;
-        return true;
-    }
-    if (*pulSignatureLen < need) {
-        *pulSignatureLen = need;
-        *rv = CKR_BUFFER_TOO_SMALL;
-        return true;
-    }
-    return false;
-}
-
-static CK_RV sign_final(struct p11_sign_op *op, CK_BYTE_PTR pSignature,
+static CK_RV sign_final(struct p11_op *op, CK_BYTE_PTR pSignature,
                         CK_ULONG_PTR pulSignatureLen)
 {
     CK_RV rv = finish(op, pSignature);
     if (rv == CKR_OK)
         *pulSignatureLen = p11.objects.keys[op->key].sig_len;
-    p11_sign_op_clear(op);
+    p11_op_clear(op);
     return rv;
 }
+
+/* The signature length of the operation's key. */
+static CK_ULONG sig_len(const struct p11_op *op) { return p11.objects.keys[op->key].sig_len; }
 
 CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
              CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
@@ -251,22 +164,20 @@ CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!s->sign.active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-    } else if (s->sign.multipart) {
+    struct p11_op *op;
+    if ((rv = p11_op_active(hSession, P11_OP_SIGN, &op)) != CKR_OK) {
+        /* no operation to end */
+    } else if (op->multipart) {
         rv = CKR_OPERATION_ACTIVE; /* a multi-part operation ends with C_SignFinal */
     } else if (!pulSignatureLen || (!pData && ulDataLen)) {
-        p11_sign_op_clear(&s->sign);
+        p11_op_clear(op);
         rv = CKR_ARGUMENTS_BAD;
-    } else if (!answered_by_size(&s->sign, pSignature, pulSignatureLen, &rv)) {
-        rv = add_input(&s->sign, pData, ulDataLen);
+    } else if (!p11_op_answer_size(pSignature, pulSignatureLen, sig_len(op), &rv)) {
+        rv = p11_op_add(op, pData, ulDataLen);
         if (rv == CKR_OK)
-            rv = sign_final(&s->sign, pSignature, pulSignatureLen);
+            rv = sign_final(op, pSignature, pulSignatureLen);
         else
-            p11_sign_op_clear(&s->sign);
+            p11_op_clear(op);
     }
     p11_leave();
     return rv;
@@ -274,25 +185,7 @@ CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 
 CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    CK_RV rv = p11_enter();
-    if (rv)
-        return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!s->sign.active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-    } else if (!pPart && ulPartLen) {
-        p11_sign_op_clear(&s->sign);
-        rv = CKR_ARGUMENTS_BAD;
-    } else {
-        s->sign.multipart = true;
-        rv = add_input(&s->sign, pPart, ulPartLen);
-        if (rv)
-            p11_sign_op_clear(&s->sign);
-    }
-    p11_leave();
-    return rv;
+    return p11_op_update(hSession, P11_OP_SIGN, pPart, ulPartLen);
 }
 
 CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
@@ -300,16 +193,14 @@ CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_P
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!s->sign.active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
+    struct p11_op *op;
+    if ((rv = p11_op_active(hSession, P11_OP_SIGN, &op)) != CKR_OK) {
+        /* no operation to end */
     } else if (!pulSignatureLen) {
-        p11_sign_op_clear(&s->sign);
+        p11_op_clear(op);
         rv = CKR_ARGUMENTS_BAD;
-    } else if (!answered_by_size(&s->sign, pSignature, pulSignatureLen, &rv)) {
-        rv = sign_final(&s->sign, pSignature, pulSignatureLen);
+    } else if (!p11_op_answer_size(pSignature, pulSignatureLen, sig_len(op), &rv)) {
+        rv = sign_final(op, pSignature, pulSignatureLen);
     }
     p11_leave();
     return rv;

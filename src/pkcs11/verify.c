@@ -11,21 +11,6 @@
 
 #include "p11.h"
 
-/* CK_EDDSA_PARAMS of PKCS#11 3.0 (not in the 2.40 header). */
-struct eddsa_params {
-    CK_BBOOL phFlag;
-    CK_ULONG ulContextDataLen;
-    CK_BYTE_PTR pContextData;
-};
-
-void p11_verify_op_clear(struct p11_verify_op *op)
-{
-    EVP_MD_CTX_free(op->md);
-    EVP_PKEY_free(op->pub);
-    sbw_free(&op->raw);
-    memset(op, 0, sizeof *op);
-}
-
 EVP_PKEY *p11_object_public_key(const struct p11_object *obj)
 {
     const struct p11_attr *a = p11_object_attr(obj, CKA_PUBLIC_KEY_INFO);
@@ -35,78 +20,34 @@ EVP_PKEY *p11_object_public_key(const struct p11_object *obj)
     return d2i_PUBKEY(NULL, &p, (long)a->len);
 }
 
-static CK_RV check_params(const CK_MECHANISM *m, const struct p11_mech_desc *d, unsigned bits,
-                          struct p11_verify_op *op)
-{
-    if (d->pss) {
-        CK_RV rv = p11_pss_params(m, d, &op->pss_hash_len, &op->pss_mgf1, &op->pss_salt_len);
-        if (rv)
-            return rv;
-        size_t em_len = (bits - 1 + 7) / 8;
-        return em_len < op->pss_hash_len + op->pss_salt_len + 2 ? CKR_MECHANISM_PARAM_INVALID
-                                                                 : CKR_OK;
-    }
-    if (d->type == CKM_EDDSA && m->pParameter) {
-        struct eddsa_params ep;
-        if (m->ulParameterLen != sizeof ep)
-            return CKR_MECHANISM_PARAM_INVALID;
-        memcpy(&ep, m->pParameter, sizeof ep);
-        return ep.phFlag || ep.ulContextDataLen ? CKR_MECHANISM_PARAM_INVALID : CKR_OK;
-    }
-    return CKR_OK;
-}
-
 CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    struct p11_object *obj = p11_object_find(&p11.objects, hKey);
-    const struct p11_mech_desc *d = pMechanism ? p11_mech_lookup(pMechanism->mechanism) : NULL;
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!pMechanism) {
-        p11_verify_op_clear(&s->verify);
-    } else if (s->verify.active) {
-        rv = CKR_OPERATION_ACTIVE;
-    } else if (!obj || !p11_object_visible(obj) || obj->cls == CKO_CERTIFICATE) {
-        rv = CKR_KEY_HANDLE_INVALID;
-    } else if (obj->cls != CKO_PUBLIC_KEY || p11.objects.keys[obj->key].decrypt) {
-        rv = CKR_KEY_FUNCTION_NOT_PERMITTED; /* CKA_VERIFY: public keys of signing keys */
-    } else if (!d) {
-        rv = CKR_MECHANISM_INVALID;
-    } else if (d->key_type != p11.objects.keys[obj->key].key_type) {
-        rv = CKR_KEY_TYPE_INCONSISTENT;
-    } else {
-        struct p11_verify_op *op = &s->verify;
-        memset(op, 0, sizeof *op);
-        rv = check_params(pMechanism, d, p11.objects.keys[obj->key].bits, op);
-        if (rv == CKR_OK && !(op->pub = p11_object_public_key(obj)))
+    struct p11_op *op;
+    struct p11_object *obj;
+    rv = p11_op_init_check(hSession, P11_OP_VERIFY, pMechanism, hKey, false, CKO_PUBLIC_KEY,
+                           &op, &obj);
+    if (rv == CKR_OK && op) {
+        const struct p11_mech_desc *d = p11_mech_lookup(pMechanism->mechanism);
+        const struct p11_key *k = &p11.objects.keys[obj->key];
+        if (k->decrypt)
+            rv = CKR_KEY_FUNCTION_NOT_PERMITTED; /* CKA_VERIFY: public keys of signing keys */
+        else if (!d)
+            rv = CKR_MECHANISM_INVALID;
+        else if (d->key_type != k->key_type)
+            rv = CKR_KEY_TYPE_INCONSISTENT;
+        else if ((rv = p11_op_sign_params(pMechanism, d, k->bits, op)) == CKR_OK &&
+                 !(op->pub = p11_object_public_key(obj)))
             rv = CKR_GENERAL_ERROR;
-        if (rv == CKR_OK && d->digest) {
-            op->md = EVP_MD_CTX_new();
-            if (!op->md || !EVP_DigestInit_ex(op->md, p11_digest_md(d->digest), NULL))
-                rv = CKR_HOST_MEMORY;
-        } else if (rv == CKR_OK) {
-            sbw_init(&op->raw, P11_RAW_INPUT_MAX);
-        }
-        if (rv == CKR_OK) {
-            op->mech = d;
-            op->active = true;
-        } else {
-            p11_verify_op_clear(op);
-        }
+        if (rv == CKR_OK)
+            rv = p11_op_start(op, d, obj->key);
+        else
+            p11_op_clear(op);
     }
     p11_leave();
     return rv;
-}
-
-static CK_RV add_input(struct p11_verify_op *op, const uint8_t *p, size_t n)
-{
-    if (op->md)
-        return EVP_DigestUpdate(op->md, p, n) ? CKR_OK : CKR_FUNCTION_FAILED;
-    return sbw_put(&op->raw, p, n) == SIGNET_OK ? CKR_OK : CKR_DATA_LEN_RANGE;
 }
 
 /* r | s (each half of sig) to an ECDSA-Sig-Value DER. */
@@ -127,7 +68,7 @@ static int ecdsa_raw_to_der(const uint8_t *sig, size_t len, unsigned char **der)
 }
 
 /* The check itself: CKR_OK, CKR_SIGNATURE_INVALID or CKR_SIGNATURE_LEN_RANGE. */
-static CK_RV check(struct p11_verify_op *op, size_t key_sig_len, const uint8_t *sig, size_t sig_len)
+static CK_RV check(struct p11_op *op, size_t key_sig_len, const uint8_t *sig, size_t sig_len)
 {
     const struct p11_mech_desc *d = op->mech;
     if (sig_len != key_sig_len)
@@ -183,7 +124,7 @@ static CK_RV check(struct p11_verify_op *op, size_t key_sig_len, const uint8_t *
     return ok ? CKR_OK : CKR_SIGNATURE_INVALID;
 }
 
-static CK_RV verify_final(struct p11_verify_op *op, const uint8_t *sig, size_t sig_len)
+static CK_RV verify_final(struct p11_op *op, const uint8_t *sig, size_t sig_len)
 {
     size_t key_sig_len = 0;
     /* The key's signature length: RSA modulus bytes, EC 2 x field bytes, Ed25519 64. */
@@ -192,7 +133,7 @@ static CK_RV verify_final(struct p11_verify_op *op, const uint8_t *sig, size_t s
     key_sig_len = op->mech->key_type == CKK_RSA ? field
                   : op->mech->key_type == CKK_EC ? 2 * field : 64;
     CK_RV rv = check(op, key_sig_len, sig, sig_len);
-    p11_verify_op_clear(op);
+    p11_op_clear(op);
     return rv;
 }
 
@@ -202,22 +143,20 @@ CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!s->verify.active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-    } else if (s->verify.multipart) {
+    struct p11_op *op;
+    if ((rv = p11_op_active(hSession, P11_OP_VERIFY, &op)) != CKR_OK) {
+        /* no operation to end */
+    } else if (op->multipart) {
         rv = CKR_OPERATION_ACTIVE;
     } else if ((!pData && ulDataLen) || !pSignature) {
-        p11_verify_op_clear(&s->verify);
+        p11_op_clear(op);
         rv = CKR_ARGUMENTS_BAD;
     } else {
-        rv = add_input(&s->verify, pData, ulDataLen);
+        rv = p11_op_add(op, pData, ulDataLen);
         if (rv == CKR_OK)
-            rv = verify_final(&s->verify, pSignature, ulSignatureLen);
+            rv = verify_final(op, pSignature, ulSignatureLen);
         else
-            p11_verify_op_clear(&s->verify);
+            p11_op_clear(op);
     }
     p11_leave();
     return rv;
@@ -225,24 +164,7 @@ CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
 
 CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    CK_RV rv = p11_enter();
-    if (rv)
-        return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!s->verify.active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-    } else if (!pPart && ulPartLen) {
-        p11_verify_op_clear(&s->verify);
-        rv = CKR_ARGUMENTS_BAD;
-    } else {
-        s->verify.multipart = true;
-        if ((rv = add_input(&s->verify, pPart, ulPartLen)))
-            p11_verify_op_clear(&s->verify);
-    }
-    p11_leave();
-    return rv;
+    return p11_op_update(hSession, P11_OP_VERIFY, pPart, ulPartLen);
 }
 
 CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
@@ -250,16 +172,14 @@ CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
     CK_RV rv = p11_enter();
     if (rv)
         return rv;
-    struct p11_session *s = p11_session_get(hSession);
-    if (!s) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-    } else if (!s->verify.active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
+    struct p11_op *op;
+    if ((rv = p11_op_active(hSession, P11_OP_VERIFY, &op)) != CKR_OK) {
+        /* no operation to end */
     } else if (!pSignature) {
-        p11_verify_op_clear(&s->verify);
+        p11_op_clear(op);
         rv = CKR_ARGUMENTS_BAD;
     } else {
-        rv = verify_final(&s->verify, pSignature, ulSignatureLen);
+        rv = verify_final(op, pSignature, ulSignatureLen);
     }
     p11_leave();
     return rv;

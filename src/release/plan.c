@@ -327,6 +327,42 @@ static void plan_member(builder *b, const char *member)
     }
 }
 
+static void set_devkey_dir(builder *b)
+{
+    const char *dev = signet_misc_get(b->meta, "default_system_dev_certificate");
+    if (b->map->devkey_dir)
+        snprintf(b->devkey_dir, sizeof b->devkey_dir, "%s", b->map->devkey_dir);
+    else if (dev && strrchr(dev, '/'))
+        snprintf(b->devkey_dir, sizeof b->devkey_dir, "%.*s", (int)(strrchr(dev, '/') - dev), dev);
+    else
+        snprintf(b->devkey_dir, sizeof b->devkey_dir, "%s", AOSP_DEVKEY_DIR);
+}
+
+signet_rc signet_rplan_inner_apk(const signet_tf_meta *meta, const signet_release_mapping *map,
+                                 const char *where, const char *name, char **key)
+{
+    *key = NULL;
+    signet_rplan p;
+    signet_rplan_init(&p);
+    sb_wr errors;
+    sbw_init(&errors, 1 << 16);
+    builder b = {.meta = meta, .map = map, .p = &p, .errors = &errors};
+    set_devkey_dir(&b);
+    plan_apk(&b, where, name, false);
+    signet_rc rc = b.rc;
+    if (rc == SIGNET_OK && b.n_errors) {
+        if (errors.len && errors.p[errors.len - 1] == '\n')
+            errors.len--;
+        rc = signet_fail(SIGNET_E_STATE, "%.*s", (int)errors.len, (const char *)errors.p);
+    } else if (rc == SIGNET_OK && p.n_items == 1 && p.items[0].action == SIGNET_RPLAN_SIGN &&
+               !(*key = strdup(p.items[0].key))) {
+        rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+    }
+    sbw_free(&errors);
+    signet_rplan_free(&p);
+    return rc;
+}
+
 static int item_cmp(const void *a, const void *b)
 {
     const signet_rplan_item *x = a, *y = b;
@@ -350,13 +386,7 @@ signet_rc signet_rplan_build(const signet_tf_meta *meta, const char *const *memb
                             const char *ota_key, signet_rplan *out, sb_wr *errors)
 {
     builder b = {.meta = meta, .map = map, .p = out, .errors = errors};
-    const char *dev = signet_misc_get(meta, "default_system_dev_certificate");
-    if (map->devkey_dir)
-        snprintf(b.devkey_dir, sizeof b.devkey_dir, "%s", map->devkey_dir);
-    else if (dev && strrchr(dev, '/'))
-        snprintf(b.devkey_dir, sizeof b.devkey_dir, "%.*s", (int)(strrchr(dev, '/') - dev), dev);
-    else
-        snprintf(b.devkey_dir, sizeof b.devkey_dir, "%s", AOSP_DEVKEY_DIR);
+    set_devkey_dir(&b);
     out->device = map->device ? xstrdup(&b, map->device) : NULL;
 
     /* A member name given twice would let one copy escape the plan. */

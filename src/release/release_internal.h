@@ -46,6 +46,12 @@ void rl_zw_free(rl_zw *w);
 signet_rc rl_zw_copy(rl_zw *w, const signet_zip *z, const signet_zip_entry *e);
 signet_rc rl_zw_stored(rl_zw *w, const char *name, const uint8_t *p, size_t n);
 signet_rc rl_zw_finish(rl_zw *w, sb_wr *out);
+/* e copied with its stored data aligned to `align` (apksigner's extra field). */
+signet_rc rl_zw_copy_aligned(rl_zw *w, const signet_zip *z, const signet_zip_entry *e,
+                             unsigned align);
+/* A new entry, deflated at level 9 (stored when that does not make it smaller). */
+signet_rc rl_zw_deflated(rl_zw *w, const char *name, const uint8_t *p, size_t n);
+#define SIGNET_APEX_ALIGN 4096u
 signet_rc rl_gunzip(const uint8_t *p, size_t n, size_t max, sb_wr *out);
 signet_rc rl_gzip(const uint8_t *p, size_t n, sb_wr *out);
 

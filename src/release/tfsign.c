@@ -132,8 +132,97 @@ static signet_rc sign_apk(signet_release_job *j, const char *member, const char 
     return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s (key %s)", member, store);
 }
 
-/* The APEX payload's vbmeta re-signed with the payload key (two steps around the
- * signing path), apex_pubkey replaced, then the container signed as an APK. */
+static signet_rc need_key(signet_release_job *j, const char *store, const char *what)
+{
+    if (signet_keystore_has_key(j->ks, store))
+        return SIGNET_OK;
+    return signet_fail(SIGNET_E_NOTFOUND, "release key '%s' for %s is not in the key store: add "
+                                          "it (signet keys init / generate) or map the "
+                                          "development key to an existing one",
+                       store, what);
+}
+
+/* The APKs inside an APEX payload (releasetools' ApexApkSigner): the file system
+ * unpacked by the caller, each APK re-signed with the release key apkcerts.txt and the
+ * mapping give it by file name (PRESIGNED ones kept), the file system rebuilt and
+ * given a new hash tree with the old vbmeta's salt and descriptors.  *rebuilt stays
+ * empty when nothing inside needed signing. */
+static signet_rc sign_inner_apks(signet_release_job *j, const char *member, const uint8_t *payload,
+                                 size_t len, sb_wr *rebuilt)
+{
+    signet_avb_footer f;
+    signet_rc rc = signet_avb_footer_parse(payload, len, &f);
+    if (rc != SIGNET_OK)
+        return rc;
+    if (!j->fs)
+        return signet_fail(SIGNET_E_UNSUPPORTED, "%s: cannot look inside its payload for APKs",
+                           member);
+    signet_release_fs *fs = NULL;
+    const char *const *apks = NULL;
+    size_t n = 0, signed_n = 0;
+    rc = j->fs->open(j->fs_ctx, member, payload, (size_t)f.original_image_size, &fs, &apks, &n);
+    for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
+        char where[4200], *key = NULL, st[41];
+        snprintf(where, sizeof where, "%s!/%s", member, apks[i]);
+        const char *base = strrchr(apks[i], '/');
+        base = base ? base + 1 : apks[i];
+        rc = j->meta && j->map ? signet_rplan_inner_apk(j->meta, j->map, where, base, &key)
+                               : signet_fail(SIGNET_E_STATE, "%s: no apkcerts.txt to sign it",
+                                             where);
+        if (rc == SIGNET_OK && key)
+            rc = signet_release_store_name(key, st);
+        if (rc == SIGNET_OK && key)
+            rc = need_key(j, st, where);
+        sb_wr in, out;
+        sbw_init(&in, MEMBER_MAX);
+        sbw_init(&out, MEMBER_MAX);
+        if (rc == SIGNET_OK && key)
+            rc = j->fs->read(fs, apks[i], &in);
+        if (rc == SIGNET_OK && key)
+            rc = sign_apk(j, where, st, in.p, in.len, false, &out);
+        if (rc == SIGNET_OK && key)
+            rc = j->fs->write(fs, apks[i], out.p, out.len);
+        signed_n += rc == SIGNET_OK && key;
+        sbw_free(&in);
+        sbw_free(&out);
+        free(key);
+    }
+    if (rc == SIGNET_OK && signed_n) {
+        sb_wr img;
+        sbw_init(&img, MEMBER_MAX);
+        rc = j->fs->rebuild(fs, &img);
+        if (rc == SIGNET_OK)
+            rc = signet_avb_rebuild(payload, len, img.p, img.len, rebuilt);
+        sbw_free(&img);
+    }
+    if (fs)
+        j->fs->close(fs);
+    return rc;
+}
+
+/* releasetools signs APEX containers with signapk -a 4096: every stored entry's
+ * data (apex_payload.img above all, which apexd maps directly) on a 4 KiB boundary,
+ * padded with apksigner's alignment extra field, which the APK engine keeps. */
+static signet_rc align_stored(const uint8_t *zip, size_t len, sb_wr *out)
+{
+    signet_zip z;
+    signet_rc rc = signet_zip_parse(zip, len, &z);
+    if (rc != SIGNET_OK)
+        return rc;
+    rl_zw w;
+    rl_zw_init(&w);
+    for (size_t i = 0; rc == SIGNET_OK && i < z.n; i++)
+        rc = rl_zw_copy_aligned(&w, &z, &z.e[i], SIGNET_APEX_ALIGN);
+    if (rc == SIGNET_OK)
+        rc = rl_zw_finish(&w, out);
+    rl_zw_free(&w);
+    signet_zip_free(&z);
+    return rc;
+}
+
+/* An uncompressed APEX: APKs inside the payload re-signed (file system rebuilt), the
+ * payload's vbmeta re-signed with the payload key (two steps around the signing
+ * path), apex_pubkey replaced, then the container aligned and signed as an APK. */
 static signet_rc sign_apex(signet_release_job *j, const char *member, const char *cstore,
                            const char *pstore, const uint8_t *in, size_t len, sb_wr *out)
 {
@@ -144,34 +233,29 @@ static signet_rc sign_apex(signet_release_job *j, const char *member, const char
     const signet_zip_entry *pe = signet_zip_find(&z, "apex_payload.img");
     if (!pe) {
         signet_zip_free(&z);
-        return signet_fail(SIGNET_E_UNSUPPORTED, "%s: no apex_payload.img (a compressed APEX "
-                                                 "whose original_apex is not unpacked by signet)",
+        return signet_fail(SIGNET_E_UNSUPPORTED, "%s: no apex_payload.img (is it a compressed "
+                                                 "APEX named .apex?)",
                            member);
     }
-    sb_wr payload, pub, newpay, inner, cont;
+    sb_wr payload, pub, newpay, inner, aligned, rebuilt;
     sbw_init(&payload, MEMBER_MAX);
     sbw_init(&newpay, MEMBER_MAX);
     sbw_init(&inner, MEMBER_MAX);
-    sbw_init(&cont, MEMBER_MAX);
+    sbw_init(&aligned, MEMBER_MAX);
+    sbw_init(&rebuilt, MEMBER_MAX);
     sbw_init(&pub, 4096);
     signet_avb_resign r;
     memset(&r, 0, sizeof r);
-    bool has_apks = true;
     rc = signet_zip_extract(&z, pe, MEMBER_MAX, &payload);
     /* The payload as built must verify (signature with its own key, hash tree over
      * its data) before a release signature vouches for it. */
     if (rc == SIGNET_OK && (rc = signet_avb_image_verify(payload.p, payload.len, NULL, 0)) != SIGNET_OK)
         rc = signet_wrap(rc, "apex_payload.img does not verify as built (tampered?)");
-    if (rc == SIGNET_OK && !j->payload_has_apks)
-        rc = signet_fail(SIGNET_E_UNSUPPORTED, "%s: cannot look inside its payload for APKs",
-                         member);
     if (rc == SIGNET_OK)
-        rc = j->payload_has_apks(j->payload_ctx, member, payload.p, payload.len, &has_apks);
-    if (rc == SIGNET_OK && has_apks)
-        rc = signet_fail(SIGNET_E_UNSUPPORTED,
-                         "%s: unsupported: its payload contains APKs, and signet does not yet "
-                         "unpack, re-sign and rebuild APEX payloads",
-                         member);
+        rc = sign_inner_apks(j, member, payload.p, payload.len, &rebuilt);
+    /* What gets the payload signature: the rebuilt image when APKs inside changed. */
+    const uint8_t *pimg = rebuilt.len ? rebuilt.p : payload.p;
+    size_t plen = rebuilt.len ? rebuilt.len : payload.len;
     /* The release payload key in the AVB format, and the algorithm for its size. */
     char path[4096];
     if (rc == SIGNET_OK)
@@ -189,7 +273,7 @@ static signet_rc sign_apex(signet_release_job *j, const char *member, const char
     if (rc == SIGNET_OK)
         snprintf(alg, sizeof alg, "SHA256_RSA%u", be32(pub.p));
     if (rc == SIGNET_OK)
-        rc = signet_avb_resign_begin(payload.p, payload.len, pub.p, pub.len, alg, &r);
+        rc = signet_avb_resign_begin(pimg, plen, pub.p, pub.len, alg, &r);
     if (rc == SIGNET_OK) {
         sb_wr di;
         sbw_init(&di, 128);
@@ -210,7 +294,7 @@ static signet_rc sign_apex(signet_release_job *j, const char *member, const char
         if (rc == SIGNET_OK && !reused)
             j->device_ops++;
         if (rc == SIGNET_OK)
-            rc = signet_avb_resign_finish(&r, payload.p, payload.len, sig, sl, &newpay);
+            rc = signet_avb_resign_finish(&r, pimg, plen, sig, sl, &newpay);
         if (rc == SIGNET_OK)
             rc = add_member(j, art, psha, newpay.p, newpay.len, &leaf, 1, false);
         sbw_free(&di);
@@ -235,19 +319,86 @@ static signet_rc sign_apex(signet_release_job *j, const char *member, const char
     if (rc == SIGNET_OK)
         rc = rl_zw_finish(&w, &inner);
     rl_zw_free(&w);
+    if (rc == SIGNET_OK)
+        rc = align_stored(inner.p, inner.len, &aligned);
     if (rc == SIGNET_OK) {
         signet_apk_opts o;
         signet_apk_opts_default(&o);
         signet_apk_sign_info info = {.artifact_path = member, .caller = "release sign"};
-        rc = signet_apk_sign_key(j->signer, cstore, inner.p, inner.len, &o, &info, out, NULL);
+        rc = signet_apk_sign_key(j->signer, cstore, aligned.p, aligned.len, &o, &info, out, NULL);
         j->device_ops += info.device_sigs;
         if (rc == SIGNET_OK)
             rc = add_member(j, member, info.in_sha256, out->p, out->len, info.records,
                             info.n_records, true);
     }
     signet_avb_resign_free(&r);
-    sbw_free(&payload), sbw_free(&pub), sbw_free(&newpay), sbw_free(&inner), sbw_free(&cont);
+    sbw_free(&payload), sbw_free(&pub), sbw_free(&newpay), sbw_free(&inner);
+    sbw_free(&aligned), sbw_free(&rebuilt);
     signet_zip_free(&z);
+    return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s", member);
+}
+
+/* The files apex_compression_tool copies from the signed APEX into the .capex next to
+ * original_apex, in its order. */
+static const char *const CAPEX_META[] = {"apex_manifest.json", "apex_manifest.pb", "apex_pubkey",
+                                         "apex_build_info.pb", "AndroidManifest.xml"};
+
+/* A compressed APEX (releasetools' SignCompressedApex): original_apex signed as an
+ * APEX, the .capex rebuilt as apex_compression_tool makes it (original_apex and the
+ * signed APEX's meta files, deflated) and its container signed. */
+static signet_rc sign_capex(signet_release_job *j, const char *member, const char *cstore,
+                            const char *pstore, const uint8_t *in, size_t len, sb_wr *out)
+{
+    signet_zip z, sz;
+    memset(&sz, 0, sizeof sz);
+    signet_rc rc = signet_zip_parse(in, len, &z);
+    if (rc != SIGNET_OK)
+        return signet_wrap(rc, "%s", member);
+    const signet_zip_entry *oe = signet_zip_find(&z, "original_apex");
+    sb_wr orig, sorig, meta, cap;
+    sbw_init(&orig, MEMBER_MAX);
+    sbw_init(&sorig, MEMBER_MAX);
+    sbw_init(&cap, MEMBER_MAX);
+    char inner[4200];
+    snprintf(inner, sizeof inner, "%s!original_apex", member);
+    if (!oe)
+        rc = signet_fail(SIGNET_E_PARSE, "%s: a compressed APEX without original_apex", member);
+    if (rc == SIGNET_OK)
+        rc = signet_zip_extract(&z, oe, MEMBER_MAX, &orig);
+    if (rc == SIGNET_OK)
+        rc = sign_apex(j, inner, cstore, pstore, orig.p, orig.len, &sorig);
+    bool parsed = rc == SIGNET_OK && (rc = signet_zip_parse(sorig.p, sorig.len, &sz)) == SIGNET_OK;
+    rl_zw w;
+    rl_zw_init(&w);
+    if (rc == SIGNET_OK)
+        rc = rl_zw_deflated(&w, "original_apex", sorig.p, sorig.len);
+    for (size_t i = 0; rc == SIGNET_OK && i < sizeof CAPEX_META / sizeof CAPEX_META[0]; i++) {
+        const signet_zip_entry *e = signet_zip_find(&sz, CAPEX_META[i]);
+        if (!e)
+            continue;
+        sbw_init(&meta, MEMBER_MAX);
+        rc = signet_zip_extract(&sz, e, MEMBER_MAX, &meta);
+        if (rc == SIGNET_OK)
+            rc = rl_zw_deflated(&w, CAPEX_META[i], meta.p, meta.len);
+        sbw_free(&meta);
+    }
+    if (rc == SIGNET_OK)
+        rc = rl_zw_finish(&w, &cap);
+    rl_zw_free(&w);
+    if (rc == SIGNET_OK) {
+        signet_apk_opts o;
+        signet_apk_opts_default(&o);
+        signet_apk_sign_info info = {.artifact_path = member, .caller = "release sign"};
+        rc = signet_apk_sign_key(j->signer, cstore, cap.p, cap.len, &o, &info, out, NULL);
+        j->device_ops += info.device_sigs;
+        if (rc == SIGNET_OK)
+            rc = add_member(j, member, info.in_sha256, out->p, out->len, info.records,
+                            info.n_records, true);
+    }
+    if (parsed)
+        signet_zip_free(&sz);
+    signet_zip_free(&z);
+    sbw_free(&orig), sbw_free(&sorig), sbw_free(&cap);
     return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s", member);
 }
 
@@ -519,7 +670,8 @@ signet_rc signet_release_sign(signet_release_job *j, const signet_tf *tf, const 
                                  (unsigned long long)ss.cache_hits);
             if (rc == SIGNET_OK)
                 rc = apk ? sign_apk(j, m, st, in.p, in.len, apk->gz, &o)
-                         : sign_apex(j, m, st, ps, in.p, in.len, &o);
+                     : rl_ends_with(m, ".capex") ? sign_capex(j, m, st, ps, in.p, in.len, &o)
+                                                 : sign_apex(j, m, st, ps, in.p, in.len, &o);
             if (rc == SIGNET_OK)
                 rc = rl_zw_stored(&w, m, o.p, o.len);
             j->bytes += in.len;

@@ -63,10 +63,12 @@ static void check_apk(signet_release_check *c, const signet_rplan *p, const char
     row(c, member, want, got && strcmp(got, want) == 0, why);
 }
 
+/* An APEX container, or a .capex whose original_apex is checked as one (its rows
+ * name MEMBER!original_apex). */
 static void check_apex(signet_release_check *c, const signet_rplan *p, const signet_rplan_item *it,
-                       const uint8_t *apex, size_t len)
+                       const char *member, const uint8_t *apex, size_t len)
 {
-    check_apk(c, p, it->member, apex, len, it->key);
+    check_apk(c, p, member, apex, len, it->key);
     const signet_rplan_key *k = signet_rplan_key_find(p, it->payload);
     signet_zip z;
     sb_wr img, pub, want;
@@ -74,6 +76,19 @@ static void check_apex(signet_release_check *c, const signet_rplan *p, const sig
     sbw_init(&pub, 1 << 16);
     sbw_init(&want, 1 << 16);
     signet_rc rc = signet_zip_parse(apex, len, &z);
+    const signet_zip_entry *oe = rc == SIGNET_OK ? signet_zip_find(&z, "original_apex") : NULL;
+    if (oe && rl_ends_with(member, ".capex")) {
+        char inner[4200];
+        snprintf(inner, sizeof inner, "%s!original_apex", member);
+        rc = signet_zip_extract(&z, oe, MEMBER_MAX, &img);
+        if (rc == SIGNET_OK)
+            check_apex(c, p, it, inner, img.p, img.len);
+        else
+            row(c, inner, "original_apex", false, signet_errmsg());
+        signet_zip_free(&z);
+        sbw_free(&img), sbw_free(&pub), sbw_free(&want);
+        return;
+    }
     const signet_zip_entry *pe = rc == SIGNET_OK ? signet_zip_find(&z, "apex_payload.img") : NULL;
     const signet_zip_entry *ke = rc == SIGNET_OK ? signet_zip_find(&z, "apex_pubkey") : NULL;
     if (rc == SIGNET_OK && (!pe || !ke))
@@ -101,7 +116,7 @@ static void check_apex(signet_release_check *c, const signet_rplan *p, const sig
         rc = signet_avb_image_verify(img.p, img.len, want.p, want.len);
     char what[128];
     snprintf(what, sizeof what, "payload %s", it->payload ? it->payload : "-");
-    row(c, it->member, what, rc == SIGNET_OK, signet_errmsg());
+    row(c, member, what, rc == SIGNET_OK, signet_errmsg());
     signet_zip_free(&z);
     sbw_free(&img), sbw_free(&pub), sbw_free(&want);
 }
@@ -196,7 +211,7 @@ signet_rc signet_release_verify(signet_release_check *c, const signet_tf *tf,
         else if (apk)
             check_apk(c, p, m, apk->gz ? plain.p : in.p, apk->gz ? plain.len : in.len, apk->key);
         else if (apex)
-            check_apex(c, p, apex, in.p, in.len);
+            check_apex(c, p, apex, m, in.p, in.len);
         else if (mac)
             check_mac(c, p, m, (const char *)in.p, in.len);
         else if (ota)

@@ -114,6 +114,106 @@ signet_rc rl_zw_stored(rl_zw *w, const char *name, const uint8_t *p, size_t n)
     return rc;
 }
 
+signet_rc rl_zw_copy_aligned(rl_zw *w, const signet_zip *z, const signet_zip_entry *e,
+                             unsigned align)
+{
+    if (e->method != SIGNET_ZIP_STORED)
+        return rl_zw_copy(w, z, e);
+    signet_rc rc = room(w);
+    uint32_t off = (uint32_t)w->data.len;
+    sb_wr extra;
+    sbw_init(&extra, 0x10000);
+    if (rc == SIGNET_OK)
+        rc = signet_zip_align_extra(e->extra, e->extra_len,
+                                    (uint64_t)off + SIGNET_ZIP_LFH_LEN + e->name_len, align, false,
+                                    &extra);
+    if (rc == SIGNET_OK)
+        rc = signet_zip_put_record(z, e, extra.p, extra.len, &w->data);
+    if (rc == SIGNET_OK)
+        rc = signet_zip_put_cd(e, off, &w->cd);
+    if (rc == SIGNET_OK)
+        w->count++;
+    sbw_free(&extra);
+    return rc;
+}
+
+/* Raw deflate at level 9 into out. */
+static signet_rc deflate_raw(const uint8_t *p, size_t n, sb_wr *out)
+{
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    if (deflateInit2(&s, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return signet_fail(SIGNET_E_NOMEM, "zlib could not start");
+    uLong bound = deflateBound(&s, (uLong)n) + 64;
+    uint8_t *dst;
+    signet_rc rc = sbw_reserve(out, (size_t)bound, &dst);
+    if (rc == SIGNET_OK) {
+        s.next_in = (Bytef *)p;
+        s.avail_in = (uInt)n;
+        s.next_out = dst;
+        s.avail_out = (uInt)bound;
+        if (deflate(&s, Z_FINISH) != Z_STREAM_END)
+            rc = signet_fail(SIGNET_E_CRYPTO, "deflate failed");
+        out->len -= s.avail_out;
+    }
+    deflateEnd(&s);
+    return rc;
+}
+
+static signet_rc header(sb_wr *o, bool cd, uint16_t method, uint32_t crc, size_t clen, size_t n,
+                        const char *name, size_t nlen, uint32_t off)
+{
+    signet_rc rc = sbw_u32_le(o, cd ? SIGNET_ZIP_CDH_SIG : SIGNET_ZIP_LFH_SIG);
+    if (cd && rc == SIGNET_OK)
+        rc = sbw_u16_le(o, 20); /* made by */
+    rc = rc ? rc : sbw_u16_le(o, 20); /* needed: 2.0 for deflate */
+    rc = rc ? rc : sbw_u16_le(o, 0);
+    rc = rc ? rc : sbw_u16_le(o, method);
+    rc = rc ? rc : sbw_u16_le(o, DOS_TIME);
+    rc = rc ? rc : sbw_u16_le(o, DOS_DATE);
+    rc = rc ? rc : sbw_u32_le(o, crc);
+    rc = rc ? rc : sbw_u32_le(o, (uint32_t)clen);
+    rc = rc ? rc : sbw_u32_le(o, (uint32_t)n);
+    rc = rc ? rc : sbw_u16_le(o, (uint16_t)nlen);
+    rc = rc ? rc : sbw_u16_le(o, 0); /* extra */
+    if (cd) {
+        rc = rc ? rc : sbw_zero(o, 2 + 2 + 2 + 4); /* comment, disk, attributes */
+        rc = rc ? rc : sbw_u32_le(o, off);
+    }
+    return rc ? rc : sbw_put(o, name, nlen);
+}
+
+signet_rc rl_zw_deflated(rl_zw *w, const char *name, const uint8_t *p, size_t n)
+{
+    size_t nlen = strlen(name);
+    if (nlen > 0xffff || n >= 0xffffffffu)
+        return signet_fail(SIGNET_E_UNSUPPORTED, "entry '%s' needs ZIP64", name);
+    signet_rc rc = room(w);
+    sb_wr d;
+    sbw_init(&d, (size_t)0xffffffffu);
+    if (rc == SIGNET_OK)
+        rc = deflate_raw(p, n, &d);
+    bool store = rc == SIGNET_OK && d.len >= n;
+    const uint8_t *data = store ? p : d.p;
+    size_t clen = store ? n : d.len;
+    uint16_t method = store ? SIGNET_ZIP_STORED : SIGNET_ZIP_DEFLATED;
+    uint32_t crc = (uint32_t)crc32(0L, p, (uInt)n);
+    uint32_t off = (uint32_t)w->data.len;
+    if (rc == SIGNET_OK && w->data.len + clen + nlen + SIGNET_ZIP_LFH_LEN >= 0xffffffffu)
+        rc = signet_fail(SIGNET_E_UNSUPPORTED, "the output needs ZIP64, which signet does not "
+                                               "write");
+    if (rc == SIGNET_OK)
+        rc = header(&w->data, false, method, crc, clen, n, name, nlen, 0);
+    if (rc == SIGNET_OK)
+        rc = sbw_put(&w->data, data, clen);
+    if (rc == SIGNET_OK)
+        rc = header(&w->cd, true, method, crc, clen, n, name, nlen, off);
+    if (rc == SIGNET_OK)
+        w->count++;
+    sbw_free(&d);
+    return rc;
+}
+
 signet_rc rl_zw_finish(rl_zw *w, sb_wr *out)
 {
     uint32_t cd_off = (uint32_t)w->data.len;

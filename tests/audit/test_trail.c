@@ -223,7 +223,7 @@ static void locking_required(void **state)
     struct tfx f;
     tfx_init(&f);
     signet_trail_unlock(f.t);
-    signet_record r = {.type = SIGNET_REC_SERVICE, .event = "out"};
+    signet_record r = {.type = SIGNET_REC_SERVICE, .event = "out", .seq = 1};
     assert_int_equal(signet_trail_append_record(f.t, &r), SIGNET_E_STATE);
     assert_int_equal(signet_trail_lock(f.t), SIGNET_OK);
     assert_int_equal(signet_trail_append_record(f.t, &r), SIGNET_OK);

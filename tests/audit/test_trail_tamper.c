@@ -199,25 +199,60 @@ static void m_deleted_final_checkpoint_record(struct tfx *f)
     lines_write(f, "records.log", &ls);
 }
 
+/* A reset record nobody signed, bound to the entry before a real reset (the log
+ * restarting at entry 1): it must not explain the reset. */
+static void m_forged_reset(struct tfx *f)
+{
+    yh_log_entry e = tfx_entry(f, YH_CMD_CREATE_SESSION, 0xffff, YH_RESPONSE(YH_CMD_CREATE_SESSION));
+    signet_drain_result d;
+    tfx_ingest(f, &e, 1, &d);
+    signet_record *r = calloc(1, sizeof *r);
+    assert_int_equal(signet_record_service(r, f->serial, TFX_AUTH, d.entries[0].seq, "reset",
+                                           "planned reset"), SIGNET_OK);
+    assert_int_equal(signet_trail_append_record(f->t, r), SIGNET_OK);
+    free(r);
+    tfx_device_reset(f);
+}
+
+static void m_forged_intent(struct tfx *f)
+{
+    signet_record *r = calloc(1, sizeof *r);
+    uint8_t data[32] = {9};
+    signet_rec_sig w = {.key_name = "platform", .key_id = 0x0010, .command = YH_CMD_SIGN_PKCS1,
+                        .data_sha256 = data};
+    assert_int_equal(signet_record_intent(r, f->serial, TFX_AUTH, &w), SIGNET_OK);
+    assert_int_equal(signet_trail_append_record(f->t, r), SIGNET_OK);
+    free(r);
+}
+
+/* rc: what verify returns (a notice alone passes). */
 static const struct {
     const char *name;
     void (*mutate)(struct tfx *f);
     signet_finding_kind kind;
     const char *msg;
+    signet_rc rc;
 } MATRIX[] = {
-    {"flipped byte", m_flipped_byte, SIGNET_FIND_ALTERED, "altered after signing"},
-    {"broken device chain", m_chain_broken, SIGNET_FIND_CHAIN, "does not chain"},
-    {"deleted line", m_deleted_line, SIGNET_FIND_LEAF_MISSING, "was deleted"},
-    {"reordered entries", m_reordered_entries, SIGNET_FIND_LEAF_ORDER, "reordered"},
-    {"truncated", m_truncated, SIGNET_FIND_TRUNCATED, "removed from the end"},
-    {"forged record on another entry", m_forged_record_wrong_entry, SIGNET_FIND_FORGED, "does not match"},
-    {"forged record on no entry", m_forged_record_no_entry, SIGNET_FIND_FORGED, "never logged"},
-    {"signature without record", m_unrecorded_signature, SIGNET_FIND_UNRECORDED, "has no record"},
-    {"forged key record", m_forged_key_record, SIGNET_FIND_FORGED, "key record names device"},
-    {"key record on a signature's entry", m_key_record_on_a_signature, SIGNET_FIND_FORGED,
-     "key record does not match"},
+    {"flipped byte", m_flipped_byte, SIGNET_FIND_ALTERED, "altered after signing", SIGNET_E_VERIFY},
+    {"broken device chain", m_chain_broken, SIGNET_FIND_CHAIN, "does not chain", SIGNET_E_VERIFY},
+    {"deleted line", m_deleted_line, SIGNET_FIND_LEAF_MISSING, "was deleted", SIGNET_E_VERIFY},
+    {"reordered entries", m_reordered_entries, SIGNET_FIND_LEAF_ORDER, "reordered", SIGNET_E_VERIFY},
+    {"truncated", m_truncated, SIGNET_FIND_TRUNCATED, "removed from the end", SIGNET_E_VERIFY},
+    {"forged record on another entry", m_forged_record_wrong_entry, SIGNET_FIND_FORGED, "does not match",
+     SIGNET_E_VERIFY},
+    {"forged record on no entry", m_forged_record_no_entry, SIGNET_FIND_FORGED, "never logged", SIGNET_E_VERIFY},
+    {"signature without record", m_unrecorded_signature, SIGNET_FIND_UNRECORDED, "has no record",
+     SIGNET_E_VERIFY},
+    /* Point 3 of the routine-use review: the four forgeries an insider could try. */
+    {"forged reset record", m_forged_reset, SIGNET_FIND_RESTART, "is not validly signed by a record key",
+     SIGNET_E_VERIFY},
+    {"key record naming a non-existent device entry", m_forged_key_record, SIGNET_FIND_FORGED,
+     "key record names device", SIGNET_E_VERIFY},
+    {"forged intent", m_forged_intent, SIGNET_FIND_NEVER_SIGNED, "never signed: an intent", SIGNET_OK},
     {"deleted final checkpoint record", m_deleted_final_checkpoint_record, SIGNET_FIND_LEAF_MISSING,
-     "checkpoint record after this intent"},
+     "checkpoint record after this intent", SIGNET_E_VERIFY},
+    {"key record on a signature's entry", m_key_record_on_a_signature, SIGNET_FIND_FORGED,
+     "key record does not match", SIGNET_E_VERIFY},
 };
 
 static void tamper_matrix(void **state)
@@ -228,7 +263,10 @@ static void tamper_matrix(void **state)
         build(&f);
         MATRIX[i].mutate(&f);
         signet_report *r;
-        assert_int_equal(tfx_verify(&f, NULL, &r), SIGNET_E_VERIFY);
+        signet_rc want = MATRIX[i].rc, got = tfx_verify(&f, NULL, &r);
+        if (got != want)
+            fprintf(stderr, "row '%s': verify returned %d, not %d\n", MATRIX[i].name, got, want);
+        assert_int_equal(got, want);
         bool found = false;
         for (size_t k = 0; k < signet_report_count(r); k++) {
             const signet_finding *x = signet_report_finding(r, k);
@@ -250,13 +288,7 @@ static void forged_intent_is_never_signed(void **state)
     (void)state;
     struct tfx f;
     build(&f);
-    signet_record *r = calloc(1, sizeof *r);
-    uint8_t data[32] = {9};
-    signet_rec_sig w = {.key_name = "platform", .key_id = 0x0010, .command = YH_CMD_SIGN_PKCS1,
-                        .data_sha256 = data};
-    assert_int_equal(signet_record_intent(r, f.serial, TFX_AUTH, &w), SIGNET_OK);
-    assert_int_equal(signet_trail_append_record(f.t, r), SIGNET_OK);
-    free(r);
+    m_forged_intent(&f);
     signet_report *rep;
     assert_int_equal(tfx_verify(&f, NULL, &rep), SIGNET_OK);
     assert_int_equal(tfx_count(rep, SIGNET_FIND_NEVER_SIGNED), 1);

@@ -160,6 +160,32 @@ void tfx_checkpoint(struct tfx *f)
     assert_int_equal(c.size, signet_trail_size(f->t));
 }
 
+void tfx_device_reset(struct tfx *f)
+{
+    yh_log_entry es[2];
+    memset(&es[0], 0xff, sizeof es[0]);
+    es[0].number = 1;
+    es[1] = (yh_log_entry){.number = 2, .session_key = 0xffff};
+    yh_log_digest(&es[1], es[0].digest, es[1].digest);
+    f->last = es[1];
+    signet_drain_result d;
+    tfx_ingest(f, es, 2, &d);
+    assert_true(d.restarted);
+}
+
+EVP_PKEY *tfx_record_keys(struct tfx *f)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    assert_non_null(k);
+    signet_rkeys keys = {.n = 1};
+    snprintf(keys.k[0].role, sizeof keys.k[0].role, "admin");
+    snprintf(keys.k[0].holder, sizeof keys.k[0].holder, "frank");
+    size_t pl = 32;
+    assert_int_equal(EVP_PKEY_get_raw_public_key(k, keys.k[0].pub, &pl), 1);
+    assert_int_equal(signet_rkeys_create(f->dir, &keys), SIGNET_OK);
+    return k;
+}
+
 void tfx_cleanup(struct tfx *f)
 {
     signet_trail_close(f->t);

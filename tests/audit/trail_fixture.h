@@ -3,6 +3,8 @@
 #ifndef SIGNET_TEST_TRAIL_FIXTURE_H
 #define SIGNET_TEST_TRAIL_FIXTURE_H
 
+#include <openssl/evp.h>
+
 #include "signet/audit.h"
 
 #define TFX_ORIGIN "signet.test/audit"
@@ -28,6 +30,12 @@ void tfx_ingest(struct tfx *f, const yh_log_entry *es, size_t n, signet_drain_re
  * the record's leaf index. */
 uint64_t tfx_sign(struct tfx *f, const char *key, uint16_t key_id, const char *artifact);
 void tfx_checkpoint(struct tfx *f);
+/* The device is reset: its log restarts at entry 1 (all 0xff) and the boot entry,
+ * which are ingested as the next drain would. */
+void tfx_device_reset(struct tfx *f);
+/* Writes anchors/record-keys naming one admin key (holder frank) and returns its
+ * private key (EVP_PKEY_free it). */
+EVP_PKEY *tfx_record_keys(struct tfx *f);
 /* The record at leaf index (fails the test when there is none). */
 void tfx_record_at(const struct tfx *f, uint64_t index, signet_record *out);
 signet_rc tfx_sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[64]);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "ceremony/cer_rig.h"
 #include "common/hsmd_fixture.h"
@@ -35,6 +36,7 @@ struct world {
     char *op_pw;        /* decrypted credentials of the provision */
     char *admin_pem;
     char *auditor_pem;
+    char *admin_rkey;   /* the admin's record key (PEM) */
     char *shares[RIG_CUSTODIANS]; /* decrypted share texts (no newline) */
 };
 
@@ -100,6 +102,7 @@ static int group_teardown(void **state)
     free(w->op_pw);
     free(w->admin_pem);
     free(w->auditor_pem);
+    free(w->admin_rkey);
     for (int i = 0; i < RIG_CUSTODIANS; i++)
         free(w->shares[i]);
     free(w);
@@ -138,8 +141,14 @@ static void outputs_and_hashes(void **state)
         files++;
     }
     free(m);
-    /* plan, log.vkey, log-key.wrapped, 5 shares, 3 credentials, 2 anchors */
-    assert_int_equal(files, 13);
+    /* plan, log.vkey, log-key.wrapped, 5 shares, 3 credentials, 2 record keys, the
+     * record-keys anchor, 2 device anchors */
+    assert_int_equal(files, 16);
+    char *rk = rig_manifest_value(w->manifest, "record-key");
+    assert_non_null(rk);
+    assert_non_null(strstr(rk, "admin frank ed25519 "));
+    assert_non_null(strstr(rk, " credentials/admin-record-key-frank.age"));
+    free(rk);
     char *check = rig_manifest_value(w->manifest, "wrap-key.check");
     assert_non_null(check);
     assert_int_equal(strlen(check), 32);
@@ -181,6 +190,34 @@ static void holders_decrypt_with_age(void **state)
     w->auditor_pem = decrypt_or_die(w->r.auditor.identity, w->out, "credentials/auditor-hugo.age");
     assert_non_null(strstr(w->admin_pem, "-----BEGIN PRIVATE KEY-----"));
     assert_non_null(strstr(w->auditor_pem, "-----BEGIN PRIVATE KEY-----"));
+    /* The record keys: Ed25519, each only for its holder, named in the anchors. */
+    w->admin_rkey = decrypt_or_die(w->r.admin.identity, w->out, "credentials/admin-record-key-frank.age");
+    char *au_rkey = decrypt_or_die(w->r.auditor.identity, w->out,
+                                   "credentials/auditor-record-key-hugo.age");
+    snprintf(other, sizeof other, "%s/credentials/auditor-record-key-hugo.age", w->out);
+    assert_null(rig_age_decrypt(w->r.admin.identity, other));
+    char anchors[2 * RIG_PATH];
+    snprintf(anchors, sizeof anchors, "%s/audit/%s", w->out, SIGNET_RKEYS_FILE);
+    signet_rkeys keys;
+    assert_int_equal(signet_rkeys_load(anchors, &keys), SIGNET_OK);
+    assert_int_equal(keys.n, 2);
+    const char *pems[2] = {w->admin_rkey, au_rkey};
+    const char *roles[2] = {"admin", "auditor"}, *holders[2] = {"frank", "hugo"};
+    for (int i = 0; i < 2; i++) {
+        BIO *b = BIO_new_mem_buf(pems[i], -1);
+        EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+        BIO_free(b);
+        assert_non_null(k);
+        assert_true(EVP_PKEY_is_a(k, "ED25519")); /* not the P-256 authentication key */
+        char id[9];
+        assert_int_equal(signet_rkey_id_of(k, id), SIGNET_OK);
+        const signet_rkey *a = signet_rkeys_find(&keys, id);
+        assert_non_null(a);
+        assert_string_equal(a->role, roles[i]);
+        assert_string_equal(a->holder, holders[i]);
+        EVP_PKEY_free(k);
+    }
+    free(au_rkey);
 
     /* No file of the outputs holds a share, the password or a private key. */
     char cmd[2 * RIG_PATH];
@@ -379,6 +416,8 @@ static void log_key_and_trail(void **state)
     snprintf(rec, sizeof rec, "%s/records.log", trail);
     assert_true(rig_file_contains(rec, "type=service"));
     assert_true(rig_file_contains(rec, "type=checkpoint"));
+    /* Service records are signed (assert_trail_clean verified the signatures). */
+    assert_true(rig_file_contains(rec, "event=in note=provisioned%20by%20key%20ceremony%20as%20the%20primary signer="));
     snprintf(rec, sizeof rec, "%s/checkpoints", trail);
     assert_true(rig_file_contains(rec, "test.example/signet-audit\n"));
     /* The device logs in the trail show the factory key's deletion by the admin. */
@@ -551,6 +590,11 @@ static void restore_with_identities_and_keystore(void **state)
     assert_trail_clean(trail, &k);
     snprintf(rec, sizeof rec, "%s/records.log", trail);
     assert_true(rig_file_contains(rec, "event=in"));
+    /* A new trail gets new record keys for the plan's admin and auditor. */
+    snprintf(rec, sizeof rec, "%s/%s", trail, SIGNET_RKEYS_FILE);
+    assert_true(rig_file_contains(rec, "role=admin holder=frank"));
+    snprintf(rec, sizeof rec, "%s/credentials/admin-record-key-frank.age", out);
+    assert_int_equal(access(rec, F_OK), 0);
     snprintf(rec, sizeof rec, "%s/restore-manifest.txt", out);
     assert_true(rig_file_contains(rec, "shares-used 2,4,5"));
     free(op);
@@ -615,13 +659,22 @@ static void restore_known_device_with_admin_reset(void **state)
     snprintf(ids, sizeof ids, "--identity '%s' --identity '%s' --identity '%s' --trail '%s'",
              w->r.custodian[0].identity, w->r.custodian[2].identity, w->r.custodian[3].identity,
              trail);
-    char prefix[3 * RIG_PATH];
+    char prefix[3 * RIG_PATH], rkey[2 * RIG_PATH], extra[3 * RIG_PATH];
     snprintf(prefix, sizeof prefix, "--auth-key 2 --auth-key-file '%s' ", pem);
+    /* The trail names record keys: without one the restore refuses before the reset. */
     restore_args(w, args + strlen(prefix), sizeof args - strlen(prefix), w->bak.url, out, ids, NULL);
     memcpy(args, prefix, strlen(prefix));
     char *err = NULL;
+    assert_int_equal(rig_signet(NULL, args, NULL, NULL, &err), 2);
+    assert_non_null(strstr(err, "names record keys"));
+    free(err);
+    snprintf(rkey, sizeof rkey, "%s/admin-rkey.pem", w->r.dir);
+    assert_int_equal(test_write_file(rkey, w->admin_rkey, strlen(w->admin_rkey)), 0);
+    snprintf(extra, sizeof extra, "--record-key '%s'", rkey);
+    restore_args(w, args + strlen(prefix), sizeof args - strlen(prefix), w->bak.url, out, ids, extra);
+    memcpy(args, prefix, strlen(prefix));
     assert_int_equal(rig_signet(NULL, args, NULL, NULL, &err), 0);
-    assert_non_null(strstr(err, "known to the trail"));
+    assert_non_null(strstr(err, "reset record signed before the reset"));
     free(err);
     /* The ceremony's credentials no longer open the backup; the new ones do. */
     hsm_conn *c = NULL;
@@ -633,12 +686,35 @@ static void restore_known_device_with_admin_reset(void **state)
     assert_int_equal(rig_login_password(w->bak.url, OPERATOR_ID, op, &c, &s), SIGNET_OK);
     rig_logout(c, s);
     free(op);
-    /* The trail verifies: the restart of device 1002's log has its reset record. */
-    signet_vkey k = manifest_vkey(w->manifest);
-    assert_trail_clean(trail, &k);
+    /* The restart of device 1002's log follows its signed reset record, bound to the
+     * last entry before the reset: no device-reset finding.  The drain before the
+     * reset shows what this test did to the backup behind the trail's back (its
+     * helpers consumed log entries without draining them): entries lost, an
+     * incident, which the admin acknowledges with the record key. */
+    char vpath[3 * RIG_PATH];
+    snprintf(vpath, sizeof vpath, "%s/log.vkey", trail);
+    signet_verify_opts vo = {.vkey_path = vpath};
+    signet_report *rep = NULL;
+    assert_int_equal(signet_trail_verify(trail, &vo, &rep), SIGNET_E_VERIFY);
+    assert_true(signet_report_count(rep) >= 1);
+    for (size_t i = 0; i < signet_report_count(rep); i++) {
+        const signet_finding *f = signet_report_finding(rep, i);
+        if (f->kind != SIGNET_FIND_GAP || strcmp(f->file, "device-1002.log") != 0)
+            signet_report_print(rep, stderr);
+        assert_int_equal(f->kind, SIGNET_FIND_GAP);
+        assert_string_equal(f->file, "device-1002.log");
+        snprintf(args, sizeof args, "audit acknowledge %s --reason 'test helpers consumed the "
+                 "log' --record-key '%s' --dir '%s'", f->hash, rkey, trail);
+        assert_int_equal(rig_signet(NULL, args, NULL, NULL, NULL), 0);
+    }
+    signet_report_free(rep);
+    assert_int_equal(signet_trail_verify(trail, &vo, &rep), SIGNET_OK);
+    for (size_t i = 0; i < signet_report_count(rep); i++)
+        assert_true(signet_report_finding(rep, i)->acknowledged);
+    signet_report_free(rep);
     char rec[3 * RIG_PATH];
     snprintf(rec, sizeof rec, "%s/records.log", trail);
-    assert_true(rig_file_contains(rec, "dev=1002 event=reset"));
+    assert_true(rig_file_contains(rec, "event=reset note=reset%20for%20a%20restore%20from%20the%20ceremony%27s%20shares signer="));
 }
 
 static void help_texts(void **state)

@@ -410,6 +410,293 @@ static const char *logout_ends_private_use(struct ctx *c)
     return NULL;
 }
 
+static const char *initialize_twice(struct ctx *c)
+{
+    CK_RV rv = c->f->C_Initialize(NULL);
+    if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+        return why_rv("a second C_Initialize", rv);
+    return NULL;
+}
+
+static bool blank_padded(const CK_UTF8CHAR *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == 0)
+            return false;
+    return true;
+}
+
+/* Text fields are blank-padded, never NUL-terminated (PKCS#11 2.40 3.2). */
+static const char *text_fields(struct ctx *c)
+{
+    CK_SLOT_INFO si;
+    CK_TOKEN_INFO ti;
+    CK_INFO i;
+    EXPECT(c->f->C_GetInfo(&i) == CKR_OK && blank_padded(i.manufacturerID, 32) &&
+           blank_padded(i.libraryDescription, 32), "CK_INFO text fields");
+    EXPECT(c->f->C_GetSlotInfo(c->slot, &si) == CKR_OK, "C_GetSlotInfo");
+    EXPECT(si.flags & CKF_TOKEN_PRESENT, "no CKF_TOKEN_PRESENT");
+    EXPECT(blank_padded(si.slotDescription, 64) && blank_padded(si.manufacturerID, 32),
+           "slot text fields");
+    EXPECT(c->f->C_GetTokenInfo(c->slot, &ti) == CKR_OK, "C_GetTokenInfo");
+    EXPECT(blank_padded(ti.label, 32) && blank_padded(ti.manufacturerID, 32) &&
+           blank_padded(ti.model, 16) && blank_padded(ti.serialNumber, 16),
+           "token text fields");
+    EXPECT(ti.ulMinPinLen <= ti.ulMaxPinLen, "ulMinPinLen above ulMaxPinLen");
+    EXPECT(ti.flags & CKF_USER_PIN_INITIALIZED, "no CKF_USER_PIN_INITIALIZED");
+    CK_RV rv = c->f->C_GetSlotInfo(0x7ffffff0, &si);
+    if (rv != CKR_SLOT_ID_INVALID)
+        return why_rv("C_GetSlotInfo of an unknown slot", rv);
+    rv = c->f->C_GetTokenInfo(0x7ffffff0, &ti);
+    if (rv != CKR_SLOT_ID_INVALID)
+        return why_rv("C_GetTokenInfo of an unknown slot", rv);
+    return NULL;
+}
+
+/* C_Sign: a size query and a short buffer leave the operation active (5.2);
+ * operations belong to their session; a second C_SignInit is refused. */
+static const char *sign_buffer_rules(struct ctx *c)
+{
+    CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    uint8_t a[512], b[512];
+    CK_ULONG need = 0, n = 8;
+    CK_RV rv;
+    EXPECT(c->f->C_SignInit(c->s, &m, c->rsa_priv) == CKR_OK, "C_SignInit");
+    if ((rv = c->f->C_SignInit(c->s, &m, c->rsa_priv)) != CKR_OPERATION_ACTIVE)
+        return why_rv("a second C_SignInit", rv);
+    CK_SESSION_HANDLE other;
+    EXPECT(c->f->C_OpenSession(c->slot, CKF_SERIAL_SESSION, NULL, NULL, &other) == CKR_OK,
+           "open");
+    rv = c->f->C_Sign(other, (CK_BYTE_PTR)MSG, sizeof MSG, a, &n);
+    c->f->C_CloseSession(other);
+    if (rv != CKR_OPERATION_NOT_INITIALIZED)
+        return why_rv("C_Sign in a session without the operation", rv);
+    EXPECT(c->f->C_Sign(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, NULL, &need) == CKR_OK && need >= 256,
+           "size query");
+    n = 8;
+    if ((rv = c->f->C_Sign(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, a, &n)) != CKR_BUFFER_TOO_SMALL)
+        return why_rv("an 8-byte signature buffer", rv);
+    EXPECT(n == need, "a short buffer does not get the length");
+    n = sizeof a;
+    EXPECT(c->f->C_Sign(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, a, &n) == CKR_OK && n == need,
+           "the operation did not survive the short buffer");
+    if ((rv = c->f->C_Sign(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, a, &n)) !=
+        CKR_OPERATION_NOT_INITIALIZED)
+        return why_rv("C_Sign after the signature was made", rv);
+    EXPECT(c->f->C_SignInit(c->s, &m, c->rsa_priv) == CKR_OK, "C_SignInit");
+    CK_ULONG nb = sizeof b;
+    EXPECT(c->f->C_Sign(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, b, &nb) == CKR_OK && nb == n &&
+           memcmp(a, b, n) == 0, "PKCS#1 v1.5 signatures of the same data differ");
+    return NULL;
+}
+
+/* ---- handles, attributes, login states (what a general consumer relies on) ------------- */
+static const char *handle_edges(struct ctx *c)
+{
+    CK_SESSION_HANDLE s;
+    CK_SESSION_INFO si;
+    CK_RV rv;
+    EXPECT(c->f->C_OpenSession(0x7ffffff0, CKF_SERIAL_SESSION, NULL, NULL, &s) ==
+           CKR_SLOT_ID_INVALID, "C_OpenSession on an unknown slot");
+    EXPECT(c->f->C_OpenSession(c->slot, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK, "open");
+    EXPECT(c->f->C_CloseSession(s) == CKR_OK, "close");
+    if ((rv = c->f->C_CloseSession(s)) != CKR_SESSION_HANDLE_INVALID)
+        return why_rv("closing a closed session", rv);
+    EXPECT(c->f->C_GetSessionInfo(s, &si) == CKR_SESSION_HANDLE_INVALID,
+           "C_GetSessionInfo on a closed session");
+    uint8_t v[64];
+    CK_ATTRIBUTE a = {CKA_LABEL, v, sizeof v};
+    if ((rv = c->f->C_GetAttributeValue(c->s, 0x7ffffff0, &a, 1)) != CKR_OBJECT_HANDLE_INVALID)
+        return why_rv("C_GetAttributeValue of an unknown object", rv);
+    a.ulValueLen = sizeof v;
+    if ((rv = c->f->C_GetAttributeValue(c->s, CK_INVALID_HANDLE, &a, 1)) !=
+        CKR_OBJECT_HANDLE_INVALID)
+        return why_rv("C_GetAttributeValue of CK_INVALID_HANDLE", rv);
+    CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    if ((rv = c->f->C_SignInit(c->s, &m, 0x7ffffff0)) != CKR_KEY_HANDLE_INVALID)
+        return why_rv("C_SignInit with an unknown key", rv);
+    if ((rv = c->f->C_VerifyInit(c->s, &m, CK_INVALID_HANDLE)) != CKR_KEY_HANDLE_INVALID)
+        return why_rv("C_VerifyInit with CK_INVALID_HANDLE", rv);
+    return NULL;
+}
+
+static const char *find_operation_rules(struct ctx *c)
+{
+    CK_OBJECT_HANDLE h[4];
+    CK_ULONG n = 0;
+    CK_RV rv;
+    if ((rv = c->f->C_FindObjects(c->s, h, 4, &n)) != CKR_OPERATION_NOT_INITIALIZED)
+        return why_rv("C_FindObjects without C_FindObjectsInit", rv);
+    if ((rv = c->f->C_FindObjectsFinal(c->s)) != CKR_OPERATION_NOT_INITIALIZED)
+        return why_rv("C_FindObjectsFinal without C_FindObjectsInit", rv);
+    EXPECT(c->f->C_FindObjectsInit(c->s, NULL, 0) == CKR_OK, "C_FindObjectsInit");
+    if ((rv = c->f->C_FindObjectsInit(c->s, NULL, 0)) != CKR_OPERATION_ACTIVE)
+        return why_rv("a second C_FindObjectsInit", rv);
+    /* one at a time, to the end, then nothing more */
+    CK_ULONG total = 0;
+    for (int i = 0; i < 1000; i++) {
+        EXPECT(c->f->C_FindObjects(c->s, h, 1, &n) == CKR_OK, "C_FindObjects");
+        if (n == 0)
+            break;
+        total += n;
+    }
+    EXPECT(total >= 4, "fewer than four objects (two key pairs) found one by one");
+    EXPECT(c->f->C_FindObjects(c->s, h, 4, &n) == CKR_OK && n == 0, "objects after the end");
+    EXPECT(c->f->C_FindObjectsFinal(c->s) == CKR_OK, "C_FindObjectsFinal");
+    return NULL;
+}
+
+/* PKCS#11 2.40 5.7 C_GetAttributeValue: every attribute of the template is
+ * processed; a short buffer gets CK_UNAVAILABLE_INFORMATION and
+ * CKR_BUFFER_TOO_SMALL, a sensitive one CKR_ATTRIBUTE_SENSITIVE, an unknown
+ * type CKR_ATTRIBUTE_TYPE_INVALID, and the others are still filled in. */
+static const char *attribute_buffers(struct ctx *c)
+{
+    uint8_t mod[1024], small[1], exp[1024];
+    CK_KEY_TYPE kt = 0;
+    CK_ATTRIBUTE q = {CKA_MODULUS, NULL, 0};
+    EXPECT(c->f->C_GetAttributeValue(c->s, c->rsa_pub, &q, 1) == CKR_OK && q.ulValueLen >= 256,
+           "size query of CKA_MODULUS");
+    CK_ULONG need = q.ulValueLen;
+    CK_ATTRIBUTE t[] = {{CKA_MODULUS, small, sizeof small}, {CKA_KEY_TYPE, &kt, sizeof kt}};
+    CK_RV rv = c->f->C_GetAttributeValue(c->s, c->rsa_pub, t, 2);
+    if (rv != CKR_BUFFER_TOO_SMALL)
+        return why_rv("a 1-byte buffer for CKA_MODULUS", rv);
+    EXPECT(t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION,
+           "short buffer: ulValueLen is not CK_UNAVAILABLE_INFORMATION");
+    EXPECT(kt == CKK_RSA && t[1].ulValueLen == sizeof kt,
+           "the attribute after a short buffer is not filled in");
+    CK_ATTRIBUTE e[] = {{CKA_PRIVATE_EXPONENT, exp, sizeof exp}, {CKA_MODULUS, mod, sizeof mod}};
+    rv = c->f->C_GetAttributeValue(c->s, c->rsa_priv, e, 2);
+    if (rv != CKR_ATTRIBUTE_SENSITIVE)
+        return why_rv("CKA_PRIVATE_EXPONENT of a sensitive key", rv);
+    EXPECT(e[0].ulValueLen == CK_UNAVAILABLE_INFORMATION, "sensitive: ulValueLen");
+    EXPECT(e[1].ulValueLen == need, "the modulus next to a sensitive attribute");
+    CK_ATTRIBUTE u[] = {{CKA_VALUE_BITS, exp, sizeof exp}, {CKA_KEY_TYPE, &kt, sizeof kt}};
+    kt = 0;
+    rv = c->f->C_GetAttributeValue(c->s, c->ec_pub, u, 2);
+    if (rv != CKR_ATTRIBUTE_TYPE_INVALID)
+        return why_rv("CKA_VALUE_BITS of an EC public key", rv);
+    EXPECT(u[0].ulValueLen == CK_UNAVAILABLE_INFORMATION && kt == CKK_EC,
+           "type invalid: ulValueLen, or the next attribute");
+    return NULL;
+}
+
+static const char *mechanism_ranges(struct ctx *c)
+{
+    CK_MECHANISM_INFO mi;
+    CK_ULONG n = 0;
+    EXPECT(c->f->C_GetMechanismList(c->slot, NULL, &n) == CKR_OK && n >= 4, "size query");
+    CK_MECHANISM_TYPE list[256];
+    CK_ULONG few = 1;
+    CK_RV rv = c->f->C_GetMechanismList(c->slot, list, &few);
+    if (rv != CKR_BUFFER_TOO_SMALL)
+        return why_rv("a one-entry buffer for the mechanism list", rv);
+    EXPECT(few == n, "a short buffer does not get the count");
+    EXPECT(n <= 256 && c->f->C_GetMechanismList(c->slot, list, &n) == CKR_OK, "the list");
+    for (CK_ULONG i = 0; i < n; i++) {
+        EXPECT(c->f->C_GetMechanismInfo(c->slot, list[i], &mi) == CKR_OK,
+               "a listed mechanism has no info");
+        EXPECT(mi.ulMinKeySize <= mi.ulMaxKeySize, "min key size above max");
+    }
+    EXPECT(c->f->C_GetMechanismInfo(c->slot, CKM_SHA256_RSA_PKCS, &mi) == CKR_OK &&
+           mi.ulMinKeySize <= 2048 && mi.ulMaxKeySize >= 2048,
+           "CKM_SHA256_RSA_PKCS does not cover 2048-bit keys (sizes in bits)");
+    EXPECT(c->f->C_GetMechanismInfo(c->slot, CKM_ECDSA, &mi) == CKR_OK &&
+           mi.ulMinKeySize <= 256 && mi.ulMaxKeySize >= 256,
+           "CKM_ECDSA does not cover P-256 (sizes in bits)");
+    rv = c->f->C_GetMechanismInfo(0x7ffffff0, CKM_ECDSA, &mi);
+    if (rv != CKR_SLOT_ID_INVALID)
+        return why_rv("C_GetMechanismInfo on an unknown slot", rv);
+    return NULL;
+}
+
+/* Multi-part signing gives the same deterministic signature as single-part, for
+ * each hashing mechanism; multi-part verification accepts it. */
+static const char *multipart_mechanisms(struct ctx *c)
+{
+    CK_RSA_PKCS_PSS_PARAMS pp = {CKM_SHA384, CKG_MGF1_SHA384, 48};
+    CK_MECHANISM ms[] = {{CKM_SHA256_RSA_PKCS, NULL, 0}, {CKM_SHA384_RSA_PKCS, NULL, 0},
+                         {CKM_SHA512_RSA_PKCS, NULL, 0}, {CKM_SHA1_RSA_PKCS, NULL, 0},
+                         {CKM_SHA384_RSA_PKCS_PSS, &pp, sizeof pp}};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+        uint8_t one[512], parts[512];
+        CK_ULONG n1 = sizeof one, n2 = sizeof parts;
+        CK_RV rv = c->f->C_SignInit(c->s, &ms[i], c->rsa_priv);
+        if (rv)
+            return why_rv("C_SignInit", rv);
+        EXPECT(c->f->C_Sign(c->s, (CK_BYTE_PTR)MSG, sizeof MSG, one, &n1) == CKR_OK, "C_Sign");
+        EXPECT(c->f->C_SignInit(c->s, &ms[i], c->rsa_priv) == CKR_OK, "C_SignInit");
+        for (size_t off = 0; off < sizeof MSG; off += 7) {
+            size_t len = sizeof MSG - off < 7 ? sizeof MSG - off : 7;
+            EXPECT(c->f->C_SignUpdate(c->s, (CK_BYTE_PTR)MSG + off, len) == CKR_OK,
+                   "C_SignUpdate");
+        }
+        CK_ULONG q = 0;
+        EXPECT(c->f->C_SignFinal(c->s, NULL, &q) == CKR_OK && q == n1, "C_SignFinal size query");
+        EXPECT(c->f->C_SignFinal(c->s, parts, &n2) == CKR_OK && n2 == n1, "C_SignFinal");
+        /* PKCS#1 v1.5 is deterministic; PSS is salted, so it is checked by verifying. */
+        EXPECT(ms[i].mechanism == CKM_SHA384_RSA_PKCS_PSS || memcmp(one, parts, n1) == 0,
+               "multi-part and single-part signatures differ");
+        EXPECT(c->f->C_VerifyInit(c->s, &ms[i], c->rsa_pub) == CKR_OK, "C_VerifyInit");
+        EXPECT(c->f->C_VerifyUpdate(c->s, (CK_BYTE_PTR)MSG, 5) == CKR_OK &&
+               c->f->C_VerifyUpdate(c->s, (CK_BYTE_PTR)MSG + 5, sizeof MSG - 5) == CKR_OK &&
+               c->f->C_VerifyFinal(c->s, parts, n2) == CKR_OK,
+               "the multi-part signature does not verify");
+        EXPECT(c->f->C_SignFinal(c->s, parts, &n2) == CKR_OPERATION_NOT_INITIALIZED,
+               "C_SignFinal after the operation ended");
+    }
+    return NULL;
+}
+
+/* Login states without an SO: a wrong PIN, logging out twice, the session state
+ * following the login, a PIN given again after logging out. */
+static const char *login_states(struct ctx *c)
+{
+    CK_SESSION_INFO si;
+    CK_RV rv;
+    EXPECT(c->f->C_Logout(c->s) == CKR_OK, "C_Logout");
+    if ((rv = c->f->C_Logout(c->s)) != CKR_USER_NOT_LOGGED_IN)
+        return why_rv("a second C_Logout", rv);
+    EXPECT(c->f->C_GetSessionInfo(c->s, &si) == CKR_OK && si.state == CKS_RO_PUBLIC_SESSION,
+           "logged out, the session is not CKS_RO_PUBLIC_SESSION");
+    char wrong[64];
+    snprintf(wrong, sizeof wrong, "%s-not", c->pin);
+    rv = c->f->C_Login(c->s, CKU_USER, (CK_UTF8CHAR_PTR)wrong, strlen(wrong));
+    if (rv != CKR_PIN_INCORRECT)
+        return why_rv("a wrong PIN is not CKR_PIN_INCORRECT", rv);
+    EXPECT(c->f->C_GetSessionInfo(c->s, &si) == CKR_OK && si.state == CKS_RO_PUBLIC_SESSION,
+           "a wrong PIN changed the session state");
+    EXPECT(c->f->C_Login(c->s, CKU_USER, (CK_UTF8CHAR_PTR)c->pin, strlen(c->pin)) == CKR_OK,
+           "login after a wrong PIN");
+    EXPECT(c->f->C_GetSessionInfo(c->s, &si) == CKR_OK && si.state == CKS_RO_USER_FUNCTIONS,
+           "logged in, the session is not CKS_RO_USER_FUNCTIONS");
+    return NULL;
+}
+
+/* C_CloseAllSessions closes every session of the slot and so ends the login;
+ * the check logs in again for what follows. */
+static const char *close_all_sessions(struct ctx *c)
+{
+    CK_SESSION_HANDLE a, b;
+    CK_SESSION_INFO si;
+    EXPECT(c->f->C_OpenSession(c->slot, CKF_SERIAL_SESSION, NULL, NULL, &a) == CKR_OK &&
+           c->f->C_OpenSession(c->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &b) ==
+           CKR_OK, "open two sessions");
+    EXPECT(c->f->C_CloseAllSessions(c->slot) == CKR_OK, "C_CloseAllSessions");
+    EXPECT(c->f->C_GetSessionInfo(a, &si) == CKR_SESSION_HANDLE_INVALID &&
+           c->f->C_GetSessionInfo(b, &si) == CKR_SESSION_HANDLE_INVALID &&
+           c->f->C_GetSessionInfo(c->s, &si) == CKR_SESSION_HANDLE_INVALID,
+           "a session survived C_CloseAllSessions");
+    EXPECT(c->f->C_CloseAllSessions(0x7ffffff0) == CKR_SLOT_ID_INVALID, "an unknown slot");
+    EXPECT(c->f->C_OpenSession(c->slot, CKF_SERIAL_SESSION, NULL, NULL, &c->s) == CKR_OK, "open");
+    EXPECT(c->f->C_GetSessionInfo(c->s, &si) == CKR_OK && si.state == CKS_RO_PUBLIC_SESSION,
+           "still logged in after C_CloseAllSessions");
+    EXPECT(c->f->C_Login(c->s, CKU_USER, (CK_UTF8CHAR_PTR)c->pin, strlen(c->pin)) == CKR_OK,
+           "login again");
+    return NULL;
+}
+
 /* ---- key generation ------------------------------------------------------------------ */
 static const char *generate_key_pair(struct ctx *c)
 {
@@ -468,8 +755,22 @@ static const struct {
     {"verify key type", verify_with_private_key},
     {"C_Encrypt RSA PKCS#1 v1.5 and OAEP", encrypt_rsa},
     {"C_Encrypt data length", encrypt_too_long},
+    {"C_Initialize twice", initialize_twice},
+    {"blank-padded text fields, slot and token info", text_fields},
+    {"C_Sign size query, short buffer, one operation per session", sign_buffer_rules},
+    {"session and object handle edge cases", handle_edges},
+    {"find operation rules", find_operation_rules},
+    {"C_GetAttributeValue short buffer, sensitive, unknown type", attribute_buffers},
+    {"mechanism list and key size ranges", mechanism_ranges},
+    {"multi-part sign/verify across RSA mechanisms", multipart_mechanisms},
+    /* From here on the user logs out and in again: some modules (SoftHSM2)
+     * drop the handles of private objects at logout, so no later check uses
+     * the handles found at the start. */
     {"logout", logout_ends_private_use},
     {"C_GenerateKeyPair EC P-256, signs at once", generate_key_pair},
+    {"login states", login_states},
+    /* last: it closes every session and logs in again */
+    {"C_CloseAllSessions", close_all_sessions},
 };
 
 void p11c_run(CK_FUNCTION_LIST *f, CK_SLOT_ID slot, const char *pin, const char *tag,

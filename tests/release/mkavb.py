@@ -5,6 +5,8 @@ no FEC), written from the avbtool / libavb sources independently of signet's C
 code, so the two check each other.  Signing uses the openssl command.
 
   mkavb.py image KEY.pem ALGORITHM SALT_HEX DATA_FILE OUT [PROP=VALUE ...]
+  (KEY.avbpubkey instead: the public key only, a zero signature, for comparing
+  everything but the signature with an image signed by a key held in an HSM)
   mkavb.py pubkey KEY.pem OUT          (avbtool extract_public_key format)
 """
 import hashlib
@@ -90,7 +92,8 @@ def image(key, alg_name, salt_hex, data_file, out, props):
         k, v = p.split("=", 1)
         descs += descriptor(0, struct.pack(">QQ", len(k), len(v)) + k.encode() + b"\0" +
                             v.encode() + b"\0")
-    pub = avb_pubkey(key)
+    unsigned = key.endswith(".avbpubkey")
+    pub = open(key, "rb").read() if unsigned else avb_pubkey(key)
     aux = descs + pub
     aux += b"\0" * (rup(len(aux), 64) - len(aux))
     auth_size = rup(hlen + slen, 64)
@@ -100,7 +103,7 @@ def image(key, alg_name, salt_hex, data_file, out, props):
                       len(descs), 0, 0, 0, rel, b"")
     assert len(hdr) == 256
     h = hashlib.new(halg, hdr + aux).digest()
-    sig = sign(key, halg, hdr + aux)
+    sig = b"\0" * slen if unsigned else sign(key, halg, hdr + aux)
     assert len(sig) == slen
     auth = h + sig + b"\0" * (auth_size - hlen - slen)
     vbmeta = hdr + auth + aux

@@ -1,7 +1,14 @@
 #!/usr/bin/env python3
 """Synthetic AOSP target-files package for tests and the demo.
 
-  mktf.py OUTDIR [--apks N] [--apexes N] [--apex-with-apk] [--extra MEMBER]...
+  mktf.py OUTDIR [--apks N] [--apexes N] [--apex-with-apk] [--erofs] [--capex]
+                [--extra MEMBER]...
+
+--apex-with-apk: the first APEX's ext4 payload holds app/Inner/Inner.apk (signed with
+the platform development key, listed in apkcerts.txt by file name, as AOSP lists
+APKs inside APEXes); --erofs: the second APEX's payload is EROFS and holds
+app/Inner2/Inner2.apk; --capex: the last APEX is compressed (.capex: original_apex and
+meta files, as apex_compression_tool makes it).
 
 Writes OUTDIR/dev/ (development keys and certificates under AOSP's
 build/make/target/product/security, as the AOSP tree has them) and
@@ -87,19 +94,26 @@ def der_hex(cert):
     return out.hex()
 
 
-def apex(work, name, dev_payload, dev_container, with_apk):
+def apex(work, name, dev_payload, dev_container, inner=None, erofs=False, capex=False):
+    """inner: (apk name, development key) of an APK inside the payload."""
     d = os.path.join(work, name + ".root")
     os.makedirs(os.path.join(d, "etc"), exist_ok=True)
     open(os.path.join(d, "apex_manifest.pb"), "wb").write(b"\x0a" + bytes([len(name)]) +
                                                           name.encode())
     open(os.path.join(d, "etc", "data.bin"), "wb").write(os.urandom(30000))
-    if with_apk:
-        os.makedirs(os.path.join(d, "app"), exist_ok=True)
-        open(os.path.join(d, "app", "Inner.apk"), "wb").write(b"PK\3\4 not a real apk")
+    if inner:
+        apk_name, key_base = inner
+        stem = apk_name[:-4]
+        os.makedirs(os.path.join(d, "app", stem), exist_ok=True)
+        apk(os.path.join(d, "app", stem, apk_name), key_base, 29)
     img = os.path.join(work, name + ".fs")
-    run("mkfs.ext4", "-q", "-F", "-b", "4096", "-O", "^has_journal", "-E",
-        "root_owner=0:0,hash_seed=00000000-0000-0000-0000-000000000000", "-U",
-        "00000000-0000-0000-0000-000000000001", "-d", d, img, "256k")
+    if erofs:
+        run("mkfs.erofs", "--quiet", "-T1230768000", "-U00000000-0000-0000-0000-000000000002",
+            "--all-root", img, d)
+    else:
+        run("mkfs.ext4", "-q", "-F", "-b", "4096", "-O", "^has_journal", "-E",
+            "root_owner=0:0,hash_seed=00000000-0000-0000-0000-000000000000", "-U",
+            "00000000-0000-0000-0000-000000000001", "-d", d, img, "256k")
     payload = os.path.join(work, name + ".payload")
     run(sys.executable, os.path.join(HERE, "mkavb.py"), "image", dev_payload + ".pem",
         "SHA256_RSA2048", "aabbccdd" * 8, img, payload, "apex.key=" + name)
@@ -112,12 +126,23 @@ def apex(work, name, dev_payload, dev_container, with_apk):
         z.write(payload, "apex_payload.img", zipfile.ZIP_STORED)
         z.write(pub, "apex_pubkey", zipfile.ZIP_STORED)
     out = os.path.join(work, name + ".apex")
+    sign_container(unsigned, out, dev_container)
+    if capex:
+        with zipfile.ZipFile(out) as a, zipfile.ZipFile(unsigned, "w") as z:
+            z.write(out, "original_apex", zipfile.ZIP_DEFLATED)
+            for m in ("apex_manifest.pb", "apex_pubkey", "AndroidManifest.xml"):
+                z.writestr(m, a.read(m), zipfile.ZIP_DEFLATED)
+        out = os.path.join(work, name + ".capex")
+        sign_container(unsigned, out, dev_container)
+    return out
+
+
+def sign_container(unsigned, out, dev_container):
     run("apksigner", "sign", "--key", dev_container + ".pk8", "--cert",
         dev_container + ".x509.pem", "--min-sdk-version", "29", "--in", unsigned, "--out", out)
     for p in (out + ".idsig", unsigned):
         if os.path.exists(p):
             os.unlink(p)
-    return out
 
 
 def main():
@@ -126,6 +151,8 @@ def main():
     ap.add_argument("--apks", type=int, default=4)
     ap.add_argument("--apexes", type=int, default=1)
     ap.add_argument("--apex-with-apk", action="store_true")
+    ap.add_argument("--erofs", action="store_true")
+    ap.add_argument("--capex", action="store_true")
     ap.add_argument("--extra", action="append", default=[])
     a = ap.parse_args()
     dev = os.path.join(a.out, "dev")
@@ -159,8 +186,16 @@ def main():
     for i in range(a.apexes):
         name = "com.android.synth%d" % i
         dp = key(dev, "packages/modules/synth/%s" % name)
-        path = apex(work, name, dp, dp, a.apex_with_apk and i == 0)
-        members["SYSTEM/apex/%s.apex" % name] = open(path, "rb").read()
+        inner = None
+        if (i == 0 and a.apex_with_apk) or (i == 1 and a.erofs):
+            apk_name = "Inner.apk" if i == 0 else "Inner2.apk"
+            inner = (apk_name, platform)
+            apkcerts.append('name="%s" certificate="%s/platform.x509.pem" private_key="%s/'
+                            'platform.pk8" partition="system"' % (apk_name, SEC, SEC))
+        capex = a.capex and i == a.apexes - 1
+        path = apex(work, name, dp, dp, inner, erofs=a.erofs and i == 1, capex=capex)
+        members["SYSTEM/apex/%s.%s" % (name, "capex" if capex else "apex")] = \
+            open(path, "rb").read()
         apexkeys.append('name="%s.apex" public_key="%s.avbpubkey" private_key="%s.pem" '
                         'container_certificate="%s.x509.pem" container_private_key="%s.pk8" '
                         'partition="system"' % (name, dp[len(dev) + 1:], dp[len(dev) + 1:],
@@ -193,7 +228,7 @@ def main():
     with zipfile.ZipFile(os.path.join(a.out, "target_files.zip"), "w") as z:
         for m in sorted(members):
             info = zipfile.ZipInfo(m, (2009, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED if m.endswith((".apk", ".apex", ".gz")) \
+            info.compress_type = zipfile.ZIP_STORED if m.endswith((".apk", ".apex", ".capex", ".gz")) \
                 else zipfile.ZIP_DEFLATED
             z.writestr(info, members[m])
 

@@ -3,7 +3,7 @@
  * key; re-signing a SHA256_RSA2048 image for another key with SHA512_RSA2048 gives exactly the image
  * built directly with that key and the same salt; tampered data, tree, descriptors
  * and signature are refused; a table of malformed headers and footers, each with
- * its message. */
+ * its message; a rebuilt file system re-signed equals mkavb.py's direct build. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,7 +43,9 @@ static int setup(void **state)
              "2>/dev/null && head -c 300000 /dev/urandom > data && "
              "$M image k1.pem SHA256_RSA2048 5eed0123456789abcdef data img1 apex.key=com.x && "
              "$M image k2.pem SHA512_RSA2048 5eed0123456789abcdef data img2 apex.key=com.x && "
-             "$M pubkey k1.pem pub1 && $M pubkey k2.pem pub2",
+             "$M pubkey k1.pem pub1 && $M pubkey k2.pem pub2 && "
+             "head -c 123457 /dev/urandom > data3 && "
+             "$M image k2.pem SHA512_RSA2048 5eed0123456789abcdef data3 img3 apex.key=com.x",
              dir, src);
     return run_cmd(cmd, NULL) == 0 ? 0 : -1;
 }
@@ -207,6 +209,39 @@ static void malformed_refused(void **state)
     free(orig);
 }
 
+/* A rebuilt file system (another size, other bytes) under img1's vbmeta, re-signed
+ * with k2, is exactly the image mkavb.py builds from that file system with k2 and
+ * the same salt and properties; inputs that are not footed images are refused. */
+static void rebuild_matches_direct_build(void **state)
+{
+    size_t il, dl, i3l, p2l;
+    uint8_t *img = load("img1", &il), *data = load("data3", &dl), *img3 = load("img3", &i3l),
+            *p2 = load("pub2", &p2l);
+    sb_wr reb, out;
+    sbw_init(&reb, 1 << 24);
+    sbw_init(&out, 1 << 24);
+    assert_int_equal(signet_avb_rebuild(img, il, data, dl, &reb), SIGNET_OK);
+    /* The stale signature (k1's, over the old vbmeta) no longer verifies. */
+    assert_int_not_equal(signet_avb_image_verify(reb.p, reb.len, NULL, 0), SIGNET_OK);
+    signet_avb_resign r;
+    assert_int_equal(signet_avb_resign_begin(reb.p, reb.len, p2, p2l, "SHA512_RSA2048", &r),
+                     SIGNET_OK);
+    uint8_t sig[1024];
+    size_t sl = sign_digest("k2.pem", &r, sig);
+    assert_int_equal(signet_avb_resign_finish(&r, reb.p, reb.len, sig, sl, &out), SIGNET_OK);
+    signet_avb_resign_free(&r);
+    assert_int_equal(out.len, i3l);
+    assert_memory_equal(out.p, img3, i3l);
+    assert_int_equal(signet_avb_image_verify(out.p, out.len, p2, p2l), SIGNET_OK);
+    sbw_free(&out);
+    sbw_init(&out, 1 << 24);
+    assert_int_equal(signet_avb_rebuild(data, dl, data, dl, &out), SIGNET_E_PARSE);
+    assert_int_equal(signet_avb_rebuild(img, il, data, 0, &out), SIGNET_E_ARG);
+    sbw_free(&out);
+    sbw_free(&reb);
+    free(img), free(data), free(img3), free(p2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +249,7 @@ int main(void)
         cmocka_unit_test(resign_matches_direct_build),
         cmocka_unit_test(tamper_refused),
         cmocka_unit_test(malformed_refused),
+        cmocka_unit_test(rebuild_matches_direct_build),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,160 @@
+/* signet apk lineage: make or extend an APK signing-certificate lineage (key
+ * rotation; include/signet/apk_lineage.h), the twin of `apksigner rotate`, and
+ * print one as `apksigner lineage --print-certs` does.  The old key's signature
+ * over the new certificate goes through the signing path. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include "apk_cli.h"
+#include "file_io.h"
+#include "signet/apk_lineage.h"
+#include "signet/keystore.h"
+#include "signet/sign.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: signet apk lineage --old-key OLD --new-key NEW [--in LINEAGE] --out LINEAGE\n"
+        "       signet apk lineage --in LINEAGE --print-certs\n"
+        "\n"
+        "Key rotation for APKs (APK Signature Scheme v3, Android 9 and later): the old\n"
+        "key OLD signs the certificate of the new key NEW (one signature through the\n"
+        "signing path, with its audit record naming LINEAGE), and the lineage file is\n"
+        "written as `apksigner rotate` writes it.  With --in, the rotation extends that\n"
+        "lineage, whose newest signer must be OLD.  Then sign with the new key:\n"
+        "  signet apk sign --key NEW --lineage LINEAGE --in IN.apk --out OUT.apk\n"
+        "(v3 is signed by NEW and carries the lineage; v2 by the lineage's oldest key).\n"
+        "Both keys keep apksigner's default capabilities (installed data, shared UID,\n"
+        "permissions, auth; no rollback).  Shared-UID apps need v3.1 (Android 13) to\n"
+        "rotate, which this command does not write; AVB, OTA and APEX payload keys\n"
+        "cannot be rotated by a lineage at all.\n"
+        "\n"
+        "  --print-certs    list the lineage's signers, oldest first, with the SHA-256\n"
+        "                   of each certificate and its capabilities\n");
+}
+
+static signet_rc read_lineage(const char *path, signet_apk_lineage *l)
+{
+    sb_wr f;
+    signet_rc rc = cli_read_file(path, 1u << 20, &f);
+    if (rc)
+        return rc;
+    rc = signet_apk_lineage_read(f.p, f.len, l);
+    sbw_free(&f);
+    return rc ? signet_wrap(rc, "%s", path) : SIGNET_OK;
+}
+
+static void print_certs(const signet_apk_lineage *l)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } caps[] = {{SIGNET_APK_CAP_INSTALLED_DATA, "installed data capability"},
+                {SIGNET_APK_CAP_SHARED_UID, "shared UID capability    "},
+                {SIGNET_APK_CAP_PERMISSION, "permission capability    "},
+                {SIGNET_APK_CAP_ROLLBACK, "rollback capability      "},
+                {SIGNET_APK_CAP_AUTH, "auth capability          "}}; /* as apksigner aligns them */
+    for (size_t i = 0; i < l->n; i++) {
+        const uint8_t *p = l->v[i].cert;
+        X509 *x = d2i_X509(NULL, &p, (long)l->v[i].cert_len);
+        char dn[256] = "?";
+        if (x)
+            X509_NAME_oneline(X509_get_subject_name(x), dn, sizeof dn);
+        X509_free(x);
+        uint8_t h[32];
+        SHA256(l->v[i].cert, l->v[i].cert_len, h);
+        printf("Signer #%zu in lineage certificate DN: %s\n", i + 1, dn);
+        printf("Signer #%zu in lineage certificate SHA-256 digest: ", i + 1);
+        for (int k = 0; k < 32; k++)
+            printf("%02x", h[k]);
+        printf("\n");
+        for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++)
+            printf("Has %s: %s\n", caps[c].name,
+                   (l->v[i].flags & caps[c].bit) ? "true" : "false");
+    }
+}
+
+int apk_cmd_lineage(const struct cli_globals *g, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"old-key", required_argument, 0, 'o'}, {"new-key", required_argument, 0, 'n'},
+        {"in", required_argument, 0, 'i'}, {"out", required_argument, 0, 'w'},
+        {"print-certs", no_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *old_key = NULL, *new_key = NULL, *in = NULL, *out = NULL;
+    bool print = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': old_key = optarg; break;
+        case 'n': new_key = optarg; break;
+        case 'i': in = optarg; break;
+        case 'w': out = optarg; break;
+        case 'p': print = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("apk lineage", "unexpected argument '%s'", argv[optind]);
+    bool rotate = old_key || new_key || out;
+    if (rotate && (!old_key || !new_key || !out))
+        return cli_usage_error("apk lineage", "a rotation needs --old-key, --new-key and --out");
+    if (!rotate && !(in && print))
+        return cli_usage_error("apk lineage", "give --old-key/--new-key/--out, or --in with "
+                                              "--print-certs");
+    signet_apk_lineage l;
+    memset(&l, 0, sizeof l);
+    signet_rc rc = in ? read_lineage(in, &l) : SIGNET_OK;
+    if (rc == SIGNET_OK && rotate) {
+        signet_signer *s = NULL;
+        rc = cli_open_signer(g, &s);
+        rc = rc ? rc : signet_apk_lineage_rotate(s, &l, old_key, new_key, out, "signet apk lineage");
+        sb_wr w;
+        sbw_init(&w, 1u << 20);
+        rc = rc ? rc : signet_apk_lineage_write(&l, &w);
+        rc = rc ? rc : cli_write_file(out, w.p, w.len);
+        sbw_free(&w);
+        signet_signer_close(s);
+    }
+    if (rc == SIGNET_OK && print)
+        print_certs(&l);
+    signet_apk_lineage_free(&l);
+    return rc ? cli_report(rc) : 0;
+}
+
+signet_rc apk_batch_set_lineage(struct apk_batch *b, const char *path)
+{
+    b->lineage = calloc(1, sizeof *b->lineage);
+    if (!b->lineage)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory for a lineage");
+    signet_rc rc = read_lineage(path, b->lineage);
+    if (rc == SIGNET_OK)
+        b->opts.lineage = b->lineage;
+    return rc;
+}
+
+signet_rc apk_batch_find_old_key(struct apk_batch *b, signet_keystore *ks)
+{
+    if (!b->lineage)
+        return SIGNET_OK;
+    const signet_apk_lineage_node *first = &b->lineage->v[0];
+    sb_wr der;
+    sbw_init(&der, 1u << 16);
+    for (size_t i = 0; i < signet_keystore_count(ks) && !b->old_key; i++) {
+        const signet_keymap_entry *e = signet_keystore_entry(ks, i);
+        sbw_reset(&der);
+        if (signet_keystore_cert_der(ks, e->name, &der) == SIGNET_OK && der.len == first->cert_len &&
+            memcmp(der.p, first->cert, der.len) == 0)
+            b->old_key = strdup(e->name);
+    }
+    sbw_free(&der);
+    if (!b->old_key)
+        return signet_fail(SIGNET_E_NOTFOUND, "the lineage's oldest signer (it signs v2) is no "
+                                              "key of the key store; import it with `signet keys "
+                                              "import` or sign with apksigner");
+    return SIGNET_OK;
+}
