@@ -176,6 +176,8 @@ typedef struct {
     uint16_t auth_id;          /* authentication key of the session */
     uint32_t serial;           /* the device */
     uint64_t seq;              /* the device log entry (running count) of the operation; 0 = none */
+    bool no_log;               /* sign: the device keeps no log (a PKCS#11 token): the record
+                                * stands alone, seq 0 ("log=none" in the line) */
     /* sign, key */
     char key_name[64];
     uint16_t key_id;
@@ -235,6 +237,9 @@ typedef struct {
 /* seq: the device entry of the signature. */
 signet_rc signet_record_sign(signet_record *r, uint32_t serial, uint16_t auth_id, uint64_t seq,
                              const signet_rec_sig *s);
+/* A signature by a device that keeps no log (a PKCS#11 token): no entry to name. */
+signet_rc signet_record_sign_nolog(signet_record *r, uint32_t serial, uint16_t auth_id,
+                                   const signet_rec_sig *s);
 /* Before the device is asked (sig unused). */
 signet_rc signet_record_intent(signet_record *r, uint32_t serial, uint16_t auth_id,
                                const signet_rec_sig *s);
@@ -389,6 +394,12 @@ signet_rc signet_audit_drain(signet_trail *t, hsm_session *s, uint32_t serial,
  * log of this device.  Never arm a session that only reads (audit verify --device):
  * a drain consumes entries, and a second trail drained from them would fork. */
 signet_rc signet_audit_arm(hsm_session *s, const char *dir, bool *armed);
+/* Before resetting device `serial` (session s): drains its log into t and appends the
+ * reset record signed by rkey, bound to the last entry.  Keep t locked until the reset
+ * is done, so that no drain (this process's session hook included) comes between:
+ * the restart must follow the entry the record names.  out (may be NULL): the drain. */
+signet_rc signet_audit_before_reset(signet_trail *t, hsm_session *s, uint32_t serial, const char *note,
+                                    EVP_PKEY *rkey, signet_drain_result *out);
 /* The newest successful entry of a drain with this command, target key and session
  * key; NULL when there is none. */
 const signet_dev_entry *signet_drain_find(const signet_drain_result *d, uint8_t command,
@@ -440,6 +451,7 @@ typedef enum {
     SIGNET_FIND_ACK,           /* an acknowledgement that does not verify (a forged one) */
     SIGNET_FIND_SERVICE,       /* a service record not signed by a record key, or bound to no
                                 * device entry before it (a forged one) */
+    SIGNET_FIND_NO_DEVICE_LOG, /* sign records of a device without a log stand alone (notice) */
 } signet_finding_kind;
 
 /* How much a finding matters (docs/audit.md, "Findings"):

@@ -121,6 +121,10 @@ typedef struct {
      * NULL = open the plan's.  They are not closed. */
     hsm_conn *primary;
     hsm_conn *backup;
+    /* The admin holder's age identity file: lets a rerun reset a device whose factory
+     * key an earlier attempt deleted, with that attempt's admin credential
+     * (OUT/failed-attempts/N/credentials/admin-NAME.age).  NULL = not given. */
+    const char *admin_identity;
     signet_progress_fn progress;
     void *progress_ctx;
 } signet_provision_opts;

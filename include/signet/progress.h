@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 typedef struct {
@@ -21,6 +22,13 @@ void signet_progress_begin(signet_progress *p, FILE *out, size_t total);
 /* Announces step done+1 as it starts: "N/TOTAL <message> (elapsed, ~left)". */
 void signet_progress_step(signet_progress *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The same line without the newline into buf (cap bytes), whether or not the
+ * progress has a stream: for callers that route lines elsewhere (the ceremony's
+ * transcript and callback). */
+void signet_progress_format(const signet_progress *p, char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void signet_progress_vformat(const signet_progress *p, char *buf, size_t cap, const char *fmt,
+                             va_list ap);
 /* Marks one step finished (the estimate is the mean time of finished steps). */
 void signet_progress_done(signet_progress *p);
 /* Seconds since begin. */

@@ -274,6 +274,10 @@ typedef struct {
 } signet_release_check;
 signet_rc signet_release_verify(signet_release_check *c, const signet_tf *tf,
                                 const signet_rplan *p);
+/* The name of AOSP's public development certificate ("testkey", "platform",
+ * "shared", "media") with this SHA-256 fingerprint of its DER, or NULL. */
+const char *signet_release_aosp_test_key(const uint8_t sha256[32]);
+
 /* Device signatures the plan needs at most (2 per APK, 3 per APEX). */
 size_t signet_release_device_estimate(const signet_rplan *p);
 

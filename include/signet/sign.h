@@ -38,7 +38,21 @@ typedef struct signet_signer signet_signer;
  * $SIGNET_AUTH_KEY override the credential settings.
  *   cache = on                     (the signing cache: on | off; on needs a trail)
  *   cache_dir = /path/to/audit.cache (default: the audit directory's name + ".cache")
- * $SIGNET_CACHE=off turns the cache off for one process (helpers, the PKCS#11 module). */
+ * $SIGNET_CACHE=off turns the cache off for one process (helpers, the PKCS#11 module).
+ *   backend = yubihsm              (yubihsm: the connector above; pkcs11: a PKCS#11 token)
+ *   pkcs11_module = /usr/lib/softhsm/libsofthsm2.so
+ *   pkcs11_token = signet          (the token's label)
+ *   pkcs11_pin_file = /path/to/pin (the user PIN, first line; else $SIGNET_PKCS11_PIN;
+ *                                   never on the command line)
+ *   log_key_label = signet-log     (pkcs11: the Ed25519 checkpoint key on the token)
+ *   failover = http://h2:12345 http://h3:12345
+ *                                  (further HSMs holding the same wrap key and credential:
+ *                                   when the device stops answering mid-batch, the signer
+ *                                   moves to the next and retries what was not finished;
+ *                                   signet_signer_open only, which keeps the password)
+ * docs/migration.md describes the PKCS#11 backend. */
+typedef enum { SIGNET_BACKEND_YUBIHSM = 0, SIGNET_BACKEND_PKCS11 } signet_backend_kind;
+
 typedef struct {
     char connector[256];
     char keystore[1024];
@@ -55,6 +69,12 @@ typedef struct {
     char auth_key_file[1024];   /* empty: not set */
     bool cache_off;
     char cache_dir[1024];
+    signet_backend_kind backend;
+    char pkcs11_module[1024];
+    char pkcs11_token[33];
+    char pkcs11_pin_file[1024];
+    char log_key_label[64];
+    char failover[1024];
 } signet_config;
 
 void signet_config_defaults(signet_config *cfg);
@@ -62,13 +82,18 @@ void signet_config_defaults(signet_config *cfg);
 signet_rc signet_config_load(const char *path, signet_config *cfg);
 
 /* Opens the connector, authenticates (auth_id + password), opens the key store and
- * the trail.  The password is copied into locked memory. */
+ * the trail.  The password is copied into locked memory.  backend = pkcs11: the
+ * password is the token's user PIN (auth_id is not used). */
 signet_rc signet_signer_open(const signet_config *cfg, uint16_t auth_id, const char *password,
                              signet_signer **out);
 /* The same over a session the caller already opened (any credential, e.g. the
  * CLI's asymmetric one).  The signer takes ownership of conn and sess. */
 signet_rc signet_signer_open_session(const signet_config *cfg, hsm_conn *conn, hsm_session *sess,
                                      signet_signer **out);
+/* backend = pkcs11: opens the module and logs in to the token (PIN from
+ * pkcs11_pin_file or $SIGNET_PKCS11_PIN), opens the key store and the trail.  With
+ * backend = yubihsm, signet_signer_open also ends here. */
+signet_rc signet_signer_open_config(const signet_config *cfg, signet_signer **out);
 /* Writes a checkpoint when records were added, closes the device session. */
 void signet_signer_close(signet_signer *s);
 
@@ -118,6 +143,7 @@ typedef struct {
     uint64_t cache_refused;     /* cache entries refused (poisoned, stale, no record) */
     uint64_t drains;            /* reads of the device log */
     uint64_t syncs;             /* durable appends to the trail (each one fsync) */
+    uint64_t failovers;         /* moves to a failover device */
 } signet_sign_stats;
 void signet_signer_stats(const signet_signer *s, signet_sign_stats *out);
 
@@ -191,7 +217,10 @@ signet_rc signet_sign_certificate(void *ctx, const signet_keymap_entry *e, const
 /* Appends a key record (event: generated, imported, rotated, revoked, deleted). */
 signet_rc signet_signer_record_key(signet_signer *s, const signet_keymap_entry *e,
                                    const char *event, const char *note);
+/* The YubiHSM session; NULL when the backend is a PKCS#11 token. */
 hsm_session *signet_signer_session(signet_signer *s);
+/* The device the signer signs with (backend.h). */
+struct signet_device *signet_signer_device(signet_signer *s);
 
 /* The signer's key store and device serial, for adapters that list keys. */
 signet_keystore *signet_signer_keystore(signet_signer *s);

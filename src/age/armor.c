@@ -37,7 +37,9 @@ static signet_rc skip_ws(age_bufrd *raw)
 }
 
 /* A binary age file starts with its version line; anything else is read as
- * armor (so junk before the BEGIN line is an armor failure, as in age). */
+ * armor (so junk before the BEGIN line is an armor failure, as in age).  Input
+ * that ends within the version line's start (an empty file included) is a
+ * truncated binary file: a header failure (the CCTV vector "empty"). */
 signet_rc age_armor_detect(age_bufrd *raw, bool *armored)
 {
     static const char intro[] = "age-encryption.org/";
@@ -47,7 +49,7 @@ signet_rc age_armor_detect(age_bufrd *raw, bool *armored)
     signet_rc rc = age_bufrd_peek(raw, n, &p, &avail);
     if (rc)
         return rc;
-    *armored = avail < n || memcmp(p, intro, n) != 0;
+    *armored = memcmp(p, intro, avail < n ? avail : n) != 0;
     return SIGNET_OK;
 }
 

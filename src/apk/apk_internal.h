@@ -16,6 +16,19 @@
 signet_rc apk_content_digest(const uint8_t *const sec[3], const size_t len[3], const EVP_MD *md,
                              unsigned threads, uint8_t *out, size_t *out_len);
 
+/* A piece of an output section: bytes of the input APK (hashed and copied from
+ * there, never copied before the signatures are in) or of the layout's own
+ * buffer (rewritten headers, padding). */
+typedef struct {
+    const uint8_t *p;
+    size_t len;
+    bool side;       /* while the layout is built: p is an offset into its side buffer */
+} apk_seg;
+/* The same digest over sections given as lists of pieces. */
+signet_rc apk_content_digest_segs(const apk_seg *const sec[3], const size_t nseg[3],
+                                  const EVP_MD *md, unsigned threads, uint8_t *out,
+                                  size_t *out_len);
+
 /* Algorithm table: id -> digest, key type. */
 typedef struct {
     uint32_t id;
@@ -61,13 +74,18 @@ bool apk_entry_kept(const signet_zip_entry *e);
 
 /* The layout of an output APK as apksigner writes it (before the signing block). */
 typedef struct {
-    sb_wr entries;   /* the entries section, padded to 4096 */
+    apk_seg *seg;    /* the entries section, padded to 4096, as pieces */
+    size_t nseg, segcap;
+    size_t entries_len;
+    sb_wr side;      /* bytes of the pieces that are not the input's */
     size_t pad;      /* zero bytes at the end of entries */
     sb_wr cd;        /* the new central directory */
     uint16_t count;
 } apk_layout;
 signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, apk_layout *l);
 void apk_layout_free(apk_layout *l);
+/* Appends the entries section to out (one copy, when the APK is assembled). */
+signet_rc apk_layout_put_entries(const apk_layout *l, sb_wr *out);
 
 /* v4: fs-verity style SHA-256 Merkle tree over 4 KiB blocks of data (no salt);
  * tree levels root first as apksig writes them. */

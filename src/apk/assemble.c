@@ -33,13 +33,14 @@ signet_rc apk_assemble(signet_apk_job *j)
                               val[i].p, val[i].len};
     }
     rc = rc ? rc : apk_block_encode(pairs, n, &block);
-    /* The entries buffer becomes the output: no copy of the (large) entries. */
-    size_t entries_len = j->l.entries.len;
-    if (rc == SIGNET_OK) {
-        sbw_free(&j->out);
-        j->out = j->l.entries;
-        sbw_init(&j->l.entries, 0);
-    }
+    /* The entries are copied from the input once, now that the signatures are in:
+     * one allocation of the final size. */
+    size_t entries_len = j->l.entries_len;
+    uint8_t *all;
+    if (rc == SIGNET_OK && (rc = sbw_reserve(&j->out, entries_len + block.len + j->l.cd.len +
+                                                          j->eocd.len, &all)) == SIGNET_OK)
+        j->out.len = 0;
+    rc = rc ? rc : apk_layout_put_entries(&j->l, &j->out);
     rc = rc ? rc : sbw_put(&j->out, block.p, block.len);
     rc = rc ? rc : sbw_put(&j->out, j->l.cd.p, j->l.cd.len);
     size_t eocd_at = j->out.len;

@@ -14,9 +14,13 @@
 
 #define MAX_THREADS 64
 
+/* Chunks are 1 MiB of a section (entries, central directory, end record); a
+ * section is a list of pieces, so the input's bytes are hashed where they are. */
 struct chunk_job {
-    const uint8_t *const *sec;
-    const size_t *len;
+    const apk_seg *const *sec;
+    const size_t *nseg;
+    size_t *start[3];         /* per section, each piece's offset in it */
+    size_t len[3];
     size_t first[3];          /* index of each section's first chunk */
     size_t count;             /* chunks in all */
     const EVP_MD *md;
@@ -26,14 +30,27 @@ struct chunk_job {
     atomic_int failed;
 };
 
-static void chunk_at(const struct chunk_job *j, size_t k, const uint8_t **p, size_t *n)
+/* Feeds bytes [off, off + n) of section s to c. */
+static int hash_range(const struct chunk_job *j, int s, size_t off, size_t n, EVP_MD_CTX *c)
 {
-    int s = 2;
-    while (s > 0 && k < j->first[s])
-        s--;
-    size_t off = (k - j->first[s]) * (size_t)APK_CHUNK;
-    *p = j->sec[s] + off;
-    *n = j->len[s] - off < APK_CHUNK ? j->len[s] - off : APK_CHUNK;
+    const size_t *st = j->start[s];
+    size_t lo = 0, hi = j->nseg[s];
+    while (hi - lo > 1) { /* the last piece starting at or before off */
+        size_t mid = (lo + hi) / 2;
+        if (st[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; n > 0 && i < j->nseg[s]; i++) {
+        const apk_seg *g = &j->sec[s][i];
+        size_t in = off - st[i], take = g->len - in < n ? g->len - in : n;
+        if (!EVP_DigestUpdate(c, g->p + in, take))
+            return 0;
+        off += take;
+        n -= take;
+    }
+    return n == 0;
 }
 
 static void *chunk_worker(void *arg)
@@ -48,13 +65,16 @@ static void *chunk_worker(void *arg)
         size_t k = atomic_fetch_add(&j->next, 1);
         if (k >= j->count)
             break;
-        const uint8_t *p;
-        size_t n;
-        chunk_at(j, k, &p, &n);
+        int s = 2;
+        while (s > 0 && k < j->first[s])
+            s--;
+        size_t off = (k - j->first[s]) * (size_t)APK_CHUNK;
+        size_t n = j->len[s] - off < APK_CHUNK ? j->len[s] - off : APK_CHUNK;
         uint8_t hdr[5] = {0xa5};
         put_le32(hdr + 1, (uint32_t)n);
         if (!EVP_DigestInit_ex(c, j->md, NULL) || !EVP_DigestUpdate(c, hdr, 5) ||
-            !EVP_DigestUpdate(c, p, n) || !EVP_DigestFinal_ex(c, j->digests + k * j->dlen, NULL)) {
+            !hash_range(j, s, off, n, c) ||
+            !EVP_DigestFinal_ex(c, j->digests + k * j->dlen, NULL)) {
             atomic_store(&j->failed, 1);
             break;
         }
@@ -72,14 +92,43 @@ static unsigned core_count(void)
 signet_rc apk_content_digest(const uint8_t *const sec[3], const size_t len[3], const EVP_MD *md,
                              unsigned threads, uint8_t *out, size_t *out_len)
 {
-    struct chunk_job j = {.sec = sec, .len = len, .md = md, .dlen = (size_t)EVP_MD_get_size(md)};
+    apk_seg one[3];
+    const apk_seg *segs[3];
+    size_t nseg[3];
     for (int s = 0; s < 3; s++) {
-        j.first[s] = j.count;
-        j.count += (len[s] + APK_CHUNK - 1) / APK_CHUNK;
+        one[s] = (apk_seg){sec[s], len[s], false};
+        segs[s] = &one[s];
+        nseg[s] = len[s] ? 1 : 0;
     }
-    j.digests = malloc(j.count ? j.count * j.dlen : 1);
-    if (!j.digests)
-        return signet_fail(SIGNET_E_NOMEM, "out of memory for %zu chunk digests", j.count);
+    return apk_content_digest_segs(segs, nseg, md, threads, out, out_len);
+}
+
+signet_rc apk_content_digest_segs(const apk_seg *const sec[3], const size_t nseg[3],
+                                  const EVP_MD *md, unsigned threads, uint8_t *out,
+                                  size_t *out_len)
+{
+    struct chunk_job j = {.sec = sec, .nseg = nseg, .md = md,
+                          .dlen = (size_t)EVP_MD_get_size(md)};
+    signet_rc rc = SIGNET_OK;
+    for (int s = 0; s < 3; s++) {
+        j.start[s] = malloc((nseg[s] ? nseg[s] : 1) * sizeof *j.start[s]);
+        if (!j.start[s])
+            rc = signet_fail(SIGNET_E_NOMEM, "out of memory for the APK's pieces");
+        for (size_t i = 0; j.start[s] && i < nseg[s]; i++) {
+            j.start[s][i] = j.len[s];
+            j.len[s] += sec[s][i].len;
+        }
+        j.first[s] = j.count;
+        j.count += (j.len[s] + APK_CHUNK - 1) / APK_CHUNK;
+    }
+    j.digests = rc ? NULL : malloc(j.count ? j.count * j.dlen : 1);
+    if (!j.digests && !rc)
+        rc = signet_fail(SIGNET_E_NOMEM, "out of memory for %zu chunk digests", j.count);
+    if (rc) {
+        for (int s = 0; s < 3; s++)
+            free(j.start[s]);
+        return rc;
+    }
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, 0);
     if (threads == 0)
@@ -94,7 +143,6 @@ signet_rc apk_content_digest(const uint8_t *const sec[3], const size_t len[3], c
     chunk_worker(&j);
     for (unsigned i = 0; i < started; i++)
         pthread_join(t[i], NULL);
-    signet_rc rc = SIGNET_OK;
     if (atomic_load(&j.failed)) {
         rc = signet_fail(SIGNET_E_CRYPTO, "hashing the APK's chunks failed");
     } else {
@@ -109,6 +157,8 @@ signet_rc apk_content_digest(const uint8_t *const sec[3], const size_t len[3], c
         EVP_MD_CTX_free(c);
     }
     free(j.digests);
+    for (int s = 0; s < 3; s++)
+        free(j.start[s]);
     return rc;
 }
 

@@ -4,6 +4,7 @@
  * record copied byte for byte unless it moved to an offset that breaks its
  * alignment, then its extra field gets an alignment field; the entries section
  * is padded with zeros to 4096 bytes before the signing block. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -46,25 +47,68 @@ static unsigned entry_alignment(const signet_zip_entry *e, unsigned lib_align)
     return 4;
 }
 
-static signet_rc put_entry(const signet_zip *z, const signet_zip_entry *e, unsigned lib_align,
-                           bool realign, sb_wr *out)
+/* Pieces: a range of the input (merged with the previous one when contiguous) or
+ * bytes written to the side buffer. */
+static signet_rc add_seg(apk_layout *l, const uint8_t *p, size_t len, bool side)
 {
-    uint64_t in = e->lfh_offset, outoff = out->len;
+    if (len == 0)
+        return SIGNET_OK;
+    if (l->entries_len + len > MAX_OUTPUT)
+        return signet_fail(SIGNET_E_UNSUPPORTED, "the signed APK would exceed 4 GiB");
+    l->entries_len += len;
+    apk_seg *last = l->nseg ? &l->seg[l->nseg - 1] : NULL;
+    if (last && last->side == side && (uintptr_t)last->p + last->len == (uintptr_t)p) {
+        last->len += len;
+        return SIGNET_OK;
+    }
+    if (l->nseg == l->segcap) {
+        size_t cap = l->segcap ? l->segcap * 2 : 64;
+        apk_seg *v = realloc(l->seg, cap * sizeof *v);
+        if (!v)
+            return signet_fail(SIGNET_E_NOMEM, "out of memory laying out the APK");
+        l->seg = v;
+        l->segcap = cap;
+    }
+    l->seg[l->nseg++] = (apk_seg){p, len, side};
+    return SIGNET_OK;
+}
+
+static signet_rc add_in(apk_layout *l, const uint8_t *p, size_t len)
+{
+    return add_seg(l, p, len, false);
+}
+
+/* Bytes written to the side buffer since `mark` become a piece. */
+static signet_rc add_side(apk_layout *l, size_t mark)
+{
+    return add_seg(l, (const uint8_t *)(uintptr_t)mark, l->side.len - mark, true);
+}
+
+static signet_rc put_entry(const signet_zip *z, const signet_zip_entry *e, unsigned lib_align,
+                           bool realign, apk_layout *l)
+{
+    uint64_t in = e->lfh_offset, outoff = l->entries_len;
     const uint8_t *rec = z->data + in;
     if (in == outoff && !realign)
-        return sbw_put(out, rec, e->record_len);
+        return add_in(l, rec, e->record_len);
     unsigned a = entry_alignment(e, lib_align);
     if (a <= 1 || (!realign && (in % a == outoff % a || e->data_offset % a != 0)))
-        return sbw_put(out, rec, e->record_len);
-    sb_wr extra;
-    sbw_init(&extra, 0x10000);
-    signet_rc rc = signet_zip_align_extra(e->extra, e->extra_len,
+        return add_in(l, rec, e->record_len);
+    /* the local header with a new extra field (alignment), then the data as is */
+    size_t mark = l->side.len, head = SIGNET_ZIP_LFH_LEN + e->name_len;
+    signet_rc rc = sbw_put(&l->side, rec, head);
+    rc = rc ? rc : signet_zip_align_extra(e->extra, e->extra_len,
                                           outoff + SIGNET_ZIP_LFH_LEN + e->name_len, a, !realign,
-                                          &extra);
-    if (rc == SIGNET_OK)
-        rc = signet_zip_put_record(z, e, extra.p, extra.len, out);
-    sbw_free(&extra);
-    return rc;
+                                          &l->side);
+    if (rc == SIGNET_OK && l->side.len - mark - head > 0xffff)
+        rc = signet_fail(SIGNET_E_ARG, "extra field of %zu bytes does not fit a ZIP header",
+                         l->side.len - mark - head);
+    if (rc)
+        return rc;
+    put_le16(l->side.p + mark + 28, (uint16_t)(l->side.len - mark - head));
+    rc = add_side(l, mark);
+    size_t tail = e->record_len - (e->data_offset - e->lfh_offset);
+    return rc ? rc : add_in(l, z->data + e->data_offset, tail);
 }
 
 static int by_offset(const void *a, const void *b)
@@ -110,16 +154,8 @@ static signet_rc check_duplicates(const signet_zip *z, const signet_zip_entry **
 signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, apk_layout *l)
 {
     memset(l, 0, sizeof *l);
-    sbw_init(&l->entries, MAX_OUTPUT);
+    sbw_init(&l->side, MAX_OUTPUT);
     sbw_init(&l->cd, MAX_OUTPUT);
-    /* One allocation of the final size: growing by doubling would copy a large APK
-     * several times.  It also holds the signing block, central directory and end
-     * record later, so the signed APK is assembled in place (assemble.c). */
-    uint8_t *pre;
-    size_t want = (size_t)z->entries_end + (size_t)z->n * 8 + lib_align + APK_PAGE +
-                  z->cd_size + (z->len - z->eocd_offset) + (1u << 16);
-    if (sbw_reserve(&l->entries, want, &pre) == SIGNET_OK)
-        l->entries.len = 0;
     const signet_zip_entry **sorted = malloc((z->n ? z->n : 1) * sizeof *sorted);
     uint32_t *newoff = malloc((z->n ? z->n : 1) * sizeof *newoff);
     signet_rc rc = SIGNET_OK;
@@ -135,26 +171,35 @@ signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign
     for (size_t i = 0; rc == SIGNET_OK && i < z->n; i++) {
         const signet_zip_entry *e = sorted[i];
         if (e->lfh_offset > in) {
-            rc = sbw_put(&l->entries, z->data + in, e->lfh_offset - in);
+            rc = add_in(l, z->data + in, e->lfh_offset - in);
             in = e->lfh_offset;
         }
         in += e->record_len;
         if (rc || !apk_entry_kept(e))
             continue;
-        newoff[e - z->e] = (uint32_t)l->entries.len;
-        rc = put_entry(z, e, lib_align, realign, &l->entries);
+        newoff[e - z->e] = (uint32_t)l->entries_len;
+        rc = put_entry(z, e, lib_align, realign, l);
     }
     if (rc == SIGNET_OK && in < z->entries_end)
-        rc = sbw_put(&l->entries, z->data + in, z->entries_end - in);
+        rc = add_in(l, z->data + in, z->entries_end - in);
     for (size_t i = 0; rc == SIGNET_OK && i < z->n; i++) {
         if (!apk_entry_kept(&z->e[i]))
             continue;
         rc = signet_zip_put_cd(&z->e[i], newoff[i], &l->cd);
         l->count++;
     }
-    if (rc == SIGNET_OK && l->entries.len % APK_PAGE) {
-        l->pad = APK_PAGE - l->entries.len % APK_PAGE;
-        rc = sbw_zero(&l->entries, l->pad);
+    if (rc == SIGNET_OK && l->entries_len % APK_PAGE) {
+        l->pad = APK_PAGE - l->entries_len % APK_PAGE;
+        size_t mark = l->side.len;
+        rc = sbw_zero(&l->side, l->pad);
+        rc = rc ? rc : add_side(l, mark);
+    }
+    /* the side buffer is final: its pieces become pointers */
+    for (size_t i = 0; rc == SIGNET_OK && i < l->nseg; i++) {
+        if (l->seg[i].side) {
+            l->seg[i].p = l->side.p + (uintptr_t)l->seg[i].p;
+            l->seg[i].side = false;
+        }
     }
     free(sorted);
     free(newoff);
@@ -165,6 +210,20 @@ signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign
 
 void apk_layout_free(apk_layout *l)
 {
-    sbw_free(&l->entries);
+    free(l->seg);
+    l->seg = NULL;
+    l->nseg = l->segcap = 0;
+    sbw_free(&l->side);
     sbw_free(&l->cd);
+}
+
+signet_rc apk_layout_put_entries(const apk_layout *l, sb_wr *out)
+{
+    uint8_t *p;
+    signet_rc rc = sbw_reserve(out, l->entries_len, &p);
+    for (size_t i = 0; rc == SIGNET_OK && i < l->nseg; i++) {
+        memcpy(p, l->seg[i].p, l->seg[i].len);
+        p += l->seg[i].len;
+    }
+    return rc;
 }

@@ -125,19 +125,20 @@ signet_rc apk_v2v3_begin(signet_apk_job *j)
         rc = apk_v1_append(j);
     /* The end record as hashed: the directory "starts" where the signing block will. */
     rc = rc ? rc : signet_zip_put_eocd(&j->z, j->l.count, (uint32_t)j->l.cd.len,
-                                       (uint32_t)j->l.entries.len, &j->eocd);
+                                       (uint32_t)j->l.entries_len, &j->eocd);
     if (rc == SIGNET_OK) {
-        const uint8_t *sec[3] = {j->l.entries.p, j->l.cd.p, j->eocd.p};
-        size_t lens[3] = {j->l.entries.len, j->l.cd.len, j->eocd.len};
-        rc = apk_content_digest(sec, lens, EVP_get_digestbynid(j->algo->md_nid), j->o.threads,
-                                j->digest, &j->digest_len);
+        apk_seg cd = {j->l.cd.p, j->l.cd.len, false}, eocd = {j->eocd.p, j->eocd.len, false};
+        const apk_seg *sec[3] = {j->l.seg, &cd, &eocd};
+        size_t lens[3] = {j->l.nseg, 1, 1};
+        rc = apk_content_digest_segs(sec, lens, EVP_get_digestbynid(j->algo->md_nid),
+                                     j->o.threads, j->digest, &j->digest_len);
         struct apk_key *k = &j->old;
         if (rc == SIGNET_OK && j->rotated && k->algo->md_nid == j->algo->md_nid) {
             memcpy(k->digest, j->digest, j->digest_len);
             k->digest_len = j->digest_len;
         } else if (rc == SIGNET_OK && j->rotated) {
-            rc = apk_content_digest(sec, lens, EVP_get_digestbynid(k->algo->md_nid),
-                                    j->o.threads, k->digest, &k->digest_len);
+            rc = apk_content_digest_segs(sec, lens, EVP_get_digestbynid(k->algo->md_nid),
+                                         j->o.threads, k->digest, &k->digest_len);
         }
     }
     if (rc == SIGNET_OK) {

@@ -72,6 +72,14 @@ signet_rc signet_record_sign(signet_record *r, uint32_t serial, uint16_t auth_id
     return finish(r, put_sig(r, s, true));
 }
 
+signet_rc signet_record_sign_nolog(signet_record *r, uint32_t serial, uint16_t auth_id,
+                                   const signet_rec_sig *s)
+{
+    start(r, SIGNET_REC_SIGN, serial, auth_id);
+    r->no_log = true;
+    return finish(r, put_sig(r, s, true));
+}
+
 signet_rc signet_record_intent(signet_record *r, uint32_t serial, uint16_t auth_id,
                                const signet_rec_sig *s)
 {

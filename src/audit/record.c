@@ -56,8 +56,11 @@ static signet_rc check_record(const signet_record *r)
                                r->command);
         if (!r->key_name[0] || r->sig_len == 0 || r->sig_len > SIGNET_SIG_MAX)
             return signet_fail(SIGNET_E_ARG, "sign record needs a key name and the signature");
-        if (r->seq == 0)
-            return signet_fail(SIGNET_E_ARG, "sign record needs the device entry of the signature");
+        if ((r->seq == 0) != r->no_log)
+            return signet_fail(SIGNET_E_ARG, r->no_log ? "a sign record of a device without a log "
+                                                         "names no device entry"
+                                                       : "sign record needs the device entry of "
+                                                         "the signature");
         return SIGNET_OK;
     case SIGNET_REC_CHECKPOINT:
         if (r->seq == 0)
@@ -128,6 +131,8 @@ signet_rc signet_record_format(const signet_record *r, sb_wr *out)
         (rc = kv_put_hex16(out, "auth", r->auth_id)) || (rc = kv_put_u64(out, "dev", r->serial)))
         return rc;
     if (r->seq && (rc = kv_put_u64(out, "seq", r->seq)))
+        return rc;
+    if (r->type == SIGNET_REC_SIGN && r->no_log && (rc = kv_put_str(out, "log", "none")))
         return rc;
     switch (r->type) {
     case SIGNET_REC_SIGN:
@@ -250,6 +255,15 @@ signet_rc signet_record_parse(const char *line, size_t len, signet_record *r)
         if (rc && rc != SIGNET_E_NOTFOUND)
             return rc;
         r->has_artifact_sha256 = rc == SIGNET_OK;
+        if (r->type == SIGNET_REC_SIGN) {
+            char logv[8];
+            rc = kv_get_str(&l, "log", false, logv, sizeof logv);
+            if (rc == SIGNET_OK && strcmp(logv, "none") != 0)
+                return signet_fail(SIGNET_E_PARSE, "log=%s: the only value is none", logv);
+            if (rc && rc != SIGNET_E_NOTFOUND)
+                return rc;
+            r->no_log = rc == SIGNET_OK;
+        }
         int c = mech_parse(mech);
         if (c < 0)
             return signet_fail(SIGNET_E_PARSE, "unknown mechanism '%s'", mech);

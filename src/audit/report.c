@@ -18,6 +18,7 @@ signet_severity signet_finding_severity(signet_finding_kind k)
 {
     switch (k) {
     case SIGNET_FIND_NEVER_SIGNED:
+    case SIGNET_FIND_NO_DEVICE_LOG:
         return SIGNET_SEV_NOTICE;
     /* Events a person looks into: the trail itself is intact, something happened to
      * the device or a signer. */
@@ -174,6 +175,7 @@ static const char *kind_name(signet_finding_kind k)
         [SIGNET_FIND_HISTORY] = "history-rewritten", [SIGNET_FIND_BINDING] = "bad-binding",
         [SIGNET_FIND_REUSE] = "bad-reuse",       [SIGNET_FIND_NEVER_SIGNED] = "never-signed",
         [SIGNET_FIND_ACK] = "bad-acknowledgement", [SIGNET_FIND_SERVICE] = "bad-service-record",
+        [SIGNET_FIND_NO_DEVICE_LOG] = "no-device-log",
     };
     return (unsigned)k < sizeof names / sizeof names[0] && names[k] ? names[k] : "finding";
 }

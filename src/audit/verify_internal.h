@@ -22,6 +22,7 @@ typedef struct {
     yh_log_entry *anchor;
     size_t n_anchor;
     bool anchor_loaded;
+    uint64_t restart_index;    /* leaf of the newest restart at entry 1 so far (0: none) */
 } vdev;
 
 enum { KEY_OTHER = 1, KEY_GENERATED, KEY_IMPORTED, KEY_DELETED };
@@ -31,6 +32,7 @@ typedef struct {
     uint32_t serial;
     uint16_t key_id, auth;
     uint8_t type, command;
+    bool no_log;               /* sign: by a device without a log (log=none) */
     int slot;
     uint8_t root[SIGNET_HASH_LEN];
     /* sign, reuse: SHA-256 of the signed data and of the signature, and the artifact's

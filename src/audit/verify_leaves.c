@@ -72,6 +72,7 @@ static signet_rc record_line(vstate *v, uint64_t lineno, const signet_record *r)
     x->auth = r->auth_id;
     x->type = (uint8_t)r->type;
     x->command = r->command;
+    x->no_log = r->no_log;
     x->tree_size = r->tree_size;
     x->slot = -1;
     x->original = r->original;

@@ -110,6 +110,45 @@ static bool note_follows(const vstate *v, const vrec *intent)
     return false;
 }
 
+/* Sign records of a device without a log (a PKCS#11 token) name no entry: they
+ * stand alone.  Claiming that for a device whose log is in the trail is a forgery;
+ * otherwise one notice per device says what such a trail cannot show. */
+static void standalone_records(vstate *v)
+{
+    struct {
+        uint32_t serial;
+        uint64_t n, line;
+    } devs[16];
+    size_t nd = 0;
+    for (size_t i = 0; i < v->n_recs; i++) {
+        vrec *x = &v->recs[i];
+        if (x->type != SIGNET_REC_SIGN || !x->no_log)
+            continue;
+        if (vdev_of(v, x->serial)) {
+            report_add(v->rep, SIGNET_FIND_FORGED, RECORDS_FILE, x->line,
+                       "the record says device %u keeps no log, but that device's log is in the "
+                       "trail: a forged record", x->serial);
+            continue;
+        }
+        size_t k = 0;
+        while (k < nd && devs[k].serial != x->serial)
+            k++;
+        if (k == nd && nd < sizeof devs / sizeof devs[0]) {
+            devs[nd].serial = x->serial;
+            devs[nd].n = 0;
+            devs[nd++].line = x->line;
+        }
+        if (k < nd)
+            devs[k].n++;
+    }
+    for (size_t k = 0; k < nd; k++)
+        report_add(v->rep, SIGNET_FIND_NO_DEVICE_LOG, RECORDS_FILE, devs[k].line,
+                   "device %u keeps no log (a PKCS#11 token): its %llu sign record%s stand alone; "
+                   "this trail cannot show signatures the token made outside signet, nor whether "
+                   "an interrupted signature was made", devs[k].serial,
+                   (unsigned long long)devs[k].n, devs[k].n == 1 ? "" : "s");
+}
+
 /* A signed service record is bound to the device log position it explains: the
  * device's newest entry when it was recorded, which the trail holds before it. */
 static void check_service(vstate *v, const vrec *x)
@@ -131,12 +170,13 @@ signet_rc vpair_records(vstate *v)
 {
     for (size_t i = 0; i < v->n_recs; i++) {
         vrec *x = &v->recs[i];
-        if (x->type == SIGNET_REC_SIGN || x->type == SIGNET_REC_CHECKPOINT ||
+        if ((x->type == SIGNET_REC_SIGN && !x->no_log) || x->type == SIGNET_REC_CHECKPOINT ||
             (x->type == SIGNET_REC_KEY && x->seq))
             pair_one(v, x);
         if (x->type == SIGNET_REC_SERVICE && x->rsig_ok)
             check_service(v, x);
     }
+    standalone_records(v);
     size_t n_open = 0;
     vrec **open = NULL;
     signet_rc rc = open_intents(v, &open, &n_open);
@@ -178,7 +218,15 @@ signet_rc vpair_records(vstate *v)
     /* What is left asked the device for nothing it did: a signer stopped before
      * the device signed (or the intent was added by hand).  Nothing was signed. */
     for (size_t o = 0; o < n_open; o++)
-        report_add(v->rep, SIGNET_FIND_NEVER_SIGNED, RECORDS_FILE, open[o]->line,
+        if (!vdev_of(v, open[o]->serial))
+            report_add(v->rep, SIGNET_FIND_NO_DEVICE_LOG, RECORDS_FILE, open[o]->line,
+                       "an intent for a %s signature by key 0x%04x on device %u, which keeps no "
+                       "log, has no sign record: the signer stopped; whether the device signed "
+                       "cannot be known, but no signature was released",
+                       signet_mech_name(open[o]->command) ? signet_mech_name(open[o]->command) : "?",
+                       open[o]->key_id, open[o]->serial);
+        else
+            report_add(v->rep, SIGNET_FIND_NEVER_SIGNED, RECORDS_FILE, open[o]->line,
                    "never signed: an intent for a %s signature by key 0x%04x on device %u has no "
                    "device entry: the signer stopped before asking the device (or the intent was "
                    "written by hand); nothing was signed",

@@ -10,6 +10,7 @@
  *   rkeys.c      the admin's and auditor's record keys (anchors/record-keys)
  *   manifest.c   the public manifest: writing and parsing
  *   provision.c  the provisioning ceremony
+ *   rerun.c      a rerun's way into devices whose factory key an earlier attempt deleted
  *   restore*.c   the restore (restore_internal.h lists its files) */
 #ifndef SIGNET_CEREMONY_INTERNAL_H
 #define SIGNET_CEREMONY_INTERNAL_H
@@ -23,6 +24,7 @@
 #include "signet/audit.h"
 #include "signet/ceremony.h"
 #include "signet/client.h"
+#include "signet/progress.h"
 #include "signet/sss.h"
 
 #define CER_FACTORY_AUTH_ID 1
@@ -104,6 +106,9 @@ typedef struct {
     signet_progress_fn progress;
     void *progress_ctx;
     sb_wr pending;                 /* transcript lines said before it was opened */
+    signet_progress pr;            /* "N/M step: ..." with elapsed time and an estimate */
+    const char *resume;            /* the state file's advice if the run is interrupted
+                                    * (NULL: run the same command again) */
 } cer_run;
 
 void cer_run_init(cer_run *r, const char *kind, const char *out_dir, const cer_step_def *steps,
@@ -164,6 +169,16 @@ void cer_dev_close(cer_device *d);
 /* "2.4.0" */
 void cer_dev_version(const cer_device *d, char out[16]);
 
+/* ---- rerun.c ---------------------------------------------------------------------- */
+/* The newest failed attempt's admin credential under out_dir
+ * ("failed-attempts/2/credentials/admin-carol.age"); false when none wrote one. */
+bool cer_attempt_admin_credential(const char *out_dir, char *rel, size_t cap);
+/* Logs in as admin with the admin credential of an earlier failed attempt (newest
+ * first), decrypted with the age identity file; used receives the credential's
+ * path relative to out_dir. */
+signet_rc cer_dev_login_attempt_admin(cer_device *d, const char *out_dir, const char *identity,
+                                      char *used, size_t cap);
+
 /* ---- secrets.c ------------------------------------------------------------------- */
 typedef struct {
     char *password;                            /* operator: smem, NUL-terminated */
@@ -194,9 +209,31 @@ signet_rc cer_seal(const char *recipient, const uint8_t *p, size_t n, sb_wr *out
 /* Splits the wrap-key blob t of n and proves that every set of at least t shares
  * gives it back. */
 signet_rc cer_split_checked(const sss_wrapkey *wk, unsigned t, unsigned n, sss_share *shares);
-/* Combines shares, decodes the wrap key and compares its check value. */
-signet_rc cer_combine_checked(const sss_share *shares, size_t k,
-                              const uint8_t check[SSS_WRAPKEY_CHECK_LEN], sss_wrapkey *wk);
+unsigned cer_popcount(unsigned v);
+
+/* What the manifest records of the wrap key. */
+typedef struct {
+    unsigned threshold;
+    uint8_t check[SSS_WRAPKEY_CHECK_LEN];
+    uint16_t id, domains;
+    uint64_t capabilities, delegated;
+} cer_wrap_expect;
+
+/* Which of the given shares (bit i = shares[i]) did what. */
+typedef struct {
+    unsigned used;      /* the quorum that gave the recorded key */
+    unsigned wrong;     /* shares that, in place of one of the quorum, give another key */
+    unsigned foreign;   /* shares of another split (threshold or length differ) */
+    unsigned tried;     /* quorums combined before one matched (or all of them) */
+    bool meta_only;     /* some quorum gave the right key bytes but other attributes */
+} cer_quorum;
+
+/* Finds threshold shares among k that give the wrap key the manifest records (check
+ * value, id, domains, capabilities) and tests every other share against them, so
+ * that a mistyped share is named instead of blamed on a correct one.  SIGNET_E_VERIFY
+ * when no quorum matches (q still says which shares were foreign). */
+signet_rc cer_find_quorum(const sss_share *shares, size_t k, const cer_wrap_expect *e,
+                          sss_wrapkey *wk, cer_quorum *q);
 /* "shares/3-alice.age", "credentials/admin-carol.age" */
 void cer_share_file(unsigned index, const char *name, char *out, size_t cap);
 void cer_cred_file(signet_role r, const char *name, char *out, size_t cap);

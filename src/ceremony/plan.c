@@ -3,6 +3,7 @@
  * unknown settings, repeated settings, missing roles and malformed recipients are
  * all errors naming the line, found before any device is touched. */
 #include <string.h>
+#include <strings.h>
 
 #include "ceremony_internal.h"
 #include "signet/age.h"
@@ -17,6 +18,26 @@ signet_rc cer_recipient_check(const char *text)
         rc = age_recipients_add(r, text, strlen(text));
     age_recipients_free(r);
     return rc;
+}
+
+/* The key part of a recipient: "age1..." compared without case (Bech32 is
+ * case-insensitive), "ssh-ed25519 AAAA..." by type and key, without the comment. */
+static bool same_recipient(const char *a, const char *b)
+{
+    const char *wa, *ra, *wb, *rb;
+    size_t la, lra, lb, lrb;
+    cer_split_word(a, strlen(a), &wa, &la, &ra, &lra);
+    cer_split_word(b, strlen(b), &wb, &lb, &rb, &lrb);
+    if (la != lb)
+        return false;
+    if (la > 4 && memcmp(wa, "ssh-", 4) == 0) {
+        const char *ka, *kb, *ca, *cb;
+        size_t lka, lkb, lca, lcb;
+        cer_split_word(ra, lra, &ka, &lka, &ca, &lca);
+        cer_split_word(rb, lrb, &kb, &lkb, &cb, &lcb);
+        return memcmp(wa, wb, la) == 0 && lka == lkb && memcmp(ka, kb, lka) == 0;
+    }
+    return strncasecmp(wa, wb, la) == 0;
 }
 
 /* Line numbers of the settings seen, to refuse repeats. */
@@ -184,6 +205,13 @@ signet_rc signet_plan_parse(const char *text, size_t len, signet_plan *p)
                     return signet_fail(SIGNET_E_PARSE, "plan line %u: custodian %s is named twice: "
                                                         "each custodian holds one share",
                                        kv.lineno, c->name);
+            for (size_t i = 0; i < p->n_custodians; i++)
+                if (same_recipient(p->custodians[i].recipient, c->recipient))
+                    return signet_fail(SIGNET_E_PARSE, "plan line %u: custodians %s and %s have "
+                                                        "the same recipient, so one person would "
+                                                        "hold two shares: give each custodian "
+                                                        "their own age or ssh-ed25519 key",
+                                       kv.lineno, p->custodians[i].name, c->name);
             p->n_custodians++;
             continue;
         }

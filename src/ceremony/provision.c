@@ -61,6 +61,8 @@ typedef struct {
     size_t n_audited;
     char outputs[MAX_OUTPUTS][CER_REL_MAX]; /* files the manifest lists with their SHA-256 */
     size_t n_outputs;
+    bool need_identity;               /* a device needs an earlier attempt's admin credential */
+    char resume[1024];                /* the state file's advice once the factory key may be gone */
 } prov;
 
 static signet_rc output(prov *p, const char *rel, const void *data, size_t len, mode_t mode)
@@ -112,6 +114,35 @@ static signet_rc step_plan(prov *p)
     return SIGNET_OK;
 }
 
+/* The factory key is gone: an earlier attempt deleted it.  Its admin credential
+ * opens the device for the reset step (rerun.c), given the admin's identity. */
+static signet_rc login_after_failed_attempt(prov *p, cer_device *d)
+{
+    char rel[CER_PATH_MAX];
+    if (!p->o->admin_identity) {
+        if (!cer_attempt_admin_credential(p->o->out_dir, rel, sizeof rel))
+            return signet_wrap(signet_errcode(), "no earlier attempt in %s left an admin "
+                                                 "credential to reset it with",
+                               p->o->out_dir);
+        p->need_identity = true;
+        return signet_fail(SIGNET_E_AUTH, "the %s (serial %u) no longer accepts the factory key: "
+                                          "an earlier attempt deleted it.  Run the same command "
+                                          "again with --admin-identity FILE (the age identity of "
+                                          "that attempt's admin holder) to reset it with the "
+                                          "attempt's admin credential %s, or reset it physically "
+                                          "(docs/ceremony.md, \"Resetting a device\")",
+                           d->role, d->serial, rel);
+    }
+    signet_err_clear();
+    signet_rc rc = cer_dev_login_attempt_admin(d, p->o->out_dir, p->o->admin_identity, rel,
+                                               sizeof rel);
+    if (rc == SIGNET_OK)
+        cer_say(&p->run, "%s: its factory key was deleted by an earlier attempt; logged in as "
+                         "admin with %s to reset it",
+                d->role, rel);
+    return rc;
+}
+
 static signet_rc step_connect(prov *p)
 {
     for (int i = 0; i < 2; i++) {
@@ -119,6 +150,8 @@ static signet_rc step_connect(prov *p)
         signet_rc rc = cer_dev_connect(d);
         if (rc == SIGNET_OK)
             rc = cer_dev_login(d, 0, NULL, NULL);
+        if (rc == SIGNET_E_AUTH || rc == SIGNET_E_NOTFOUND)
+            rc = login_after_failed_attempt(p, d);
         if (rc)
             return rc;
         char v[16];
@@ -493,24 +526,31 @@ static signet_rc step_manifest(prov *p)
 static void failure_advice(const prov *p, char *buf, size_t cap)
 {
     size_t reset_step = 3;
+    if (p->need_identity) {
+        snprintf(buf, cap, "No device was changed.  Run the same command again with "
+                           "--admin-identity FILE (the admin holder's age identity), or reset the "
+                           "device physically (docs/ceremony.md, \"Resetting a device\").");
+        return;
+    }
     if (p->run.cur < reset_step) {
         snprintf(buf, cap, "No device was changed.  Fix the cause and run the same command again.");
         return;
     }
     if (p->dev[0].factory_deleted || p->dev[1].factory_deleted) {
         snprintf(buf, cap,
-                 "The factory key is already deleted on the%s%s: a rerun cannot log in to %s "
-                 "with it.  Reset %s first, either with the admin credential of this attempt "
-                 "(credentials/admin-%s.age, decrypted by its holder): `signet --connector URL "
-                 "--auth-key 2 --auth-key-file admin.pem hsm reset`, or physically (docs/ceremony.md, "
-                 "\"Resetting a device\").  Then run the same command again: it starts again from "
-                 "the reset, and this attempt's files are moved to %s/.",
+                 "The factory key is already deleted on the%s%s.  Fix the cause and run the same "
+                 "command again with --admin-identity FILE, the age identity of the admin holder "
+                 "(%s): the rerun resets %s with this attempt's admin credential (moved to "
+                 "%s/N/credentials/admin-%s.age) and starts again from the reset.  Without that "
+                 "identity, reset %s physically first (docs/ceremony.md, \"Resetting a "
+                 "device\").",
                  p->dev[0].factory_deleted ? " primary" : "",
                  p->dev[1].factory_deleted ? (p->dev[0].factory_deleted ? " and the backup" : " backup")
                                            : "",
+                 p->plan.holders[SIGNET_ROLE_ADMIN].name,
                  p->dev[0].factory_deleted && p->dev[1].factory_deleted ? "them" : "it",
-                 p->dev[0].factory_deleted && p->dev[1].factory_deleted ? "them" : "it",
-                 p->plan.holders[SIGNET_ROLE_ADMIN].name, CER_ATTEMPTS_DIR);
+                 CER_ATTEMPTS_DIR, p->plan.holders[SIGNET_ROLE_ADMIN].name,
+                 p->dev[0].factory_deleted && p->dev[1].factory_deleted ? "them" : "it");
         return;
     }
     snprintf(buf, cap,
@@ -551,6 +591,20 @@ signet_rc signet_ceremony_provision(const signet_provision_opts *o)
             /* The URLs are known once the plan is read. */
             p->dev[0].url = p->plan.primary_url;
             p->dev[1].url = p->plan.backup_url;
+        }
+        if (strcmp(STEPS[i].name, "credentials") == 0) {
+            /* From the next step on, a run killed midway may leave a device without
+             * its factory key: the state file says how the rerun gets in. */
+            snprintf(p->resume, sizeof p->resume,
+                     "If this file is still here and no signet process is running, the run was "
+                     "interrupted: run the same command again with --admin-identity FILE, the age "
+                     "identity of the admin holder (%s).  If a device's factory key was already "
+                     "deleted, the rerun resets it with this attempt's admin credential "
+                     "(credentials/admin-%s.age, moved to %s/N/); the rerun starts again from the "
+                     "device reset.",
+                     p->plan.holders[SIGNET_ROLE_ADMIN].name,
+                     p->plan.holders[SIGNET_ROLE_ADMIN].name, CER_ATTEMPTS_DIR);
+            p->run.resume = p->resume;
         }
         rc = FNS[i](p);
     }

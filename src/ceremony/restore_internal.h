@@ -29,6 +29,7 @@ typedef struct {
     bool default_trail;
     sss_wrapkey *wk;                 /* smem */
     char used[64];                   /* share indexes used, "2,4,5" */
+    char wrong[256];                 /* shares given but left out, "3 (chen)"; "" none */
     size_t n_used;
     cer_creds creds;
     cer_rkeys rkeys;                 /* new record keys when the trail names none */

@@ -56,15 +56,22 @@ signet_rc rst_step_keystore(rest *p)
     uint16_t resident[YH_MAX_OBJECTS];
     size_t n_res = 0, done = 0;
     signet_rc rc = SIGNET_OK;
+    /* One progress line per key as it starts: a large key store takes minutes. */
+    signet_progress pr;
+    signet_progress_begin(&pr, NULL, p->n_keys);
     for (size_t i = 0; rc == SIGNET_OK && i < signet_keystore_count(p->ks); i++) {
         const signet_keymap_entry *e = signet_keystore_entry(p->ks, i);
         if (!signet_keystore_has_key(p->ks, e->name))
             continue;
+        char line[512];
+        signet_progress_format(&pr, line, sizeof line, "key %s (0x%04x, %s): importing under the "
+                                                       "wrap key, comparing its public key",
+                               e->name, e->id, yh_algo_name(e->algorithm));
+        cer_say(&p->run, "%s", line);
         if ((rc = import_key(p, e, resident, &n_res)) == SIGNET_OK &&
             (rc = cer_dev_drain(&p->dev, p->trail)) == SIGNET_OK) {
             done++;
-            cer_say(&p->run, "key %s (0x%04x, %s): imported, public key matches", e->name, e->id,
-                    yh_algo_name(e->algorithm));
+            signet_progress_done(&pr);
         }
     }
     if (rc == SIGNET_OK)

@@ -42,8 +42,11 @@ signet_rc rst_step_manifest(rest *p)
                                   "kind restore\ncreated %s\nceremony-manifest ",
                               stamp);
     if (rc == SIGNET_OK && (rc = hex_encode(&m, p->man_sha, 32)) == SIGNET_OK)
-        rc = sbw_printf(&m, "\nshares-used %s\nwrap-key.id 0x%04x\nwrap-key.check ", p->used,
-                        p->man->wrap_id);
+        rc = sbw_printf(&m, "\nshares-used %s\n", p->used);
+    if (rc == SIGNET_OK && p->wrong[0])
+        rc = sbw_printf(&m, "shares-wrong %s\n", p->wrong);
+    if (rc == SIGNET_OK)
+        rc = sbw_printf(&m, "wrap-key.id 0x%04x\nwrap-key.check ", p->man->wrap_id);
     if (rc == SIGNET_OK && (rc = hex_encode(&m, p->man->check, sizeof p->man->check)) == SIGNET_OK &&
         (rc = signet_vkey_format(&p->man->vkey, &tmp)) == SIGNET_OK)
         rc = sbw_printf(&m, "\nlog-key.id 0x%04x\nlog-key.vkey %.*s\ntrail %s\nkeystore %s\n"

@@ -103,6 +103,62 @@ static signet_rc shares_from_identities(rest *p, sss_share *shares, size_t *k)
     return rc;
 }
 
+/* "2 (bob)": a share's index and its custodian in the manifest. */
+static void share_name(const rest *p, unsigned index, char *out, size_t cap)
+{
+    const char *who = "no custodian of this ceremony";
+    for (size_t i = 0; i < p->man->n_listed_shares; i++)
+        if (p->man->shares[i].index == index)
+            who = p->man->shares[i].name;
+    snprintf(out, cap, "%u (%s)", index, who);
+}
+
+/* The shares of a mask as "1,3,5" or "2 (bob), 4 (dana)". */
+static void share_list(const rest *p, const sss_share *shares, unsigned mask, bool names,
+                       char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (unsigned i = 0; i < SSS_MAX_SHARES && n < cap; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        char one[64];
+        if (names)
+            share_name(p, shares[i].index, one, sizeof one);
+        else
+            snprintf(one, sizeof one, "%u", shares[i].index);
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? (names ? ", " : ",") : "", one);
+    }
+}
+
+static signet_rc quorum_failed(rest *p, const sss_share *shares, size_t k, const cer_quorum *q)
+{
+    const cer_manifest *m = p->man;
+    char all[64], foreign[256];
+    share_list(p, shares, (1u << k) - 1, false, all, sizeof all);
+    share_list(p, shares, q->foreign, true, foreign, sizeof foreign);
+    if (q->foreign && k - (size_t)cer_popcount(q->foreign) < m->threshold)
+        return signet_fail(SIGNET_E_VERIFY, "share %s is wrong: it is not a share of this "
+                                            "ceremony's %u-of-%u split (its threshold digit or "
+                                            "length differs); fewer than %u shares are left; "
+                                            "nothing was done to the device",
+                           foreign, m->threshold, m->n_shares, m->threshold);
+    if (q->tried == 1)
+        return signet_fail(SIGNET_E_VERIFY, "a share is wrong (mistyped, or from another "
+                                            "ceremony): the shares %s give another wrap key than "
+                                            "the manifest records (%s); bring one more custodian "
+                                            "to find out which, or have each check their share; "
+                                            "nothing was done to the device",
+                           all, q->meta_only ? "the check value matches, but the key's id, domains "
+                                               "or capabilities differ"
+                                             : "check value mismatch");
+    return signet_fail(SIGNET_E_VERIFY, "no %u of the shares %s give the wrap key the manifest "
+                                        "records (check value mismatch): at least two of them are "
+                                        "wrong%s%s; have each custodian check their share; nothing "
+                                        "was done to the device",
+                       m->threshold, all, q->foreign ? ", among them " : "", foreign);
+}
+
 signet_rc rst_step_shares(rest *p)
 {
     const cer_manifest *m = p->man;
@@ -118,20 +174,29 @@ signet_rc rst_step_shares(rest *p)
         rc = signet_fail(SIGNET_E_ARG, "%zu share%s (%s) of the %u needed: bring more custodians "
                                        "(their identity files, or their shares typed in)",
                          k, k == 1 ? "" : "s", k ? p->used : "none", m->threshold);
-    if (rc == SIGNET_OK && (rc = cer_combine_checked(shares, k, m->check, p->wk)))
-        rc = signet_wrap(rc, "the shares %s do not give this ceremony's wrap key; nothing was done "
-                             "to the device",
-                         p->used);
+    cer_wrap_expect e = {.threshold = m->threshold, .id = m->wrap_id, .domains = m->wrap_domains,
+                         .capabilities = m->wrap_caps, .delegated = m->wrap_delegated};
+    memcpy(e.check, m->check, sizeof e.check);
+    cer_quorum q;
+    if (rc == SIGNET_OK && (rc = cer_find_quorum(shares, k, &e, p->wk, &q)) == SIGNET_E_VERIFY)
+        rc = quorum_failed(p, shares, k, &q);
+    if (rc == SIGNET_OK) {
+        share_list(p, shares, q.used, false, p->used, sizeof p->used);
+        share_list(p, shares, q.wrong | q.foreign, true, p->wrong, sizeof p->wrong);
+        p->n_used = m->threshold;
+    }
     sss_shares_free(shares, SSS_MAX_SHARES);
     if (rc)
         return rc;
-    if (p->wk->id != m->wrap_id || p->wk->domains != m->wrap_domains ||
-        p->wk->capabilities != m->wrap_caps || p->wk->delegated != m->wrap_delegated)
-        return signet_fail(SIGNET_E_VERIFY, "the restored wrap key's id, domains or capabilities "
-                                            "differ from the manifest's; nothing was done to the "
-                                            "device");
-    p->n_used = k;
-    cer_say(&p->run, "shares %s give wrap key 0x%04x; its check value matches the manifest", p->used,
-            p->wk->id);
+    if (p->wrong[0])
+        cer_say(&p->run, "WRONG share%s %s: %s not fit the shares %s, which give the wrap key "
+                         "the manifest records (check value match); left out: %s custodian "
+                         "should check their copy (mistyped?)",
+                cer_popcount(q.wrong | q.foreign) > 1 ? "s" : "", p->wrong,
+                cer_popcount(q.wrong | q.foreign) > 1 ? "they do" : "it does", p->used,
+                cer_popcount(q.wrong | q.foreign) > 1 ? "each" : "its");
+    cer_say(&p->run, "shares %s give wrap key 0x%04x; its check value, id, domains and "
+                     "capabilities match the manifest",
+            p->used, p->wk->id);
     return SIGNET_OK;
 }

@@ -36,6 +36,7 @@ void cer_run_init(cer_run *r, const char *kind, const char *out_dir, const cer_s
     r->progress = fn;
     r->progress_ctx = ctx;
     sbw_init(&r->pending, 1 << 20);
+    signet_progress_begin(&r->pr, NULL, n);
 }
 
 static void transcript_put(cer_run *r, const char *s, size_t n)
@@ -102,6 +103,8 @@ static void write_state(cer_run *r, const char *status, const char *detail)
     sbw_printf(&w, "%s\n", r->cur > 1 ? "" : " none");
     if (detail)
         sbw_printf(&w, "%s\n", detail);
+    else if (r->resume)
+        sbw_printf(&w, "%s\n", r->resume);
     else
         sbw_printf(&w, "If this file is still here and no signet process is running, the run was "
                        "interrupted: run the same command again (it starts again from the device "
@@ -125,10 +128,13 @@ signet_rc cer_step(cer_run *r, const char *name)
     if (idx == r->n_steps)
         return signet_fail(SIGNET_E_ARG, "internal: unknown ceremony step %s", name);
     r->cur = idx + 1;
+    r->pr.done = idx; /* the steps before this one are finished */
     if (r->transcript_fd >= 0)
         fsync(r->transcript_fd);
     write_state(r, "in progress", NULL);
-    cer_say(r, "[%zu/%zu] %s: %s", r->cur, r->n_steps, name, r->steps[idx].summary);
+    char line[1024];
+    signet_progress_format(&r->pr, line, sizeof line, "%s: %s", name, r->steps[idx].summary);
+    cer_say(r, "%s", line);
     const char *fail_at = getenv("SIGNET_CEREMONY_FAIL_AT");
     if (fail_at && strcmp(fail_at, name) == 0)
         return signet_fail(SIGNET_E_STATE, "stopped by SIGNET_CEREMONY_FAIL_AT=%s (fault injection "

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
-
 #include "cli_table.h"
 #include "signet/ceremony.h"
 #include "signet/proto.h"
@@ -16,7 +14,8 @@
 #define MAX_IDENTITIES 16
 
 struct ceremony_args {
-    const char *plan, *manifest, *connector, *out, *keystore, *trail, *record_key;
+    const char *plan, *manifest, *connector, *out, *keystore, *trail, *admin_identity;
+    const char *record_key;
     struct cli_list identities;
     bool prompt;
 };
@@ -29,8 +28,12 @@ static void progress(void *ctx, const char *line)
 static signet_rc run_provision(struct cli_ctx *c, void *args)
 {
     const struct ceremony_args *a = args;
+    /* Found now, not after the devices were reset. */
+    if (a->admin_identity && access(a->admin_identity, R_OK) != 0)
+        return cli_open_error(NULL, a->admin_identity);
     signet_provision_opts o = {.progress = progress, .progress_ctx = (void *)c->g,
-                               .plan_path = a->plan, .out_dir = a->out};
+                               .plan_path = a->plan, .out_dir = a->out,
+                               .admin_identity = a->admin_identity};
     return signet_ceremony_provision(&o);
 }
 
@@ -118,16 +121,6 @@ static signet_rc share_from_tty(void *ctx, unsigned number, unsigned threshold, 
     return SIGNET_OK;
 }
 
-static signet_rc load_key(const char *path, EVP_PKEY **out)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return cli_open_error(NULL, path);
-    *out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    return *out ? SIGNET_OK : signet_fail(SIGNET_E_PARSE, "%s holds no PEM private key", path);
-}
-
 static signet_rc run_restore(struct cli_ctx *c, void *args)
 {
     const struct ceremony_args *a = args;
@@ -157,10 +150,10 @@ static signet_rc run_restore(struct cli_ctx *c, void *args)
     EVP_PKEY *key = NULL, *rkey = NULL;
     signet_rc rc = SIGNET_OK;
     if (a->record_key)
-        rc = load_key(a->record_key, &rkey);
+        rc = cli_load_private_key("record key", a->record_key, &rkey);
     o.record_key = rkey;
     if (rc == SIGNET_OK && g->auth_key_file)
-        rc = load_key(g->auth_key_file, &key);
+        rc = cli_load_private_key("authentication key file", g->auth_key_file, &key);
     else if (rc == SIGNET_OK && g->password_file)
         rc = signet_read_password(g->password_file, NULL, "", &pw);
     if (rc == SIGNET_OK && (key || pw)) {
@@ -228,7 +221,12 @@ static signet_rc run_roles(struct cli_ctx *c, void *args)
 #define T struct ceremony_args
 #define PLAN CLI_OPT("plan", 0, "PLAN", cli_p_str, T, plan, CLI_REQUIRED, "the ceremony plan")
 #define OUT CLI_OPT("out", 0, "DIR", cli_p_str, T, out, CLI_REQUIRED, "where the outputs go")
-static const struct cli_opt PROVISION_OPTS[] = {PLAN, OUT, CLI_END};
+static const struct cli_opt PROVISION_OPTS[] = {
+    PLAN, OUT,
+    CLI_OPT("admin-identity", 0, "FILE", cli_p_str, T, admin_identity, 0,
+            "the admin holder's age identity: a rerun resets devices whose factory key an "
+            "earlier attempt deleted with that attempt's admin credential"),
+    CLI_END};
 static const struct cli_opt RESTORE_OPTS[] = {
     PLAN,
     CLI_OPT("manifest", 0, "MANIFEST", cli_p_str, T, manifest, CLI_REQUIRED,
@@ -258,7 +256,9 @@ static const struct cli_cmd CMDS[] = {
      "log key, splits the wrap key into shares for the custodians, deletes the factory\n"
      "key; writes encrypted shares and credentials, the audit trail, a transcript and a\n"
      "public manifest into DIR.  A run that stops can be rerun (DIR/ceremony.state\n"
-     "says how).  Manual: docs/ceremony.md.\n",
+     "says how); when an earlier attempt already deleted a factory key, the rerun\n"
+     "needs --admin-identity to reset that device with the attempt's admin credential.\n"
+     "Manual: docs/ceremony.md.\n",
      PROVISION_OPTS, sizeof(T), 0, run_provision},
     {"restore", "rebuild a device from the custodians' shares",
      "Combines at least threshold shares, checks them against the manifest before the\n"

@@ -466,6 +466,7 @@ static const struct cli_cmd CMDS[] = {
      "again) and an id that holds another object.\n",
      EVICT_OPTS, sizeof(struct load_args), CLI_SESSION | CLI_LATE, cmd_evict},
     KEYS_IMPORT_ROW,
+    KEYS_MIGRATE_ROW,
     {0}};
 
 const struct cli_table cli_table_keys = {

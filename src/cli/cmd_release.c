@@ -12,6 +12,8 @@
 #include "cli_table.h"
 #include "file_io.h"
 #include "release_fs.h"
+#include "release_keys.h"
+#include "signet/proto.h"
 #include "signet/file.h"
 #include "signet/hash.h"
 #include "signet/release.h"
@@ -23,8 +25,18 @@
 struct plan_args {
     const char *tf, *out, *diff, *mapping_file, *device, *ota_key, *keystore, *devkey_dir;
     struct cli_list mappings;
-    bool accept;
+    bool accept, generate_missing;
+    uint8_t algorithm;
 };
+
+static signet_rc p_algorithm(const char *s, void *dst)
+{
+    if (yh_algo_parse(s, dst) != 0 || !signet_key_algorithm_valid(*(uint8_t *)dst))
+        return signet_fail(SIGNET_E_ARG, "'%s' is not a signing key algorithm (rsa4096, rsa2048, "
+                                         "ecp256, ...)",
+                           s);
+    return SIGNET_OK;
+}
 
 /* The common front of plan and sign: zip, META files, mapping (*mp, initialised and
  * freed by the caller: sign maps the APKs inside APEX payloads with it too), plan. */
@@ -159,6 +171,18 @@ static signet_rc plan(struct cli_ctx *c, void *args)
     signet_rc rc = make_plan(a, &zip, &tf, &p, &map);
     if (rc == SIGNET_OK)
         rc = open_keystore(c->g, a->keystore, &ks);
+    if (rc == SIGNET_OK && a->generate_missing && !ks)
+        rc = signet_fail(SIGNET_E_ARG, "--generate-missing needs a key store: give --keystore "
+                                       "DIR or set keystore in signet.conf");
+    size_t made = 0;
+    if (rc == SIGNET_OK && a->generate_missing)
+        rc = cli_release_generate_missing(c->g, ks, &p,
+                                          a->algorithm ? a->algorithm : YH_ALGO_RSA_4096, &made);
+    if (rc == SIGNET_OK && made) { /* reopened: the new keys are in the store now */
+        signet_keystore_close(ks);
+        ks = NULL;
+        rc = open_keystore(c->g, a->keystore, &ks);
+    }
     size_t missing = 0;
     if (rc == SIGNET_OK)
         print_plan(&p, ks, &missing);
@@ -323,6 +347,12 @@ static const struct cli_opt PLAN_OPTIONS[] = {
             "show what changed since a previous plan"),
     CLI_SWITCH("accept-changes", 0, struct plan_args, accept,
                "do not fail on unexpected changes in --diff"),
+    CLI_SWITCH("generate-missing", 0, struct plan_args, generate_missing,
+               "add the missing release keys to the key map and generate them (signet keys "
+               "generate)"),
+    CLI_OPT("algorithm", 0, "A", p_algorithm, struct plan_args, algorithm, 0,
+            "algorithm of generated keys: rsa4096 (default), rsa2048, ...; AVB and APEX payload "
+            "keys are always RSA"),
     CLI_END};
 
 static const struct cli_opt SIGN_OPTIONS[] = {
@@ -350,14 +380,19 @@ static const struct cli_cmd CMDS[] = {
      "per-APEX and per-device keys) and prints the plan and the missing release keys.\n"
      "Fails closed: a development key without a mapping, a member without a key and a\n"
      "member signet cannot sign are errors.  Exit 6 when release keys are missing, 1\n"
-     "on unexpected changes against --diff.  docs/release.md.\n",
+     "on unexpected changes against --diff.  --generate-missing adds the missing keys\n"
+     "to the key map (store name, role) and runs signet keys generate for them, with\n"
+     "the credential that command needs.  docs/release.md.\n",
      PLAN_OPTIONS, sizeof(struct plan_args), 0, plan},
     {"sign", "re-sign a target-files package with release keys",
      "Plans as `release plan` does, then signs every APK and APEX through the signing\n"
-     "path in one device session (APEX payload vbmeta re-signed, apex_pubkey replaced,\n"
-     "container signed), rewrites build properties, mac_permissions.xml, otacerts.zip\n"
-     "and misc_info.txt, and writes SIGNED through a temporary file: an interrupted run\n"
-     "leaves no output.  docs/release.md.\n",
+     "path in one device session (APKs inside APEX payloads re-signed and the payload\n"
+     "rebuilt with e2fsprogs / erofs-utils, payload vbmeta re-signed, apex_pubkey\n"
+     "replaced, container 4 KiB-aligned and signed; .capex around its original_apex),\n"
+     "refuses PRESIGNED members signed by AOSP's public test keys, rewrites build\n"
+     "properties, mac_permissions.xml, otacerts.zip and misc_info.txt, and writes\n"
+     "SIGNED through a temporary file: an interrupted run leaves no output.\n"
+     "docs/release.md.\n",
      SIGN_OPTIONS, sizeof(struct sign_args), CLI_SIGNER | CLI_LATE, sign},
     {"verify", "check a signed target-files package against the plan and the key store",
      "Plans from the package's META files with the same options as `release sign`, then\n"

@@ -32,6 +32,18 @@ signet_rc keys_import(struct cli_ctx *c, void *args);
      keys_import_help, keys_import_opts, sizeof(struct keys_import_args), CLI_SESSION | CLI_LATE,  \
      keys_import}
 
+/* `signet keys migrate` (keys_migrate.c). */
+struct keys_migrate_args {
+    const char *keystore, *wrap_key_file;
+    struct cli_list names;
+};
+extern const struct cli_opt keys_migrate_opts[];
+extern const char keys_migrate_help[];
+signet_rc keys_migrate(struct cli_ctx *c, void *args);
+#define KEYS_MIGRATE_ROW                                                                           \
+    {"migrate", "move the store's keys onto a PKCS#11 token without re-keying",                   \
+     keys_migrate_help, keys_migrate_opts, sizeof(struct keys_migrate_args), 0, keys_migrate}
+
 /* `signet audit bind` (audit_bind.c). */
 int cli_audit_bind(const struct cli_globals *g, int argc, char **argv);
 

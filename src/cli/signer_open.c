@@ -13,6 +13,8 @@ signet_rc cli_open_signer(const struct cli_globals *g, signet_signer **out)
     signet_rc rc = signet_config_load(g->config, &cfg);
     if (rc)
         return rc;
+    if (cfg.backend == SIGNET_BACKEND_PKCS11)
+        return signet_signer_open_config(&cfg, out); /* the token's PIN, not a YubiHSM login */
     hsm_conn *conn;
     hsm_session *sess;
     rc = cli_open_session_cfg(g, &cfg, &conn, &sess);

@@ -166,6 +166,9 @@ static CK_RV device_decrypt(struct p11_op *op, const uint8_t *ct, size_t len, sb
     if (rc)
         return p11_rv_from(rc, "cannot reach the HSM");
     hsm_session *hs = signet_signer_session(signer);
+    if (!hs) /* backend = pkcs11: decrypt with that token directly */
+        return p11_rv_from(signet_fail(SIGNET_E_ARG, "decryption runs on a YubiHSM only"),
+                           "decrypting");
     signet_evict_policy pol = {0, 0};
     rc = signet_keystore_ensure_resident(signet_signer_keystore(signer), hs, p11.cfg.wrap_key_id,
                                          &k->entry, &pol);

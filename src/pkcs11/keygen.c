@@ -169,6 +169,9 @@ static CK_RV generate(signet_keymap_entry *e)
     if (!ke)
         return p11_rv_from(signet_fail(SIGNET_E_STATE, "the new key '%s' is not in the key map "
                                        "read back", e->name), "generating");
+    if (!signet_signer_session(signer)) /* backend = pkcs11 */
+        return p11_rv_from(signet_fail(SIGNET_E_ARG, "keys are generated through signet's module "
+                                       "on a YubiHSM only"), "generating");
     signet_keygen_opts o = {.wrap_id = p11.cfg.wrap_key_id};
     if (p11.cfg.audit[0]) {
         /* The certificate is signed through the signing path, with its record. */

@@ -44,6 +44,8 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData, CK_U
     } else {
         signet_rc rc = p11_device_signer(&signer);
         hsm_session *hs = rc ? NULL : signet_signer_session(signer);
+        if (rc == SIGNET_OK && !hs) /* backend = pkcs11: ask that token directly */
+            rc = signet_fail(SIGNET_E_ARG, "random bytes come from a YubiHSM only");
         for (CK_ULONG done = 0; rc == SIGNET_OK && done < ulRandomLen;) {
             size_t n = ulRandomLen - done > RANDOM_CHUNK ? RANDOM_CHUNK : ulRandomLen - done;
             rc = hsm_get_pseudo_random(hs, n, pRandomData + done);

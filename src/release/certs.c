@@ -3,6 +3,9 @@
  * certificates in mac_permissions.xml from development to release. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
 
 #include "release_internal.h"
 
@@ -148,6 +151,19 @@ static bool in_list(const char *hex, size_t n, char *const *v, size_t k, size_t 
     return false;
 }
 
+/* Whether hex (a DER certificate) is one of AOSP's public test certificates. */
+static bool aosp_cert(const char *hex, size_t n, const char **name)
+{
+    sb_wr der;
+    sbw_init(&der, 1 << 16);
+    uint8_t sha[32];
+    bool ok = hex_decode(&der, hex, n) == SIGNET_OK &&
+              EVP_Digest(der.p, der.len, sha, NULL, EVP_sha256(), NULL) == 1 &&
+              (*name = signet_release_aosp_test_key(sha)) != NULL;
+    sbw_free(&der);
+    return ok;
+}
+
 signet_rc rl_rewrite_mac_permissions(const char *member, const char *in, size_t n,
                                      char *const *pairs, size_t n_pairs, char *const *allowed,
                                      size_t n_allowed, sb_wr *out)
@@ -170,6 +186,7 @@ signet_rc rl_rewrite_mac_permissions(const char *member, const char *in, size_t 
         if (!q)
             return signet_fail(SIGNET_E_PARSE, "%s: unterminated signature attribute", member);
         size_t vl = (size_t)(q - v), at = 0;
+        const char *aosp = NULL;
         count++;
         rc = sbw_put(out, s, (size_t)(v - s));
         if (rc != SIGNET_OK)
@@ -180,6 +197,12 @@ signet_rc rl_rewrite_mac_permissions(const char *member, const char *in, size_t 
             rc = sbw_str(out, pairs[at + 1]);
         else if (in_list(v, vl, allowed, n_allowed, 1, NULL))
             rc = sbw_put(out, v, vl);
+        else if (aosp_cert(v, vl, &aosp))
+            rc = signet_fail(SIGNET_E_STATE,
+                             "%s: signature %zu is AOSP's public test key '%s' (its private key "
+                             "is published): give --dev-cert-dir with AOSP's development "
+                             "certificates so that it is replaced by its release certificate",
+                             member, count, aosp);
         else
             rc = signet_fail(SIGNET_E_STATE,
                              "%s: signature %zu is a certificate that is neither a development "

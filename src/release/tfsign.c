@@ -622,6 +622,37 @@ static signet_rc misc_info(signet_release_job *j, const signet_tf *tf, const sig
     return rc;
 }
 
+/* A PRESIGNED member goes out as it came in: refused when its signer is one of AOSP's
+ * public test certificates (anyone holds those private keys).  A member that does not
+ * verify as an APK is left to release verify. */
+static signet_rc not_aosp_signed(const signet_tf *tf, const signet_zip_entry *e, const char *m,
+                                 bool gz)
+{
+    sb_wr in, plain;
+    sbw_init(&plain, MEMBER_MAX);
+    signet_rc rc = extract(tf, e, &in);
+    if (rc == SIGNET_OK && gz)
+        rc = rl_gunzip(in.p, in.len, MEMBER_MAX, &plain);
+    signet_apk_verify_result res;
+    const char *aosp = NULL;
+    if (rc == SIGNET_OK) {
+        if (signet_apk_verify(gz ? plain.p : in.p, gz ? plain.len : in.len, NULL, 0, 0, &res) ==
+            SIGNET_OK)
+            aosp = signet_release_aosp_test_key(res.cert_sha256);
+        else
+            signet_err_clear();
+    }
+    if (rc == SIGNET_OK && aosp)
+        rc = signet_fail(SIGNET_E_STATE, "%s: PRESIGNED but signed with AOSP's public test key "
+                                         "'%s' (its private key is published): sign it with a "
+                                         "release key (drop PRESIGNED from apkcerts.txt) or get a "
+                                         "release-signed build of it",
+                         m, aosp);
+    sbw_free(&in);
+    sbw_free(&plain);
+    return rc;
+}
+
 size_t signet_release_device_estimate(const signet_rplan *p)
 {
     size_t n = 0;
@@ -697,7 +728,10 @@ signet_rc signet_release_sign(signet_release_job *j, const signet_tf *tf, const 
                     rc = rl_zw_stored(&w, m, o.p, o.len);
             }
         } else {
-            rc = rl_zw_copy(&w, &tf->z, e); /* presigned, external and every other file */
+            if (it && it->action == SIGNET_RPLAN_PRESIGNED)
+                rc = not_aosp_signed(tf, e, m, apk && apk->gz);
+            if (rc == SIGNET_OK)
+                rc = rl_zw_copy(&w, &tf->z, e); /* presigned, external and every other file */
         }
         sbw_free(&in);
         sbw_free(&o);

@@ -58,8 +58,14 @@ static void check_apk(signet_release_check *c, const signet_rplan *p, const char
         return;
     }
     const char *got = release_cert(c, p, res.cert_sha256);
-    snprintf(why, sizeof why, "signed by %s (%s)", got ? got : "a certificate outside the "
-                                                               "release set", res.cert_subject);
+    const char *aosp = signet_release_aosp_test_key(res.cert_sha256);
+    if (!got && aosp)
+        snprintf(why, sizeof why, "signed by AOSP's public test key '%s' (its private key is "
+                                  "published: anyone can sign as it)", aosp);
+    else
+        snprintf(why, sizeof why, "signed by %s (%s)", got ? got : "a certificate outside the "
+                                                                   "release set",
+                 res.cert_subject);
     row(c, member, want, got && strcmp(got, want) == 0, why);
 }
 
@@ -127,6 +133,7 @@ static void check_mac(signet_release_check *c, const signet_rplan *p, const char
 {
     static const char attr[] = "signature=\"";
     size_t count = 0, bad = 0;
+    const char *aosp = NULL;
     for (size_t i = 0; i + sizeof attr - 1 <= n; i++) {
         if (memcmp(xml + i, attr, sizeof attr - 1) != 0)
             continue;
@@ -142,12 +149,16 @@ static void check_mac(signet_release_check *c, const signet_rplan *p, const char
         uint8_t sha[32];
         if (hex_decode(&der, v, (size_t)(q - v)) != SIGNET_OK ||
             EVP_Digest(der.p, der.len, sha, NULL, EVP_sha256(), NULL) != 1 ||
-            !release_cert(c, p, sha))
+            !release_cert(c, p, sha)) {
             bad++;
+            aosp = aosp ? aosp : signet_release_aosp_test_key(sha);
+        }
         sbw_free(&der);
     }
-    char why[128];
-    snprintf(why, sizeof why, "%zu of %zu certificates are not release certificates", bad, count);
+    char why[200];
+    snprintf(why, sizeof why, "%zu of %zu certificates are not release certificates%s%s%s", bad,
+             count, aosp ? " (one is AOSP's public test key '" : "", aosp ? aosp : "",
+             aosp ? "')" : "");
     row(c, member, "certificates", bad == 0, why);
 }
 

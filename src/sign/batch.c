@@ -78,7 +78,7 @@ static signet_rc before_device(signet_signer *s, const signet_keymap_entry *e, s
 {
     size_t n = 0, slot[SIGNET_BATCH_GROUP];
     signet_rc rc = SIGNET_OK;
-    uint16_t auth = hsm_session_auth_id(s->sess);
+    uint16_t auth = s->dev->auth_id;
     for (size_t i = 0; rc == SIGNET_OK && i < k; i++) {
         if (!live(&p[i]))
             continue;
@@ -137,7 +137,7 @@ static signet_rc after_device(signet_signer *s, const signet_keymap_entry *e, st
         free(d);
         return signet_wrap(rc, "reading the device log after signing with '%s'", e->name);
     }
-    uint16_t auth = hsm_session_auth_id(s->sess);
+    uint16_t auth = s->dev->auth_id;
     size_t next = 0, n = 0;
     for (size_t i = 0; rc == SIGNET_OK && i < k; i++) {
         if (!live(&p[i]) || !p[i].made)
@@ -154,7 +154,9 @@ static signet_rc after_device(signet_signer *s, const signet_keymap_entry *e, st
         }
         signet_rec_sig rs;
         signer_rec_sig(e, p[i].cmd, &p[i].it->req, p[i].data_sha256, p[i].sig, p[i].sig_len, &rs);
-        rc = signet_record_sign(&recs[n], s->serial, auth, de ? de->seq : 0, &rs);
+        rc = signet_device_has_log(s->dev)
+                 ? signet_record_sign(&recs[n], s->serial, auth, de ? de->seq : 0, &rs)
+                 : signet_record_sign_nolog(&recs[n], s->serial, auth, &rs);
         ptrs[n] = &recs[n];
         n++;
     }
@@ -230,6 +232,36 @@ static void sign_group(signet_signer *s, const signet_keymap_entry *e, struct pe
     release(s, e, p, k);
 }
 
+/* The device stopped answering during the group: the items it did not finish
+ * (failed with SIGNET_E_NET: not signed, or signed without a durable record and
+ * wiped) are signed again on the next device of the failover list, with new intents
+ * there.  Items already released are not touched. */
+static void retry_lost(signet_signer *s, const signet_keymap_entry *e, struct pending *grp,
+                       size_t k, signet_record *recs, signet_record **ptrs, uint64_t *offsets)
+{
+    while (signer_can_fail_over(s)) {
+        struct pending again[SIGNET_BATCH_GROUP];
+        size_t from[SIGNET_BATCH_GROUP], m = 0;
+        for (size_t g = 0; g < k; g++)
+            if (grp[g].it->rc == SIGNET_E_NET) {
+                from[m] = g;
+                again[m++] = grp[g];
+            }
+        if (m == 0 || signer_failover(s) != SIGNET_OK)
+            break; /* they keep the error of the lost device */
+        for (size_t j = 0; j < m; j++) {
+            again[j].it->rc = SIGNET_OK;
+            again[j].it->err[0] = 0;
+            again[j].made = again[j].hit = false;
+        }
+        sign_group(s, e, again, m, recs, ptrs, offsets);
+        for (size_t j = 0; j < m; j++)
+            grp[from[j]] = again[j];
+        smem_wipe(again, sizeof again);
+    }
+    signet_err_clear();
+}
+
 /* Checks an item before anything happens; the entry of its key in *e. */
 static signet_rc prepare(signet_signer *s, struct pending *p, const signet_keymap_entry **e)
 {
@@ -290,6 +322,7 @@ signet_rc signet_sign_batch(signet_signer *s, signet_batch_item *items, size_t n
                 j++;
             }
             sign_group(s, keys[i], grp, k, recs, ptrs, offsets);
+            retry_lost(s, keys[i], grp, k, recs, ptrs, offsets);
             for (size_t g = 0; g < k; g++)
                 p[from[g]] = grp[g];
             smem_wipe(grp, sizeof grp);
@@ -332,7 +365,8 @@ signet_rc signet_batch_order(signet_signer *s, const char *const *keys, size_t n
         first[nk] = i;
         const signet_keymap_entry *e = signet_keystore_find(s->ks, keys[i]);
         signet_keyloc loc = SIGNET_KEYLOC_MISSING;
-        if (e && signet_keystore_locate(s->ks, s->sess, e, &loc) != SIGNET_OK)
+        /* A token without on-demand loading: every key counts as not resident. */
+        if (e && s->sess && signet_keystore_locate(s->ks, s->sess, e, &loc) != SIGNET_OK)
             signet_err_clear(); /* unknown: treat as not resident */
         resident[nk++] = loc == SIGNET_KEYLOC_RESIDENT;
     }

@@ -20,6 +20,7 @@ void signet_config_defaults(signet_config *cfg)
     cfg->checkpoint_seconds = 300;
     cfg->log_key_id = 0x0010;
     snprintf(cfg->log_name, sizeof cfg->log_name, "signet.example/audit");
+    snprintf(cfg->log_key_label, sizeof cfg->log_key_label, "signet-log");
 }
 
 static char *trim(char *s)
@@ -84,6 +85,22 @@ static signet_rc apply(signet_config *cfg, const char *k, const char *v, unsigne
         cfg->cache_off = !strcmp(v, "off");
         return SIGNET_OK;
     }
+    if (!strcmp(k, "backend")) {
+        if (strcmp(v, "yubihsm") && strcmp(v, "pkcs11"))
+            return signet_fail(SIGNET_E_PARSE, "line %u: 'backend' is yubihsm or pkcs11, not '%s'",
+                               line, v);
+        cfg->backend = !strcmp(v, "pkcs11") ? SIGNET_BACKEND_PKCS11 : SIGNET_BACKEND_YUBIHSM;
+        return SIGNET_OK;
+    }
+    if (!strcmp(k, "pkcs11_module"))
+        return set_str(cfg->pkcs11_module, sizeof cfg->pkcs11_module, v, k, line);
+    if (!strcmp(k, "pkcs11_token"))
+        return set_str(cfg->pkcs11_token, sizeof cfg->pkcs11_token, v, k, line);
+    if (!strcmp(k, "pkcs11_pin_file"))
+        return set_str(cfg->pkcs11_pin_file, sizeof cfg->pkcs11_pin_file, v, k, line);
+    if (!strcmp(k, "failover")) return set_str(cfg->failover, sizeof cfg->failover, v, k, line);
+    if (!strcmp(k, "log_key_label"))
+        return set_str(cfg->log_key_label, sizeof cfg->log_key_label, v, k, line);
     if (!strcmp(k, "cache_dir")) return set_str(cfg->cache_dir, sizeof cfg->cache_dir, v, k, line);
     if (!strcmp(k, "checkpoint_seconds"))
         return set_num(&cfg->checkpoint_seconds, 1u << 30, v, k, line);
@@ -122,6 +139,9 @@ signet_rc signet_config_load(const char *path, signet_config *cfg)
         rc = apply(cfg, trim(s), trim(eq + 1), line);
     }
     fclose(f);
+    if (rc == SIGNET_OK && cfg->backend == SIGNET_BACKEND_PKCS11 &&
+        (!cfg->pkcs11_module[0] || !cfg->pkcs11_token[0]))
+        rc = signet_fail(SIGNET_E_ARG, "backend = pkcs11 needs pkcs11_module and pkcs11_token");
     if (rc == SIGNET_OK && cfg->password_file[0] && cfg->auth_key_file[0])
         rc = signet_fail(SIGNET_E_ARG, "both password_file and auth_key_file are set: keep the "
                                          "one credential the auth_key logs in with");

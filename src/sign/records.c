@@ -40,8 +40,14 @@ void signer_unlock(signet_signer *s)
 
 signet_rc signer_drain(signet_signer *s, signet_drain_result *d)
 {
+    if (!signet_device_has_log(s->dev)) {
+        /* Nothing to read: sign records of this device stand alone (seq 0). */
+        if (d)
+            memset(d, 0, sizeof *d);
+        return SIGNET_OK;
+    }
     s->stats.drains++;
-    return signet_audit_drain(s->trail, s->sess, s->serial, d);
+    return s->dev->ops->drain(s->dev, s->trail, d);
 }
 
 void signer_rec_sig(const signet_keymap_entry *e, uint8_t cmd, const signet_sign_req *r,
@@ -84,8 +90,7 @@ signet_rc signer_checkpoint_locked(signet_signer *s)
 {
     if (!s->trail || s->since_checkpoint == 0)
         return SIGNET_OK;
-    signet_rc rc = signet_audit_checkpoint(s->trail, s->sess, s->serial, s->cfg.log_key_id,
-                                           s->cfg.log_name, NULL);
+    signet_rc rc = s->dev->ops->checkpoint(s->dev, s->trail, s->cfg.log_name);
     if (rc == SIGNET_OK) {
         s->since_checkpoint = 0;
         s->last_checkpoint = time(NULL);
@@ -118,7 +123,7 @@ signet_rc signet_signer_record_key(signet_signer *s, const signet_keymap_entry *
         /* Drain first so the record follows the device entries of the key's making. */
         rc = signer_drain(s, NULL);
         if (rc == SIGNET_OK)
-            rc = signet_record_key(rec, s->serial, hsm_session_auth_id(s->sess), 0, event,
+            rc = signet_record_key(rec, s->serial, s->dev->auth_id, 0, event,
                                    e->name, e->id, note);
         if (rc == SIGNET_OK)
             rc = signer_append(s, &rec, 1, NULL);
@@ -150,7 +155,7 @@ signet_rc signet_signer_bind_leaf(signet_signer *s, const char *input, const uin
     signet_record *rec = calloc(1, sizeof *rec);
     if (!rec)
         return signet_fail(SIGNET_E_NOMEM, "out of memory");
-    signet_rc rc = signet_record_bind(rec, s->serial, hsm_session_auth_id(s->sess), input,
+    signet_rc rc = signet_record_bind(rec, s->serial, s->dev->auth_id, input,
                                       in_sha256, output, out_sha256, covers, n_covers, NULL);
     if (rc == SIGNET_OK && (rc = signer_lock(s)) == SIGNET_OK) {
         rc = signer_append(s, &rec, 1, NULL);

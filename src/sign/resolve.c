@@ -41,8 +41,7 @@ signet_rc signer_resolve_key(signet_signer *s, const signet_keymap_entry *e)
         }
         return SIGNET_OK;
     }
-    signet_evict_policy policy = {s->cfg.min_free_objects, s->cfg.min_free_pages};
-    signet_rc rc = signet_keystore_ensure_resident(s->ks, s->sess, s->cfg.wrap_key_id, e, &policy);
+    signet_rc rc = s->dev->ops->resolve(s->dev, s->ks, e);
     if (rc)
         return signet_wrap(rc, "loading key '%s'", e->name);
     /* Loading may have evicted keys this signer remembered: start afresh. */
@@ -73,16 +72,9 @@ void signer_remember_resident(signet_signer *s, uint16_t id)
 signet_rc signer_device_sign(signet_signer *s, uint8_t cmd, const signet_keymap_entry *e,
                              const signet_sign_req *r, uint8_t *sig, size_t *sig_len)
 {
-    signet_rc rc;
-    switch (cmd) {
-    case YH_CMD_SIGN_PKCS1: rc = hsm_sign_pkcs1(s->sess, e->id, r->data, r->len, sig, sig_len); break;
-    case YH_CMD_SIGN_PSS:
-        rc = hsm_sign_pss(s->sess, e->id, r->pss_mgf1, r->pss_salt_len, r->data, r->len, sig,
-                          sig_len);
-        break;
-    case YH_CMD_SIGN_ECDSA: rc = hsm_sign_ecdsa(s->sess, e->id, r->data, r->len, sig, sig_len); break;
-    default: rc = hsm_sign_eddsa(s->sess, e->id, r->data, r->len, sig, sig_len); break;
-    }
+    signet_dev_sign d = {.cmd = cmd, .data = r->data, .len = r->len, .pss_mgf1 = r->pss_mgf1,
+                         .pss_salt_len = r->pss_salt_len};
+    signet_rc rc = s->dev->ops->sign(s->dev, e, &d, sig, sig_len);
     if (rc == SIGNET_E_NOTFOUND)
         forget_resident(s, e->id); /* evicted by another process meanwhile */
     else if (rc == SIGNET_OK) {

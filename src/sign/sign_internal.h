@@ -12,13 +12,15 @@
 #include <time.h>
 
 #include "signet/audit.h"
+#include "signet/backend.h"
 #include "signet/sign.h"
 
 typedef struct sign_cache sign_cache;
 
 struct signet_signer {
     signet_config cfg;
-    hsm_conn *conn;
+    signet_device *dev;               /* what signs: backend.h (YubiHSM 2 or PKCS#11) */
+    hsm_conn *conn;                   /* dev->conn, dev->sess: NULL unless a YubiHSM */
     hsm_session *sess;
     signet_keystore *ks;
     signet_trail *trail;              /* NULL when the configuration names no audit dir */
@@ -38,6 +40,10 @@ struct signet_signer {
     signet_report_fn report;          /* warnings (a refused cache entry); NULL = stderr */
     void *report_ctx;
     pthread_mutex_t lock;             /* one signature at a time per process */
+    /* Failover (failover.c): the credential, kept to log in to the next device. */
+    uint16_t auth_id;
+    char *password;                   /* smem; NULL: no failover (the caller's session) */
+    size_t next_failover;             /* position in cfg.failover */
 };
 
 /* A warning for the person running the signer ("signing cache: entry ... refused"). */
@@ -70,6 +76,11 @@ signet_rc signer_checkpoint_locked(signet_signer *s);
 /* Takes the process mutex and the trail lock (when there is a trail). */
 signet_rc signer_lock(signet_signer *s);
 void signer_unlock(signet_signer *s);
+
+/* ---- failover.c (caller holds s->lock) ---- */
+bool signer_can_fail_over(const signet_signer *s);
+/* Moves to the next device of cfg.failover that answers; SIGNET_E_NET when none. */
+signet_rc signer_failover(signet_signer *s);
 
 /* ---- cache.c ---- */
 typedef struct {

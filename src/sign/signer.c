@@ -32,28 +32,23 @@ static signet_rc open_cache(signet_signer *s)
     return sign_cache_open(dir, &s->cache);
 }
 
-signet_rc signet_signer_open_session(const signet_config *cfg, hsm_conn *conn, hsm_session *sess,
-                                     signet_signer **out)
+/* The signer over an open device (it owns dev from here, also on failure). */
+static signet_rc open_device(const signet_config *cfg, signet_device *dev, signet_signer **out)
 {
     *out = NULL;
     signet_signer *s = calloc(1, sizeof *s);
     if (!s) {
-        hsm_session_close(sess);
-        hsm_conn_close(conn);
+        signet_device_close(dev);
         return signet_fail(SIGNET_E_NOMEM, "out of memory");
     }
     s->cfg = *cfg;
-    s->conn = conn;
-    s->sess = sess;
+    s->dev = dev;
+    s->conn = dev->conn;
+    s->sess = dev->sess;
+    s->serial = dev->serial;
     s->last_checkpoint = time(NULL);
     pthread_mutex_init(&s->lock, NULL);
-
-    hsm_devinfo info;
-    signet_rc rc = hsm_device_info(conn, &info);
-    if (rc == SIGNET_OK) {
-        s->serial = info.serial;
-        rc = signet_keystore_open(cfg->keystore[0] ? cfg->keystore : ".", &s->ks);
-    }
+    signet_rc rc = signet_keystore_open(cfg->keystore[0] ? cfg->keystore : ".", &s->ks);
     if (rc == SIGNET_OK && cfg->audit[0])
         rc = signet_trail_open(cfg->audit, &s->trail);
     if (rc == SIGNET_OK)
@@ -66,12 +61,52 @@ signet_rc signet_signer_open_session(const signet_config *cfg, hsm_conn *conn, h
     return SIGNET_OK;
 }
 
+signet_rc signet_signer_open_session(const signet_config *cfg, hsm_conn *conn, hsm_session *sess,
+                                     signet_signer **out)
+{
+    *out = NULL;
+    if (cfg->backend == SIGNET_BACKEND_PKCS11) {
+        hsm_session_close(sess);
+        hsm_conn_close(conn);
+        return signet_fail(SIGNET_E_ARG, "signet.conf says backend = pkcs11: this command signs "
+                                         "with a YubiHSM session (use signet_signer_open_config)");
+    }
+    signet_yubihsm_opts o = {.wrap_key_id = cfg->wrap_key_id,
+                             .min_free_objects = cfg->min_free_objects,
+                             .min_free_pages = cfg->min_free_pages,
+                             .log_key_id = cfg->log_key_id};
+    signet_device *dev;
+    signet_rc rc = signet_device_yubihsm(conn, sess, &o, &dev);
+    return rc ? rc : open_device(cfg, dev, out);
+}
+
+/* pin: the token's user PIN from the caller, or NULL for pkcs11_pin_file / the env. */
+static signet_rc open_pkcs11(const signet_config *cfg, const char *pin, signet_signer **out)
+{
+    *out = NULL;
+    if (cfg->backend != SIGNET_BACKEND_PKCS11)
+        return signet_fail(SIGNET_E_ARG, "the YubiHSM backend needs a session (credentials)");
+    signet_pkcs11_opts o = {.module = cfg->pkcs11_module, .token = cfg->pkcs11_token, .pin = pin,
+                            .pin_file = cfg->pkcs11_pin_file[0] ? cfg->pkcs11_pin_file : NULL,
+                            .log_key_label = cfg->log_key_label};
+    signet_device *dev;
+    signet_rc rc = signet_device_pkcs11(&o, &dev);
+    return rc ? rc : open_device(cfg, dev, out);
+}
+
+signet_rc signet_signer_open_config(const signet_config *cfg, signet_signer **out)
+{
+    return open_pkcs11(cfg, NULL, out);
+}
+
 signet_rc signet_signer_open(const signet_config *cfg, uint16_t auth_id, const char *password,
                              signet_signer **out)
 {
     hsm_conn *conn;
     hsm_session *sess;
     *out = NULL;
+    if (cfg->backend == SIGNET_BACKEND_PKCS11)
+        return open_pkcs11(cfg, password, out); /* the password is the token's PIN */
     signet_rc rc = hsm_conn_open(cfg->connector, &conn);
     if (rc)
         return rc;
@@ -80,7 +115,17 @@ signet_rc signet_signer_open(const signet_config *cfg, uint16_t auth_id, const c
         hsm_conn_close(conn);
         return rc;
     }
-    return signet_signer_open_session(cfg, conn, sess, out);
+    rc = signet_signer_open_session(cfg, conn, sess, out);
+    if (rc == SIGNET_OK && cfg->failover[0]) {
+        /* Kept (locked memory) to log in to a failover device. */
+        (*out)->auth_id = auth_id;
+        if (!((*out)->password = smem_strdup(password))) {
+            signet_signer_close(*out);
+            *out = NULL;
+            return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+        }
+    }
+    return rc;
 }
 
 signet_keystore *signet_signer_keystore(signet_signer *s) { return s->ks; }
@@ -88,6 +133,7 @@ uint32_t signet_signer_serial(const signet_signer *s) { return s->serial; }
 hsm_session *signet_signer_session(signet_signer *s) { return s->sess; }
 void signet_signer_stats(const signet_signer *s, signet_sign_stats *out) { *out = s->stats; }
 bool signet_signer_cache_on(const signet_signer *s) { return s->cache != NULL; }
+signet_device *signet_signer_device(signet_signer *s) { return s->dev; }
 
 void signet_signer_set_report(signet_signer *s, signet_report_fn fn, void *ctx)
 {
@@ -111,13 +157,13 @@ void signet_signer_close(signet_signer *s)
 {
     if (!s)
         return;
-    if (s->trail && s->sess && s->since_checkpoint)
+    if (s->trail && s->dev && s->since_checkpoint)
         (void)signet_signer_checkpoint(s); /* best effort: the records are durable already */
     sign_cache_close(s->cache);
     signet_trail_close(s->trail);
     signet_keystore_close(s->ks);
-    hsm_session_close(s->sess);
-    hsm_conn_close(s->conn);
+    signet_device_close(s->dev);
+    smem_free(s->password);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

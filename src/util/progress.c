@@ -31,21 +31,45 @@ double signet_progress_eta(const signet_progress *p)
     return signet_progress_elapsed(p) / (double)p->done * (double)(p->total - p->done);
 }
 
+void signet_progress_vformat(const signet_progress *p, char *buf, size_t cap, const char *fmt,
+                             va_list ap)
+{
+    if (cap == 0)
+        return;
+    size_t n = 0;
+    int k = p->total ? snprintf(buf, cap, "%zu/%zu ", p->done + 1, p->total) : 0;
+    n = k > 0 ? (size_t)k : 0;
+    if (n < cap) {
+        k = vsnprintf(buf + n, cap - n, fmt, ap);
+        n += k > 0 ? (size_t)k : 0;
+    }
+    if (n < cap) {
+        double eta = signet_progress_eta(p);
+        if (eta >= 0)
+            snprintf(buf + n, cap - n, " (%.0f s, ~%.0f s left)", signet_progress_elapsed(p), eta);
+        else
+            snprintf(buf + n, cap - n, " (%.0f s)", signet_progress_elapsed(p));
+    }
+}
+
+void signet_progress_format(const signet_progress *p, char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    signet_progress_vformat(p, buf, cap, fmt, ap);
+    va_end(ap);
+}
+
 void signet_progress_step(signet_progress *p, const char *fmt, ...)
 {
     if (!p->out)
         return;
-    if (p->total)
-        fprintf(p->out, "%zu/%zu ", p->done + 1, p->total);
+    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(p->out, fmt, ap);
+    signet_progress_vformat(p, line, sizeof line, fmt, ap);
     va_end(ap);
-    double eta = signet_progress_eta(p);
-    if (eta >= 0)
-        fprintf(p->out, " (%.0f s, ~%.0f s left)\n", signet_progress_elapsed(p), eta);
-    else
-        fprintf(p->out, " (%.0f s)\n", signet_progress_elapsed(p));
+    fprintf(p->out, "%s\n", line);
     fflush(p->out);
 }
 

@@ -83,7 +83,8 @@ static int group_setup(void **state)
         return -1;
     }
     /* Progress names every step. */
-    if (!strstr(err, "[14/14] manifest") || !strstr(err, "ceremony complete")) {
+    if (!strstr(err, "\n14/14 manifest: write the public manifest (") ||
+        !strstr(err, "s left)\n") || !strstr(err, "ceremony complete")) {
         fprintf(stderr, "provision progress incomplete:\n%s", err);
         free(err);
         return -1;
@@ -474,24 +475,41 @@ static void restore_refuses_bad_shares(void **state)
     char args[8192], out[2 * RIG_PATH], in[1024];
     char *err = NULL;
 
-    /* 1. A share mistyped into another valid share: only the check value can tell. */
-    char bad[128];
+    /* 1. Three shares, one mistyped into another valid share (in the key bytes):
+     *    only the check value can tell, and it says a share is wrong. */
+    char bad[128], bad_attr[128];
     snprintf(bad, sizeof bad, "%s", w->shares[4]);
-    bad[10] = bad[10] == 'A' ? 'B' : 'A';
+    bad[40] = bad[40] == 'A' ? 'B' : 'A';
     snprintf(in, sizeof in, "%s\n%s\n%s\n", w->shares[0], w->shares[2], bad);
     snprintf(out, sizeof out, "%s/r-typo", w->r.dir);
     restore_args(w, args, sizeof args, t.url, out, "--shares-from-prompt", NULL);
     assert_int_equal(rig_signet(NULL, args, in, NULL, &err), 1);
-    assert_non_null(strstr(err, "check value"));
+    assert_non_null(strstr(err, "a share is wrong (mistyped, or from another ceremony): the "
+                                "shares 1,3,5 give another wrap key than the manifest records "
+                                "(check value mismatch)"));
     assert_non_null(strstr(err, "nothing was done to the device"));
     free(err);
     assert_true(rig_device_untouched(t.url, last, digest));
+    /* The same in the key's attributes (which the check value does not cover). */
+    snprintf(bad_attr, sizeof bad_attr, "%s", w->shares[4]);
+    bad_attr[6] = bad_attr[6] == 'A' ? 'B' : 'A';
+    snprintf(in, sizeof in, "%s\n%s\n%s\n", w->shares[0], w->shares[2], bad_attr);
+    snprintf(out, sizeof out, "%s/r-typo2", w->r.dir);
+    restore_args(w, args, sizeof args, t.url, out, "--shares-from-prompt", NULL);
+    assert_int_equal(rig_signet(NULL, args, in, NULL, &err), 1);
+    assert_non_null(strstr(err, "a share is wrong (mistyped, or from another ceremony)"));
+    free(err);
 
-    /* 2. Four shares, one of them wrong: the surplus share disagrees. */
-    snprintf(in, sizeof in, "%s\n%s\n%s\n%s\n", w->shares[0], w->shares[2], w->shares[3], bad);
+    /* 2. Four shares, two of them wrong: no quorum gives the key. */
+    char bad2[128];
+    snprintf(bad2, sizeof bad2, "%s", w->shares[1]);
+    bad2[50] = bad2[50] == 'A' ? 'B' : 'A';
+    snprintf(in, sizeof in, "%s\n%s\n%s\n%s\n", w->shares[0], bad2, w->shares[3], bad);
     snprintf(out, sizeof out, "%s/r-surplus", w->r.dir);
     restore_args(w, args, sizeof args, t.url, out, "--shares-from-prompt", NULL);
-    assert_int_equal(rig_signet(NULL, args, in, NULL, NULL), 1);
+    assert_int_equal(rig_signet(NULL, args, in, NULL, &err), 1);
+    assert_non_null(strstr(err, "no 3 of the shares 1,2,4,5 give the wrap key the manifest records (check value mismatch): at least two of them are wrong"));
+    free(err);
     assert_true(rig_device_untouched(t.url, last, digest));
 
     /* 3. Only two custodians came. */
@@ -549,8 +567,15 @@ static void restore_with_identities_and_keystore(void **state)
     char *err = NULL;
     assert_int_equal(rig_signet(NULL, args, NULL, NULL, &err), 0);
     assert_non_null(strstr(err, "shares 2,4,5 give wrap key 0x00ff"));
-    assert_non_null(strstr(err, "key release (0x0100, rsa2048): imported, public key matches"));
-    assert_non_null(strstr(err, "key ota (0x0101, ecp256): imported, public key matches"));
+    /* Progress: each step and each key as it starts, with elapsed time and, once a
+     * step or key has finished, an estimate. */
+    assert_non_null(strstr(err, "\n11/15 keystore: import every wrapped key"));
+    assert_non_null(strstr(err, "\n1/2 key release (0x0100, rsa2048): importing under the wrap "
+                                "key, comparing its public key ("));
+    const char *second = strstr(err, "\n2/2 key ota (0x0101, ecp256): importing");
+    assert_non_null(second);
+    assert_non_null(strstr(second, " s left)\n"));
+    assert_non_null(strstr(err, "2 keys imported and checked"));
     free(err);
 
     char *op = decrypt_or_die(w->r.operator_.identity, out, "credentials/operator-gita.age");
@@ -619,8 +644,12 @@ static void restore_typed_shares_and_rerun(void **state)
              w->ks, bad_ks, bad_ks);
     assert_int_equal(run_cmd(cmd, NULL), 0);
     char in[1024], args[8192], out[2 * RIG_PATH], extra[3 * RIG_PATH];
-    snprintf(in, sizeof in, "# custodians 1, 3 and 5\n%s\n\n%s\n%s\n", w->shares[0], w->shares[2],
-             w->shares[4]);
+    /* Custodian 2 (bob) mistypes their share: it is named and left out. */
+    char bad[128];
+    snprintf(bad, sizeof bad, "%s", w->shares[1]);
+    bad[30] = bad[30] == 'A' ? 'B' : 'A';
+    snprintf(in, sizeof in, "# custodians 1, 2, 3 and 5\n%s\n%s\n\n%s\n%s\n", w->shares[0], bad,
+             w->shares[2], w->shares[4]);
     snprintf(out, sizeof out, "%s/restore2", w->r.dir);
     snprintf(extra, sizeof extra, "--keystore '%s'", bad_ks);
     restore_args(w, args, sizeof args, t.url, out, "--shares-from-prompt", extra);
@@ -634,6 +663,7 @@ static void restore_typed_shares_and_rerun(void **state)
     restore_args(w, args, sizeof args, t.url, out, "--shares-from-prompt", extra);
     assert_int_equal(rig_signet(NULL, args, in, NULL, &err), 0);
     assert_non_null(strstr(err, "shares 1,3,5 give wrap key"));
+    assert_non_null(strstr(err, "WRONG share 2 (bob): it does not fit the shares 1,3,5"));
     assert_non_null(strstr(err, "moved to"));
     free(err);
     char st[3 * RIG_PATH];
@@ -641,7 +671,7 @@ static void restore_typed_shares_and_rerun(void **state)
     assert_true(rig_file_contains(st, "FAILED"));
     assert_true(rig_file_contains(st, "keystore"));
     snprintf(st, sizeof st, "%s/restore-manifest.txt", out);
-    assert_true(rig_file_contains(st, "shares-used 1,3,5"));
+    assert_true(rig_file_contains(st, "shares-used 1,3,5\nshares-wrong 2 (bob)\n"));
     hsmd_cleanup(&t);
 }
 
@@ -717,6 +747,26 @@ static void restore_known_device_with_admin_reset(void **state)
     assert_true(rig_file_contains(rec, "event=reset note=reset%20for%20a%20restore%20from%20the%20ceremony%27s%20shares signer="));
 }
 
+/* check-plan refuses a plan in which one person would hold two shares. */
+static void check_plan_duplicate_recipient(void **state)
+{
+    struct world *w = W;
+    char dup[2 * RIG_PATH], cmd[8 * RIG_PATH], args[3 * RIG_PATH];
+    snprintf(dup, sizeof dup, "%s/plan-dup.txt", w->r.dir);
+    snprintf(cmd, sizeof cmd, "sed 's|^custodian %s .*|custodian %s %s|' '%s' > '%s'",
+             w->r.custodian[3].name, w->r.custodian[3].name, w->r.custodian[1].recipient, w->plan,
+             dup);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    char *err = NULL;
+    snprintf(args, sizeof args, "ceremony check-plan '%s'", w->plan);
+    assert_int_equal(rig_signet(NULL, args, NULL, NULL, NULL), 0);
+    snprintf(args, sizeof args, "ceremony check-plan '%s'", dup);
+    assert_int_equal(rig_signet(NULL, args, NULL, NULL, &err), 8); /* bad input data */
+    assert_non_null(strstr(err, "custodians bob and dana have the same recipient, so one person "
+                                "would hold two shares"));
+    free(err);
+}
+
 static void help_texts(void **state)
 {
     char *out = NULL;
@@ -747,6 +797,7 @@ int main(void)
         cmocka_unit_test(restore_refuses_bad_shares),
         cmocka_unit_test(restore_with_identities_and_keystore),
         cmocka_unit_test(restore_typed_shares_and_rerun),
+        cmocka_unit_test(check_plan_duplicate_recipient),
         cmocka_unit_test(help_texts),
         cmocka_unit_test(restore_known_device_with_admin_reset),
     };

@@ -16,6 +16,9 @@
 #include "signet/proto.h"
 
 #define AGE1 "age1ww3jxdnd6puve3g5fs0jc64q5uttyv5yydvf2z5xx3vl4p5kfqds38u6u3"
+/* Custodians need distinct recipients (one person, one share). */
+#define AGE2 "age183l2gyr8s49trnnrlp4kly6x98dmqvzykswqgy4kasz2pz4s4v4sw3wk7h"
+#define AGE3 "age1y99g76mfllexej3txlaqhrqvm9wtvdwcgul9ump8v58dy929wynsshv0t6"
 
 struct shim {
     hsm_device *dev;
@@ -84,7 +87,7 @@ static int setup(void **state)
     snprintf(f->plan, sizeof f->plan, "%s/plan.txt", f->dir);
     snprintf(f->out, sizeof f->out, "%s/out", f->dir);
     const char *text = "primary http://127.0.0.1:1\nbackup http://127.0.0.1:2\n"
-                       "custodian a " AGE1 "\ncustodian b " AGE1 "\ncustodian c " AGE1 "\n"
+                       "custodian a " AGE1 "\ncustodian b " AGE2 "\ncustodian c " AGE3 "\n"
                        "admin x " AGE1 "\noperator y " AGE1 "\nauditor z " AGE1 "\n";
     if (test_write_file(f->plan, text, strlen(text)) != 0)
         return -1;

@@ -192,12 +192,61 @@ static void ceremony_killed_then_rerun(void **state)
     assert_true(rig_file_contains(state_file(f, "failed-attempts/1"), "in progress"));
 }
 
+/* Killed after the factory keys were deleted (at the checkpoint step): only the
+ * attempt's admin credential opens the devices.  The state file and the rerun's
+ * error say so; the rerun given the admin holder's identity resets both with it
+ * and completes. */
+static void killed_after_factory_key_then_rerun_with_admin_identity(void **state)
+{
+    struct fx *f = *state;
+    fresh(f, 2007, "ceremony-no-factory-key");
+    char errfile[2 * RIG_PATH];
+    snprintf(errfile, sizeof errfile, "%s/err3.txt", f->r.dir);
+    pid_t pid = start_stopped(f, "checkpoint", errfile);
+    kill(pid, SIGKILL);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    const char *sf = state_file(f, NULL);
+    assert_true(rig_file_contains(sf, "step 13 of 14: checkpoint"));
+    assert_true(rig_file_contains(sf, "run the same command again with --admin-identity FILE, the "
+                                      "age identity of the admin holder (frank)"));
+
+    /* Without the identity: refused before any device is changed, naming the file. */
+    char *err = NULL;
+    assert_int_equal(provision(f, NULL, &err), 5);
+    assert_non_null(strstr(err, "the primary (serial 2007) no longer accepts the factory key"));
+    assert_non_null(strstr(err, "failed-attempts/1/credentials/admin-frank.age"));
+    free(err);
+    assert_true(rig_file_contains(state_file(f, NULL), "Run the same command again with "
+                                                       "--admin-identity FILE"));
+
+    /* A wrong identity (a custodian's) opens nothing. */
+    char args[4 * RIG_PATH];
+    snprintf(args, sizeof args, "ceremony provision --plan '%s' --out '%s' --admin-identity '%s'",
+             f->plan, f->out, f->r.custodian[0].identity);
+    assert_int_equal(rig_signet(NULL, args, NULL, NULL, &err), 5);
+    assert_non_null(strstr(err, "is not encrypted to the identity"));
+    free(err);
+
+    snprintf(args, sizeof args, "ceremony provision --plan '%s' --out '%s' --admin-identity '%s'",
+             f->plan, f->out, f->r.admin.identity);
+    assert_int_equal(rig_signet(NULL, args, NULL, NULL, &err), 0);
+    assert_non_null(strstr(err, "primary: its factory key was deleted by an earlier attempt; "
+                                "logged in as admin with failed-attempts/1/credentials/"
+                                "admin-frank.age"));
+    assert_non_null(strstr(err, "backup: its factory key was deleted"));
+    free(err);
+    assert_completed(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fault_at_step_then_rerun),
         cmocka_unit_test(backup_killed_midway_then_rerun),
         cmocka_unit_test(ceremony_killed_then_rerun),
+        cmocka_unit_test(killed_after_factory_key_then_rerun_with_admin_identity),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

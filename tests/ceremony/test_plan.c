@@ -17,6 +17,16 @@
 #define SSH1                                                                                   \
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdaTrHfy+DiX7/l8nlN0u4CypQ5S5S06U44gNnQ/xYm bob@example"
 
+/* Nine distinct recipients (one per possible custodian). */
+static const char *const NINE[SSS_MAX_SHARES] = {
+    AGE1, AGE2, SSH1,
+    "age183l2gyr8s49trnnrlp4kly6x98dmqvzykswqgy4kasz2pz4s4v4sw3wk7h",
+    "age1y99g76mfllexej3txlaqhrqvm9wtvdwcgul9ump8v58dy929wynsshv0t6",
+    "age1955k0rpe6az602zw04fkdq7kr67ywuqyt7hmyls774mactz4wpks5vg80f",
+    "age1hmcnq2vvemwmq3amjdplaxpc99f3wz0dsdg8fjqyuqvnvez2zg8swg03nv",
+    "age1xrs9wttn3mywda3vaek4f85kus32ev365gulh0v49s78z8zwl90qzwg87k",
+    "age1zcp5aetmy8sjp0z0mkh7308f90n6a0f3gda4p8h6amrzwl4swdpqn9sfvv"};
+
 static const char *const GOOD =
     "# a plan\n"
     "project   Example OS signing  \n"
@@ -61,7 +71,7 @@ static void good_plan(void **state)
 static void defaults(void **state)
 {
     const char *t = "primary http://a:1\nbackup http://b:1\n"
-                    "custodian a " AGE1 "\ncustodian b " AGE1 "\ncustodian c " AGE1 "\n"
+                    "custodian a " AGE1 "\ncustodian b " AGE2 "\ncustodian c " SSH1 "\n"
                     "admin x " AGE1 "\noperator y " AGE1 "\nauditor z " AGE1 "\n";
     assert_int_equal(parse(t), SIGNET_OK);
     assert_int_equal(plan.threshold, 3);
@@ -108,6 +118,14 @@ static void mistakes(void **state)
     expect_bad("custodian alice", "custodian -alice", "needs a name");
     expect_bad("admin     frank", "operator  frank", "operator was named already on line");
     expect_bad("auditor   hugo  " SSH1 "\n", "", "no auditor");
+    /* One person would hold two shares: the same key, whatever its spelling. */
+    expect_bad("custodian chen  " AGE2, "custodian chen  " AGE1,
+               "line 12: custodians alice and chen have the same recipient");
+    expect_bad("custodian chen  " AGE2, "custodian chen  AGE1WW3JXDND6PUVE3G5FS0JC64Q5UTTYV5YYDVF2Z5XX3VL4P5KFQDS38U6U3",
+               "custodians alice and chen have the same recipient");
+    expect_bad("custodian chen  " AGE2,
+               "custodian chen  ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdaTrHfy+DiX7/l8nlN0u4CypQ5S5S06U44gNnQ/xYm bob@desktop",
+               "custodians bob and chen have the same recipient");
     expect_bad("project   Example", "project\x01 Example", "control character");
     expect_bad("primary   http://127.0.0.1:12345\n", "primary   http://127.0.0.1:12345\nprimary http://x:1\n",
                "'primary' was set already on line 3");
@@ -118,7 +136,7 @@ static void too_many_custodians(void **state)
     char text[16384];
     int n = snprintf(text, sizeof text, "primary http://a:1\nbackup http://b:1\n");
     for (int i = 0; i < 10; i++)
-        n += snprintf(text + n, sizeof text - (size_t)n, "custodian c%d %s\n", i, AGE1);
+        n += snprintf(text + n, sizeof text - (size_t)n, "custodian c%d %s\n", i, NINE[i % SSS_MAX_SHARES]);
     snprintf(text + n, sizeof text - (size_t)n,
              "admin x " AGE1 "\noperator y " AGE1 "\nauditor z " AGE1 "\n");
     assert_int_equal(parse(text), SIGNET_E_PARSE);

@@ -39,8 +39,9 @@ static int setup(void **state)
         return -1;
     snprintf(env, sizeof env,
              "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
-             "PATH=%s:$PATH M=%s/tests/release/mktf.py;",
-             h.url, h.dir, getenv("SIGNET_BIN_DIR"), getenv("SIGNET_SOURCE_DIR"));
+             "PATH=%s:$PATH M=%s/tests/release/mktf.py S=%s;",
+             h.url, h.dir, getenv("SIGNET_BIN_DIR"), getenv("SIGNET_SOURCE_DIR"),
+             getenv("SIGNET_SOURCE_DIR"));
     char conf[1024], path[512];
     snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
              h.dir, h.dir);
@@ -227,6 +228,11 @@ static void refusals(void **state)
         {"missing release key", "true", "$D -k testkey=notinstore", "'notinstore'"},
         {"development certificate in mac_permissions.xml without --dev-cert-dir", "true", "",
          "plat_mac_permissions.xml: signature 1 is a certificate that is neither"},
+        {"AOSP's public test certificate in mac_permissions.xml",
+         "printf '<signer signature=\"%s\"/>\\n' \"$(openssl x509 -in $S/tests/release/"
+         "aosp-platform.x509.pem -outform DER | od -An -tx1 | tr -d ' \\n')\" >> "
+         "SYSTEM/etc/selinux/plat_mac_permissions.xml",
+         "$D", "signature 3 is AOSP's public test key 'platform'"},
         {"tampered APEX payload",
          "cd SYSTEM/apex && mkdir t && cd t && unzip -q ../com.android.synth0.apex && "
          "printf 'X' | dd of=apex_payload.img bs=1 seek=5000 conv=notrunc 2>/dev/null && "
@@ -346,6 +352,30 @@ static void apex_contents(void **state)
     free(out);
 }
 
+/* --generate-missing: a mapping to a key the store lacks (a name longer than the
+ * HSM's 40-byte label) is first reported missing (exit 6), then added to the key map
+ * under its store name and generated through signet keys generate. */
+static void generate_missing(void **state)
+{
+    const char *k = "-k testkey=com.example.release.apps.with.a.very.long.key.name";
+    char *out = NULL;
+    assert_int_equal(sh_out(&out, "signet release plan tf/target_files.zip --device synth %s "
+                                  "2>&1", k), 6);
+    assert_non_null(strstr(out, "1 release key missing"));
+    free(out);
+    out = NULL;
+    if (sh_out(&out, "signet release plan tf/target_files.zip --device synth %s "
+                     "--generate-missing --algorithm rsa2048 2>&1", k) != 0)
+        fail_msg("--generate-missing failed:\n%s", out ? out : "");
+    assert_non_null(strstr(out, "0 release keys missing"));
+    assert_non_null(strstr(out, "generated com.example.release."));
+    free(out);
+    assert_int_equal(sh("grep -q '^com\\.example\\.release\\..*-[0-9a-f]\\{8\\}\\.name  *0x0[0-9a-f]* "
+                        "rsa2048  *1  *apk$' keys/keymap.txt && "
+                        "ls keys/com.example.release.*.name.x509.pem >/dev/null"),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +383,7 @@ int main(void)
         cmocka_unit_test(sign_and_check),
         cmocka_unit_test(refusals),
         cmocka_unit_test(apex_contents),
+        cmocka_unit_test(generate_missing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

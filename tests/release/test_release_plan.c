@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "signet/release.h"
 
 #define DEV "build/make/target/product/security"
@@ -356,9 +360,35 @@ static void planfile_refuses(void **state)
     assert_int_equal(signet_rplan_parse("signet-release-plan 2\n", 22, &p), SIGNET_E_PARSE);
 }
 
+/* AOSP's public platform certificate (tests/release/aosp-platform.x509.pem, as the
+ * AOSP tree ships it) is named by its fingerprint; another certificate is not. */
+static void aosp_test_keys(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/release/aosp-platform.x509.pem",
+             getenv("SIGNET_SOURCE_DIR"));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(x);
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    assert_true(n > 0);
+    uint8_t sha[32];
+    EVP_Digest(der, (size_t)n, sha, NULL, EVP_sha256(), NULL);
+    assert_string_equal(signet_release_aosp_test_key(sha), "platform");
+    sha[31] ^= 1;
+    assert_null(signet_release_aosp_test_key(sha));
+    OPENSSL_free(der);
+    X509_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(aosp_test_keys),
         cmocka_unit_test(meta_parses),    cmocka_unit_test(meta_refuses),
         cmocka_unit_test(plan_maps_keys), cmocka_unit_test(plan_fails_closed),
         cmocka_unit_test(mapping_inputs), cmocka_unit_test(planfile_refuses),

@@ -101,10 +101,10 @@ int main(int argc, char **argv)
     }
     signet_sign_stats st;
     signet_signer_stats(s, &st);
-    printf("device=%llu hits=%llu refused=%llu drains=%llu syncs=%llu failed=%d\n",
+    printf("device=%llu hits=%llu refused=%llu drains=%llu syncs=%llu failed=%d failovers=%llu\n",
            (unsigned long long)st.device_signs, (unsigned long long)st.cache_hits,
            (unsigned long long)st.cache_refused, (unsigned long long)st.drains,
-           (unsigned long long)st.syncs, failed);
+           (unsigned long long)st.syncs, failed, (unsigned long long)st.failovers);
     signet_signer_close(s);
     for (size_t i = 0; i < n; i++)
         sbw_free(&di[i]);

@@ -1,0 +1,100 @@
+/* The device seam under the signing path: the signer (src/sign) talks to "a
+ * device" through these few operations, and each kind of device is one
+ * implementation in src/backend:
+ *
+ *   yubihsm   the YubiHSM 2 protocol over the connector (a YubiHSM 2 or signet-hsm):
+ *             keys loaded on demand from their wrapped copies, a device audit log
+ *             drained into the trail, checkpoints signed by the log key on the device
+ *   pkcs11    any PKCS#11 module (dlopen): keys resident on the token, found by
+ *             label (the key map's name), signatures by C_Sign; no device log, so
+ *             sign records stand alone (seq 0) and `audit verify` says so
+ *
+ * The trail, the cache, intents and bindings stay in the signer: there is one
+ * signing path whatever the device (DESIGN.md). */
+#ifndef SIGNET_BACKEND_H
+#define SIGNET_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signet/audit.h"
+#include "signet/client.h"
+#include "signet/err.h"
+#include "signet/keystore.h"
+
+typedef struct signet_device signet_device;
+
+/* What one signature asks of the device. */
+typedef struct {
+    uint8_t cmd;                /* YH_CMD_SIGN_PKCS1 / _PSS / _ECDSA / _EDDSA */
+    const uint8_t *data;        /* PKCS1: digest or DigestInfo; PSS, ECDSA: digest; EdDSA: message */
+    size_t len;
+    uint8_t pss_mgf1;           /* YH_ALGO_MGF1_* */
+    uint16_t pss_salt_len;
+} signet_dev_sign;
+
+typedef struct {
+    const char *kind;           /* "yubihsm" | "pkcs11" */
+    /* Makes key e usable (loads it, or finds it and checks its public key against
+     * the key store's).  SIGNET_E_NOTFOUND: the device does not hold it. */
+    signet_rc (*resolve)(signet_device *d, signet_keystore *ks, const signet_keymap_entry *e);
+    /* One signature (ECDSA: DER).  SIGNET_E_NOTFOUND: the key went away meanwhile
+     * (the caller resolves again). */
+    signet_rc (*sign)(signet_device *d, const signet_keymap_entry *e, const signet_dev_sign *r,
+                      uint8_t *sig, size_t *sig_len);
+    /* Reads the device log into the trail; NULL when the device keeps no log. */
+    signet_rc (*drain)(signet_device *d, signet_trail *t, signet_drain_result *out);
+    /* Signs a checkpoint of the trail with the log key (origin: the log's name). */
+    signet_rc (*checkpoint)(signet_device *d, signet_trail *t, const char *origin);
+    void (*close)(signet_device *d);
+} signet_device_ops;
+
+struct signet_device {
+    const signet_device_ops *ops;
+    uint32_t serial;            /* names the device in records */
+    uint16_t auth_id;           /* the session's authentication key (0 for pkcs11) */
+    hsm_conn *conn;             /* yubihsm only (NULL otherwise) */
+    hsm_session *sess;          /* yubihsm only (NULL otherwise) */
+    void *impl;
+};
+
+static inline bool signet_device_has_log(const signet_device *d) { return d->ops->drain != NULL; }
+
+/* ---- yubihsm ---------------------------------------------------------------------- */
+typedef struct {
+    uint16_t wrap_key_id;
+    unsigned min_free_objects, min_free_pages;
+    uint16_t log_key_id;
+} signet_yubihsm_opts;
+/* Takes ownership of conn and sess (closed on failure too). */
+signet_rc signet_device_yubihsm(hsm_conn *conn, hsm_session *sess, const signet_yubihsm_opts *o,
+                                signet_device **out);
+
+/* ---- pkcs11 ----------------------------------------------------------------------- */
+typedef struct {
+    const char *module;         /* path of the PKCS#11 module (.so) */
+    const char *token;          /* the token's label */
+    const char *pin;            /* the user PIN (e.g. from a C_Login above); NULL: pin_file */
+    const char *pin_file;       /* first line is the user PIN; NULL: $SIGNET_PKCS11_PIN */
+    const char *log_key_label;  /* the Ed25519 checkpoint key on the token */
+} signet_pkcs11_opts;
+signet_rc signet_device_pkcs11(const signet_pkcs11_opts *o, signet_device **out);
+
+/* Closes a device of any kind (NULL is fine). */
+void signet_device_close(signet_device *d);
+
+/* ---- migration onto a PKCS#11 token (src/backend/p11_import.c) ---------------------
+ * Opens key `name`'s wrapped copy (AES-CCM under the YubiHSM wrap key wrap_key,
+ * wrap_len 16/24/32 bytes, in locked memory) and moves it into the token by
+ * C_UnwrapKey: an RSA transport key pair generated on the token for this import
+ * unwraps a fresh AES key (RSA-OAEP), which unwraps the private key (PKCS#8, AES key
+ * wrap with padding).  The token's copy is labelled `name`, CKA_ID the key id,
+ * sensitive, extractable only under a trusted wrapping key; its public key is
+ * compared with the key store's before the function returns.  Every plaintext is
+ * wiped.  *existed: the token already held this key (same public key): nothing done. */
+signet_rc signet_pkcs11_import_wrapped(signet_device *d, signet_keystore *ks,
+                                       const signet_keymap_entry *e, const uint8_t *wrap_key,
+                                       size_t wrap_len, bool *existed);
+
+#endif
