@@ -84,6 +84,10 @@ typedef struct {
 } apk_layout;
 signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, apk_layout *l);
 void apk_layout_free(apk_layout *l);
+/* Appends records (rec, which must outlive l) after the laid-out entries and
+ * their central directory records, padding again to 4096 (v1 files, jar_sign.c). */
+signet_rc apk_layout_append(apk_layout *l, const uint8_t *rec, size_t rec_len, const uint8_t *cd,
+                            size_t cd_len, uint16_t count);
 /* Appends the entries section to out (one copy, when the APK is assembled). */
 signet_rc apk_layout_put_entries(const apk_layout *l, sb_wr *out);
 

@@ -62,6 +62,7 @@ typedef struct {
     char name[9];            /* META-INF/NAME.SF */
     uint16_t time, date;     /* of the new entries */
     sb_wr mf, sf, block;
+    sb_wr recs;              /* the three entries, a piece of the layout */
 } apk_v1;
 void apk_v1_free(apk_v1 *v);
 

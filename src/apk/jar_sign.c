@@ -162,18 +162,16 @@ signet_rc apk_v1_append(signet_apk_job *j)
     const struct { const char *name; const sb_wr *data; } files[] = {
         {sf, &v->sf}, {blk, &v->block}, {JAR_MANIFEST, &v->mf}};
     /* the new entries go after the copied ones, before the 4096-byte padding */
-    l->entries.len -= l->pad;
-    l->pad = 0;
+    size_t base = l->entries_len - l->pad;
+    sb_wr cd;
+    sbw_init(&cd, 1u << 16);
+    sbw_init(&v->recs, MAX_APK);
     signet_rc rc = SIGNET_OK;
-    for (size_t i = 0; i < 3 && rc == SIGNET_OK; i++) {
+    for (size_t i = 0; i < 3 && rc == SIGNET_OK; i++)
         rc = jar_put_deflated(files[i].name, files[i].data->p, files[i].data->len, v->time, v->date,
-                              (uint32_t)l->entries.len, &l->entries, &l->cd);
-        l->count++;
-    }
-    if (rc == SIGNET_OK && l->entries.len % APK_PAGE) {
-        l->pad = APK_PAGE - l->entries.len % APK_PAGE;
-        rc = sbw_zero(&l->entries, l->pad);
-    }
+                              (uint32_t)(base + v->recs.len), &v->recs, &cd);
+    rc = rc ? rc : apk_layout_append(l, v->recs.p, v->recs.len, cd.p, cd.len, 3);
+    sbw_free(&cd);
     return rc;
 }
 
@@ -182,4 +180,5 @@ void apk_v1_free(apk_v1 *v)
     sbw_free(&v->mf);
     sbw_free(&v->sf);
     sbw_free(&v->block);
+    sbw_free(&v->recs);
 }

@@ -227,3 +227,26 @@ signet_rc apk_layout_put_entries(const apk_layout *l, sb_wr *out)
     }
     return rc;
 }
+
+signet_rc apk_layout_append(apk_layout *l, const uint8_t *rec, size_t rec_len, const uint8_t *cd,
+                            size_t cd_len, uint16_t count)
+{
+    /* the padding is the end of the last piece: drop it, append, pad again */
+    if (l->pad && l->nseg) {
+        apk_seg *last = &l->seg[l->nseg - 1];
+        last->len -= l->pad;
+        l->entries_len -= l->pad;
+        if (last->len == 0)
+            l->nseg--;
+        l->pad = 0;
+    }
+    signet_rc rc = add_seg(l, rec, rec_len, false);
+    rc = rc ? rc : sbw_put(&l->cd, cd, cd_len);
+    l->count = (uint16_t)(l->count + count);
+    if (rc == SIGNET_OK && l->entries_len % APK_PAGE) {
+        static const uint8_t zeros[APK_PAGE];
+        l->pad = APK_PAGE - l->entries_len % APK_PAGE;
+        rc = add_seg(l, zeros, l->pad, false);
+    }
+    return rc;
+}
