@@ -394,6 +394,12 @@ signet_rc signet_audit_drain(signet_trail *t, hsm_session *s, uint32_t serial,
  * log of this device.  Never arm a session that only reads (audit verify --device):
  * a drain consumes entries, and a second trail drained from them would fork. */
 signet_rc signet_audit_arm(hsm_session *s, const char *dir, bool *armed);
+/* Before resetting device `serial` (session s): drains its log into t and appends the
+ * reset record signed by rkey, bound to the last entry.  Keep t locked until the reset
+ * is done, so that no drain (this process's session hook included) comes between:
+ * the restart must follow the entry the record names.  out (may be NULL): the drain. */
+signet_rc signet_audit_before_reset(signet_trail *t, hsm_session *s, uint32_t serial, const char *note,
+                                    EVP_PKEY *rkey, signet_drain_result *out);
 /* The newest successful entry of a drain with this command, target key and session
  * key; NULL when there is none. */
 const signet_dev_entry *signet_drain_find(const signet_drain_result *d, uint8_t command,

@@ -145,6 +145,9 @@ signet_rc signet_apk_sign_begin(const uint8_t *apk, size_t len, const signet_apk
     if (rc == SIGNET_OK && o->lineage)
         rc = set_lineage(j);
     rc = rc ? rc : signet_zip_parse(apk, len, &j->z);
+    if (rc == SIGNET_OK && j->z.zip64)
+        rc = signet_fail(SIGNET_E_UNSUPPORTED, "the APK is a ZIP64 archive; Android and "
+                                               "apksigner do not accept ZIP64 APKs");
     rc = rc ? rc : apk_layout_build(&j->z, j->o.lib_page_align, j->o.realign, &j->l);
     /* The end record as hashed: the directory "starts" where the signing block will. */
     rc = rc ? rc : signet_zip_put_eocd(&j->z, j->l.count, (uint32_t)j->l.cd.len,

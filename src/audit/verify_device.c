@@ -86,26 +86,29 @@ static bool same_entry(const yh_log_entry *a, const yh_log_entry *b)
  * key, made before the restart and bound to the last entry before it (the signer
  * drained, signed, then reset; a reset destroys the device's log key, so nothing
  * after the reset could vouch for it).  Returns that record, else NULL with *near
- * the newest reset record of the device before the restart (for the message). */
-static const vrec *reset_record(const vstate *v, uint32_t serial, uint64_t index, uint64_t last_seq,
-                                const vrec **near)
+ * the newest reset record of the device since its previous restart (for the
+ * message). */
+static const vrec *reset_record(const vstate *v, const vdev *d, uint64_t index, const vrec **near)
 {
     *near = NULL;
     for (size_t i = 0; i < v->n_recs; i++) {
         const vrec *x = &v->recs[i];
-        if (x->type != SIGNET_REC_SERVICE || x->serial != serial || x->command != 1 || x->index >= index)
+        if (x->type != SIGNET_REC_SERVICE || x->serial != d->serial || x->command != 1 ||
+            x->index >= index || x->index < d->restart_index)
             continue;
-        if (x->rsig_ok && x->seq == last_seq)
+        if (x->rsig_ok && x->seq == d->last_seq)
             return x;
         *near = x;
     }
     return NULL;
 }
 
-static void report_restart(vstate *v, const vdev *d, const char *fname, uint64_t lineno, uint64_t index)
+static void report_restart(vstate *v, vdev *d, const char *fname, uint64_t lineno, uint64_t index)
 {
     const vrec *near;
-    if (reset_record(v, d->serial, index, d->last_seq, &near))
+    const vrec *ok = reset_record(v, d, index, &near);
+    d->restart_index = index;
+    if (ok)
         return;
     if (!near)
         report_add(v->rep, SIGNET_FIND_RESTART, fname, lineno,

@@ -22,6 +22,7 @@ typedef struct {
     yh_log_entry *anchor;
     size_t n_anchor;
     bool anchor_loaded;
+    uint64_t restart_index;    /* leaf of the newest restart at entry 1 so far (0: none) */
 } vdev;
 
 enum { KEY_OTHER = 1, KEY_GENERATED, KEY_IMPORTED, KEY_DELETED };

@@ -81,16 +81,23 @@ signet_rc rst_choose_signer(rest *p)
     return rc;
 }
 
+/* New record keys are sealed to their holders and named in the trail the first time
+ * one signs. */
+static signet_rc write_new_rkeys(rest *p)
+{
+    if (!p->new_rkeys || p->rkeys_written)
+        return SIGNET_OK;
+    signet_rc rc = cer_rkeys_write(&p->rkeys, &p->plan, p->o->out_dir, p->trail_dir, p->outputs,
+                                   &p->n_outputs, RST_MAX_OUTPUTS, &p->run);
+    if (rc == SIGNET_OK && p->default_trail && p->n_outputs < RST_MAX_OUTPUTS)
+        snprintf(p->outputs[p->n_outputs++], CER_REL_MAX, "audit/%s", SIGNET_RKEYS_FILE);
+    p->rkeys_written = rc == SIGNET_OK;
+    return rc;
+}
+
 signet_rc rst_service_record(rest *p, const char *event, const char *note)
 {
-    signet_rc rc = SIGNET_OK;
-    if (p->new_rkeys && !p->rkeys_written) {
-        rc = cer_rkeys_write(&p->rkeys, &p->plan, p->o->out_dir, p->trail_dir, p->outputs,
-                             &p->n_outputs, RST_MAX_OUTPUTS, &p->run);
-        if (rc == SIGNET_OK && p->default_trail && p->n_outputs < RST_MAX_OUTPUTS)
-            snprintf(p->outputs[p->n_outputs++], CER_REL_MAX, "audit/%s", SIGNET_RKEYS_FILE);
-        p->rkeys_written = rc == SIGNET_OK;
-    }
+    signet_rc rc = write_new_rkeys(p);
     if (rc == SIGNET_OK)
         rc = signet_trail_append_service(p->trail, p->dev.serial, hsm_session_auth_id(p->dev.sess),
                                          event, note, p->signer);
@@ -98,7 +105,8 @@ signet_rc rst_service_record(rest *p, const char *event, const char *note)
 }
 
 /* A reset destroys the device's log key and restarts its log at entry 1, which only
- * a reset record signed before it, bound to the last entry before it, explains. */
+ * a reset record signed before it, bound to the last entry before it, explains.  The
+ * trail stays locked until the restore ends. */
 signet_rc rst_record_reset(rest *p)
 {
     if (!p->o->trail_dir)
@@ -108,24 +116,22 @@ signet_rc rst_record_reset(rest *p)
     if (access(apath, F_OK) != 0)
         return SIGNET_OK;
     signet_rc rc = open_trail(p);
-    if (rc)
-        return rc;
-    signet_drain_result *d = calloc(1, sizeof *d);
-    if (!d)
-        return signet_fail(SIGNET_E_NOMEM, "out of memory");
-    rc = signet_audit_drain(p->trail, p->dev.sess, p->dev.serial, d);
+    if (rc == SIGNET_OK)
+        rc = write_new_rkeys(p);
+    signet_drain_result *d = rc == SIGNET_OK ? calloc(1, sizeof *d) : NULL;
+    if (rc == SIGNET_OK && !d)
+        rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+    if (rc == SIGNET_OK)
+        rc = signet_audit_before_reset(p->trail, p->dev.sess, p->dev.serial,
+                                       "reset for a restore from the ceremony's shares", p->signer, d);
     if (rc == SIGNET_OK && (d->lost || d->unlogged_boots || d->unlogged_auths))
         cer_say(&p->run, "target's log before the reset: %llu entries lost, %u unlogged boots, %u "
                          "unlogged authentications (kept in the trail as findings)",
                 (unsigned long long)d->lost, d->unlogged_boots, d->unlogged_auths);
-    free(d);
-    if (rc)
-        return signet_wrap(rc, "draining the target's log before its reset (the reset record is "
-                               "bound to its last entry); nothing was reset");
-    rc = rst_service_record(p, "reset", "reset for a restore from the ceremony's shares");
     if (rc == SIGNET_OK)
         cer_say(&p->run, "target is known to the trail %s: its log is drained and the reset record "
                          "signed before the reset", p->trail_dir);
+    free(d);
     return rc;
 }
 

@@ -82,6 +82,8 @@ signet_rc cli_sign_digest(struct signet_signer *s, const char *key, int md_nid,
 /* The error for a file that could not be opened (errno set by open/fopen): a
  * missing file is "not found" (exit 6) everywhere, anything else an I/O error (7). */
 signet_rc cli_open_error(const char *what, const char *path);
+/* A PEM private key from path ("-": standard input); what names it in errors. */
+signet_rc cli_load_private_key(const char *what, const char *path, EVP_PKEY **out);
 
 /* Checks that path names a regular file (or nothing, when optional and NULL) before
  * it is handed to a module that reads it: missing is 6, a directory or other

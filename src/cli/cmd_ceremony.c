@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
-
 #include "cli_table.h"
 #include "signet/ceremony.h"
 #include "signet/proto.h"
@@ -123,16 +121,6 @@ static signet_rc share_from_tty(void *ctx, unsigned number, unsigned threshold, 
     return SIGNET_OK;
 }
 
-static signet_rc load_key(const char *path, EVP_PKEY **out)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return cli_open_error(NULL, path);
-    *out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    return *out ? SIGNET_OK : signet_fail(SIGNET_E_PARSE, "%s holds no PEM private key", path);
-}
-
 static signet_rc run_restore(struct cli_ctx *c, void *args)
 {
     const struct ceremony_args *a = args;
@@ -162,10 +150,10 @@ static signet_rc run_restore(struct cli_ctx *c, void *args)
     EVP_PKEY *key = NULL, *rkey = NULL;
     signet_rc rc = SIGNET_OK;
     if (a->record_key)
-        rc = load_key(a->record_key, &rkey);
+        rc = cli_load_private_key("record key", a->record_key, &rkey);
     o.record_key = rkey;
     if (rc == SIGNET_OK && g->auth_key_file)
-        rc = load_key(g->auth_key_file, &key);
+        rc = cli_load_private_key("authentication key file", g->auth_key_file, &key);
     else if (rc == SIGNET_OK && g->password_file)
         rc = signet_read_password(g->password_file, NULL, "", &pw);
     if (rc == SIGNET_OK && (key || pw)) {

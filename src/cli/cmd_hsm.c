@@ -105,7 +105,11 @@ static const struct cli_opt GET_OPTION_OPTS[] = {
     CLI_POS("NAME", cli_p_str, struct hsm_option_args, name, 0, "force-audit or command-audit"),
     CLI_END};
 static const struct cli_opt RESET_OPTS[] = {
-    CLI_SWITCH("yes", 0, struct hsm_reset_args, yes, "do not ask on the terminal"), CLI_END};
+    CLI_SWITCH("yes", 0, struct hsm_reset_args, yes, "do not ask on the terminal"),
+    CLI_OPT("record-key", 0, "FILE", cli_p_str, struct hsm_reset_args, record_key, 0,
+            "the admin's or auditor's record key (PEM, - for stdin): records the reset, signed, "
+            "in the configured trail before it happens"),
+    CLI_END};
 
 static const struct cli_cmd CMDS[] = {
     {"info", "connector status and device information (no login)",
@@ -179,7 +183,11 @@ static const struct cli_cmd CMDS[] = {
      ECHO_OPTS, sizeof(struct hsm_echo_args), CLI_SESSION | CLI_LATE, hsm_cmd_echo},
     {"reset", "wipe the device to factory state",
      "Wipes every object and option and restores the factory authentication key (id\n"
-     "1, password \"password\").  Asks on the terminal unless --yes.\n",
+     "1, password \"password\").  Asks on the terminal unless --yes.  When the\n"
+     "configured audit trail (`audit` in signet.conf) anchors the device, --record-key\n"
+     "drains its log and appends a reset record signed with that record key first, so\n"
+     "that `audit verify` finds the reset explained; without it the reset is reported\n"
+     "as a device-reset incident (to be acknowledged).\n",
      RESET_OPTS, sizeof(struct hsm_reset_args), CLI_SESSION | CLI_LATE, hsm_cmd_reset},
     {0}};
 

@@ -79,16 +79,24 @@ signet_rc cli_parse_id(const char *s, uint16_t *out)
     return SIGNET_OK;
 }
 
+signet_rc cli_load_private_key(const char *what, const char *path, EVP_PKEY **out)
+{
+    bool std_in = strcmp(path, "-") == 0;
+    FILE *f = std_in ? stdin : fopen(path, "r");
+    if (!f)
+        return cli_open_error(what, path);
+    *out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    if (!std_in)
+        fclose(f);
+    if (!*out)
+        return signet_fail(SIGNET_E_PARSE, "%s (%s) does not hold a PEM private key",
+                           std_in ? "standard input" : path, what);
+    return SIGNET_OK;
+}
+
 static signet_rc load_auth_key_file(const char *path, EVP_PKEY **out)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return cli_open_error("authentication key file", path);
-    *out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    if (!*out)
-        return signet_fail(SIGNET_E_PARSE, "%s does not hold a PEM private key", path);
-    return SIGNET_OK;
+    return cli_load_private_key("authentication key file", path, out);
 }
 
 static signet_rc named_config(const struct cli_globals *g, signet_config *cfg, bool *have);

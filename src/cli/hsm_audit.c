@@ -1,10 +1,15 @@
 /* `signet hsm` commands for the device's audit log and options, and reset. */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "cli.h"
 #include "hsm_cmds.h"
+#include "signet/audit.h"
 #include "signet/proto.h"
 
 /* ---- log ------------------------------------------------------------------ */
@@ -283,10 +288,28 @@ signet_rc hsm_cmd_get_option(struct cli_ctx *c, void *args)
 
 /* ---- reset ---------------------------------------------------------------- */
 
+/* The configured trail when it anchors device `serial` ("" otherwise). */
+static signet_rc anchoring_trail(const struct cli_globals *g, uint32_t serial, char *dir, size_t cap)
+{
+    dir[0] = 0;
+    signet_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_rc rc = cli_named_config(g, cfg);
+    if (rc == SIGNET_OK && cfg->audit[0]) {
+        char apath[PATH_MAX];
+        snprintf(apath, sizeof apath, "%s/anchors/device-%u.anchor", cfg->audit, serial);
+        if (access(apath, F_OK) == 0)
+            snprintf(dir, cap, "%s", cfg->audit);
+    }
+    free(cfg);
+    return rc;
+}
+
 signet_rc hsm_cmd_reset(struct cli_ctx *c, void *args)
 {
     const struct hsm_reset_args *a = args;
-    char url[256];
+    char url[256], trail_dir[PATH_MAX];
     hsm_conn *conn = NULL;
     hsm_devinfo di;
     signet_rc rc = cli_connector_url(c->g, url, sizeof url);
@@ -295,20 +318,45 @@ signet_rc hsm_cmd_reset(struct cli_ctx *c, void *args)
     if (rc == SIGNET_OK)
         rc = hsm_device_info(conn, &di);
     hsm_conn_close(conn);
+    if (rc == SIGNET_OK)
+        rc = anchoring_trail(c->g, di.serial, trail_dir, sizeof trail_dir);
     if (rc)
+        return rc;
+    if (a->record_key && !trail_dir[0])
+        return signet_fail(SIGNET_E_ARG, "--record-key: no configured audit trail anchors the HSM "
+                                         "with serial %u (`audit` in signet.conf), so there is "
+                                         "nothing to record the reset in",
+                           di.serial);
+    EVP_PKEY *rkey = NULL;
+    if (a->record_key && (rc = cli_load_private_key("record key", a->record_key, &rkey)))
         return rc;
     if (!a->yes) {
         char q[128];
         snprintf(q, sizeof q, "This erases every key and object on the HSM with serial %u.",
                  di.serial);
-        if (!hsm_confirm(q, "RESET"))
+        if (!hsm_confirm(q, "RESET")) {
+            EVP_PKEY_free(rkey);
             return signet_fail(SIGNET_E_ARG, "not confirmed; nothing was changed (use --yes in "
                                              "scripts)");
+        }
     }
-    if ((rc = cli_ctx_open(c)))
-        return rc;
-    rc = hsm_reset_device(c->sess);
+    if (trail_dir[0] && !rkey)
+        fprintf(stderr, "signet: warning: the audit trail %s anchors the HSM with serial %u and this "
+                        "reset is not recorded: `audit verify` will report it as a device-reset "
+                        "incident (record it with --record-key)\n",
+                trail_dir, di.serial);
+    /* The reset record is bound to the last entry before the reset: the trail stays
+     * locked until the reset is done, so that no drain comes between. */
+    signet_trail *t = NULL;
+    if ((rc = cli_ctx_open(c)) == SIGNET_OK && rkey && (rc = signet_trail_open(trail_dir, &t)) == SIGNET_OK &&
+        (rc = signet_trail_lock(t)) == SIGNET_OK)
+        rc = signet_audit_before_reset(t, c->sess, di.serial, "signet hsm reset", rkey, NULL);
     if (rc == SIGNET_OK)
-        cli_progress(c->g, "the HSM with serial %u was reset to factory state", di.serial);
+        rc = hsm_reset_device(c->sess);
+    signet_trail_close(t);
+    EVP_PKEY_free(rkey);
+    if (rc == SIGNET_OK)
+        cli_progress(c->g, "the HSM with serial %u was reset to factory state%s", di.serial,
+                     t ? "; the reset is recorded in the audit trail" : "");
     return rc;
 }

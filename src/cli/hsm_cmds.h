@@ -39,7 +39,7 @@ struct hsm_log_anchor {
 };
 struct hsm_log_args { struct hsm_log_anchor anchor; const char *verify_from; bool consume; };
 struct hsm_option_args { const char *name, *value; };
-struct hsm_reset_args { bool yes; };
+struct hsm_reset_args { bool yes; const char *record_key; };
 
 /* ---- handlers ------------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 
 #include "common/hsmd_fixture.h"
@@ -210,8 +211,74 @@ static void cli_flow(void **state)
     hsmd_cleanup(&h);
 }
 
+/* `hsm reset --record-key` on an anchored device: the reset record is signed and bound
+ * before the reset, so verify explains the restart; a reset without it warns and is
+ * reported as a device-reset incident. */
+static void cli_reset_recorded(void **state)
+{
+    struct hsmd h;
+    assert_int_equal(hsmd_start(&h, NULL), 0);
+    char cmd[3000], dir[300], env[1000], conf[320], pem[320], *out = NULL;
+    snprintf(dir, sizeof dir, "%s/trail", h.dir);
+    snprintf(conf, sizeof conf, "%s/signet.conf", h.dir);
+    snprintf(pem, sizeof pem, "%s/admin-record-key.pem", h.dir);
+    char text[700];
+    snprintf(text, sizeof text, "connector = %s\naudit = %s\n", h.url, dir);
+    assert_int_equal(test_write_file(conf, text, strlen(text)), 0);
+    snprintf(env, sizeof env, "SIGNET_PASSWORD=password SIGNET_CONF='%s' '%s' -q", conf, test_bin("signet"));
+    snprintf(cmd, sizeof cmd, "%s hsm set-option command-audit sign-eddsa=on,generate-asymmetric-key=on,"
+             "create-session=on && %s audit init '%s' --log-key-id 0x0030 --origin %s", env, env, dir, ORIGIN);
+    assert_int_equal(run_cmd(cmd, NULL), 0);
+    /* The admin's record key, named in the trail's anchors. */
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    signet_rkeys keys = {.n = 1};
+    snprintf(keys.k[0].role, sizeof keys.k[0].role, "admin");
+    snprintf(keys.k[0].holder, sizeof keys.k[0].holder, "frank");
+    size_t pl = 32;
+    assert_int_equal(EVP_PKEY_get_raw_public_key(k, keys.k[0].pub, &pl), 1);
+    ok(signet_rkeys_create(dir, &keys));
+    FILE *f = fopen(pem, "w");
+    assert_non_null(f);
+    assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(f);
+    EVP_PKEY_free(k);
+
+    snprintf(cmd, sizeof cmd, "%s hsm reset --yes --record-key '%s' 2>&1 && %s audit drain '%s' && "
+             "%s audit verify '%s'", env, pem, env, dir, env, dir);
+    int ex = run_cmd(cmd, &out);
+    if (ex)
+        fprintf(stderr, "%s", out);
+    assert_int_equal(ex, 0);
+    assert_null(strstr(out, "warning"));
+    free(out);
+    char *recs = NULL;
+    size_t n;
+    snprintf(cmd, sizeof cmd, "%s/records.log", dir);
+    assert_int_equal(test_read_file(cmd, &recs, &n), 0);
+    assert_non_null(strstr(recs, "event=reset note=signet%20hsm%20reset signer="));
+    free(recs);
+
+    /* Unrecorded: a warning, then an incident. */
+    snprintf(cmd, sizeof cmd, "%s hsm reset --yes 2>&1 && %s audit drain '%s'", env, env, dir);
+    assert_int_equal(run_cmd(cmd, &out), 0);
+    assert_non_null(strstr(out, "reset is not recorded"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s audit verify '%s'", env, dir);
+    assert_int_equal(run_cmd(cmd, &out), 1);
+    assert_non_null(strstr(out, "FINDING device-reset [incident"));
+    /* The second restart: the first reset record is spent. */
+    assert_non_null(strstr(out, "with no service record of event=reset"));
+    free(out);
+    /* --record-key with no trail anchoring the device is refused before anything. */
+    snprintf(cmd, sizeof cmd, "SIGNET_PASSWORD=password SIGNET_CONF= '%s' -q --connector %s hsm reset "
+             "--yes --record-key '%s'", test_bin("signet"), h.url, pem);
+    assert_int_equal(run_cmd(cmd, NULL), 2);
+    hsmd_cleanup(&h);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(drain_under_force_audit), cmocka_unit_test(cli_flow)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(drain_under_force_audit), cmocka_unit_test(cli_flow),
+                                       cmocka_unit_test(cli_reset_recorded)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

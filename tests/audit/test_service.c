@@ -82,7 +82,7 @@ static void signed_reset_explains_the_restart(void **state)
 
     /* One record explains one reset: a second restart needs its own. */
     tfx_device_reset(&f);
-    expect(&f, SIGNET_E_VERIFY, SIGNET_FIND_RESTART, "after entry seq 9, but the reset record");
+    expect(&f, SIGNET_E_VERIFY, SIGNET_FIND_RESTART, "with no service record");
     EVP_PKEY_free(admin);
     tfx_cleanup(&f);
 }
