@@ -7,8 +7,12 @@
  *
  * Every offset and length read from the archive is checked against the archive
  * before use; a malformed archive fails with SIGNET_E_PARSE and a message naming
- * the entry.  ZIP64 archives are refused (SIGNET_E_UNSUPPORTED): APKs stay under
- * 4 GiB and 65535 entries. */
+ * the entry.  ZIP64 archives are read (the ZIP64 end record and locator, the
+ * ZIP64 extra fields of local headers and directory records; APPNOTE 4.3.14-15,
+ * 4.5.3) as long as every value fits 32 bits (archives under 4 GiB, such as
+ * target-files zips written with ZIP64 forced); larger ones are refused with
+ * SIGNET_E_UNSUPPORTED.  Writing ZIP64 is not supported: signet_zip_put_cd refuses
+ * a ZIP64 entry, and the APK engine refuses ZIP64 APKs as Android does. */
 #ifndef SIGNET_ZIP_H
 #define SIGNET_ZIP_H
 
@@ -42,6 +46,7 @@ typedef struct {
     uint16_t extra_len;
     uint32_t data_offset;       /* first byte of the (compressed) data */
     uint32_t record_len;        /* header + data + data descriptor */
+    bool zip64;                 /* a size or offset came from its ZIP64 extra field */
 } signet_zip_entry;
 
 typedef struct {
@@ -56,6 +61,10 @@ typedef struct {
      * entries_end is its offset (cd_offset when there is none). */
     bool has_signing_block;
     uint32_t entries_end;
+    /* ZIP64 end records (read, values below 4 GiB only; writing refuses ZIP64
+     * entries): the directory ends at or before eocd64_offset. */
+    bool zip64;
+    uint32_t eocd64_offset;
 } signet_zip;
 
 /* Parses the end record, the central directory and every local header.  data must

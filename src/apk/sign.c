@@ -194,6 +194,9 @@ signet_rc signet_apk_sign_begin(const uint8_t *apk, size_t len, const signet_apk
     if (rc == SIGNET_OK && o->lineage)
         rc = set_lineage(j);
     rc = rc ? rc : signet_zip_parse(apk, len, &j->z);
+    if (rc == SIGNET_OK && j->z.zip64)
+        rc = signet_fail(SIGNET_E_UNSUPPORTED, "the APK is a ZIP64 archive; Android and "
+                                               "apksigner do not accept ZIP64 APKs");
     if (rc == SIGNET_OK)
         rc = j->v1.on ? apk_v1_begin(j) : apk_v2v3_begin(j);
     if (rc) {

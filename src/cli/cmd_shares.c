@@ -3,42 +3,15 @@
  * only (never argv), are held in locked memory and written with write(2), so no
  * stdio buffer keeps a copy. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli_table.h"
 #include "signet/secmem.h"
 #include "signet/sss.h"
 
 #define STDIN_MAX (64 * 1024)
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: signet shares split -t THRESHOLD -n SHARES\n"
-            "       signet shares combine [--check HEX]\n"
-            "\n"
-            "Shamir secret sharing over GF(2^8), compatible with yubihsm-setup's shares\n"
-            "(T-X-BASE64: threshold, index, unpadded base64 of the share).\n"
-            "\n"
-            "  split     read the secret as hex on stdin, print SHARES shares, one per line;\n"
-            "            any THRESHOLD of them recover it (2 <= THRESHOLD <= SHARES <= 9)\n"
-            "  combine   read shares on stdin, one per line (blank lines and # comments are\n"
-            "            skipped), print the secret as hex; shares beyond the threshold are\n"
-            "            checked against the others\n"
-            "\n"
-            "options:\n"
-            "  -t, --threshold T   shares needed to recover the secret (split)\n"
-            "  -n, --shares N      shares to make (split)\n"
-            "  --check HEX         (combine) the secret must be a 52-byte wrap-key blob whose\n"
-            "                      check value (signet's, from the ceremony manifest) is HEX;\n"
-            "                      otherwise nothing is printed and the exit status is 1\n"
-            "  -h, --help          this help\n"
-            "\n"
-            "Manual: docs/shares.md\n");
-}
 
 /* All of stdin into locked memory. */
 static signet_rc read_stdin(sb_wr *w)
@@ -79,46 +52,16 @@ static signet_rc write_all(int fd, const uint8_t *p, size_t n)
 
 static bool is_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-static signet_rc parse_count(const char *s, const char *what, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || errno || v > 255)
-        return signet_fail(SIGNET_E_ARG, "%s '%s' is not a number", what, s);
-    *out = (unsigned)v;
-    return SIGNET_OK;
-}
+struct shares_args {
+    unsigned threshold, shares;
+    const char *check;
+};
 
-static int run_split(int argc, char **argv)
+static signet_rc run_split(struct cli_ctx *c, void *args)
 {
-    static const struct option opts[] = {{"threshold", required_argument, 0, 't'},
-                                         {"shares", required_argument, 0, 'n'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    unsigned t = 0, n = 0;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "t:n:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            if (parse_count(optarg, "threshold", &t))
-                return cli_usage_error("shares", "%s", signet_errmsg());
-            break;
-        case 'n':
-            if (parse_count(optarg, "number of shares", &n))
-                return cli_usage_error("shares", "%s", signet_errmsg());
-            break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("shares", "unknown option for split");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("shares", "split takes no arguments: the secret is read from "
-                                         "stdin as hex");
-    if (!t || !n)
-        return cli_usage_error("shares", "split needs -t THRESHOLD and -n SHARES");
-
+    (void)c;
+    const struct shares_args *sa = args;
+    unsigned t = sa->threshold, n = sa->shares;
     sb_wr in, secret, out;
     sbw_init_secure(&in, STDIN_MAX);
     sbw_init_secure(&secret, SSS_MAX_SECRET);
@@ -149,7 +92,7 @@ static int run_split(int argc, char **argv)
     sbw_free(&in);
     sbw_free(&secret);
     sbw_free(&out);
-    return rc ? cli_report(rc) : 0;
+    return rc;
 }
 
 /* Parses the share lines of text into shares; *k gets their number. */
@@ -200,23 +143,10 @@ static signet_rc check_wrapkey(const sb_wr *secret, const char *check_hex)
     return rc;
 }
 
-static int run_combine(int argc, char **argv)
+static signet_rc run_combine(struct cli_ctx *c, void *args)
 {
-    static const struct option opts[] = {
-        {"check", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *check = NULL;
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': check = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("shares", "unknown option for combine");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("shares", "combine takes no arguments: the shares are read from "
-                                         "stdin, one per line");
+    (void)c;
+    const char *check = ((const struct shares_args *)args)->check;
     sb_wr in, secret, out;
     sbw_init_secure(&in, STDIN_MAX);
     sbw_init_secure(&secret, SSS_MAX_SECRET);
@@ -240,22 +170,38 @@ static int run_combine(int argc, char **argv)
     sbw_free(&in);
     sbw_free(&secret);
     sbw_free(&out);
-    return rc ? cli_report(rc) : 0;
+    return rc;
 }
 
-static int run(const struct cli_globals *g, int argc, char **argv)
-{
-    (void)g;
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "split") == 0)
-        return run_split(argc - 1, argv + 1);
-    if (strcmp(argv[1], "combine") == 0)
-        return run_combine(argc - 1, argv + 1);
-    return cli_usage_error("shares", "unknown command '%s' (split or combine)", argv[1]);
-}
+#define T struct shares_args
+static const struct cli_opt SPLIT_OPTS[] = {
+    CLI_OPT("threshold", 't', "THRESHOLD", cli_p_uint, T, threshold, CLI_REQUIRED,
+            "shares needed to recover the secret (2 <= THRESHOLD <= SHARES)"),
+    CLI_OPT("shares", 'n', "SHARES", cli_p_uint, T, shares, CLI_REQUIRED,
+            "shares to make (at most 9)"),
+    CLI_END};
+static const struct cli_opt COMBINE_OPTS[] = {
+    CLI_OPT("check", 0, "HEX", cli_p_str, T, check, 0,
+            "the secret must be a 52-byte wrap-key blob whose check value (signet's, from the "
+            "ceremony manifest) is HEX; otherwise nothing is printed and the exit status is 1"),
+    CLI_END};
 
-const struct cli_group cli_group_shares = {"shares", "split a secret into Shamir shares, combine them",
-                                           run};
+static const struct cli_cmd CMDS[] = {
+    {"split", "read a secret as hex on stdin, print shares, one per line",
+     "Reads the secret as hex on standard input and prints SHARES shares (T-X-BASE64),\n"
+     "one per line; any THRESHOLD of them recover it (2 <= THRESHOLD <= SHARES <= 9).\n",
+     SPLIT_OPTS, sizeof(T), 0, run_split},
+    {"combine", "read shares on stdin, print the secret as hex",
+     "Reads shares on standard input, one per line (blank lines and # comments are\n"
+     "skipped), and prints the secret as hex; shares beyond the threshold are checked\n"
+     "against the others.\n",
+     COMBINE_OPTS, sizeof(T), 0, run_combine},
+    {0}};
+#undef T
+
+const struct cli_table cli_table_shares = {
+    "shares", "split a secret into Shamir shares, combine them",
+    "Shamir secret sharing over GF(2^8), compatible with yubihsm-setup's shares\n"
+    "(T-X-BASE64: threshold, index, unpadded base64 of the share).  Secrets and shares\n"
+    "pass through stdin and stdout only.  Manual: docs/shares.md\n",
+    CMDS};

@@ -27,6 +27,10 @@ signet_rc signet_zip_put_record(const signet_zip *z, const signet_zip_entry *e,
 
 signet_rc signet_zip_put_cd(const signet_zip_entry *e, uint32_t lfh_offset, sb_wr *out)
 {
+    if (e->zip64)
+        return signet_fail(SIGNET_E_UNSUPPORTED, "ZIP entry '%.*s' has ZIP64 fields; writing "
+                                                 "ZIP64 archives is not supported",
+                           (int)(e->name_len > 200 ? 200 : e->name_len), (const char *)e->name);
     uint8_t *p;
     signet_rc rc = sbw_reserve(out, e->cd_len, &p);
     if (rc == SIGNET_OK) {

@@ -66,7 +66,7 @@ static const char *value_for(const char *meta, const char *path)
         {"M", "pkcs1"}, {"NAME", "platform"}, {"ALGORITHM", "SHA256_RSA2048"},
         {"VALUE", "on"}, {"L", "label"}, {"S", "/CN=x"}, {"R", "apk"}, {"VAR", "NO_SUCH_VAR"},
         {"URL", "http://127.0.0.1:1"}, {"COMMIT", "HEAD"}, {"N:DIGEST", "1:00112233445566778899aabbccddeeff"},
-        {"TEXT", "hello"}, {"KEY", "platform"},
+        {"TEXT", "hello"}, {"KEY", "platform"}, {"THRESHOLD", "2"}, {"SHARES", "3"},
     };
     for (size_t i = 0; i < sizeof V / sizeof V[0]; i++)
         if (strcmp(meta, V[i].meta) == 0)

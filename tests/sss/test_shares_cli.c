@@ -124,8 +124,12 @@ static void rejections_and_help(void **state)
     assert_int_equal(signet("2-1-1YAYwmOHqZ69jA\n2-1-1YAYwmOHqZ69jA\n", "shares combine"), 2);
     assert_non_null(strstr(err, "both have index 1"));
     assert_int_equal(signet("", "shares frobnicate"), 2);
+    assert_int_equal(signet("", "shares combine --bogus"), 2);
+    assert_int_equal(signet("", "shares combine extra"), 2);
     assert_int_equal(signet("", "shares --help"), 0);
-    assert_non_null(strstr(out, "usage: signet shares split"));
+    assert_non_null(strstr(out, "usage: signet [global options] shares <command>"));
+    assert_non_null(strstr(out, "\n  split "));
+    assert_non_null(strstr(out, "\n  combine "));
     assert_int_equal(signet("", "shares split --help"), 0);
     assert_non_null(strstr(out, "THRESHOLD"));
     assert_int_equal(signet("", "shares combine --help"), 0);
