@@ -49,7 +49,10 @@
 
 typedef struct {
     int min_sdk;               /* 0: read AndroidManifest.xml */
-    bool v1, v2, v3, v4;       /* v1 is refused (not implemented): see docs/apk.md */
+    bool v1, v2, v3, v4;       /* v1: JAR signing asked for; it is also made without
+                                  asking when the min SDK is below 24 ... */
+    bool v1_off;               /* ... unless it was turned off explicitly */
+    const char *v1_signer_name;/* META-INF/NAME.SF; NULL: the key's name or "CERT" */
     unsigned lib_page_align;   /* alignment of stored .so entries; 0 = default */
     bool realign;              /* realign every stored entry (newer apksigner) instead
                                   of keeping the input's layout (apksigner 31.0.2) */

@@ -67,6 +67,11 @@ signet_rc apk_block_encode(const apk_pair *pairs, size_t n, sb_wr *out);
 /* Finds pair id in the signing block of z (SIGNET_E_NOTFOUND when absent). */
 signet_rc apk_block_find(const signet_zip *z, uint32_t id, sb_rd *value);
 
+/* Whether an entry is kept in a signed APK and listed in a v1 manifest: not a
+ * directory, not a JAR signature file of META-INF/ (apksig
+ * V1SchemeSigner.isJarEntryDigestNeededInManifest). */
+bool apk_entry_kept(const signet_zip_entry *e);
+
 /* The layout of an output APK as apksigner writes it (before the signing block). */
 typedef struct {
     apk_seg *seg;    /* the entries section, padded to 4096, as pieces */
@@ -79,6 +84,10 @@ typedef struct {
 } apk_layout;
 signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, apk_layout *l);
 void apk_layout_free(apk_layout *l);
+/* Appends records (rec, which must outlive l) after the laid-out entries and
+ * their central directory records, padding again to 4096 (v1 files, jar_sign.c). */
+signet_rc apk_layout_append(apk_layout *l, const uint8_t *rec, size_t rec_len, const uint8_t *cd,
+                            size_t cd_len, uint16_t count);
 /* Appends the entries section to out (one copy, when the APK is assembled). */
 signet_rc apk_layout_put_entries(const apk_layout *l, sb_wr *out);
 

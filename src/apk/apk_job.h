@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include "apk_signed.h"
+#include "jar.h"
 
 #define SDK_N 24              /* Android 7.0: v2 and v3 verified, v1 no longer needed */
 #define V3_MAX_SDK 0x7fffffffu
@@ -51,15 +52,16 @@ struct signet_apk_job {
     sb_wr idsig;
     sb_wr tree;                   /* v4 Merkle tree of out */
     uint8_t root[32];
+    apk_v1 v1;                    /* v1 (JAR) signing: a round before v2/v3 */
     bool rotated;                 /* o.lineage: v2 signed by old (the oldest signer) */
     struct apk_key old;
     sb_wr lineage;                /* the v3 proof-of-rotation attribute value */
 };
 
-/* The signer of a scheme: the lineage's oldest for v2 of a rotated APK. */
+/* The signer of a scheme: the lineage's oldest for v1 and v2 of a rotated APK. */
 static inline bool apk_old_signs(const signet_apk_job *j, int scheme)
 {
-    return j->rotated && scheme == 2;
+    return j->rotated && (scheme == 2 || scheme == 1); /* v1 too, as apksigner does */
 }
 
 /* Round 0 done: writes the signed APK into j->out; queues the v4 request or ends. */
@@ -67,5 +69,12 @@ signet_rc apk_assemble(signet_apk_job *j);
 /* Round 1 done: writes the .idsig into j->idsig. */
 signet_rc apk_v4_assemble(signet_apk_job *j);
 signet_rc apk_add_request(signet_apk_job *j, int scheme);
+/* Lays out and hashes the output and queues the v2/v3 requests (after v1). */
+signet_rc apk_v2v3_begin(signet_apk_job *j);
+/* v1 (jar_sign.c): queue the signature file's request; build the signature
+ * block and go on to v2/v3 once signed; append the v1 entries to the layout. */
+signet_rc apk_v1_begin(signet_apk_job *j);
+signet_rc apk_v1_finish(signet_apk_job *j);
+signet_rc apk_v1_append(signet_apk_job *j);
 
 #endif

@@ -118,6 +118,7 @@ void signet_apk_sign_free(signet_apk_job *j)
     if (!j)
         return;
     signet_zip_free(&j->z);
+    apk_v1_free(&j->v1);
     apk_layout_free(&j->l);
     X509_free(j->cert);
     OPENSSL_free(j->spki);

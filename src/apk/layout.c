@@ -15,7 +15,7 @@
 
 /* apksig V1SchemeSigner.isJarEntryDigestNeededInManifest: what an APK keeps when
  * it is re-signed without preserving other signers. */
-static bool entry_kept(const signet_zip_entry *e)
+bool apk_entry_kept(const signet_zip_entry *e)
 {
     const char *n = (const char *)e->name;
     size_t len = e->name_len;
@@ -175,7 +175,7 @@ signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign
             in = e->lfh_offset;
         }
         in += e->record_len;
-        if (rc || !entry_kept(e))
+        if (rc || !apk_entry_kept(e))
             continue;
         newoff[e - z->e] = (uint32_t)l->entries_len;
         rc = put_entry(z, e, lib_align, realign, l);
@@ -183,7 +183,7 @@ signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign
     if (rc == SIGNET_OK && in < z->entries_end)
         rc = add_in(l, z->data + in, z->entries_end - in);
     for (size_t i = 0; rc == SIGNET_OK && i < z->n; i++) {
-        if (!entry_kept(&z->e[i]))
+        if (!apk_entry_kept(&z->e[i]))
             continue;
         rc = signet_zip_put_cd(&z->e[i], newoff[i], &l->cd);
         l->count++;
@@ -224,6 +224,29 @@ signet_rc apk_layout_put_entries(const apk_layout *l, sb_wr *out)
     for (size_t i = 0; rc == SIGNET_OK && i < l->nseg; i++) {
         memcpy(p, l->seg[i].p, l->seg[i].len);
         p += l->seg[i].len;
+    }
+    return rc;
+}
+
+signet_rc apk_layout_append(apk_layout *l, const uint8_t *rec, size_t rec_len, const uint8_t *cd,
+                            size_t cd_len, uint16_t count)
+{
+    /* the padding is the end of the last piece: drop it, append, pad again */
+    if (l->pad && l->nseg) {
+        apk_seg *last = &l->seg[l->nseg - 1];
+        last->len -= l->pad;
+        l->entries_len -= l->pad;
+        if (last->len == 0)
+            l->nseg--;
+        l->pad = 0;
+    }
+    signet_rc rc = add_seg(l, rec, rec_len, false);
+    rc = rc ? rc : sbw_put(&l->cd, cd, cd_len);
+    l->count = (uint16_t)(l->count + count);
+    if (rc == SIGNET_OK && l->entries_len % APK_PAGE) {
+        static const uint8_t zeros[APK_PAGE];
+        l->pad = APK_PAGE - l->entries_len % APK_PAGE;
+        rc = add_seg(l, zeros, l->pad, false);
     }
     return rc;
 }

@@ -95,9 +95,6 @@ static signet_rc set_lineage(signet_apk_job *j)
 static signet_rc decide(signet_apk_job *j, const uint8_t *apk, size_t len)
 {
     signet_apk_opts *o = &j->o;
-    if (o->v1)
-        return signet_fail(SIGNET_E_UNSUPPORTED, "v1 (JAR) signing is not implemented; it is "
-                                                 "needed only below Android 7.0 (min SDK 24)");
     if (!o->v2 && !o->v3)
         return signet_fail(SIGNET_E_ARG, "enable v2 or v3 signing: Android accepts no APK "
                                          "without one of them from min SDK 24");
@@ -113,14 +110,66 @@ static signet_rc decide(signet_apk_job *j, const uint8_t *apk, size_t len)
         if (rc)
             return signet_wrap(rc, "reading the min SDK (give --min-sdk-version to skip it)");
     }
-    if (j->min_sdk < SDK_N)
-        return signet_fail(SIGNET_E_UNSUPPORTED, "min SDK %d needs v1 (JAR) signing, which is not "
-                                                 "implemented; raise minSdkVersion to 24 or sign "
-                                                 "with apksigner", j->min_sdk);
+    /* v1 when asked, or when Android before 7.0 must verify the APK */
+    j->v1.on = o->v1 || (!o->v1_off && j->min_sdk < SDK_N);
     if (!o->v2 && j->min_sdk < 28)
         return signet_fail(SIGNET_E_ARG, "min SDK %d needs v2: v3 alone is verified only from "
                                          "Android 9 (min SDK 28)", j->min_sdk);
     return SIGNET_OK;
+}
+
+signet_rc apk_v2v3_begin(signet_apk_job *j)
+{
+    signet_rc rc = apk_layout_build(&j->z, j->o.lib_page_align, j->o.realign, &j->l);
+    if (rc == SIGNET_OK && j->v1.on)
+        rc = apk_v1_append(j);
+    /* The end record as hashed: the directory "starts" where the signing block will. */
+    rc = rc ? rc : signet_zip_put_eocd(&j->z, j->l.count, (uint32_t)j->l.cd.len,
+                                       (uint32_t)j->l.entries_len, &j->eocd);
+    if (rc == SIGNET_OK) {
+        apk_seg cd = {j->l.cd.p, j->l.cd.len, false}, eocd = {j->eocd.p, j->eocd.len, false};
+        const apk_seg *sec[3] = {j->l.seg, &cd, &eocd};
+        size_t lens[3] = {j->l.nseg, 1, 1};
+        rc = apk_content_digest_segs(sec, lens, EVP_get_digestbynid(j->algo->md_nid),
+                                     j->o.threads, j->digest, &j->digest_len);
+        struct apk_key *k = &j->old;
+        if (rc == SIGNET_OK && j->rotated && k->algo->md_nid == j->algo->md_nid) {
+            memcpy(k->digest, j->digest, j->digest_len);
+            k->digest_len = j->digest_len;
+        } else if (rc == SIGNET_OK && j->rotated) {
+            rc = apk_content_digest_segs(sec, lens, EVP_get_digestbynid(k->algo->md_nid),
+                                         j->o.threads, k->digest, &k->digest_len);
+        }
+    }
+    if (rc == SIGNET_OK) {
+        j->si = (apk_signer_info){.algo = j->algo, .content_digest = j->digest,
+                                  .content_digest_len = j->digest_len, .cert = j->cert_der,
+                                  .cert_len = j->cert_len, .spki = j->spki,
+                                  .spki_len = (size_t)j->spki_len, .v3_min_sdk = SDK_N,
+                                  .v3_max_sdk = V3_MAX_SDK, .v3_too = j->o.v3};
+        if (j->rotated) {
+            struct apk_key *k = &j->old;
+            k->si = j->si;
+            k->si.algo = k->algo;
+            k->si.content_digest = k->digest;
+            k->si.content_digest_len = k->digest_len;
+            k->si.cert = k->cert_der;
+            k->si.cert_len = k->cert_len;
+            k->si.spki = k->spki;
+            k->si.spki_len = (size_t)k->spki_len;
+            j->si.lineage = j->lineage.p;
+            j->si.lineage_len = j->lineage.len;
+        }
+        if (j->o.v2) {
+            rc = apk_signed_data(j->rotated ? &j->old.si : &j->si, 2, &j->data[j->nreq]);
+            rc = rc ? rc : apk_add_request(j, 2);
+        }
+        if (rc == SIGNET_OK && j->o.v3) {
+            rc = apk_signed_data(&j->si, 3, &j->data[j->nreq]);
+            rc = rc ? rc : apk_add_request(j, 3);
+        }
+    }
+    return rc;
 }
 
 signet_rc signet_apk_sign_begin(const uint8_t *apk, size_t len, const signet_apk_opts *o,
@@ -148,53 +197,8 @@ signet_rc signet_apk_sign_begin(const uint8_t *apk, size_t len, const signet_apk
     if (rc == SIGNET_OK && j->z.zip64)
         rc = signet_fail(SIGNET_E_UNSUPPORTED, "the APK is a ZIP64 archive; Android and "
                                                "apksigner do not accept ZIP64 APKs");
-    rc = rc ? rc : apk_layout_build(&j->z, j->o.lib_page_align, j->o.realign, &j->l);
-    /* The end record as hashed: the directory "starts" where the signing block will. */
-    rc = rc ? rc : signet_zip_put_eocd(&j->z, j->l.count, (uint32_t)j->l.cd.len,
-                                       (uint32_t)j->l.entries_len, &j->eocd);
-    if (rc == SIGNET_OK) {
-        apk_seg cd = {j->l.cd.p, j->l.cd.len, false}, eocd = {j->eocd.p, j->eocd.len, false};
-        const apk_seg *sec[3] = {j->l.seg, &cd, &eocd};
-        size_t lens[3] = {j->l.nseg, 1, 1};
-        rc = apk_content_digest_segs(sec, lens, EVP_get_digestbynid(j->algo->md_nid),
-                                     j->o.threads, j->digest, &j->digest_len);
-        struct apk_key *k = &j->old;
-        if (rc == SIGNET_OK && j->rotated && k->algo->md_nid == j->algo->md_nid) {
-            memcpy(k->digest, j->digest, j->digest_len);
-            k->digest_len = j->digest_len;
-        } else if (rc == SIGNET_OK && j->rotated) {
-            rc = apk_content_digest_segs(sec, lens, EVP_get_digestbynid(k->algo->md_nid),
-                                         j->o.threads, k->digest, &k->digest_len);
-        }
-    }
-    if (rc == SIGNET_OK) {
-        j->si = (apk_signer_info){.algo = j->algo, .content_digest = j->digest,
-                                  .content_digest_len = j->digest_len, .cert = cert_der,
-                                  .cert_len = cert_len, .spki = j->spki,
-                                  .spki_len = (size_t)j->spki_len, .v3_min_sdk = SDK_N,
-                                  .v3_max_sdk = V3_MAX_SDK, .v3_too = j->o.v3};
-        if (j->rotated) {
-            struct apk_key *k = &j->old;
-            k->si = j->si;
-            k->si.algo = k->algo;
-            k->si.content_digest = k->digest;
-            k->si.content_digest_len = k->digest_len;
-            k->si.cert = k->cert_der;
-            k->si.cert_len = k->cert_len;
-            k->si.spki = k->spki;
-            k->si.spki_len = (size_t)k->spki_len;
-            j->si.lineage = j->lineage.p;
-            j->si.lineage_len = j->lineage.len;
-        }
-        if (j->o.v2) {
-            rc = apk_signed_data(j->rotated ? &j->old.si : &j->si, 2, &j->data[j->nreq]);
-            rc = rc ? rc : apk_add_request(j, 2);
-        }
-        if (rc == SIGNET_OK && j->o.v3) {
-            rc = apk_signed_data(&j->si, 3, &j->data[j->nreq]);
-            rc = rc ? rc : apk_add_request(j, 3);
-        }
-    }
+    if (rc == SIGNET_OK)
+        rc = j->v1.on ? apk_v1_begin(j) : apk_v2v3_begin(j);
     if (rc) {
         signet_apk_sign_free(j);
         return rc;
@@ -220,8 +224,8 @@ signet_rc signet_apk_sign_set(signet_apk_job *j, size_t i, const uint8_t *sig, s
         return signet_fail(SIGNET_E_STATE, "no pending APK signature request %zu", i);
     sb_wr *d = &j->data[i];
     bool old = apk_old_signs(j, j->req[i].scheme);
-    signet_rc rc = apk_verify_sig(old ? j->old.pub : j->pub, old ? j->old.algo : j->algo, d->p,
-                                  d->len, sig, len);
+    const apk_algo *a = j->req[i].scheme == 1 ? &j->v1.algo : old ? j->old.algo : j->algo;
+    signet_rc rc = apk_verify_sig(old ? j->old.pub : j->pub, a, d->p, d->len, sig, len);
     if (rc)
         return signet_wrap(rc, "the device's v%d signature", j->req[i].scheme);
     sbw_reset(&j->sig[i]);
@@ -232,5 +236,7 @@ signet_rc signet_apk_sign_set(signet_apk_job *j, size_t i, const uint8_t *sig, s
     for (size_t k = 0; k < j->nreq; k++)
         if (!j->have[k])
             return SIGNET_OK;
+    if (j->v1.pending)
+        return apk_v1_finish(j);
     return j->round == 0 ? apk_assemble(j) : apk_v4_assemble(j);
 }

@@ -194,7 +194,11 @@ signet_rc signet_apk_sign_key(signet_signer *s, const char *key, const uint8_t *
     signet_rc rc = signet_keystore_cert_der(ks, key, &cert);
     if (rc)
         rc = signet_wrap(rc, "the certificate of key '%s'", key);
-    rc = rc ? rc : signet_apk_sign_begin(apk, len, o, cert.p, cert.len, &j);
+    signet_apk_opts named = *o; /* v1 files are named after the key, as apksigner names
+                                   them after its key file */
+    if (!named.v1_signer_name)
+        named.v1_signer_name = key;
+    rc = rc ? rc : signet_apk_sign_begin(apk, len, &named, cert.p, cert.len, &j);
     rc = rc ? rc : signet_apk_job_sign(s, key, j, info);
     size_t start = out->len;
     rc = rc ? rc : signet_apk_sign_finish(j, out, idsig);

@@ -167,7 +167,10 @@ static void *prepare(void *arg)
         s->rc = cli_read_file(p->b->v[i].in, APK_CLI_MAX, &s->in);
         if (s->rc == SIGNET_OK) {
             SHA256(s->in.p, s->in.len, s->in_sha256);
-            s->rc = signet_apk_sign_begin(s->in.p, s->in.len, &p->b->opts, p->certs[i].p,
+            signet_apk_opts o = p->b->opts; /* v1 files named after the key */
+            if (!o.v1_signer_name)
+                o.v1_signer_name = p->b->v[i].key;
+            s->rc = signet_apk_sign_begin(s->in.p, s->in.len, &o, p->certs[i].p,
                                           p->certs[i].len, &s->job);
         }
         if (s->rc)

@@ -146,7 +146,7 @@ signet_rc apk_batch_find_old_key(struct apk_batch *b, signet_keystore *ks)
     sbw_init(&der, 1u << 16);
     for (size_t i = 0; i < signet_keystore_count(ks) && !b->old_key; i++) {
         const signet_keymap_entry *e = signet_keystore_entry(ks, i);
-        sbw_reset(&der);
+        sbw_free(&der); /* signet_keystore_cert_der initialises der afresh */
         if (signet_keystore_cert_der(ks, e->name, &der) == SIGNET_OK && der.len == first->cert_len &&
             memcmp(der.p, first->cert, der.len) == 0)
             b->old_key = strdup(e->name);

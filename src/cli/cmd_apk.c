@@ -24,8 +24,9 @@ static void sign_usage(FILE *f)
         "  --key NAME                   a key of the key store (RSA or EC)\n"
         "  --in FILE, --out FILE        the APK to sign and where to write it\n"
         "  --min-sdk-version N          instead of AndroidManifest.xml's minSdkVersion\n"
-        "  --v1-signing-enabled BOOL    JAR signing: not implemented, refused when true;\n"
-        "                               needed only below min SDK 24\n"
+        "  --v1-signing-enabled BOOL    JAR signing; default: only when the min SDK is\n"
+        "                               below 24 (apksigner makes it at any min SDK)\n"
+        "  --v1-signer-name NAME        META-INF/NAME.SF (default: the key's name)\n"
         "  --v2-signing-enabled BOOL    default true (false is allowed from min SDK 28:\n"
         "                               one device signature per APK instead of two)\n"
         "  --v3-signing-enabled BOOL    default true\n"
@@ -79,11 +80,12 @@ static signet_rc parse_uint(const char *flag, const char *v, unsigned lo, unsign
 static int cmd_sign(const struct cli_globals *g, int argc, char **argv)
 {
     enum { O_IN = 1, O_OUT, O_KEY, O_MIN, O_V1, O_V2, O_V3, O_V4, O_V4F, O_PAGE, O_REALIGN,
-           O_THREADS, O_BATCH, O_NOCACHE, O_LINEAGE, O_HELP };
+           O_THREADS, O_BATCH, O_NOCACHE, O_LINEAGE, O_HELP, O_V1NAME };
     static const struct option opts[] = {
         {"in", required_argument, 0, O_IN}, {"out", required_argument, 0, O_OUT},
         {"key", required_argument, 0, O_KEY}, {"min-sdk-version", required_argument, 0, O_MIN},
         {"v1-signing-enabled", required_argument, 0, O_V1},
+        {"v1-signer-name", required_argument, 0, O_V1NAME},
         {"v2-signing-enabled", required_argument, 0, O_V2},
         {"v3-signing-enabled", required_argument, 0, O_V3},
         {"v4-signing-enabled", required_argument, 0, O_V4},
@@ -109,7 +111,11 @@ static int cmd_sign(const struct cli_globals *g, int argc, char **argv)
             rc = parse_uint("--min-sdk-version", optarg, 1, 10000, &u);
             b.opts.min_sdk = (int)u;
             break;
-        case O_V1: rc = parse_bool("--v1-signing-enabled", optarg, &b.opts.v1); break;
+        case O_V1:
+            rc = parse_bool("--v1-signing-enabled", optarg, &b.opts.v1);
+            b.opts.v1_off = !b.opts.v1;
+            break;
+        case O_V1NAME: b.opts.v1_signer_name = optarg; break;
         case O_V2: rc = parse_bool("--v2-signing-enabled", optarg, &b.opts.v2); break;
         case O_V3: rc = parse_bool("--v3-signing-enabled", optarg, &b.opts.v3); break;
         case O_V4: rc = parse_bool("--v4-signing-enabled", optarg, &b.opts.v4); break;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apk/apk_fixture.h"
 #include "common/hsmd_fixture.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
@@ -57,7 +58,7 @@ static int setup(void **state)
                 "signet hsm set-option command-audit sign-pkcs1=on,sign-pss=on,sign-ecdsa=on,"
                 "sign-eddsa=on && signet -q audit init >/dev/null && "
                 "signet keys init --device t --algorithm rsa2048 >/dev/null && "
-                "signet -q keys generate --only platform --only avb_t >/dev/null");
+                "signet -q keys generate --only platform --only avb_t --only releasekey >/dev/null");
     /* An APK without a manifest: the min SDK comes from the command line. */
     if (rc == 0)
         rc = sh("head -c 30000 /dev/urandom > payload.bin && zip -q in.apk payload.bin pin");
@@ -87,11 +88,11 @@ static void migrate_and_sign_identical(void **state)
                         "--out x.apk 2>err; grep -q 'signet keys migrate' err"), 0);
     char *out = NULL;
     assert_int_equal(sh_out(&out, P11 "signet -q keys migrate --wrap-key-file wrap.hex"), 0);
-    assert_non_null(strstr(out, "2 keys moved, 0 already on the token"));
+    assert_non_null(strstr(out, "3 keys moved, 0 already on the token"));
     free(out);
     /* Again: nothing to do, the token's keys are the store's. */
     assert_int_equal(sh_out(&out, P11 "signet -q keys migrate --wrap-key-file wrap.hex"), 0);
-    assert_non_null(strstr(out, "0 keys moved, 2 already on the token"));
+    assert_non_null(strstr(out, "0 keys moved, 3 already on the token"));
     free(out);
     /* The token holds the private key as sensitive: it never comes out in plaintext. */
     assert_int_equal(sh("pkcs11-tool --module " SOFTHSM " -l --pin 123456 -O 2>/dev/null | "
@@ -125,6 +126,25 @@ static void helpers_on_token(void **state)
                         "cmp pay.sig art.sig"), 0);
 }
 
+/* Re-keying an APK instead: the old key (on the token) signs the rotation to the new
+ * one (on the token too), and apksigner accepts the rotated APK. */
+static void rotation_on_token(void **state)
+{
+    (void)state;
+    assert_int_equal(apkfix_build(h.dir, "app.apk", "dex:3000 res:500 sdk:28"), 0);
+    assert_int_equal(sh(P11 "signet -q apk lineage --old-key platform --new-key releasekey "
+                        "--out rot.lineage"), 0);
+    assert_int_equal(sh(P11 "signet -q apk sign --key releasekey --lineage rot.lineage "
+                        "--in app.apk --out rot.apk"), 0);
+    char *out = NULL;
+    assert_int_equal(sh_out(&out, "apksigner verify -v --print-certs rot.apk 2>&1"), 0);
+    assert_non_null(strstr(out, "Verified using v3 scheme (APK Signature Scheme v3): true"));
+    free(out);
+    /* The lineage names the two keys of the store, oldest first. */
+    assert_int_equal(sh("apksigner lineage --in rot.lineage --print-certs 2>&1 | "
+                        "grep -c 'in lineage certificate DN' | grep -qx 2"), 0);
+}
+
 static void trail_verifies_honestly(void **state)
 {
     (void)state;
@@ -149,6 +169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(migrate_and_sign_identical),
         cmocka_unit_test(helpers_on_token),
+        cmocka_unit_test(rotation_on_token),
         cmocka_unit_test(trail_verifies_honestly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
