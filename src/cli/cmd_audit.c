@@ -8,43 +8,18 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "cli.h"
+#include "cli_table.h"
 #include "file_io.h"
 #include "keys_cmds.h"
 #include "signet/audit.h"
 #include "signet/sign.h"
 
-static const char USAGE[] =
-    "usage: signet [global options] audit <command> [options]\n"
-    "\n"
-    "The audit trail: an append-only, signed record of everything signed, tied to the\n"
-    "HSM's own hash-chained log.  DIR defaults to `audit` in signet.conf.\n"
-    "\n"
-    "commands:\n"
-    "  init [DIR] [--log-key-id ID] [--origin NAME] [--domains D]\n"
-    "        create DIR, the Ed25519 log key in the HSM if missing (writes DIR/log.vkey)\n"
-    "        and anchor the connected device\n"
-    "  anchor [DIR]          anchor the connected device (its log as it is now)\n"
-    "  drain [DIR]           move the device's audit log into the trail, then Set Log Index\n"
-    "  checkpoint [DIR] [--log-key-id ID] [--origin NAME]\n"
-    "        sign a checkpoint of the whole trail with the log key\n"
-    "  verify [DIR] [--vkey F] [--expect F] [--checkpoint F] [--device URL]\n"
-    "        check everything; exit 1 with a list of findings when anything is wrong\n"
-    "  prove ARTIFACT [--dir DIR] [--out F]\n"
-    "        write a c2sp.org/tlog-proof receipt for the record of ARTIFACT\n"
-    "  verify-receipt RECEIPT --vkey F [ARTIFACT]\n"
-    "        check a receipt offline (and that it names ARTIFACT)\n"
-    "  verify-git REPO [--since COMMIT] [--vkey F]\n"
-    "        check that every commit of the trail repository only appended\n"
-    "  acknowledge FINDING-HASH --reason TEXT --record-key F|- [--dir DIR]\n"
-    "        close one incident with a record signed by your record key\n"
-    "\n"
-    "Each command has --help.  Manual: docs/audit.md\n";
-
-struct sub {
-    const char *name;
-    const char *usage;
-    int (*run)(const struct cli_globals *g, int argc, char **argv);
+/* The values of every audit command's options and arguments (each row uses some). */
+struct audit_args {
+    const char *dir, *kid, *origin, *domains;
+    const char *vkey, *expect, *checkpoint, *device;
+    const char *artifact, *out, *receipt, *repo, *since;
+    const char *finding, *reason, *record_key, *input, *output;
 };
 
 /* DIR from the argument, else from signet.conf. */
@@ -115,26 +90,12 @@ static int open_all(const struct cli_globals *g, const char *dir, hsm_conn **c, 
     return 0;
 }
 
-static int do_init(const struct cli_globals *g, int argc, char **argv)
+static int do_init(const struct cli_globals *g, const struct audit_args *a)
 {
-    static const struct option o[] = {{"log-key-id", required_argument, 0, 'k'},
-                                      {"origin", required_argument, 0, 'o'},
-                                      {"domains", required_argument, 0, 'd'},
-                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *kid = NULL, *origin = NULL, *domains = "all";
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-        switch (ch) {
-        case 'k': kid = optarg; break;
-        case 'o': origin = optarg; break;
-        case 'd': domains = optarg; break;
-        case 'h': printf("%s", USAGE); return 0;
-        default: return 2;
-        }
-    }
+    const char *kid = a->kid, *origin = a->origin, *domains = a->domains;
     signet_config cfg;
     const char *dir;
-    int ex = resolve_dir(g, optind < argc ? argv[optind] : NULL, &cfg, &dir);
+    int ex = resolve_dir(g, a->dir, &cfg, &dir);
     if (ex)
         return ex;
     uint16_t key_id = cfg.log_key_id, dom;
@@ -172,11 +133,11 @@ static int do_init(const struct cli_globals *g, int argc, char **argv)
     yh_object_info oi;
     rc = hsm_get_object_info(s, key_id, YH_TYPE_ASYMMETRIC_KEY, &oi);
     if (rc == SIGNET_E_NOTFOUND) {
-        hsm_object_attrs a = {.id = key_id, .label = "signet audit log", .domains = dom,
+        hsm_object_attrs oa = {.id = key_id, .label = "signet audit log", .domains = dom,
                               .capabilities = YH_CAP(YH_CAP_SIGN_EDDSA), .algorithm = YH_ALGO_EC_ED25519};
         uint16_t got;
         signet_drain_result d;
-        rc = hsm_generate_asymmetric(s, &a, &got);
+        rc = hsm_generate_asymmetric(s, &oa, &got);
         if (rc == SIGNET_OK)
             rc = signet_audit_drain(t, s, serial, &d);
         if (rc == SIGNET_OK) {
@@ -233,19 +194,11 @@ out:
     return ex;
 }
 
-static int do_anchor(const struct cli_globals *g, int argc, char **argv)
+static int do_anchor(const struct cli_globals *g, const struct audit_args *a)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: signet audit anchor [DIR]\n\nRecords the connected device's audit log, as it "
-               "is now, as its trust anchor.\nDo it right after a reset, at the key ceremony.\n");
-        return 0;
-    }
     signet_config cfg;
     const char *dir;
-    if (argc > 2 || (argc > 1 && argv[1][0] == '-'))
-        return cli_usage_error("audit", argc > 2 ? "unexpected argument '%s'" : "unknown option '%s'",
-                               argv[argc > 2 ? 2 : 1]);
-    int ex = resolve_dir(g, argc > 1 ? argv[1] : NULL, &cfg, &dir);
+    int ex = resolve_dir(g, a->dir, &cfg, &dir);
     hsm_conn *c;
     hsm_session *s;
     signet_trail *t;
@@ -258,20 +211,11 @@ static int do_anchor(const struct cli_globals *g, int argc, char **argv)
     return ex;
 }
 
-static int do_drain(const struct cli_globals *g, int argc, char **argv)
+static int do_drain(const struct cli_globals *g, const struct audit_args *a)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: signet audit drain [DIR]\n\nReads the device's audit log, appends the new "
-               "entries to DIR/device-<serial>.log\n(checking that they chain), then tells the device "
-               "to forget them (Set Log Index).\nAn auditor credential with get-log-entries is enough.\n");
-        return 0;
-    }
     signet_config cfg;
     const char *dir;
-    if (argc > 2 || (argc > 1 && argv[1][0] == '-'))
-        return cli_usage_error("audit", argc > 2 ? "unexpected argument '%s'" : "unknown option '%s'",
-                               argv[argc > 2 ? 2 : 1]);
-    int ex = resolve_dir(g, argc > 1 ? argv[1] : NULL, &cfg, &dir);
+    int ex = resolve_dir(g, a->dir, &cfg, &dir);
     hsm_conn *c;
     hsm_session *s;
     signet_trail *t;
@@ -295,30 +239,12 @@ static int do_drain(const struct cli_globals *g, int argc, char **argv)
     return ex;
 }
 
-static int do_checkpoint(const struct cli_globals *g, int argc, char **argv)
+static int do_checkpoint(const struct cli_globals *g, const struct audit_args *a)
 {
-    static const struct option o[] = {{"log-key-id", required_argument, 0, 'k'},
-                                      {"origin", required_argument, 0, 'o'},
-                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *kid = NULL, *origin = NULL;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-        switch (ch) {
-        case 'k': kid = optarg; break;
-        case 'o': origin = optarg; break;
-        case 'h':
-            printf("usage: signet audit checkpoint [DIR] [--log-key-id ID] [--origin NAME]\n\n"
-                   "Drains, then signs a c2sp.org/tlog-checkpoint of every leaf with the Ed25519 log\n"
-                   "key on the device and appends it to DIR/checkpoints (with a record pairing the\n"
-                   "signature with its device log entry).  Refuses when the trail no longer matches\n"
-                   "the previous checkpoint.\n");
-            return 0;
-        default: return 2;
-        }
-    }
+    const char *kid = a->kid, *origin = a->origin;
     signet_config cfg;
     const char *dir;
-    int ex = resolve_dir(g, optind < argc ? argv[optind] : NULL, &cfg, &dir);
+    int ex = resolve_dir(g, a->dir, &cfg, &dir);
     if (ex)
         return ex;
     uint16_t key_id = cfg.log_key_id;
@@ -340,38 +266,16 @@ static int do_checkpoint(const struct cli_globals *g, int argc, char **argv)
     return ex;
 }
 
-static int do_verify(const struct cli_globals *g, int argc, char **argv)
+static int do_verify(const struct cli_globals *g, const struct audit_args *a)
 {
-    static const struct option o[] = {{"vkey", required_argument, 0, 'v'},
-                                      {"expect", required_argument, 0, 'e'},
-                                      {"checkpoint", required_argument, 0, 'c'},
-                                      {"device", required_argument, 0, 'd'},
-                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     signet_verify_opts vo = {0};
-    const char *device = NULL;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-        switch (ch) {
-        case 'v': vo.vkey_path = optarg; break;
-        case 'e': vo.expect_path = optarg; break;
-        case 'c': vo.known_checkpoint = optarg; break;
-        case 'd': device = optarg; break;
-        case 'h':
-            printf("usage: signet audit verify [DIR] [--vkey F] [--expect F] [--checkpoint F] "
-                   "[--device URL]\n\n"
-                   "  --vkey F        the published verifier key (else DIR/log.vkey: self-consistency only)\n"
-                   "  --expect F      lines '<key name> <count>' (and 'from <leaf>'): usage a release should show\n"
-                   "  --checkpoint F  a signed checkpoint known from elsewhere: detects stale copies\n"
-                   "  --device URL    the live device (global credentials; get-log-entries suffices):\n"
-                   "                  the trail's tail must match its log\n"
-                   "Exit 0 when everything verifies, 1 with a list of findings otherwise.\n");
-            return 0;
-        default: return 2;
-        }
-    }
+    vo.vkey_path = a->vkey;
+    vo.expect_path = a->expect;
+    vo.known_checkpoint = a->checkpoint;
+    const char *device = a->device;
     signet_config cfg;
     const char *dir;
-    int ex = resolve_dir(g, optind < argc ? argv[optind] : NULL, &cfg, &dir);
+    int ex = resolve_dir(g, a->dir, &cfg, &dir);
     if (ex)
         return ex;
     hsm_log live;
@@ -404,27 +308,10 @@ static int do_verify(const struct cli_globals *g, int argc, char **argv)
     return rc ? cli_report(rc) : 0;
 }
 
-static int do_prove(const struct cli_globals *g, int argc, char **argv)
+static int do_prove(const struct cli_globals *g, const struct audit_args *a)
 {
-    static const struct option o[] = {{"dir", required_argument, 0, 'd'}, {"out", required_argument, 0, 'o'},
-                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *dirarg = NULL, *out = NULL;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-        switch (ch) {
-        case 'd': dirarg = optarg; break;
-        case 'o': out = optarg; break;
-        case 'h':
-            printf("usage: signet audit prove ARTIFACT [--dir DIR] [--out F]\n\n"
-                   "Writes a c2sp.org/tlog-proof receipt (default: ARTIFACT.tlog-proof) proving\n"
-                   "that the record of ARTIFACT's SHA-256 is in a signed checkpoint.\n");
-            return 0;
-        default: return 2;
-        }
-    }
-    if (optind >= argc)
-        return cli_usage_error("audit", "prove needs the ARTIFACT");
-    const char *art = argv[optind];
+    const char *dirarg = a->dir, *out = a->out;
+    const char *art = a->artifact;
     signet_config cfg;
     const char *dir;
     int ex = resolve_dir(g, dirarg, &cfg, &dir);
@@ -452,30 +339,19 @@ static int do_prove(const struct cli_globals *g, int argc, char **argv)
     return 0;
 }
 
-static int do_verify_receipt(const struct cli_globals *g, int argc, char **argv)
+static int do_verify_receipt(const struct cli_globals *g, const struct audit_args *a)
 {
-    static const struct option o[] = {{"vkey", required_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
-                                      {0, 0, 0, 0}};
-    const char *vkey = NULL;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-        switch (ch) {
-        case 'v': vkey = optarg; break;
-        case 'h':
-            printf("usage: signet audit verify-receipt RECEIPT --vkey F [ARTIFACT]\n\n"
-                   "Checks offline that RECEIPT's checkpoint is signed by the key in F and that its\n"
-                   "record is in the tree; with ARTIFACT, that the record names its SHA-256.\n");
-            return 0;
-        default: return 2;
-        }
-    }
-    if (optind >= argc || !vkey)
-        return cli_usage_error("audit", "verify-receipt needs RECEIPT and --vkey");
+    const char *vkey = a->vkey;
     signet_vkey k;
-    signet_rc rc = signet_vkey_load(vkey, &k);
-    FILE *f = rc ? NULL : fopen(argv[optind], "rb");
+    /* A directory is not a file (exit 7), not a malformed key. */
+    signet_rc rc = cli_require_file(vkey);
+    if (rc == SIGNET_OK)
+        rc = cli_require_file(a->receipt);
+    if (rc == SIGNET_OK)
+        rc = signet_vkey_load(vkey, &k);
+    FILE *f = rc ? NULL : fopen(a->receipt, "rb");
     if (!rc && !f)
-        rc = signet_fail(SIGNET_E_NOTFOUND, "cannot open %s", argv[optind]);
+        rc = signet_fail(SIGNET_E_NOTFOUND, "cannot open %s", a->receipt);
     char buf[65537];
     size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
     if (f)
@@ -491,12 +367,12 @@ static int do_verify_receipt(const struct cli_globals *g, int argc, char **argv)
         rc = signet_receipt_verify(&r, &k, &cp);
     if (rc == SIGNET_OK && signet_record_parse((char *)r.extra, r.extra_len, rec) != SIGNET_OK)
         rc = signet_fail(SIGNET_E_VERIFY, "the receipt's leaf is not a signet record");
-    if (rc == SIGNET_OK && optind + 1 < argc) {
+    if (rc == SIGNET_OK && a->artifact) {
         uint8_t sha[32];
-        rc = cli_sha256_file(argv[optind + 1], sha);
+        rc = cli_sha256_file(a->artifact, sha);
         if (rc == SIGNET_OK && !signet_record_names(rec, sha))
             rc = signet_fail(SIGNET_E_VERIFY, "%s is not the artifact this receipt is about",
-                             argv[optind + 1]);
+                             a->artifact);
     }
     if (rc == SIGNET_OK && rec->type == SIGNET_REC_BIND)
         printf("OK: leaf %llu of %s (tree of %llu leaves): %s binds %s (%zu signatures)\n",
@@ -517,30 +393,11 @@ static int do_verify_receipt(const struct cli_globals *g, int argc, char **argv)
     return rc ? cli_report(rc) : 0;
 }
 
-static int do_verify_git(const struct cli_globals *g, int argc, char **argv)
+static int do_verify_git(const struct cli_globals *g, const struct audit_args *a)
 {
-    static const struct option o[] = {{"since", required_argument, 0, 's'},
-                                      {"vkey", required_argument, 0, 'v'},
-                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *since = NULL, *vkey = NULL;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-        switch (ch) {
-        case 's': since = optarg; break;
-        case 'v': vkey = optarg; break;
-        case 'h':
-            printf("usage: signet audit verify-git REPO [--since COMMIT] [--vkey F]\n\n"
-                   "Walks the history of the trail repository with git: every commit may only append\n"
-                   "to the trail files, never change log.vkey or anchors/, and its checkpoints must\n"
-                   "verify.  --since: a commit verified before, which must still be an ancestor of HEAD.\n");
-            return 0;
-        default: return 2;
-        }
-    }
-    if (optind >= argc)
-        return cli_usage_error("audit", "verify-git needs the REPO");
+    const char *since = a->since, *vkey = a->vkey;
     signet_report *r = NULL;
-    signet_rc rc = signet_git_verify(argv[optind], since, vkey, &r);
+    signet_rc rc = signet_git_verify(a->repo, since, vkey, &r);
     for (size_t i = 0; r && i < signet_report_count(r); i++) {
         const signet_finding *f = signet_report_finding(r, i);
         printf("FINDING: %s%s%s\n", f->file, f->file[0] ? ": " : "", f->msg);
@@ -556,31 +413,9 @@ static int do_verify_git(const struct cli_globals *g, int argc, char **argv)
 }
 
 /* Thin: the work is signet_trail_acknowledge (src/audit/ack.c). */
-static int do_acknowledge(const struct cli_globals *g, int argc, char **argv)
+static int do_acknowledge(const struct cli_globals *g, const struct audit_args *a)
 {
-    static const struct option o[] = {{"reason", required_argument, 0, 'r'},
-                                      {"record-key", required_argument, 0, 'k'},
-                                      {"dir", required_argument, 0, 'd'},
-                                      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *reason = NULL, *keyfile = NULL, *dirarg = NULL;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-        switch (ch) {
-        case 'r': reason = optarg; break;
-        case 'k': keyfile = optarg; break;
-        case 'd': dirarg = optarg; break;
-        case 'h':
-            printf("usage: signet audit acknowledge FINDING-HASH --reason TEXT --record-key F|- [--dir DIR]\n\n"
-                   "Closes one incident that `signet audit verify` lists (by the hash in its [ ]) with an\n"
-                   "acknowledgement record signed by your Ed25519 record key (PEM; - reads standard\n"
-                   "input, e.g. from `age -d`), which anchors/record-keys must name.  Tampering\n"
-                   "(altered, forked or forged trails) cannot be acknowledged.\n");
-            return 0;
-        default: return 2;
-        }
-    }
-    if (optind >= argc || !reason || !keyfile)
-        return cli_usage_error("audit", "acknowledge needs FINDING-HASH, --reason and --record-key");
+    const char *reason = a->reason, *keyfile = a->record_key, *dirarg = a->dir;
     signet_config cfg;
     const char *dir;
     int ex = resolve_dir(g, dirarg, &cfg, &dir);
@@ -594,39 +429,144 @@ static int do_acknowledge(const struct cli_globals *g, int argc, char **argv)
         fclose(f);
     if (!k)
         return cli_report(signet_fail(SIGNET_E_PARSE, "%s holds no PEM private key", keyfile));
-    signet_rc rc = signet_trail_acknowledge(dir, NULL, argv[optind], reason, k);
+    signet_rc rc = signet_trail_acknowledge(dir, NULL, a->finding, reason, k);
     EVP_PKEY_free(k);
     if (rc)
         return cli_report(rc);
-    cli_progress(g, "finding %s acknowledged", argv[optind]);
+    cli_progress(g, "finding %s acknowledged", a->finding);
     return 0;
 }
 
-static const struct sub SUBS[] = {
-    {"init", "init [DIR] [--log-key-id ID] [--origin NAME] [--domains D]", do_init},
-    {"anchor", "anchor [DIR]", do_anchor},
-    {"drain", "drain [DIR]", do_drain},
-    {"checkpoint", "checkpoint [DIR] [--log-key-id ID] [--origin NAME]", do_checkpoint},
-    {"verify", "verify [DIR] [--vkey F] [--expect F] [--checkpoint F] [--device URL]", do_verify},
-    {"prove", "prove ARTIFACT [--dir DIR] [--out F]", do_prove},
-    {"verify-receipt", "verify-receipt RECEIPT --vkey F [ARTIFACT]", do_verify_receipt},
-    {"verify-git", "verify-git REPO [--since COMMIT] [--vkey F]", do_verify_git},
-    {"acknowledge", "acknowledge FINDING-HASH --reason TEXT --record-key F|- [--dir DIR]", do_acknowledge},
-    {"bind", "bind INPUT OUTPUT", cli_audit_bind},
-};
-
-static int run(const struct cli_globals *g, int argc, char **argv)
+static int do_bind(const struct cli_globals *g, const struct audit_args *a)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(USAGE, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    for (size_t i = 0; i < sizeof SUBS / sizeof SUBS[0]; i++)
-        if (strcmp(argv[1], SUBS[i].name) == 0) {
-            optind = 0;
-            return SUBS[i].run(g, argc - 1, argv + 1);
-        }
-    return cli_usage_error("audit", "unknown command '%s'", argv[1]);
+    char *argv[] = {(char *)"bind", (char *)a->input, (char *)a->output, NULL};
+    optind = 0;
+    return cli_audit_bind(g, 3, argv);
 }
 
-const struct cli_group cli_group_audit = {"audit", "the audit trail: drain, checkpoint, verify, prove", run};
+/* The commands report their own errors and return the exit code. */
+#define AUDIT_HANDLER(fn)                                                                          \
+    static signet_rc run_##fn(struct cli_ctx *c, void *args)                                       \
+    {                                                                                              \
+        c->status = fn(c->g, args);                                                                \
+        return SIGNET_OK;                                                                          \
+    }
+AUDIT_HANDLER(do_init)
+AUDIT_HANDLER(do_anchor)
+AUDIT_HANDLER(do_drain)
+AUDIT_HANDLER(do_checkpoint)
+AUDIT_HANDLER(do_verify)
+AUDIT_HANDLER(do_prove)
+AUDIT_HANDLER(do_verify_receipt)
+AUDIT_HANDLER(do_verify_git)
+AUDIT_HANDLER(do_acknowledge)
+AUDIT_HANDLER(do_bind)
+
+#define A struct audit_args
+#define DIR_POS CLI_POS("DIR", cli_p_str, A, dir, 0, "the trail (default: audit in signet.conf)")
+#define KID_OPT                                                                                    \
+    CLI_OPT("log-key-id", 0, "ID", cli_p_str, A, kid, 0, "the Ed25519 log key (default: signet.conf)")
+#define ORIGIN_OPT                                                                                 \
+    CLI_OPT("origin", 0, "NAME", cli_p_str, A, origin, 0, "the log's name (default: signet.conf)")
+
+static const struct cli_opt INIT_OPTS[] = {
+    DIR_POS, KID_OPT, ORIGIN_OPT,
+    CLI_OPT_DEF("domains", 0, "D", cli_p_str, A, domains, "all", "domains of a new log key"),
+    CLI_END};
+static const struct cli_opt DIR_OPTS[] = {DIR_POS, CLI_END};
+static const struct cli_opt CHECKPOINT_OPTS[] = {DIR_POS, KID_OPT, ORIGIN_OPT, CLI_END};
+static const struct cli_opt VERIFY_OPTS[] = {
+    DIR_POS,
+    CLI_OPT("vkey", 0, "F", cli_p_str, A, vkey, 0,
+            "the published verifier key (else DIR/log.vkey: self-consistency only)"),
+    CLI_OPT("expect", 0, "F", cli_p_str, A, expect, 0,
+            "lines '<key name> <count>' (and 'from <leaf>'): usage a release should show"),
+    CLI_OPT("checkpoint", 0, "F", cli_p_str, A, checkpoint, 0,
+            "a signed checkpoint known from elsewhere: detects stale copies"),
+    CLI_OPT("device", 0, "URL", cli_p_str, A, device, 0,
+            "the live device (read, never drained): the trail's tail must match its log"),
+    CLI_END};
+static const struct cli_opt PROVE_OPTS[] = {
+    CLI_POS("ARTIFACT", cli_p_str, A, artifact, CLI_REQUIRED, "the signed file"),
+    CLI_OPT("dir", 0, "DIR", cli_p_str, A, dir, 0, "the trail (default: audit in signet.conf)"),
+    CLI_OPT("out", 0, "F", cli_p_str, A, out, 0, "the receipt (default: ARTIFACT.tlog-proof; - for stdout)"),
+    CLI_END};
+static const struct cli_opt RECEIPT_OPTS[] = {
+    CLI_POS("RECEIPT", cli_p_str, A, receipt, CLI_REQUIRED, "a c2sp.org/tlog-proof receipt"),
+    CLI_OPT("vkey", 0, "F", cli_p_str, A, vkey, CLI_REQUIRED, "the published verifier key"),
+    CLI_POS("ARTIFACT", cli_p_str, A, artifact, 0, "the file the receipt must name"),
+    CLI_END};
+static const struct cli_opt GIT_OPTS[] = {
+    CLI_POS("REPO", cli_p_str, A, repo, CLI_REQUIRED, "the trail's git repository"),
+    CLI_OPT("since", 0, "COMMIT", cli_p_str, A, since, 0,
+            "a commit verified before (must still be an ancestor of HEAD)"),
+    CLI_OPT("vkey", 0, "F", cli_p_str, A, vkey, 0, "the published verifier key"),
+    CLI_END};
+static const struct cli_opt ACK_OPTS[] = {
+    CLI_POS("FINDING-HASH", cli_p_str, A, finding, CLI_REQUIRED, "the hash in the finding's [ ]"),
+    CLI_OPT("reason", 0, "TEXT", cli_p_str, A, reason, CLI_REQUIRED, "why the incident is closed"),
+    CLI_OPT("record-key", 0, "F", cli_p_str, A, record_key, CLI_REQUIRED,
+            "your Ed25519 record key (PEM; - reads standard input)"),
+    CLI_OPT("dir", 0, "DIR", cli_p_str, A, dir, 0, "the trail (default: audit in signet.conf)"),
+    CLI_END};
+static const struct cli_opt BIND_OPTS[] = {
+    CLI_POS("INPUT", cli_p_str, A, input, CLI_REQUIRED, "the file that was signed"),
+    CLI_POS("OUTPUT", cli_p_str, A, output, CLI_REQUIRED, "the signed result"),
+    CLI_END};
+
+static const struct cli_cmd CMDS[] = {
+    {"init", "create the trail, the log key if missing, anchor the device",
+     "Creates DIR, the Ed25519 log key in the HSM if missing (writes DIR/log.vkey) and\n"
+     "anchors the connected device.\n",
+     INIT_OPTS, sizeof(A), 0, run_do_init},
+    {"anchor", "anchor the connected device (its log as it is now)",
+     "Records the connected device's audit log, as it is now, as its trust anchor.\n"
+     "Do it right after a reset, at the key ceremony.\n",
+     DIR_OPTS, sizeof(A), 0, run_do_anchor},
+    {"drain", "move the device's audit log into the trail, then Set Log Index",
+     "Reads the device's audit log, appends the new entries to DIR/device-<serial>.log\n"
+     "(checking that they chain), then tells the device to forget them (Set Log Index).\n"
+     "An auditor credential with get-log-entries is enough.\n",
+     DIR_OPTS, sizeof(A), 0, run_do_drain},
+    {"checkpoint", "sign a checkpoint of the whole trail with the log key",
+     "Drains, then signs a c2sp.org/tlog-checkpoint of every leaf with the Ed25519 log\n"
+     "key on the device and appends it to DIR/checkpoints (with a record pairing the\n"
+     "signature with its device log entry).  Refuses when the trail no longer matches\n"
+     "the previous checkpoint.\n",
+     CHECKPOINT_OPTS, sizeof(A), 0, run_do_checkpoint},
+    {"verify", "check everything; exit 1 with a list of findings",
+     "Checks the whole trail.  --device uses the global credentials (get-log-entries\n"
+     "suffices).  Exit 0 when everything verifies, 1 with a list of findings otherwise.\n",
+     VERIFY_OPTS, sizeof(A), 0, run_do_verify},
+    {"prove", "write a c2sp.org/tlog-proof receipt for the record of ARTIFACT",
+     "Writes a c2sp.org/tlog-proof receipt (default: ARTIFACT.tlog-proof) proving\n"
+     "that the record of ARTIFACT's SHA-256 is in a signed checkpoint.\n",
+     PROVE_OPTS, sizeof(A), 0, run_do_prove},
+    {"verify-receipt", "check a receipt offline (and that it names ARTIFACT)",
+     "Checks offline that RECEIPT's checkpoint is signed by the key in F and that its\n"
+     "record is in the tree; with ARTIFACT, that the record names its SHA-256.\n",
+     RECEIPT_OPTS, sizeof(A), 0, run_do_verify_receipt},
+    {"verify-git", "check that every commit of the trail repository only appended",
+     "Walks the history of the trail repository with git: every commit may only append\n"
+     "to the trail files, never change log.vkey or anchors/, and its checkpoints must\n"
+     "verify.\n",
+     GIT_OPTS, sizeof(A), 0, run_do_verify_git},
+    {"acknowledge", "close one incident with a record signed by your record key",
+     "Closes one incident that `signet audit verify` lists (by the hash in its [ ]) with an\n"
+     "acknowledgement record signed by your Ed25519 record key (PEM; - reads standard\n"
+     "input, e.g. from `age -d`), which anchors/record-keys must name.  Tampering\n"
+     "(altered, forked or forged trails) cannot be acknowledged.\n",
+     ACK_OPTS, sizeof(A), 0, run_do_acknowledge},
+    {"bind", "bind a signed OUTPUT to the signatures of its INPUT",
+     "Appends one bind record to the trail (audit in signet.conf): OUTPUT's SHA-256 and\n"
+     "every sign or reuse record naming INPUT's SHA-256 that no earlier binding of\n"
+     "INPUT covers.  Exit 6 when no signature of INPUT waits for a binding.\n",
+     BIND_OPTS, sizeof(A), 0, run_do_bind},
+    {0}};
+
+const struct cli_table cli_table_audit = {
+    "audit", "the audit trail: drain, checkpoint, verify, prove",
+    "The audit trail: an append-only, signed record of everything signed, tied to the\n"
+    "HSM's own hash-chained log.  DIR defaults to `audit` in signet.conf.  Manual:\n"
+    "docs/audit.md\n",
+    CMDS};
