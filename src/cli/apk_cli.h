@@ -36,8 +36,13 @@ signet_rc apk_batch_set_lineage(struct apk_batch *b, const char *path);
 /* The key of the lineage's oldest signer, found by its certificate. */
 struct signet_keystore;
 signet_rc apk_batch_find_old_key(struct apk_batch *b, struct signet_keystore *ks);
-/* signet apk lineage */
-int apk_cmd_lineage(const struct cli_globals *g, int argc, char **argv);
+/* signet apk lineage (a command-table handler, src/cli/cli_table.h) */
+struct apk_lineage_args {
+    const char *old_key, *new_key, *in, *out;
+    bool print;
+};
+struct cli_ctx;
+signet_rc apk_lineage_run(struct cli_ctx *c, void *args);
 /* Signs every item in one device session; returns the exit code. */
 int apk_batch_run(const struct cli_globals *g, struct apk_batch *b);
 

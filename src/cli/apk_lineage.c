@@ -2,7 +2,6 @@
  * rotation; include/signet/apk_lineage.h), the twin of `apksigner rotate`, and
  * print one as `apksigner lineage --print-certs` does.  The old key's signature
  * over the new certificate goes through the signing path. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,32 +9,11 @@
 #include <openssl/x509.h>
 
 #include "apk_cli.h"
+#include "cli_table.h"
 #include "file_io.h"
 #include "signet/apk_lineage.h"
 #include "signet/keystore.h"
 #include "signet/sign.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: signet apk lineage --old-key OLD --new-key NEW [--in LINEAGE] --out LINEAGE\n"
-        "       signet apk lineage --in LINEAGE --print-certs\n"
-        "\n"
-        "Key rotation for APKs (APK Signature Scheme v3, Android 9 and later): the old\n"
-        "key OLD signs the certificate of the new key NEW (one signature through the\n"
-        "signing path, with its audit record naming LINEAGE), and the lineage file is\n"
-        "written as `apksigner rotate` writes it.  With --in, the rotation extends that\n"
-        "lineage, whose newest signer must be OLD.  Then sign with the new key:\n"
-        "  signet apk sign --key NEW --lineage LINEAGE --in IN.apk --out OUT.apk\n"
-        "(v3 is signed by NEW and carries the lineage; v2 by the lineage's oldest key).\n"
-        "Both keys keep apksigner's default capabilities (installed data, shared UID,\n"
-        "permissions, auth; no rollback).  Shared-UID apps need v3.1 (Android 13) to\n"
-        "rotate, which this command does not write; AVB, OTA and APEX payload keys\n"
-        "cannot be rotated by a lineage at all.\n"
-        "\n"
-        "  --print-certs    list the lineage's signers, oldest first, with the SHA-256\n"
-        "                   of each certificate and its capabilities\n");
-}
 
 static signet_rc read_lineage(const char *path, signet_apk_lineage *l)
 {
@@ -78,52 +56,34 @@ static void print_certs(const signet_apk_lineage *l)
     }
 }
 
-int apk_cmd_lineage(const struct cli_globals *g, int argc, char **argv)
+signet_rc apk_lineage_run(struct cli_ctx *c, void *args)
 {
-    static const struct option opts[] = {
-        {"old-key", required_argument, 0, 'o'}, {"new-key", required_argument, 0, 'n'},
-        {"in", required_argument, 0, 'i'}, {"out", required_argument, 0, 'w'},
-        {"print-certs", no_argument, 0, 'p'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *old_key = NULL, *new_key = NULL, *in = NULL, *out = NULL;
-    bool print = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': old_key = optarg; break;
-        case 'n': new_key = optarg; break;
-        case 'i': in = optarg; break;
-        case 'w': out = optarg; break;
-        case 'p': print = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("apk lineage", "unexpected argument '%s'", argv[optind]);
-    bool rotate = old_key || new_key || out;
-    if (rotate && (!old_key || !new_key || !out))
-        return cli_usage_error("apk lineage", "a rotation needs --old-key, --new-key and --out");
-    if (!rotate && !(in && print))
-        return cli_usage_error("apk lineage", "give --old-key/--new-key/--out, or --in with "
-                                              "--print-certs");
+    const struct apk_lineage_args *a = args;
+    bool rotate = a->old_key || a->new_key || a->out;
+    if (rotate && (!a->old_key || !a->new_key || !a->out))
+        return signet_fail(SIGNET_E_ARG, "a rotation needs --old-key, --new-key and --out");
+    if (!rotate && !(a->in && a->print))
+        return signet_fail(SIGNET_E_ARG, "give --old-key/--new-key/--out, or --in with "
+                                         "--print-certs");
     signet_apk_lineage l;
     memset(&l, 0, sizeof l);
-    signet_rc rc = in ? read_lineage(in, &l) : SIGNET_OK;
+    signet_rc rc = a->in ? read_lineage(a->in, &l) : SIGNET_OK;
     if (rc == SIGNET_OK && rotate) {
         signet_signer *s = NULL;
-        rc = cli_open_signer(g, &s);
-        rc = rc ? rc : signet_apk_lineage_rotate(s, &l, old_key, new_key, out, "signet apk lineage");
+        rc = cli_open_signer(c->g, &s);
+        rc = rc ? rc : signet_apk_lineage_rotate(s, &l, a->old_key, a->new_key, a->out,
+                                                 "signet apk lineage");
         sb_wr w;
         sbw_init(&w, 1u << 20);
         rc = rc ? rc : signet_apk_lineage_write(&l, &w);
-        rc = rc ? rc : cli_write_file(out, w.p, w.len);
+        rc = rc ? rc : cli_write_file(a->out, w.p, w.len);
         sbw_free(&w);
         signet_signer_close(s);
     }
-    if (rc == SIGNET_OK && print)
+    if (rc == SIGNET_OK && a->print)
         print_certs(&l);
     signet_apk_lineage_free(&l);
-    return rc ? cli_report(rc) : 0;
+    return rc;
 }
 
 signet_rc apk_batch_set_lineage(struct apk_batch *b, const char *path)
