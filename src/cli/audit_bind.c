@@ -3,7 +3,6 @@
  * records name the input; once OUTPUT is complete, this appends one `bind` record
  * covering those signatures with OUTPUT's SHA-256, and `signet audit prove OUTPUT`
  * can then prove the file that ships. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -11,32 +10,8 @@
 #include "keys_cmds.h"
 #include "signet/sign.h"
 
-static const char BIND_USAGE[] =
-    "usage: signet audit bind INPUT OUTPUT\n\n"
-    "Run it after a tool that signed through the PKCS#11 module or a helper with\n"
-    "SIGNET_ARTIFACT=INPUT has written OUTPUT, e.g.\n\n"
-    "  SIGNET_ARTIFACT=app.apk apksigner sign ... --out app-signed.apk app.apk\n"
-    "  signet audit bind app.apk app-signed.apk\n\n"
-    "Appends one bind record to the trail (audit in signet.conf): OUTPUT's SHA-256 and\n"
-    "every sign or reuse record naming INPUT's SHA-256 that no earlier binding of\n"
-    "INPUT covers.  Logs in like the signing commands (the trail lock and the device\n"
-    "serial come from the signing path).  Exit 6 when no signature of INPUT waits for\n"
-    "a binding.\n";
-
-int cli_audit_bind(const struct cli_globals *g, int argc, char **argv)
+int cli_audit_bind(const struct cli_globals *g, const char *in, const char *out)
 {
-    static const struct option o[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", o, NULL)) != -1) {
-        if (ch == 'h') {
-            fputs(BIND_USAGE, stdout);
-            return 0;
-        }
-        return cli_usage_error("audit", "bind: unknown option");
-    }
-    if (argc - optind != 2)
-        return cli_usage_error("audit", "bind needs INPUT and OUTPUT");
-    const char *in = argv[optind], *out = argv[optind + 1];
     uint8_t in_sha[32], out_sha[32];
     signet_rc rc = cli_sha256_file(in, in_sha);
     if (rc == SIGNET_OK)

@@ -21,26 +21,6 @@ struct cli_globals {
     bool quiet;                 /* -q: no progress output */
 };
 
-/* A group that parses its own argv (older style; new groups are command tables,
- * see cli_table.h). */
-struct cli_group {
-    const char *name;
-    const char *summary;        /* one line for `signet --help` */
-    /* argv[0] is the group name.  Returns a process exit code (signet_exit_code). */
-    int (*run)(const struct cli_globals *g, int argc, char **argv);
-};
-
-/* A group's sub-commands: `signet GROUP NAME ...` runs fn with argv[0] = NAME. */
-struct cli_command {
-    const char *name;
-    int (*fn)(const struct cli_globals *g, int argc, char **argv);
-    const char *summary;
-};
-/* Runs the sub-command named by argv[1] (argv[0] is the group); with no name, -h,
- * --help or help prints `intro`, the command list and a pointer to per-command help. */
-int cli_dispatch(const char *group, const char *intro, const struct cli_command *cmds, size_t n,
-                 const struct cli_globals *g, int argc, char **argv);
-
 /* The connector URL: --connector, $SIGNET_CONNECTOR, the connector of signet.conf
  * when one is named (--config, $SIGNET_CONF), else the default. */
 signet_rc cli_connector_url(const struct cli_globals *g, char *url, size_t cap);

@@ -1,6 +1,5 @@
 /* `signet audit`: the audit trail (docs/audit.md): init, anchor, drain, checkpoint,
  * verify, prove, verify-receipt, verify-git. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,9 +438,7 @@ static int do_acknowledge(const struct cli_globals *g, const struct audit_args *
 
 static int do_bind(const struct cli_globals *g, const struct audit_args *a)
 {
-    char *argv[] = {(char *)"bind", (char *)a->input, (char *)a->output, NULL};
-    optind = 0;
-    return cli_audit_bind(g, 3, argv);
+    return cli_audit_bind(g, a->input, a->output);
 }
 
 /* The commands report their own errors and return the exit code. */
@@ -558,6 +555,10 @@ static const struct cli_cmd CMDS[] = {
      "(altered, forked or forged trails) cannot be acknowledged.\n",
      ACK_OPTS, sizeof(A), 0, run_do_acknowledge},
     {"bind", "bind a signed OUTPUT to the signatures of its INPUT",
+     "Run it after a tool that signed through the PKCS#11 module or a helper with\n"
+     "SIGNET_ARTIFACT=INPUT has written OUTPUT, e.g.\n"
+     "  SIGNET_ARTIFACT=app.apk apksigner sign ... --out app-signed.apk app.apk\n"
+     "  signet audit bind app.apk app-signed.apk\n"
      "Appends one bind record to the trail (audit in signet.conf): OUTPUT's SHA-256 and\n"
      "every sign or reuse record naming INPUT's SHA-256 that no earlier binding of\n"
      "INPUT covers.  Exit 6 when no signature of INPUT waits for a binding.\n",

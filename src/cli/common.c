@@ -1,6 +1,5 @@
 /* Shared pieces of the signet command: see cli.h. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,39 +215,4 @@ void cli_close_session(hsm_conn *conn, hsm_session *sess)
 {
     hsm_session_close(sess);
     hsm_conn_close(conn);
-}
-
-static void group_usage(FILE *f, const char *group, const char *intro,
-                        const struct cli_command *cmds, size_t n)
-{
-    int width = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((int)strlen(cmds[i].name) > width)
-            width = (int)strlen(cmds[i].name);
-    fprintf(f, "usage: signet [global options] %s <command> [options]\n\n%s\ncommands:\n", group,
-            intro);
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "  %-*s  %s\n", width, cmds[i].name, cmds[i].summary);
-    fprintf(f, "\n`signet %s <command> --help` describes a command.\n", group);
-}
-
-int cli_dispatch(const char *group, const char *intro, const struct cli_command *cmds, size_t n,
-                 const struct cli_globals *g, int argc, char **argv)
-{
-    if (argc < 2) {
-        group_usage(stderr, group, intro, cmds, n);
-        return 2;
-    }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        group_usage(stdout, group, intro, cmds, n);
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(cmds[i].name, argv[1]) == 0) {
-            optind = 0; /* the command parses its own options; argv[0] = its name */
-            return cmds[i].fn(g, argc - 1, argv + 1);
-        }
-    }
-    return cli_usage_error(group, "unknown command '%s'", argv[1]);
 }

@@ -45,6 +45,6 @@ signet_rc keys_migrate(struct cli_ctx *c, void *args);
      keys_migrate_help, keys_migrate_opts, sizeof(struct keys_migrate_args), 0, keys_migrate}
 
 /* `signet audit bind` (audit_bind.c). */
-int cli_audit_bind(const struct cli_globals *g, int argc, char **argv);
+int cli_audit_bind(const struct cli_globals *g, const char *in, const char *out);
 
 #endif

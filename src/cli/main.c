@@ -32,39 +32,18 @@ static void usage(FILE *f)
             SIGNET_DEFAULT_CONNECTOR);
     for (const struct cli_table *const *t = cli_tables_all; *t; t++)
         fprintf(f, "  %-14s %s\n", (*t)->name, (*t)->summary);
-    for (const struct cli_group *const *g = cli_groups; *g; g++)
-        fprintf(f, "  %-14s %s\n", (*g)->name, (*g)->summary);
     fprintf(f, "\nexit codes: 0 ok, 1 verification failed, 2 usage, 3 device error, 4 connector\n"
                "unreachable, 5 authentication failed, 6 not found, 7 I/O error, 8 other.\n"
                "Manual: docs/signet.1.md\n");
 }
 
-/* A group is a command table or (older style) a function of its own. */
-struct group_ref {
-    const struct cli_table *table;
-    const struct cli_group *group;
-};
-
-static bool find_group(const char *name, struct group_ref *out)
+/* The command table of the group called name, or NULL. */
+static const struct cli_table *find_group(const char *name)
 {
-    *out = (struct group_ref){0};
     for (const struct cli_table *const *t = cli_tables_all; *t; t++)
         if (strcmp((*t)->name, name) == 0)
-            out->table = *t;
-    for (const struct cli_group *const *grp = cli_groups; *grp; grp++)
-        if (strcmp((*grp)->name, name) == 0)
-            out->group = *grp;
-    return out->table || out->group;
-}
-
-/* argv[0] is the group name. */
-static int run_group(const struct group_ref *ref, const struct cli_globals *g, int argc,
-                     char **argv)
-{
-    if (ref->table)
-        return cli_table_run(ref->table, g, argc, argv);
-    optind = 0; /* full getopt reset: groups parse their own argv (argv[0] = group) */
-    return ref->group->run(g, argc, argv);
+            return *t;
+    return NULL;
 }
 
 /* $SIGNET_AUTH_KEY when --auth-key was not given. */
@@ -83,11 +62,11 @@ static int auth_key_from_env(struct cli_globals *g)
  * that group with the credentials of the environment and signet.conf, so that
  * avbtool's --signing_helper and the OTA tools' --payload_signer can name one
  * program. */
-static bool called_as(const char *argv0, struct group_ref *ref)
+static const struct cli_table *called_as(const char *argv0)
 {
     const char *base = strrchr(argv0, '/');
     base = base ? base + 1 : argv0;
-    return strncmp(base, "signet-", 7) == 0 && find_group(base + 7, ref);
+    return strncmp(base, "signet-", 7) == 0 ? find_group(base + 7) : NULL;
 }
 
 int main(int argc, char **argv)
@@ -104,12 +83,12 @@ int main(int argc, char **argv)
     if (signet_harden_process() != SIGNET_OK)
         return cli_report(signet_errcode());
     int ex;
-    struct group_ref ref;
-    if (argc > 0 && called_as(argv[0], &ref)) {
+    const struct cli_table *grp;
+    if (argc > 0 && (grp = called_as(argv[0])) != NULL) {
         g.connector = getenv("SIGNET_CONNECTOR");
         if ((ex = auth_key_from_env(&g)) >= 0)
             return ex;
-        return run_group(&ref, &g, argc, argv);
+        return cli_table_run(grp, &g, argc, argv);
     }
     /* '+' stops at the first non-option: the group parses its own arguments. */
     int c;
@@ -130,8 +109,6 @@ int main(int argc, char **argv)
         case OPT_VERSION: printf("signet %s\n", SIGNET_VERSION); return 0;
         case OPT_LIST:
             cli_table_list(stdout);
-            for (const struct cli_group *const *grp = cli_groups; *grp; grp++)
-                printf("%s\t*\t\n", (*grp)->name); /* not yet a table: commands unknown */
             return 0;
         default: return cli_usage_error(NULL, "unknown global option '%s'", argv[optind - 1]);
         }
@@ -148,7 +125,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int idx = optind;
-    if (!find_group(argv[idx], &ref))
+    if (!(grp = find_group(argv[idx])))
         return cli_usage_error(NULL, "unknown group '%s'", argv[idx]);
-    return run_group(&ref, &g, argc - idx, argv + idx);
+    return cli_table_run(grp, &g, argc - idx, argv + idx);
 }
