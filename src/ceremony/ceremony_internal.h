@@ -191,6 +191,13 @@ void cer_creds_free(cer_creds *c);
 /* The credential as its holder receives it (secure writer): the operator's password
  * and a newline, or the PKCS#8 PEM private key. */
 signet_rc cer_cred_text(const cer_creds *c, signet_role r, sb_wr *out);
+/* Writes one output file of a ceremony (provision's or restore's writer). */
+typedef signet_rc (*cer_output_fn)(void *ctx, const char *rel, const void *data, size_t len,
+                                   mode_t mode);
+/* Seals each role's credential to its holder (age) and writes it through out as
+ * credentials/<role>-<name>.age. */
+signet_rc cer_seal_credentials(const cer_creds *c, const signet_plan *plan, cer_run *run,
+                               cer_output_fn out, void *ctx);
 /* A private key as PKCS#8 PEM into out (a secure writer); what names it in errors. */
 signet_rc cer_pem_private(EVP_PKEY *k, const char *what, sb_wr *out);
 /* Puts the three authentication keys onto a device. */

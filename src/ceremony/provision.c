@@ -364,27 +364,15 @@ static signet_rc step_shares(prov *p)
     return rc;
 }
 
+static signet_rc output_cb(void *ctx, const char *rel, const void *data, size_t len,
+                           mode_t mode)
+{
+    return output(ctx, rel, data, len, mode);
+}
+
 static signet_rc step_credentials(prov *p)
 {
-    sb_wr text, sealed;
-    sbw_init_secure(&text, 16 * 1024);
-    sbw_init(&sealed, 64 * 1024);
-    signet_rc rc = SIGNET_OK;
-    for (int r = 0; rc == SIGNET_OK && r < SIGNET_ROLE__COUNT; r++) {
-        const signet_plan_person *h = &p->plan.holders[r];
-        char rel[CER_REL_MAX];
-        cer_cred_file((signet_role)r, h->name, rel, sizeof rel);
-        sbw_reset(&text);
-        sbw_reset(&sealed);
-        if ((rc = cer_cred_text(&p->creds, (signet_role)r, &text)) ||
-            (rc = cer_seal(h->recipient, text.p, text.len, &sealed)) ||
-            (rc = output(p, rel, sealed.p, sealed.len, 0600)))
-            break;
-        cer_say(&p->run, "%s credential for %s: %s", signet_role_get((signet_role)r)->name, h->name,
-                rel);
-    }
-    sbw_free(&text);
-    sbw_free(&sealed);
+    signet_rc rc = cer_seal_credentials(&p->creds, &p->plan, &p->run, output_cb, p);
     if (rc == SIGNET_OK && (rc = cer_rkeys_generate(&p->rkeys)) == SIGNET_OK)
         rc = cer_rkeys_write(&p->rkeys, &p->plan, p->o->out_dir, p->trail_dir, p->outputs,
                              &p->n_outputs, MAX_OUTPUTS, &p->run);

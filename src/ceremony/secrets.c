@@ -216,3 +216,28 @@ signet_rc cer_dev_delete_factory(cer_device *d, const cer_creds *c)
     signet_err_clear();
     return SIGNET_OK;
 }
+
+signet_rc cer_seal_credentials(const cer_creds *c, const signet_plan *plan, cer_run *run,
+                               cer_output_fn out, void *ctx)
+{
+    sb_wr text, sealed;
+    sbw_init_secure(&text, 16 * 1024);
+    sbw_init(&sealed, 64 * 1024);
+    signet_rc rc = SIGNET_OK;
+    for (int r = 0; rc == SIGNET_OK && r < SIGNET_ROLE__COUNT; r++) {
+        const signet_plan_person *h = &plan->holders[r];
+        char rel[CER_REL_MAX];
+        cer_cred_file((signet_role)r, h->name, rel, sizeof rel);
+        sbw_reset(&text);
+        sbw_reset(&sealed);
+        if ((rc = cer_cred_text(c, (signet_role)r, &text)) ||
+            (rc = cer_seal(h->recipient, text.p, text.len, &sealed)) ||
+            (rc = out(ctx, rel, sealed.p, sealed.len, 0600)))
+            break;
+        cer_say(run, "%s credential for %s: %s", signet_role_get((signet_role)r)->name, h->name,
+                rel);
+    }
+    sbw_free(&text);
+    sbw_free(&sealed);
+    return rc;
+}

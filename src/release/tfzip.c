@@ -137,12 +137,12 @@ signet_rc rl_zw_copy_aligned(rl_zw *w, const signet_zip *z, const signet_zip_ent
     return rc;
 }
 
-/* Raw deflate at level 9 into out. */
-static signet_rc deflate_raw(const uint8_t *p, size_t n, sb_wr *out)
+/* Deflate at level 9 into out: raw (window_bits -MAX_WBITS) or gzip (16 + MAX_WBITS). */
+static signet_rc deflate_level9(const uint8_t *p, size_t n, int window_bits, sb_wr *out)
 {
     z_stream s;
     memset(&s, 0, sizeof s);
-    if (deflateInit2(&s, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&s, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return signet_fail(SIGNET_E_NOMEM, "zlib could not start");
     uLong bound = deflateBound(&s, (uLong)n) + 64;
     uint8_t *dst;
@@ -153,11 +153,16 @@ static signet_rc deflate_raw(const uint8_t *p, size_t n, sb_wr *out)
         s.next_out = dst;
         s.avail_out = (uInt)bound;
         if (deflate(&s, Z_FINISH) != Z_STREAM_END)
-            rc = signet_fail(SIGNET_E_CRYPTO, "deflate failed");
+            rc = signet_fail(SIGNET_E_CRYPTO, "compression failed");
         out->len -= s.avail_out;
     }
     deflateEnd(&s);
     return rc;
+}
+
+static signet_rc deflate_raw(const uint8_t *p, size_t n, sb_wr *out)
+{
+    return deflate_level9(p, n, -MAX_WBITS, out);
 }
 
 static signet_rc header(sb_wr *o, bool cd, uint16_t method, uint32_t crc, size_t clen, size_t n,
@@ -275,22 +280,5 @@ signet_rc rl_gunzip(const uint8_t *p, size_t n, size_t max, sb_wr *out)
 
 signet_rc rl_gzip(const uint8_t *p, size_t n, sb_wr *out)
 {
-    z_stream s;
-    memset(&s, 0, sizeof s);
-    if (deflateInit2(&s, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return signet_fail(SIGNET_E_NOMEM, "zlib could not start");
-    uLong bound = deflateBound(&s, (uLong)n) + 64;
-    uint8_t *dst;
-    signet_rc rc = sbw_reserve(out, (size_t)bound, &dst);
-    if (rc == SIGNET_OK) {
-        s.next_in = (Bytef *)p;
-        s.avail_in = (uInt)n;
-        s.next_out = dst;
-        s.avail_out = (uInt)bound;
-        if (deflate(&s, Z_FINISH) != Z_STREAM_END)
-            rc = signet_fail(SIGNET_E_CRYPTO, "gzip compression failed");
-        out->len -= s.avail_out;
-    }
-    deflateEnd(&s);
-    return rc;
+    return deflate_level9(p, n, 16 + MAX_WBITS, out);
 }
