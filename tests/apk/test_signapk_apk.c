@@ -23,64 +23,32 @@
 #include <string.h>
 
 #include "apk_fixture.h"
-#include "common/hsmd_fixture.h"
+#include "common/store_fixture.h"
 
 #define SIGNAPK "java -jar /usr/share/signapk/signapk.jar"
+#define sh(...) store_sh_out(&st, __VA_ARGS__)
 
-static struct hsmd h;
-static char env[2048];
-
-static int sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh(char **out, const char *fmt, ...)
-{
-    char cmd[8192];
-    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    return run_cmd(cmd, out);
-}
+static struct store st;
 
 static int setup(void **state)
 {
-    if (hsmd_start(&h, NULL) != 0)
+    if (store_start(&st, NULL) != 0 || store_init_keystore(&st, STORE_SIGN_AUDIT) != 0 ||
+        apkfix_key(st.h.dir, "rel", "rsa2048") || apkfix_key(st.h.dir, "ec", "ec"))
         return -1;
-    snprintf(env, sizeof env,
-             "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
-             "PATH=%s:$PATH;",
-             h.url, h.dir, getenv("SIGNET_BIN_DIR"));
-    char conf[1024], path[512];
-    snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
-             h.dir, h.dir);
-    snprintf(path, sizeof path, "%s/signet.conf", h.dir);
-    if (test_write_file(path, conf, strlen(conf)) != 0 || apkfix_key(h.dir, "rel", "rsa2048") ||
-        apkfix_key(h.dir, "ec", "ec"))
-        return -1;
-    return sh(NULL, "printf '%%064d' 7 > wrap.hex && "
-                    "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
-                    "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
-                    "signet hsm set-option command-audit sign-pkcs1=on >/dev/null && "
-                    "signet hsm set-option command-audit sign-ecdsa=on >/dev/null && "
-                    "signet -q audit init >/dev/null && "
-                    "signet -q keys import rel --aosp rel >/dev/null && "
+    return sh(NULL, "signet -q keys import rel --aosp rel >/dev/null && "
                     "signet -q keys import ec --aosp ec >/dev/null") == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    hsmd_cleanup(&h);
+    store_cleanup(&st);
     return 0;
 }
 
 /* Records of a type naming a file. */
-static int records(const char *type, const char *file)
+static long records(const char *type, const char *file)
 {
-    char *out = NULL;
-    sh(&out, "grep ' type=%s ' audit/records.log | grep -c -F '%s'", type, file);
-    int n = out ? atoi(out) : -1;
-    free(out);
-    return n;
+    return store_num(&st, "grep ' type=%s ' audit/records.log | grep -c -F '%s'", type, file);
 }
 
 static void assert_same(const char *a, const char *b)
@@ -101,7 +69,7 @@ static void assert_same(const char *a, const char *b)
  * files of an earlier signer (dropped). */
 static void make_apk(const char *name)
 {
-    assert_int_equal(apkfix_build(h.dir, name, "sdk:21 dex:3000 res:60000 so:7000 store:1000 "
+    assert_int_equal(apkfix_build(st.h.dir, name, "sdk:21 dex:3000 res:60000 so:7000 store:1000 "
                                                "dirs"), 0);
     assert_int_equal(sh(NULL, "rm -rf x && mkdir -p x/assets x/lib/x86 x/META-INF && cd x && "
                               "head -c 333 /dev/urandom > assets/$(printf '\\357\\274\\241').bin && "
@@ -174,7 +142,7 @@ static void test_apk_identical(void **state)
 /* ECDSA: the signatures are randomised; what signapk writes around them is not. */
 static void test_apk_ec(void **state)
 {
-    assert_int_equal(apkfix_build(h.dir, "e.apk", "sdk:24 dex:2000 res:5000 so:3000"), 0);
+    assert_int_equal(apkfix_build(st.h.dir, "e.apk", "sdk:24 dex:2000 res:5000 so:3000"), 0);
     assert_int_equal(sh(NULL, SIGNAPK " ec.x509.pem ec.pk8 e.apk ref-e.apk"), 0);
     assert_int_equal(sh(NULL, "signet -q signapk --key ec e.apk out-e.apk"), 0);
     assert_int_equal(sh(NULL, "apksigner verify out-e.apk"), 0);
@@ -190,7 +158,7 @@ static void test_apk_ec(void **state)
 
 static void test_apk_refused(void **state)
 {
-    assert_int_equal(apkfix_build(h.dir, "r.apk", "sdk:24 res:100"), 0);
+    assert_int_equal(apkfix_build(st.h.dir, "r.apk", "sdk:24 res:100"), 0);
     /* a name that is not UTF-8: Java's ZipFile refuses the archive ("invalid CEN
      * header (bad entry name)"), so does signet */
     assert_int_equal(sh(NULL, "cp r.apk bad.apk && mkdir -p y && cd y && "
