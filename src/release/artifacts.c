@@ -216,7 +216,7 @@ static signet_rc sign_arts(struct rl_run *r, struct rl_art **v, size_t n)
                 bytes += v[order[k1++]]->in.len;
             for (size_t k = k0; k < k1; k++)
                 g[k - k0] = v[order[k]];
-            cert.len = 0;
+            sbw_free(&cert); /* cert_der starts it again */
             rc = signet_keystore_cert_der(r->ks, key, &cert);
             if (rc)
                 rc = signet_wrap(rc, "the certificate of key '%s'", key);
