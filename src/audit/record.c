@@ -131,6 +131,7 @@ signet_rc signet_record_format(const signet_record *r, sb_wr *out)
     char t[32];
     if (rc || (rc = time_format(r->time, t)))
         return rc;
+    size_t start = out->len; /* a group of records is formatted into one buffer */
     if ((rc = kv_put_u64(out, "i", r->index)) || (rc = kv_put_str(out, "type", TYPES[r->type])) ||
         (rc = kv_put_str(out, "t", t)) || (rc = kv_put_str(out, "host", r->host[0] ? r->host : "-")) ||
         (rc = kv_put_hex16(out, "auth", r->auth_id)) || (rc = kv_put_u64(out, "dev", r->serial)))
@@ -210,9 +211,9 @@ signet_rc signet_record_format(const signet_record *r, sb_wr *out)
         return rc;
     if (r->has_rsig && (rc = kv_put_b64(out, "rsig", r->rsig, sizeof r->rsig)))
         return rc;
-    if (out->len > SIGNET_LINE_MAX)
+    if (out->len - start > SIGNET_LINE_MAX)
         return signet_fail(SIGNET_E_ARG, "record of %zu bytes is longer than a trail line may be (%d): "
-                           "shorten the caller or note", out->len, SIGNET_LINE_MAX);
+                           "shorten the caller or note", out->len - start, SIGNET_LINE_MAX);
     return SIGNET_OK;
 }
 
