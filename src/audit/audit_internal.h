@@ -131,6 +131,12 @@ struct signet_trail {
 };
 
 signet_rc trail_require_lock(const signet_trail *t);
+/* The shared tail of every append: the host name once per write, each record's
+ * index/time/host stamped, then the formatted line(s) made durable before the
+ * trail's next index moves (the record exists only once it is on disk). */
+void trail_host(char host[64]);
+void trail_stamp(signet_record *r, uint64_t index, const char *host);
+signet_rc trail_commit_line(signet_trail *t, sb_wr *w, uint64_t records);
 /* How many trail locks this process holds now (flock is per open file: a second
  * trail object of the same directory in this process would wait for itself). */
 int trail_locks_held(void);
