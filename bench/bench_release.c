@@ -267,9 +267,8 @@ int main(int argc, char **argv)
         for (int d = 1; d <= devices; d++)
             o += (size_t)snprintf(all + o, sizeof all - o, "d%d/target_files.zip ", d);
         for (int d = 1; d <= devices; d++)
-            o += (size_t)snprintf(all + o, sizeof all - o, "--device dev%d ", d);
-        snprintf(all + o, sizeof all - o, "--out-dir multi");
-        sh(NULL, "rm -rf audit.cache multi && mkdir multi");
+            o += (size_t)snprintf(all + o, sizeof all - o, "--device dev%d -o multi%d.zip ", d, d);
+        sh(NULL, "rm -rf audit.cache");
         struct run m = release_sign(all, "release sign (several packages)");
         printf("  %-52s %8.2f %10llu %10llu\n", "release sign, all devices in one run", m.wall,
                m.ops, m.hits);
