@@ -73,7 +73,9 @@ static int sh(char **out, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
     va_end(ap);
-    return run_cmd(cmd, out);
+    /* Generating a release-sized package or running apksigner per APK takes longer
+     * than run_cmd's 5 minutes on a loaded machine. */
+    return run_cmd_full(cmd, NULL, 0, out, NULL, NULL, 4 * 3600);
 }
 
 __attribute__((noreturn)) static void die(const char *what)
@@ -176,7 +178,7 @@ static void setup(void)
         if (sh(NULL,
                "python3 $S/tests/release/mktf.py d%d --apks %d --size-mb %g --apexes %d "
                "--partitions 5 --device dev%d --seed 1 --device-apks %d --batch-sign%s >/dev/null",
-               d, apks, mb, apexes, d, own, d > 1 ? " --keys-from d1/dev" : "") != 0)
+               d, apks, mb, apexes, d, own, d > 1 ? " --keys-from d1/dev --reuse" : "") != 0)
             die("the synthetic release");
 }
 

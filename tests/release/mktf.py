@@ -3,7 +3,7 @@
 
   mktf.py OUTDIR [--apks N] [--apexes N] [--apex-with-apk] [--erofs] [--capex]
                 [--extra MEMBER]... [--size-mb MB] [--partitions 5] [--device NAME]
-                [--seed S [--device-apks K] [--keys-from DIR]] [--batch-sign]
+                [--seed S [--device-apks K] [--keys-from DIR [--reuse]]] [--batch-sign]
 
 --apex-with-apk: the first APEX's ext4 payload holds app/Inner/Inner.apk (signed with
 the platform development key, listed in apkcerts.txt by file name, as AOSP lists
@@ -27,8 +27,9 @@ build properties.  --seed makes every byte a function of the seed (file contents
 file system timestamps, zip times), so packages of several devices made with the same
 seed and --keys-from (the development keys of the first one, OUTDIR/dev) are
 identical except for the first --device-apks APKs, whose contents depend on the
-device.  --batch-sign signs with tests/release/DevSign.java in one JVM instead of
-one apksigner run per APK.
+device; --reuse takes everything else from the --keys-from package as it is (the
+same bytes the seed would make again, without the time).  --batch-sign signs with
+tests/release/DevSign.java in one JVM instead of one apksigner run per APK.
 """
 import argparse
 import gzip
@@ -271,7 +272,10 @@ def main():
     ap.add_argument("--device-apks", type=int, default=0)
     ap.add_argument("--keys-from")
     ap.add_argument("--batch-sign", action="store_true")
+    ap.add_argument("--reuse", action="store_true")
     a = ap.parse_args()
+    if a.reuse and not (a.keys_from and a.seed):
+        ap.error("--reuse needs --keys-from and --seed")
     global SEED, BATCH, CLASSES
     SEED = a.seed
     if a.keys_from:
@@ -288,9 +292,14 @@ def main():
     vendor = key(dev, "vendor/acme/presigned")
     members = {}
     apkcerts = []
+    # --reuse: what is not the device's own comes from the --keys-from package.
+    reuse = zipfile.ZipFile(os.path.join(a.keys_from, "..", "target_files.zip")) \
+        if a.reuse else None
     for i in range(a.apks):
         dk = platform if i % 2 == 0 else testkey
         label = "App%d.apk@%s" % (i, a.device) if i < a.device_apks else None
+        if reuse and i >= a.device_apks:
+            continue
         apk(os.path.join(work, "App%d.apk" % i), dk, 24 + (i % 2) * 4, size=per_apk,
             label=label)
     files = {}  # member -> (signed file, gzip it): read once everything is signed
@@ -302,17 +311,23 @@ def main():
         else:
             part = PARTITIONS[i % len(PARTITIONS)]
         path = os.path.join(work, name)
+        m = "%s/app/App%d/%s%s" % (part, i, name, ".gz" if i == 1 else "")
+        if reuse and i >= a.device_apks:
+            members[m] = reuse.read(m)
+        else:
+            files[m] = (path, i == 1)
         if i == 1:
-            files["%s/app/App%d/%s.gz" % (part, i, name)] = (path, True)
             apkcerts.append('name="%s" certificate="%s/%s.x509.pem" private_key="%s/%s.pk8" '
                             'compressed="gz" partition="%s"' % (name, SEC, dn, SEC, dn, part.lower()))
         else:
-            files["%s/app/App%d/%s" % (part, i, name)] = (path, False)
             apkcerts.append('name="%s" certificate="%s/%s.x509.pem" private_key="%s/%s.pk8" '
                             'partition="%s"' % (name, SEC, dn, SEC, dn, part.lower()))
     path = os.path.join(work, "Vendor.apk")
-    apk(path, vendor, 28)
-    files["VENDOR/app/Vendor/Vendor.apk"] = (path, False)
+    if reuse:
+        members["VENDOR/app/Vendor/Vendor.apk"] = reuse.read("VENDOR/app/Vendor/Vendor.apk")
+    else:
+        apk(path, vendor, 28)
+        files["VENDOR/app/Vendor/Vendor.apk"] = (path, False)
     apkcerts.append('name="Vendor.apk" certificate="PRESIGNED" private_key="" partition="vendor"')
     apexkeys = []
     for i in range(a.apexes):
@@ -325,8 +340,12 @@ def main():
             apkcerts.append('name="%s" certificate="%s/platform.x509.pem" private_key="%s/'
                             'platform.pk8" partition="system"' % (apk_name, SEC, SEC))
         capex = a.capex and i == a.apexes - 1
-        path = apex(work, name, dp, dp, inner, erofs=a.erofs and i == 1, capex=capex)
-        files["SYSTEM/apex/%s.%s" % (name, "capex" if capex else "apex")] = (path, False)
+        m = "SYSTEM/apex/%s.%s" % (name, "capex" if capex else "apex")
+        if reuse:
+            members[m] = reuse.read(m)
+        else:
+            files[m] = (apex(work, name, dp, dp, inner, erofs=a.erofs and i == 1, capex=capex),
+                        False)
         apexkeys.append('name="%s.apex" public_key="%s.avbpubkey" private_key="%s.pem" '
                         'container_certificate="%s.x509.pem" container_private_key="%s.pk8" '
                         'partition="system"' % (name, dp[len(dev) + 1:], dp[len(dev) + 1:],
