@@ -199,6 +199,16 @@ signet_rc signet_signer_bind(signet_signer *s, const char *input, const uint8_t 
 signet_rc signet_signer_bind_leaf(signet_signer *s, const char *input, const uint8_t in_sha256[32],
                                   const char *output, const uint8_t out_sha256[32],
                                   const uint64_t *covers, size_t n_covers, uint64_t *leaf);
+/* Several bindings as one durable append (a batch's outputs, each already durable):
+ * all or none.  Any failure appends nothing; the caller may then bind one by one
+ * to learn which binding fails. */
+typedef struct {
+    const char *input, *output;
+    const uint8_t *in_sha256, *out_sha256;   /* 32 bytes each */
+    const uint64_t *covers;
+    size_t n_covers;
+} signet_bind_item;
+signet_rc signet_signer_bind_group(signet_signer *s, const signet_bind_item *v, size_t n);
 /* The same for a tool that signed through the module or a helper (apksigner with
  * SIGNET_ARTIFACT=input): covers every sign and reuse record naming in_sha256 that no
  * earlier binding of that input covers (`signet audit bind IN OUT`).  *n_bound: how
