@@ -36,7 +36,8 @@ static int mech_parse(const char *s)
 static const char *const TYPES[] = {NULL, "sign", "checkpoint", "service", "key", "intent", "bind",
                                     "reuse", "ack"};
 #define N_TYPES ((int)(sizeof TYPES / sizeof TYPES[0]) - 1)
-static const char *const SERVICE_EVENTS[] = {"out", "in", "backup", "restore", "reset", NULL};
+static const char *const SERVICE_EVENTS[] = {"out", "in", "backup", "restore", "reset", "log-key",
+                                             NULL};
 static const char *const KEY_EVENTS[] = {"generated", "imported", "rotated", "revoked", "deleted", NULL};
 
 static bool in_list(const char *s, const char *const *list)
@@ -69,7 +70,11 @@ static signet_rc check_record(const signet_record *r)
     case SIGNET_REC_SERVICE:
         if (!in_list(r->event, SERVICE_EVENTS))
             return signet_fail(SIGNET_E_ARG,
-                               "service record event '%s': use out, in, backup, restore or reset", r->event);
+                               "service record event '%s': use out, in, backup, restore, reset "
+                               "or log-key", r->event);
+        if (strcmp(r->event, "log-key") == 0 && !r->note[0])
+            return signet_fail(SIGNET_E_ARG, "a change of log key names the new key (its vkey line) "
+                                             "in its note");
         return SIGNET_OK;
     case SIGNET_REC_INTENT:
         if (!signet_command_is_signing(r->command) || !r->key_name[0])

@@ -212,6 +212,33 @@ static signet_rc wrap_pkcs8(EVP_PKEY *pk, const uint8_t *k32, sb_wr *out)
     return rc;
 }
 
+signet_rc p11_unwrap_private(p11_dev *p, EVP_PKEY *pk, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                             CK_OBJECT_HANDLE *out)
+{
+    CK_OBJECT_HANDLE tpub = CK_INVALID_HANDLE, tpriv = CK_INVALID_HANDLE, kh = CK_INVALID_HANDLE;
+    uint8_t *k32 = smem_alloc(32);
+    sb_wr wrapped;
+    sbw_init_secure(&wrapped, 4096);
+    signet_rc rc = k32 ? transport_key(p, &tpub, &tpriv, &kh, k32)
+                       : signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+    if (rc == SIGNET_OK)
+        rc = wrap_pkcs8(pk, k32, &wrapped);
+    smem_free(k32);
+    if (rc == SIGNET_OK) {
+        CK_MECHANISM m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+        CK_RV rv = p->f->C_UnwrapKey(p->sess, &m, kh, wrapped.p, wrapped.len, tmpl, n, out);
+        if (rv != CKR_OK)
+            rc = p11_fail(rv, "unwrapping the key onto the token");
+    }
+    sbw_free(&wrapped);
+    signet_rc drc = destroy(p, kh);
+    if (drc == SIGNET_OK)
+        drc = destroy(p, tpriv);
+    if (drc == SIGNET_OK)
+        drc = destroy(p, tpub);
+    return rc ? rc : drc;
+}
+
 /* The public key object beside the private one (modulus and exponent of pk). */
 static signet_rc put_public(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY *pk)
 {
@@ -281,44 +308,21 @@ signet_rc signet_pkcs11_import_wrapped(signet_device *d, signet_keystore *ks,
     EVP_PKEY *pk = NULL;
     if ((rc = open_wrapped(ks, e, wrap_key, wrap_len, &pk)) != SIGNET_OK)
         return rc;
-    CK_OBJECT_HANDLE tpub = CK_INVALID_HANDLE, tpriv = CK_INVALID_HANDLE, kh = CK_INVALID_HANDLE,
-                     priv = CK_INVALID_HANDLE;
-    uint8_t *k32 = smem_alloc(32);
-    sb_wr wrapped;
-    sbw_init_secure(&wrapped, 4096);
-    rc = k32 ? transport_key(p, &tpub, &tpriv, &kh, k32)
-             : signet_fail(SIGNET_E_NOMEM, "out of secret memory");
-    if (rc == SIGNET_OK)
-        rc = wrap_pkcs8(pk, k32, &wrapped);
-    smem_free(k32);
-    if (rc == SIGNET_OK) {
-        CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-        CK_KEY_TYPE kt = CKK_RSA;
-        CK_BBOOL t = CK_TRUE, f = CK_FALSE;
-        uint8_t id[2] = {(uint8_t)(e->id >> 8), (uint8_t)e->id};
-        CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
-                            {CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &t, 1}, {CKA_SENSITIVE, &t, 1},
-                            {CKA_SIGN, &t, 1}, {CKA_DECRYPT, &f, 1}, {CKA_EXTRACTABLE, &t, 1},
-                            {CKA_WRAP_WITH_TRUSTED, &t, 1},
-                            {CKA_LABEL, (void *)e->name, strlen(e->name)}, {CKA_ID, id, 2}};
-        CK_MECHANISM m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
-        CK_RV rv = p->f->C_UnwrapKey(p->sess, &m, kh, wrapped.p, wrapped.len, a,
-                                     sizeof a / sizeof a[0], &priv);
-        if (rv != CKR_OK)
-            rc = p11_fail(rv, "unwrapping the key onto the token");
-    }
+    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = CKK_RSA;
+    CK_BBOOL t = CK_TRUE, f = CK_FALSE;
+    uint8_t id[2] = {(uint8_t)(e->id >> 8), (uint8_t)e->id};
+    CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
+                        {CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &t, 1}, {CKA_SENSITIVE, &t, 1},
+                        {CKA_SIGN, &t, 1}, {CKA_DECRYPT, &f, 1}, {CKA_EXTRACTABLE, &t, 1},
+                        {CKA_WRAP_WITH_TRUSTED, &t, 1},
+                        {CKA_LABEL, (void *)e->name, strlen(e->name)}, {CKA_ID, id, 2}};
+    rc = p11_unwrap_private(p, pk, a, sizeof a / sizeof a[0], &priv);
     if (rc == SIGNET_OK)
         rc = put_public(p, e, pk);
     if (rc == SIGNET_OK && (rc = same_public(p, ks, e, priv)) != SIGNET_OK)
         (void)destroy(p, priv); /* never leave a wrong key under the name */
     EVP_PKEY_free(pk);
-    sbw_free(&wrapped);
-    signet_rc drc = destroy(p, kh);
-    if (drc == SIGNET_OK)
-        drc = destroy(p, tpriv);
-    if (drc == SIGNET_OK)
-        drc = destroy(p, tpub);
-    if (rc == SIGNET_OK)
-        rc = drc;
     return rc ? signet_wrap(rc, "moving '%s' onto token '%s'", e->name, p->token) : SIGNET_OK;
 }
