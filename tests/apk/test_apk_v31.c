@@ -490,6 +490,98 @@ static void test_stripping_refused(void **state)
     free(s);
 }
 
+/* Hostile .idsig signing infos: every truncation, a second v3.1 block, bytes
+ * after the blocks, the v3.1 block under another id; an unknown block is
+ * skipped.  Hostile manifests for the sharedUserId reader: every truncation. */
+static void test_hostile_idsig_and_manifest(void **state)
+{
+    (void)state;
+    char p[128], *f, *s;
+    size_t len, slen;
+    snprintf(p, sizeof p, "%s/signet-r.apk", dir);
+    assert_int_equal(test_read_file(p, &f, &len), 0);
+    snprintf(p, sizeof p, "%s/signet-r.apk.idsig", dir);
+    assert_int_equal(test_read_file(p, &s, &slen), 0);
+    signet_apk_verify_result res;
+    sb_rd r, h, si;
+    sbr_init(&r, s, slen);
+    u32(&r);
+    h = lp(&r);
+    si = lp(&r);
+    size_t tree_at = (size_t)(sbr_cur(&r) - (const uint8_t *)s);
+    for (size_t cut = 0; cut < tree_at; cut += 5)
+        assert_int_equal(signet_apk_verify((uint8_t *)f, len, (uint8_t *)s, cut, 0, &res),
+                         SIGNET_E_VERIFY);
+    /* rebuilds the .idsig with the signing infos followed by `extra` */
+    struct {
+        const char *what;
+        const uint8_t *extra;
+        size_t n;
+        bool dup31;       /* append a copy of the v3.1 block */
+        uint32_t new_id;  /* != 0: the v3.1 block's id becomes this */
+        signet_rc want;
+        const char *msg;
+    } cases[] = {
+        {"second v3.1 block", NULL, 0, true, 0, SIGNET_E_VERIFY, "two v3.1 signing infos"},
+        {"trailing bytes", (const uint8_t *)"\1\2\3", 3, false, 0, SIGNET_E_VERIFY,
+         "block is malformed"},
+        {"v3.1 block renamed", NULL, 0, false, 0x1b93ad62u, SIGNET_E_VERIFY,
+         "no signing info for the APK's v3.1 signer"},
+        {"unknown block after", (const uint8_t *)"\x78\x56\x34\x12\0\0\0\0", 8, false, 0,
+         SIGNET_OK, NULL},
+    };
+    /* where the v3.1 block starts inside the signing infos */
+    sb_rd q = si;
+    for (int i = 0; i < 6; i++)
+        if (i == 4)
+            u32(&q);
+        else
+            lp(&q);
+    size_t blk = (size_t)(sbr_cur(&q) - sbr_cur(&si));
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        print_message("idsig: %s\n", cases[c].what);
+        sb_wr w;
+        sbw_init(&w, 1u << 26);
+        sbw_u32_le(&w, 2);
+        sbw_u32_le(&w, (uint32_t)sbr_left(&h));
+        sbw_put(&w, sbr_cur(&h), sbr_left(&h));
+        size_t extra = cases[c].n + (cases[c].dup31 ? sbr_left(&si) - blk : 0);
+        sbw_u32_le(&w, (uint32_t)(sbr_left(&si) + extra));
+        size_t at = w.len;
+        sbw_put(&w, sbr_cur(&si), sbr_left(&si));
+        if (cases[c].new_id)
+            put_le32(w.p + at + blk, cases[c].new_id);
+        if (cases[c].dup31)
+            sbw_put(&w, sbr_cur(&si) + blk, sbr_left(&si) - blk);
+        sbw_put(&w, cases[c].extra, cases[c].n);
+        sbw_put(&w, sbr_cur(&r), sbr_left(&r));
+        assert_int_equal(signet_apk_verify((uint8_t *)f, len, w.p, w.len, 0, &res), cases[c].want);
+        if (cases[c].msg)
+            assert_non_null(strstr(signet_errmsg(), cases[c].msg));
+        sbw_free(&w);
+    }
+    free(f);
+    free(s);
+
+    sb_wr m;
+    sbw_init(&m, 1u << 16);
+    apkfix_manifest_ex(24, true, &m);
+    bool shared = false;
+    assert_int_equal(signet_apk_manifest_shared_uid(m.p, m.len, &shared), SIGNET_OK);
+    assert_true(shared);
+    for (size_t cut = 0; cut < m.len; cut++) {
+        signet_rc rc = signet_apk_manifest_shared_uid(m.p, cut, &shared);
+        assert_true(rc == SIGNET_OK || rc == SIGNET_E_PARSE);
+    }
+    /* the attribute count says more attributes than the chunk holds */
+    uint8_t *e = memmem(m.p, m.len, "\x02\x01\x10\x00", 4); /* <manifest> start element */
+    assert_non_null(e);
+    put_le16(e + 16 + 12, 40);
+    assert_int_equal(signet_apk_manifest_shared_uid(m.p, m.len, &shared), SIGNET_E_PARSE);
+    assert_non_null(strstr(signet_errmsg(), "attributes of <manifest> run past"));
+    sbw_free(&m);
+}
+
 /* Android 9-12 refuse a rotated update of a shared-UID app; from Android 13
  * (v3.1) it is allowed. */
 static void test_shared_uid(void **state)
@@ -554,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_rotation_sdk_choices),
         cmocka_unit_test(test_v3_rotation_with_v4_identical),
         cmocka_unit_test(test_stripping_refused),
+        cmocka_unit_test(test_hostile_idsig_and_manifest),
         cmocka_unit_test(test_shared_uid),
         cmocka_unit_test(test_apex_refused),
     };
