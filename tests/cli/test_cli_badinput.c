@@ -246,6 +246,10 @@ static int run_help(const char *args)
     snprintf(cmd, sizeof cmd, "%s '%s' %s </dev/null", env, test_bin("signet"), args);
     int rc = run_cmd_full(cmd, NULL, 0, &out, NULL, &err, 60);
     bool ok = rc == 0 && out && strncmp(out, "usage: signet", 13) == 0 && (!err || !*err);
+    /* One-letter options are shown as -w, as signapk spells them, never as --w. */
+    for (const char *p = out; ok && (p = strstr(p, "--")); p += 2)
+        ok = !(p[2] && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", p[2]) &&
+               (p[3] == ' ' || p[3] == ']' || p[3] == ','));
     if (!ok)
         fprintf(stderr, "FAILED: signet %s\n  exit %d, stdout: %.80s\n  stderr: %s\n", args, rc,
                 out ? out : "(none)", err ? err : "(none)");
