@@ -1,6 +1,8 @@
 /* Pieces shared by the PKCS#11 backend's files (not a public API):
  *   pkcs11.c     loading the module, the token session, keys, signatures
- *   p11_import.c moving a key store's wrapped key onto the token */
+ *   p11_import.c moving a private key onto the token (C_UnwrapKey)
+ *   p11_keygen.c generating a key on the token, its wrapped copy
+ *   p11_ec.c     EC / Ed25519 public keys in PKCS#11 form */
 #ifndef SIGNET_P11_INTERNAL_H
 #define SIGNET_P11_INTERNAL_H
 
@@ -17,6 +19,7 @@ typedef struct {
     uint32_t serial;
     char token[33];
     char log_key_label[64];
+    char wrap_key_label[64];      /* the trusted AES wrap key of generated keys */
     struct {
         uint16_t id;
         CK_OBJECT_HANDLE h;
@@ -31,7 +34,22 @@ signet_rc p11_find(p11_dev *p, CK_OBJECT_CLASS cls, const char *label, CK_OBJECT
 /* The public key the token holds for key e (priv: its private key object). */
 signet_rc p11_public_key(p11_dev *p, const signet_keymap_entry *e, CK_OBJECT_HANDLE priv,
                          EVP_PKEY **out);
+/* Attribute `type` of object h into *out (malloc'd; at most 8 KiB). */
+signet_rc p11_get_attr(p11_dev *p, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, uint8_t **out,
+                       size_t *len);
+/* r | s (each half of len) as a DER ECDSA-Sig-Value; sig_len: in capacity, out length. */
+signet_rc p11_ecdsa_der(const uint8_t *raw, size_t len, uint8_t *sig, size_t *sig_len);
 signet_rc p11_sign_raw(p11_dev *p, CK_OBJECT_HANDLE h, CK_MECHANISM *m, const uint8_t *data,
                        size_t len, uint8_t *sig, size_t *sig_len);
+
+
+/* p11_ec.c.  The curve of an EC / Ed25519 algorithm as CKA_EC_PARAMS (OID, DER). */
+signet_rc p11_ec_params(uint8_t algorithm, sb_wr *out);
+/* The public point of pk as CKA_EC_POINT (DER OCTET STRING). */
+signet_rc p11_ec_point(EVP_PKEY *pk, sb_wr *out);
+/* The public key from a token's CKA_EC_PARAMS and CKA_EC_POINT (bytes from the
+ * token: checked; the curve must be the algorithm's). */
+signet_rc p11_ec_public(uint8_t algorithm, const uint8_t *params, size_t params_len,
+                        const uint8_t *point, size_t point_len, EVP_PKEY **out);
 
 #endif

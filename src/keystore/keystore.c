@@ -123,7 +123,8 @@ bool signet_keystore_has_file(const signet_keystore *ks, const char *name, const
 
 bool signet_keystore_has_key(const signet_keystore *ks, const char *name)
 {
-    return signet_keystore_has_file(ks, name, ".wrapped");
+    return signet_keystore_has_file(ks, name, ".wrapped") ||
+           signet_keystore_has_file(ks, name, ".token");
 }
 
 signet_rc signet_keystore_write(const signet_keystore *ks, const char *name, const char *suffix,
