@@ -36,9 +36,12 @@ signet_rc signet_keystore_generate_token(signet_keystore *ks, signet_device *d,
     struct ks_artifacts a;
     ks_artifacts_init(&a);
     sbw_init(&a.origin, 4096);
-    rc = ks_pubkey_pem(tk.pub, &a.pub_pem);
-    if (rc == SIGNET_OK)
-        rc = signet_keystore_write(ks, e->name, ".pub.pem", a.pub_pem.p, a.pub_pem.len);
+    sb_wr pem;
+    rc = ks_pubkey_pem(tk.pub, &pem);
+    if (rc == SIGNET_OK) {
+        rc = signet_keystore_write(ks, e->name, ".pub.pem", pem.p, pem.len);
+        sbw_free(&pem);
+    }
     if (rc == SIGNET_OK)
         rc = ks_certify(NULL, e, tk.pub, o, &a); /* through o->cert_signer only */
     if (rc == SIGNET_OK)

@@ -126,13 +126,17 @@ static void wrapped_and_signing(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(sh_out(&out, "signet -q keys generate --only releasekey --only ecp "
-                            "--only edk"), 0);
+    assert_int_equal(sh_out(&out, "signet -q keys generate --only releasekey --only ecp"), 0);
     assert_non_null(strstr(out, "releasekey: wrapped copy under the trusted key 'signet-wrap' "
                                 "of token 'signet' (CKM_AES_KEY_WRAP_PAD), proven"));
     assert_non_null(strstr(out, "ecp: wrapped copy under the trusted key 'signet-wrap'"));
-    /* SoftHSM2 2.6.1 does not wrap EdDSA keys: whatever the token did, the output
-     * and the store agree. */
+    free(out);
+    /* SoftHSM2 2.6.1 leaks inside its own EdDSA signing (softhsm2_eddsa.lsan), and
+     * does not wrap EdDSA keys: whatever the token did, the output and the store
+     * agree. */
+    assert_int_equal(sh_out(&out, "ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions="
+                            "%s/tests/backend/softhsm2_eddsa.lsan signet -q keys generate --only edk",
+                            getenv("SIGNET_SOURCE_DIR")), 0);
     bool ed_wrapped = strstr(out, "edk: wrapped copy") != NULL;
     assert_true(ed_wrapped || strstr(out, "edk: RESIDENT ONLY, no backup") != NULL);
     free(out);
