@@ -2,14 +2,19 @@
  * DER) and CKA_EC_POINT (the public point, DER OCTET STRING), both ways.  Tokens
  * are not required to offer CKA_PUBLIC_KEY_INFO (SoftHSM2 2.6 leaves it empty),
  * while CKA_EC_POINT is mandatory for every EC and EdDSA public key object.
- * DER goes through OpenSSL's own ASN.1 decoder; the point is then checked by
- * EVP_PKEY_fromdata (on the curve) before it is compared with anything. */
+ * DER goes through OpenSSL's own ASN.1 decoder.
+ *
+ * Public keys are built as SubjectPublicKeyInfo DER and decoded by d2i_PUBKEY
+ * (which checks an EC point is on its curve), not by EVP_PKEY_fromdata: inside
+ * signet's PKCS#11 module the host process may have an ENGINE registered for RSA
+ * or EC (openssl with libp11's engine), and OpenSSL then hands EVP_PKEY_CTX_new_*
+ * the engine's legacy method, which cannot build keys from parameters. */
 #include <string.h>
 
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
 #include <openssl/objects.h>
-#include <openssl/param_build.h>
+#include <openssl/x509.h>
 
 #include "p11_internal.h"
 #include "signet/proto.h"
@@ -17,6 +22,91 @@
 static int curve_nid(uint8_t algorithm)
 {
     return algorithm == YH_ALGO_EC_ED25519 ? NID_ED25519 : yh_algo_curve_nid(algorithm);
+}
+
+/* A DER length. */
+static signet_rc der_len(sb_wr *w, size_t n)
+{
+    uint8_t b[5];
+    size_t k = 0;
+    if (n < 0x80) {
+        b[k++] = (uint8_t)n;
+    } else {
+        size_t bytes = n > 0xffffff ? 4 : n > 0xffff ? 3 : n > 0xff ? 2 : 1;
+        b[k++] = (uint8_t)(0x80 | bytes);
+        for (size_t i = bytes; i-- > 0;)
+            b[k++] = (uint8_t)(n >> (8 * i));
+    }
+    return sbw_put(w, b, k);
+}
+
+static signet_rc der_tlv(sb_wr *w, uint8_t tag, const uint8_t *lead, size_t lead_len,
+                         const uint8_t *v, size_t n)
+{
+    signet_rc rc = sbw_put(w, &tag, 1);
+    if (rc == SIGNET_OK)
+        rc = der_len(w, lead_len + n);
+    if (rc == SIGNET_OK && lead_len)
+        rc = sbw_put(w, lead, lead_len);
+    return rc ? rc : sbw_put(w, v, n);
+}
+
+signet_rc p11_spki(const uint8_t *alg, size_t alg_len, const uint8_t *key, size_t key_len,
+                   EVP_PKEY **out)
+{
+    static const uint8_t unused_bits = 0;
+    sb_wr body, spki;
+    sbw_init(&body, 1100);
+    sbw_init(&spki, 1100);
+    signet_rc rc = der_tlv(&body, 0x30, NULL, 0, alg, alg_len);
+    if (rc == SIGNET_OK)
+        rc = der_tlv(&body, 0x03, &unused_bits, 1, key, key_len);
+    if (rc == SIGNET_OK)
+        rc = der_tlv(&spki, 0x30, NULL, 0, body.p, body.len);
+    const unsigned char *q = spki.p;
+    *out = NULL;
+    if (rc == SIGNET_OK && (!(*out = d2i_PUBKEY(NULL, &q, (long)spki.len)) ||
+                            q != spki.p + spki.len)) {
+        EVP_PKEY_free(*out);
+        *out = NULL;
+        rc = signet_fail(SIGNET_E_PARSE, "the token's public key does not decode");
+    }
+    sbw_free(&body);
+    sbw_free(&spki);
+    return rc;
+}
+
+/* An unsigned big-endian number as a DER INTEGER. */
+static signet_rc der_uint(sb_wr *w, const uint8_t *v, size_t n)
+{
+    while (n > 1 && v[0] == 0) {
+        v++;
+        n--;
+    }
+    static const uint8_t zero = 0;
+    bool pad = n == 0 || (v[0] & 0x80);
+    return der_tlv(w, 0x02, &zero, pad ? 1 : 0, v, n);
+}
+
+signet_rc p11_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len,
+                         EVP_PKEY **out)
+{
+    static const uint8_t alg[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+                                  0x05, 0x00}; /* rsaEncryption, NULL */
+    sb_wr ints, seq;
+    sbw_init(&ints, 1100);
+    sbw_init(&seq, 1100);
+    *out = NULL;
+    signet_rc rc = der_uint(&ints, n, n_len);
+    if (rc == SIGNET_OK)
+        rc = der_uint(&ints, e, e_len);
+    if (rc == SIGNET_OK)
+        rc = der_tlv(&seq, 0x30, NULL, 0, ints.p, ints.len);
+    if (rc == SIGNET_OK)
+        rc = p11_spki(alg, sizeof alg, seq.p, seq.len, out);
+    sbw_free(&ints);
+    sbw_free(&seq);
+    return rc;
 }
 
 signet_rc p11_ec_params(uint8_t algorithm, sb_wr *out)
@@ -92,29 +182,22 @@ signet_rc p11_ec_public(uint8_t algorithm, const uint8_t *params, size_t params_
         raw_len = (size_t)ASN1_STRING_length(os);
     }
     signet_rc rc = SIGNET_OK;
-    if (algorithm == YH_ALGO_EC_ED25519) {
-        if (raw_len != 32 ||
-            !(*out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, raw_len)))
-            rc = signet_fail(SIGNET_E_PARSE, "the token's Ed25519 public key has %zu bytes, not 32",
-                             raw_len);
-    } else {
-        OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-        OSSL_PARAM *p = NULL;
-        EVP_PKEY_CTX *ctx = NULL;
-        const char *group = OBJ_nid2sn(curve_nid(algorithm));
-        if (!bld || !group ||
-            !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
-            !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, raw, raw_len) ||
-            !(p = OSSL_PARAM_BLD_to_param(bld)) ||
-            !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ||
-            EVP_PKEY_fromdata_init(ctx) != 1 ||
-            EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, p) != 1)
-            rc = signet_fail(SIGNET_E_PARSE, "the token's public point is not a point of %s",
-                             yh_algo_name(algorithm));
-        EVP_PKEY_CTX_free(ctx);
-        OSSL_PARAM_free(p);
-        OSSL_PARAM_BLD_free(bld);
-    }
+    if (algorithm == YH_ALGO_EC_ED25519 && raw_len != 32)
+        rc = signet_fail(SIGNET_E_PARSE, "the token's Ed25519 public key has %zu bytes, not 32",
+                         raw_len);
+    static const uint8_t ec_oid[] = {0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+    sb_wr alg;
+    sbw_init(&alg, 32);
+    if (rc == SIGNET_OK && algorithm == YH_ALGO_EC_ED25519)
+        rc = p11_ec_params(algorithm, &alg); /* id-Ed25519, no parameters (RFC 8410) */
+    else if (rc == SIGNET_OK && (rc = sbw_put(&alg, ec_oid, sizeof ec_oid)) == SIGNET_OK)
+        rc = p11_ec_params(algorithm, &alg);
+    if (rc == SIGNET_OK)
+        rc = p11_spki(alg.p, alg.len, raw, raw_len, out);
+    if (rc)
+        rc = signet_wrap(rc, "the token's public point is not a point of %s",
+                         yh_algo_name(algorithm));
+    sbw_free(&alg);
     ASN1_OCTET_STRING_free(os);
     if (rc == SIGNET_OK)
         signet_err_clear();

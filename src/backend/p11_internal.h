@@ -10,7 +10,7 @@
 
 #include "signet/backend.h"
 
-typedef struct {
+typedef struct p11_dev {
     void *lib;
     CK_FUNCTION_LIST *f;
     bool initialized, have_sess;
@@ -25,6 +25,7 @@ typedef struct {
         CK_OBJECT_HANDLE h;
     } known[64];                  /* keys found and checked, by key id */
     size_t n_known;
+    struct p11_dev *next;         /* the open tokens (pkcs11.c) */
 } p11_dev;
 
 /* A failed PKCS#11 call as a signet error (what: what was being done). */
@@ -43,7 +44,14 @@ signet_rc p11_sign_raw(p11_dev *p, CK_OBJECT_HANDLE h, CK_MECHANISM *m, const ui
                        size_t len, uint8_t *sig, size_t *sig_len);
 
 
-/* p11_ec.c.  The curve of an EC / Ed25519 algorithm as CKA_EC_PARAMS (OID, DER). */
+/* p11_ec.c.  A public key from its SubjectPublicKeyInfo parts: the algorithm
+ * identifier's contents (DER) and the key bits. */
+signet_rc p11_spki(const uint8_t *alg, size_t alg_len, const uint8_t *key, size_t key_len,
+                   EVP_PKEY **out);
+/* An RSA public key from its modulus and exponent (big-endian, from the token). */
+signet_rc p11_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len,
+                         EVP_PKEY **out);
+/* The curve of an EC / Ed25519 algorithm as CKA_EC_PARAMS (OID, DER). */
 signet_rc p11_ec_params(uint8_t algorithm, sb_wr *out);
 /* The public point of pk as CKA_EC_POINT (DER OCTET STRING). */
 signet_rc p11_ec_point(EVP_PKEY *pk, sb_wr *out);

@@ -4,6 +4,7 @@
  * the trail could pair records with: the backend has no drain, and checkpoints are
  * signed by an Ed25519 key on the token through the trail's callback. */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,27 +169,12 @@ static signet_rc rsa_public(p11_dev *p, CK_OBJECT_HANDLE h, EVP_PKEY **out)
 {
     uint8_t *n = NULL, *e = NULL;
     size_t nl = 0, el = 0;
+    *out = NULL;
     signet_rc rc = p11_get_attr(p, h, CKA_MODULUS, &n, &nl);
     if (rc == SIGNET_OK)
         rc = p11_get_attr(p, h, CKA_PUBLIC_EXPONENT, &e, &el);
-    BIGNUM *bn = rc ? NULL : BN_bin2bn(n, (int)nl, NULL), *be = rc ? NULL : BN_bin2bn(e, (int)el, NULL);
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    *out = NULL;
-    if (rc == SIGNET_OK &&
-        (!bn || !be || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
-         !(params = OSSL_PARAM_BLD_to_param(bld)) ||
-         !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
-         EVP_PKEY_fromdata_init(ctx) != 1 ||
-         EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1))
-        rc = signet_fail(SIGNET_E_CRYPTO, "cannot read the token's RSA public key");
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    BN_free(bn);
-    BN_free(be);
+    if (rc == SIGNET_OK && (rc = p11_rsa_public(n, nl, e, el, out)) != SIGNET_OK)
+        rc = signet_wrap(rc, "cannot read the token's RSA public key");
     free(n);
     free(e);
     return rc;
@@ -389,18 +375,56 @@ static signet_rc p11_checkpoint(signet_device *d, signet_trail *t, const char *o
     return signet_trail_checkpoint(t, origin, log_sign, d->impl, NULL);
 }
 
+/* Open tokens, for the exit handler.  A module is never unloaded: a library's own
+ * exit-time destructors (C++ statics: SoftHSM2's) are registered when it is
+ * loaded and run in reverse order of registration, so a handler registered after
+ * the first load runs before them and can still log out and finalize, which a
+ * process that exits without C_Finalize (openssl with libp11's engine, around
+ * signet's own module) would otherwise do later, into a destroyed module. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static p11_dev *open_devs;
+static bool exiting;
+
+static void finish(p11_dev *p)
+{
+    if (p->have_sess) {
+        p->f->C_Logout(p->sess);
+        p->f->C_CloseSession(p->sess);
+        p->have_sess = false;
+    }
+    if (p->initialized)
+        p->f->C_Finalize(NULL);
+    p->initialized = false;
+}
+
+static void finish_all_at_exit(void)
+{
+    pthread_mutex_lock(&open_lock);
+    exiting = true;
+    for (p11_dev *p = open_devs; p; p = p->next)
+        finish(p);
+    pthread_mutex_unlock(&open_lock);
+}
+
+static void register_exit(void)
+{
+    atexit(finish_all_at_exit);
+}
+
 static void p11_close(signet_device *d)
 {
     p11_dev *p = d->impl;
     if (p) {
-        if (p->have_sess) {
-            p->f->C_Logout(p->sess);
-            p->f->C_CloseSession(p->sess);
-        }
-        if (p->initialized)
-            p->f->C_Finalize(NULL);
-        if (p->lib)
-            dlclose(p->lib);
+        pthread_mutex_lock(&open_lock);
+        for (p11_dev **q = &open_devs; *q; q = &(*q)->next)
+            if (*q == p) {
+                *q = p->next;
+                break;
+            }
+        if (!exiting && p->f)
+            finish(p);
+        pthread_mutex_unlock(&open_lock);
         free(p);
     }
     free(d);
@@ -443,6 +467,13 @@ signet_rc signet_device_pkcs11(const signet_pkcs11_opts *o, signet_device **out)
     else if (!(*(void **)&get = dlsym(p->lib, "C_GetFunctionList")) || get(&p->f) != CKR_OK)
         rc = signet_fail(SIGNET_E_ARG, "%s is not a PKCS#11 module (no C_GetFunctionList)",
                          o->module);
+    if (rc == SIGNET_OK) {
+        pthread_once(&exit_once, register_exit); /* after the module's own (see above) */
+        pthread_mutex_lock(&open_lock);
+        p->next = open_devs;
+        open_devs = p;
+        pthread_mutex_unlock(&open_lock);
+    }
     if (rc == SIGNET_OK) {
         CK_C_INITIALIZE_ARGS ia = {.flags = CKF_OS_LOCKING_OK};
         CK_RV rv = p->f->C_Initialize(&ia);
