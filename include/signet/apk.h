@@ -16,7 +16,7 @@
  *   while ((n = signet_apk_sign_pending(j, &req)) > 0)
  *       for (size_t i = 0; i < n; i++)
  *           ... sign req[i].digest (req[i].md_nid) ..., signet_apk_sign_set(j, i, sig, len);
- *   signet_apk_sign_finish(j, &apk_out, &idsig_out);
+ *   signet_apk_sign_finish(j, &apk_out, &idsig_out);   (or signet_apk_sign_pieces)
  *   signet_apk_sign_free(j);
  *
  * Format references: source.android.com "APK Signature Scheme v2/v3/v4", AOSP
@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "signet/buf.h"
 #include "signet/err.h"
@@ -91,8 +92,15 @@ size_t signet_apk_sign_pending(signet_apk_job *j, const signet_apk_sigreq **reqs
 /* Hands back the signature of pending request i; it is verified with the
  * certificate's key before it is accepted (SIGNET_E_VERIFY otherwise). */
 signet_rc signet_apk_sign_set(signet_apk_job *j, size_t i, const uint8_t *sig, size_t len);
-/* The signed APK, and the v4 .idsig when v4 was asked for (idsig may be NULL
- * otherwise). */
+/* The signed APK without assembling it: a list of pieces (the input's own bytes
+ * where the output keeps them, rewritten headers, the signing block, central
+ * directory and end record) to write with writev (signet_file_replace_iov), so
+ * a large APK is not copied once more in memory.  Valid until
+ * signet_apk_sign_free; the input APK must still be valid.  len: the total. */
+signet_rc signet_apk_sign_pieces(signet_apk_job *j, const struct iovec **v, size_t *n,
+                                 uint64_t *len);
+/* The signed APK (apk_out may be NULL when the pieces are written instead),
+ * and the v4 .idsig when v4 was asked for (idsig may be NULL otherwise). */
 signet_rc signet_apk_sign_finish(signet_apk_job *j, sb_wr *apk_out, sb_wr *idsig_out);
 void signet_apk_sign_free(signet_apk_job *j);
 /* What the job decided (valid after begin). */

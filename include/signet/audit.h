@@ -350,6 +350,15 @@ signet_rc signet_trail_append_signed(signet_trail *t, signet_record *r, EVP_PKEY
  * DIR/anchors/record-keys must name.  Requires the lock. */
 signet_rc signet_trail_append_service(signet_trail *t, uint32_t serial, uint16_t auth_id,
                                       const char *event, const char *note, EVP_PKEY *rkey);
+/* A change of log key (a migration that could not move the log key made a new one):
+ * a service record of device `serial` (the device whose log key is retired), event
+ * log-key, its note the new key's vkey line, signed by the record key rkey.
+ * Checkpoints of more leaves than the record's are then signed, and verified, with
+ * the new key; log.vkey stays the first key (docs/audit.md).  Requires the lock. */
+signet_rc signet_trail_change_log_key(signet_trail *t, uint32_t serial, uint16_t auth_id,
+                                      const signet_vkey *next, EVP_PKEY *rkey);
+/* The log key in force now: log.vkey's, or the newest change of log key recorded. */
+signet_rc signet_trail_log_key(const char *dir, signet_vkey *out);
 /* Appends n records with one write and one fsync (a signer's group commit): all are
  * durable on success.  offsets (may be NULL): the byte offset of each line in
  * records.log, so that a record can be read back directly. */

@@ -134,4 +134,19 @@ signet_rc signet_pkcs11_make_wrap_key(signet_device *d);
 /* Deletes the private and public key objects labelled e->name from the token. */
 signet_rc signet_pkcs11_delete(signet_device *d, const signet_keymap_entry *e);
 
+/* ---- the audit log key on a PKCS#11 token (src/backend/p11_logkey.c) --------------
+ * The token's checkpoint key is the Ed25519 key labelled log_key_label.  put: the
+ * YubiHSM's log key moved there from its seed (the wrapped copy of a ceremony
+ * carries it) by C_UnwrapKey like a migrated key; pub is log.vkey's key, and the
+ * token's key must sign what pub verifies.  *existed: the token already held it.
+ * SIGNET_E_UNSUPPORTED: the token refuses to unwrap an Ed25519 key (then make a new
+ * one: plaintext creation is never tried).
+ * new: a new Ed25519 key generated on the token (refused when the label is taken);
+ * pub receives its public key, proven the same way. */
+signet_rc signet_pkcs11_put_log_key(signet_device *d, const uint8_t seed[32],
+                                    const uint8_t pub[32], bool *existed);
+signet_rc signet_pkcs11_new_log_key(signet_device *d, uint8_t pub[32]);
+/* The token's log key signs what pub verifies (SIGNET_E_NOTFOUND: no log key). */
+signet_rc signet_pkcs11_check_log_key(signet_device *d, const uint8_t pub[32]);
+
 #endif

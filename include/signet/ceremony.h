@@ -35,6 +35,7 @@
 #include "signet/buf.h"
 #include "signet/client.h"
 #include "signet/err.h"
+#include "signet/sign.h"
 #include "signet/sss.h"
 
 #define SIGNET_PLAN_MAX_BYTES (64 * 1024)
@@ -174,5 +175,36 @@ typedef struct {
  * options, roles with new credentials, log key, key store (each key's public key
  * checked), factory key deleted, a service record in the trail. */
 signet_rc signet_ceremony_restore(const signet_restore_opts *o);
+
+/* ---- the migration ceremony (docs/ceremony.md, "Migrating to a PKCS#11 token") ----- */
+
+typedef struct {
+    const char *plan_path;
+    const char *manifest_path;      /* the provision's manifest.txt (log-key.wrapped and
+                                     * the shares next to it) */
+    const char *out_dir;            /* migrate-manifest.txt, transcript.txt, plan.txt */
+    const char *const *identities;  /* age identity files of custodians ... */
+    size_t n_identities;
+    signet_share_reader read_share; /* ... or shares typed in */
+    void *read_share_ctx;
+    /* The target: signet.conf with backend = pkcs11 (module, token, PIN file,
+     * log_key_label), its keystore (the YubiHSM's wrapped keys) and audit (the
+     * ceremony's trail, which records the migration). */
+    const signet_config *config;
+    /* Signs the change of log key when the log key's wrapped copy lacks its seed
+     * (the admin's or auditor's record key, named in the trail); NULL otherwise. */
+    EVP_PKEY *record_key;
+    signet_progress_fn progress;
+    void *progress_ctx;
+} signet_migrate_opts;
+
+/* Moves the key store and the audit log key from the YubiHSM world onto a PKCS#11
+ * token: the shares rebuild the wrap key in locked memory (checked against the
+ * manifest), each wrapped key is opened and put onto the token by C_UnwrapKey under
+ * a transport key generated there, its public key compared with the recorded one;
+ * the log key moves when its wrapped copy carries the seed, else a new one is made on
+ * the token and the trail records the change of log key (signed).  Key records, a
+ * checkpoint by the token's log key, migrate-manifest.txt and transcript.txt. */
+signet_rc signet_ceremony_migrate(const signet_migrate_opts *o);
 
 #endif

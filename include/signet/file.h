@@ -15,6 +15,10 @@
  * (for hints that may be lost, such as LRU stamps). */
 signet_rc signet_file_replace(const char *path, const void *data, size_t len, mode_t mode,
                               bool durable);
+/* The same from pieces, written with writev (no assembly in memory first). */
+struct iovec;
+signet_rc signet_file_replace_iov(const char *path, const struct iovec *v, size_t n, mode_t mode,
+                                  bool durable);
 /* fsync of the directory holding path. */
 signet_rc signet_fsync_parent(const char *path);
 

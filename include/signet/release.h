@@ -270,6 +270,12 @@ signet_rc signet_release_sign(signet_release_job *j, const signet_tf *tf, const 
 typedef struct {
     signet_keystore *ks;
     FILE *out;
+    /* To check the APKs inside APEX payloads (NULL fs: not looked into): the payload
+     * file systems, apkcerts.txt and the mapping that give each its key. */
+    const struct signet_release_fs_ops *fs;
+    void *fs_ctx;
+    const signet_tf_meta *meta;
+    const signet_release_mapping *map;
     size_t checked, failed;
 } signet_release_check;
 signet_rc signet_release_verify(signet_release_check *c, const signet_tf *tf,
@@ -278,7 +284,41 @@ signet_rc signet_release_verify(signet_release_check *c, const signet_tf *tf,
  * "shared", "media") with this SHA-256 fingerprint of its DER, or NULL. */
 const char *signet_release_aosp_test_key(const uint8_t sha256[32]);
 
-/* Device signatures the plan needs at most (2 per APK, 3 per APEX). */
+/* Device signatures the plan needs at most (2 per APK, 3 per APEX), without looking
+ * at the members (APKs inside APEX payloads are not counted: see below). */
 size_t signet_release_device_estimate(const signet_rplan *p);
+
+/* ---- the estimate of a run over several packages (estimate.c) ------------------ *
+ * Before a run signs anything: the signatures each artifact needs (an APK 2, v2 and
+ * v3, plus v1 below min SDK 24; an APEX 1 for its payload plus its container's; a
+ * .capex also its original_apex's container; APKs inside APEX payloads counted as
+ * APKs), and which are predicted cache hits: an artifact with the same bytes and the
+ * same keys as one counted earlier in the run (an APEX only when no APK inside it is
+ * new).  Hits left in the cache by earlier runs are not predicted. */
+typedef struct {
+    char *what;          /* member, MEMBER!/PATH (inside a payload), MEMBER!original_apex */
+    size_t pkg;          /* the caller's package index */
+    char key[41];        /* store name: the APK's key, the APEX's container key */
+    char payload[41];    /* APEX: the payload key's store name; else "" */
+    uint8_t sha256[32];  /* of the APK (uncompressed) / the APEX container as given */
+    unsigned sigs;       /* signatures it needs */
+    bool inner;          /* an APK inside an APEX payload */
+    bool hit;            /* predicted cache hit */
+} signet_release_est_item;
+typedef struct {
+    signet_release_est_item *v;
+    size_t n, cap;
+} signet_release_estimate;
+typedef struct {
+    size_t apks, inner_apks, apexes;
+    size_t signatures;       /* every signature the package's artifacts need */
+    size_t predicted_hits;   /* of those, predicted from the signing cache */
+} signet_release_est_sum;
+/* Adds package `pkg` (its plan p; j->fs, fs_ctx, meta and map to look inside APEX
+ * payloads) to the run's estimate e; s: this package's sums. */
+signet_rc signet_release_estimate_add(signet_release_estimate *e, const signet_release_job *j,
+                                      size_t pkg, const signet_tf *tf, const signet_rplan *p,
+                                      signet_release_est_sum *s);
+void signet_release_estimate_free(signet_release_estimate *e);
 
 #endif

@@ -88,8 +88,6 @@ void apk_layout_free(apk_layout *l);
  * their central directory records, padding again to 4096 (v1 files, jar_sign.c). */
 signet_rc apk_layout_append(apk_layout *l, const uint8_t *rec, size_t rec_len, const uint8_t *cd,
                             size_t cd_len, uint16_t count);
-/* Appends the entries section to out (one copy, when the APK is assembled). */
-signet_rc apk_layout_put_entries(const apk_layout *l, sb_wr *out);
 
 /* v4: fs-verity style SHA-256 Merkle tree over 4 KiB blocks of data (no salt);
  * tree levels root first as apksig writes them. */

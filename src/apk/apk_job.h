@@ -2,6 +2,8 @@
 #ifndef SIGNET_APK_JOB_H
 #define SIGNET_APK_JOB_H
 
+#include <sys/uio.h>
+
 #include <openssl/x509.h>
 
 #include "apk_signed.h"
@@ -48,7 +50,11 @@ struct signet_apk_job {
     sb_wr sig[SIGNET_APK_MAX_SIGS];
     bool have[SIGNET_APK_MAX_SIGS];
     size_t nreq;
-    sb_wr out;                    /* the signed APK (after round 0) */
+    sb_wr tail;                   /* signing block, central directory, end record */
+    struct iovec *iov;            /* the signed APK as pieces (after round 0) ... */
+    size_t niov;
+    uint64_t out_len;
+    sb_wr out;                    /* ... or assembled (for v4, or on finish) */
     sb_wr idsig;
     sb_wr tree;                   /* v4 Merkle tree of out */
     uint8_t root[32];
@@ -64,7 +70,8 @@ static inline bool apk_old_signs(const signet_apk_job *j, int scheme)
     return j->rotated && (scheme == 2 || scheme == 1); /* v1 too, as apksigner does */
 }
 
-/* Round 0 done: writes the signed APK into j->out; queues the v4 request or ends. */
+/* Round 0 done: the signed APK as pieces (j->iov; assembled into j->out for v4);
+ * queues the v4 request or ends. */
 signet_rc apk_assemble(signet_apk_job *j);
 /* Round 1 done: writes the .idsig into j->idsig. */
 signet_rc apk_v4_assemble(signet_apk_job *j);

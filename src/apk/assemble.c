@@ -1,5 +1,6 @@
 /* Assembling the signed APK (entries, signing block, central directory, end
  * record) and the v4 .idsig once the device's signatures are in. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,39 @@ static signet_rc put_lp(sb_wr *w, const void *p, size_t n)
 {
     signet_rc rc = sbw_u32_le(w, (uint32_t)n);
     return rc ? rc : sbw_put(w, p, n);
+}
+
+/* The output as a list of pieces: the layout's entries, then the tail. */
+static signet_rc make_pieces(signet_apk_job *j)
+{
+    free(j->iov);
+    j->iov = calloc(j->l.nseg + 1, sizeof *j->iov);
+    if (!j->iov)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory assembling the APK");
+    j->niov = 0;
+    for (size_t i = 0; i < j->l.nseg; i++)
+        j->iov[j->niov++] = (struct iovec){(void *)(uintptr_t)j->l.seg[i].p, j->l.seg[i].len};
+    j->iov[j->niov++] = (struct iovec){j->tail.p, j->tail.len};
+    j->out_len = j->l.entries_len + j->tail.len;
+    return SIGNET_OK;
+}
+
+/* Copies the pieces into j->out (one allocation of the final size), which then
+ * becomes the only piece. */
+static signet_rc assemble_out(signet_apk_job *j)
+{
+    uint8_t *p;
+    sbw_reset(&j->out);
+    signet_rc rc = sbw_reserve(&j->out, j->out_len, &p);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < j->niov; i++) {
+        memcpy(p, j->iov[i].iov_base, j->iov[i].iov_len);
+        p += j->iov[i].iov_len;
+    }
+    j->iov[0] = (struct iovec){j->out.p, j->out.len};
+    j->niov = 1;
+    return SIGNET_OK;
 }
 
 signet_rc apk_assemble(signet_apk_job *j)
@@ -33,29 +67,31 @@ signet_rc apk_assemble(signet_apk_job *j)
                               val[i].p, val[i].len};
     }
     rc = rc ? rc : apk_block_encode(pairs, n, &block);
-    /* The entries are copied from the input once, now that the signatures are in:
-     * one allocation of the final size. */
-    size_t entries_len = j->l.entries_len;
-    uint8_t *all;
-    if (rc == SIGNET_OK && (rc = sbw_reserve(&j->out, entries_len + block.len + j->l.cd.len +
-                                                          j->eocd.len, &all)) == SIGNET_OK)
-        j->out.len = 0;
-    rc = rc ? rc : apk_layout_put_entries(&j->l, &j->out);
-    rc = rc ? rc : sbw_put(&j->out, block.p, block.len);
-    rc = rc ? rc : sbw_put(&j->out, j->l.cd.p, j->l.cd.len);
-    size_t eocd_at = j->out.len;
-    rc = rc ? rc : sbw_put(&j->out, j->eocd.p, j->eocd.len);
+    /* The output is the entries section (pieces of the input and of the layout)
+     * followed by the tail: signing block, central directory, end record.  The
+     * entries are not copied here: the caller writes the pieces out
+     * (signet_apk_sign_pieces) or has them assembled (signet_apk_sign_finish). */
+    sbw_reset(&j->tail);
+    rc = rc ? rc : sbw_put(&j->tail, block.p, block.len);
+    rc = rc ? rc : sbw_put(&j->tail, j->l.cd.p, j->l.cd.len);
+    size_t eocd_at = j->tail.len;
+    rc = rc ? rc : sbw_put(&j->tail, j->eocd.p, j->eocd.len);
     if (rc == SIGNET_OK)
-        put_le32(j->out.p + eocd_at + 16, (uint32_t)(entries_len + block.len));
+        put_le32(j->tail.p + eocd_at + 16, (uint32_t)(j->l.entries_len + block.len));
     for (size_t i = 0; i < n; i++)
         sbw_free(&val[i]);
     sbw_free(&block);
+    rc = rc ? rc : make_pieces(j);
     if (rc)
         return rc;
     if (!j->o.v4) {
         j->round = 2;
         return SIGNET_OK;
     }
+    /* v4 hashes the finished file in 4 KiB blocks: assemble it once */
+    rc = assemble_out(j);
+    if (rc)
+        return rc;
     j->round = 1;
     j->nreq = 0;
     rc = apk_verity_tree(j->out.p, j->out.len, &j->tree, j->root);
@@ -93,20 +129,41 @@ signet_rc apk_v4_assemble(signet_apk_job *j)
     return rc;
 }
 
+signet_rc signet_apk_sign_pieces(signet_apk_job *j, const struct iovec **v, size_t *n,
+                                 uint64_t *len)
+{
+    if (j->round != 2)
+        return signet_fail(SIGNET_E_STATE, "the APK still needs %zu signatures", j->nreq);
+    *v = j->iov;
+    *n = j->niov;
+    if (len)
+        *len = j->out_len;
+    return SIGNET_OK;
+}
+
 signet_rc signet_apk_sign_finish(signet_apk_job *j, sb_wr *apk_out, sb_wr *idsig_out)
 {
     if (j->round != 2)
         return signet_fail(SIGNET_E_STATE, "the APK still needs %zu signatures", j->nreq);
     signet_rc rc = SIGNET_OK;
-    if (apk_out->len == 0 && !apk_out->fixed && !apk_out->secure && apk_out->max >= j->out.len) {
-        /* hand the buffer over instead of copying a large APK once more */
-        size_t max = apk_out->max;
-        sbw_free(apk_out);
-        *apk_out = j->out;
-        apk_out->max = max;
-        sbw_init(&j->out, 0);
-    } else {
-        rc = sbw_put(apk_out, j->out.p, j->out.len);
+    bool hand_over = apk_out && apk_out->len == 0 && !apk_out->fixed && !apk_out->secure &&
+                     apk_out->max >= j->out_len;
+    if (hand_over) {
+        /* assemble into our buffer (unless v4 did), then hand it over instead of
+         * copying a large APK once more */
+        if (j->out.len == 0)
+            rc = assemble_out(j);
+        if (rc == SIGNET_OK) {
+            size_t max = apk_out->max;
+            sbw_free(apk_out);
+            *apk_out = j->out;
+            apk_out->max = max;
+            sbw_init(&j->out, 0);
+            rc = make_pieces(j); /* the pieces pointed into the buffer given away */
+        }
+    } else if (apk_out) {
+        for (size_t i = 0; rc == SIGNET_OK && i < j->niov; i++)
+            rc = sbw_put(apk_out, j->iov[i].iov_base, j->iov[i].iov_len);
     }
     if (rc == SIGNET_OK && j->o.v4 && idsig_out)
         rc = sbw_put(idsig_out, j->idsig.p, j->idsig.len);
@@ -127,6 +184,8 @@ void signet_apk_sign_free(signet_apk_job *j)
     sbw_free(&j->lineage);
     sbw_free(&j->eocd);
     sbw_free(&j->out);
+    sbw_free(&j->tail);
+    free(j->iov);
     sbw_free(&j->idsig);
     sbw_free(&j->tree);
     for (int i = 0; i < SIGNET_APK_MAX_SIGS; i++) {

@@ -217,17 +217,6 @@ void apk_layout_free(apk_layout *l)
     sbw_free(&l->cd);
 }
 
-signet_rc apk_layout_put_entries(const apk_layout *l, sb_wr *out)
-{
-    uint8_t *p;
-    signet_rc rc = sbw_reserve(out, l->entries_len, &p);
-    for (size_t i = 0; rc == SIGNET_OK && i < l->nseg; i++) {
-        memcpy(p, l->seg[i].p, l->seg[i].len);
-        p += l->seg[i].len;
-    }
-    return rc;
-}
-
 signet_rc apk_layout_append(apk_layout *l, const uint8_t *rec, size_t rec_len, const uint8_t *cd,
                             size_t cd_len, uint16_t count)
 {

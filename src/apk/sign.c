@@ -182,6 +182,7 @@ signet_rc signet_apk_sign_begin(const uint8_t *apk, size_t len, const signet_apk
     j->o = *o;
     sbw_init(&j->eocd, 0x10000 + 64);
     sbw_init(&j->out, MAX_APK);
+    sbw_init(&j->tail, MAX_APK);
     sbw_init(&j->idsig, MAX_APK);
     sbw_init(&j->tree, MAX_APK);
     sbw_init(&j->lineage, 1u << 20);

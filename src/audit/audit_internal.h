@@ -131,6 +131,12 @@ struct signet_trail {
 };
 
 signet_rc trail_require_lock(const signet_trail *t);
+/* The shared tail of every append: the host name once per write, each record's
+ * index/time/host stamped, then the formatted line(s) made durable before the
+ * trail's next index moves (the record exists only once it is on disk). */
+void trail_host(char host[64]);
+void trail_stamp(signet_record *r, uint64_t index, const char *host);
+signet_rc trail_commit_line(signet_trail *t, sb_wr *w, uint64_t records);
 /* How many trail locks this process holds now (flock is per open file: a second
  * trail object of the same directory in this process would wait for itself). */
 int trail_locks_held(void);
@@ -155,6 +161,26 @@ typedef struct {
 } cp_prepared;
 signet_rc checkpoint_prepare(signet_trail *t, const char *origin, cp_prepared *p);
 signet_rc checkpoint_sign_check(cp_prepared *p, signet_sign_fn fn, void *ctx, sb_wr *note);
+
+/* The log keys of a trail over time (logkeys.c): k[0] is log.vkey's; k[i] (i > 0)
+ * is in force for checkpoints of more than from[i] leaves (the change record's leaf). */
+#define TRAIL_LOGKEYS_MAX 16
+typedef struct {
+    signet_vkey k[TRAIL_LOGKEYS_MAX];
+    uint64_t from[TRAIL_LOGKEYS_MAX];
+    size_t n;
+} trail_logkeys;
+/* base, then every change of log key in DIR/records.log (signatures not checked:
+ * for writers of their own trail; verify adds only validly signed ones). */
+signet_rc trail_logkeys_load(const char *dir, const signet_vkey *base, trail_logkeys *out);
+/* Adds the change recorded at leaf index, note = the new key's vkey line. */
+signet_rc trail_logkeys_add(trail_logkeys *ks, uint64_t index, const char *note);
+/* The key in force for a checkpoint of size leaves. */
+const signet_vkey *trail_logkey_for(const trail_logkeys *ks, uint64_t size);
+/* Opens a checkpoint note signed by the key in force at its size (by: the key that
+ * signed, when one did, even a wrong one). */
+signet_rc trail_checkpoint_open(const trail_logkeys *ks, const char *note, size_t len,
+                                signet_checkpoint *out, const signet_vkey **by);
 
 /* ---- external programs (run.c) ------------------------------------------------------ */
 /* Runs argv (no shell), stdout captured into out; returns the exit status in *status. */

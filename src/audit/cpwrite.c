@@ -10,7 +10,7 @@
 
 /* The newest checkpoint in DIR/checkpoints, signature checked; *have = false when
  * the file is missing or empty. */
-static signet_rc last_checkpoint(const char *dir, const signet_vkey *k, signet_checkpoint *cp, bool *have)
+static signet_rc last_checkpoint(const char *dir, const trail_logkeys *k, signet_checkpoint *cp, bool *have)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, CHECKPOINTS_FILE);
@@ -30,7 +30,7 @@ static signet_rc last_checkpoint(const char *dir, const signet_vkey *k, signet_c
         nlen = l;
     }
     if (note) {
-        rc = signet_checkpoint_open(note, nlen, k, cp);
+        rc = trail_checkpoint_open(k, note, nlen, cp, NULL);
         if (rc)
             rc = signet_wrap(rc, "the last checkpoint in %s", path);
         *have = rc == SIGNET_OK;
@@ -50,14 +50,28 @@ signet_rc checkpoint_prepare(signet_trail *t, const char *origin, cp_prepared *p
     snprintf(path, sizeof path, "%s/%s", t->dir, VKEY_FILE);
     if ((rc = signet_vkey_load(path, &p->vkey)))
         return rc;
-    if (strcmp(p->vkey.name, origin) != 0)
+    /* After a change of log key, the newest key signs. */
+    trail_logkeys *keys = malloc(sizeof *keys);
+    if (!keys)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    if ((rc = trail_logkeys_load(t->dir, &p->vkey, keys))) {
+        free(keys);
+        return rc;
+    }
+    p->vkey = keys->k[keys->n - 1];
+    if (strcmp(p->vkey.name, origin) != 0) {
+        free(keys);
         return signet_fail(SIGNET_E_ARG, "%s names the log '%s' but the checkpoint origin is '%s': "
                            "use the same name (log_name in signet.conf)", path, p->vkey.name, origin);
+    }
     merkle_tree *tree = NULL;
-    if ((rc = trail_tree(t->dir, &tree)))
+    if ((rc = trail_tree(t->dir, &tree))) {
+        free(keys);
         return signet_wrap(rc, "refusing to checkpoint a damaged trail");
+    }
     if (merkle_tree_size(tree) != t->next_index) {
         merkle_tree_free(tree);
+        free(keys);
         return signet_fail(SIGNET_E_VERIFY, "the trail holds %llu leaves but its tails say %llu: "
                            "refusing to checkpoint (run `signet audit verify`)",
                            (unsigned long long)merkle_tree_size(tree), (unsigned long long)t->next_index);
@@ -65,7 +79,8 @@ signet_rc checkpoint_prepare(signet_trail *t, const char *origin, cp_prepared *p
     /* A log must never sign a checkpoint inconsistent with one it signed before. */
     signet_checkpoint prev;
     bool have = false;
-    rc = last_checkpoint(t->dir, &p->vkey, &prev, &have);
+    rc = last_checkpoint(t->dir, keys, &prev, &have);
+    free(keys);
     if (rc == SIGNET_OK && have) {
         uint8_t root[SIGNET_HASH_LEN];
         if (prev.size > merkle_tree_size(tree) ||
@@ -91,8 +106,9 @@ signet_rc checkpoint_sign_check(cp_prepared *p, signet_sign_fn fn, void *ctx, sb
                                     fn, ctx, note);
     /* Catches a log key that is not the one log.vkey names before anything is written. */
     if (rc == SIGNET_OK && signet_note_open((const char *)note->p, note->len, &p->vkey, NULL) != SIGNET_OK)
-        rc = signet_fail(SIGNET_E_VERIFY, "the new checkpoint's signature does not verify with log.vkey: "
-                         "the signing key is not the log key");
+        rc = signet_fail(SIGNET_E_VERIFY, "the new checkpoint's signature does not verify with the log "
+                         "key (log.vkey, or the newest change of log key in records.log): the "
+                         "signing key is not the log key");
     return rc;
 }
 

@@ -18,8 +18,13 @@ signet_rc signet_trail_prove(const char *dir, const uint8_t sha[SIGNET_HASH_LEN]
     uint64_t found_index = 0;
     signet_rc rc = r ? SIGNET_OK : signet_fail(SIGNET_E_NOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/%s", dir, VKEY_FILE);
+    trail_logkeys *keys = malloc(sizeof *keys);
+    if (rc == SIGNET_OK && !keys)
+        rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
     if (rc == SIGNET_OK)
         rc = signet_vkey_load(path, &k);
+    if (rc == SIGNET_OK)
+        rc = trail_logkeys_load(dir, &k, keys);
     if (rc == SIGNET_OK)
         rc = trail_tree(dir, &tree);
 
@@ -62,7 +67,7 @@ signet_rc signet_trail_prove(const char *dir, const uint8_t sha[SIGNET_HASH_LEN]
     size_t nlen;
     while (rc == SIGNET_OK && notes_next(cps, cps_len, &pos, &note, &nlen, NULL)) {
         uint8_t root[SIGNET_HASH_LEN];
-        if (signet_checkpoint_open(note, nlen, &k, &c) != SIGNET_OK || c.size <= found_index ||
+        if (trail_checkpoint_open(keys, note, nlen, &c, NULL) != SIGNET_OK || c.size <= found_index ||
             c.size > merkle_tree_size(tree) || merkle_tree_root(tree, c.size, root) != SIGNET_OK ||
             memcmp(root, c.root, SIGNET_HASH_LEN) != 0)
             continue;
@@ -90,5 +95,6 @@ signet_rc signet_trail_prove(const char *dir, const uint8_t sha[SIGNET_HASH_LEN]
     free(found);
     free(cps);
     free(r);
+    free(keys);
     return rc;
 }

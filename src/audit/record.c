@@ -36,7 +36,8 @@ static int mech_parse(const char *s)
 static const char *const TYPES[] = {NULL, "sign", "checkpoint", "service", "key", "intent", "bind",
                                     "reuse", "ack"};
 #define N_TYPES ((int)(sizeof TYPES / sizeof TYPES[0]) - 1)
-static const char *const SERVICE_EVENTS[] = {"out", "in", "backup", "restore", "reset", NULL};
+static const char *const SERVICE_EVENTS[] = {"out", "in", "backup", "restore", "reset", "log-key",
+                                             NULL};
 static const char *const KEY_EVENTS[] = {"generated", "imported", "rotated", "revoked", "deleted", NULL};
 
 static bool in_list(const char *s, const char *const *list)
@@ -69,7 +70,11 @@ static signet_rc check_record(const signet_record *r)
     case SIGNET_REC_SERVICE:
         if (!in_list(r->event, SERVICE_EVENTS))
             return signet_fail(SIGNET_E_ARG,
-                               "service record event '%s': use out, in, backup, restore or reset", r->event);
+                               "service record event '%s': use out, in, backup, restore, reset "
+                               "or log-key", r->event);
+        if (strcmp(r->event, "log-key") == 0 && !r->note[0])
+            return signet_fail(SIGNET_E_ARG, "a change of log key names the new key (its vkey line) "
+                                             "in its note");
         return SIGNET_OK;
     case SIGNET_REC_INTENT:
         if (!signet_command_is_signing(r->command) || !r->key_name[0])
@@ -126,6 +131,7 @@ signet_rc signet_record_format(const signet_record *r, sb_wr *out)
     char t[32];
     if (rc || (rc = time_format(r->time, t)))
         return rc;
+    size_t start = out->len; /* a group of records is formatted into one buffer */
     if ((rc = kv_put_u64(out, "i", r->index)) || (rc = kv_put_str(out, "type", TYPES[r->type])) ||
         (rc = kv_put_str(out, "t", t)) || (rc = kv_put_str(out, "host", r->host[0] ? r->host : "-")) ||
         (rc = kv_put_hex16(out, "auth", r->auth_id)) || (rc = kv_put_u64(out, "dev", r->serial)))
@@ -205,9 +211,9 @@ signet_rc signet_record_format(const signet_record *r, sb_wr *out)
         return rc;
     if (r->has_rsig && (rc = kv_put_b64(out, "rsig", r->rsig, sizeof r->rsig)))
         return rc;
-    if (out->len > SIGNET_LINE_MAX)
+    if (out->len - start > SIGNET_LINE_MAX)
         return signet_fail(SIGNET_E_ARG, "record of %zu bytes is longer than a trail line may be (%d): "
-                           "shorten the caller or note", out->len, SIGNET_LINE_MAX);
+                           "shorten the caller or note", out->len - start, SIGNET_LINE_MAX);
     return SIGNET_OK;
 }
 

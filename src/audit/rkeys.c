@@ -111,11 +111,9 @@ signet_rc signet_trail_append_signed(signet_trail *t, signet_record *r, EVP_PKEY
     if ((rc = signet_rkey_id_of(priv, r->signer)))
         return rc;
     r->has_rsig = false;
-    r->index = t->next_index;
-    if (r->time == 0)
-        r->time = (int64_t)time(NULL);
-    if (!r->host[0] && gethostname(r->host, sizeof r->host - 1) != 0)
-        snprintf(r->host, sizeof r->host, "unknown");
+    char host[64];
+    trail_host(host);
+    trail_stamp(r, t->next_index, host);
     sb_wr w;
     sbw_init(&w, SIGNET_LINE_MAX + 2);
     rc = signet_record_format(r, &w);
@@ -131,12 +129,7 @@ signet_rc signet_trail_append_signed(signet_trail *t, signet_record *r, EVP_PKEY
         rc = signet_record_format(r, &w);
     }
     if (rc == SIGNET_OK)
-        rc = sbw_u8(&w, '\n');
-    if (rc == SIGNET_OK)
-        rc = file_append_durable(t->dir, RECORDS_FILE, w.p, w.len);
+        rc = trail_commit_line(t, &w, 1);
     sbw_free(&w);
-    if (rc)
-        return signet_wrap(rc, "appending a signed record to the audit trail");
-    t->next_index++;
-    return SIGNET_OK;
+    return rc ? signet_wrap(rc, "appending a signed record to the audit trail") : SIGNET_OK;
 }

@@ -60,3 +60,26 @@ signet_rc signet_audit_before_reset(signet_trail *t, hsm_session *s, uint32_t se
     free(d);
     return rc;
 }
+
+signet_rc signet_trail_change_log_key(signet_trail *t, uint32_t serial, uint16_t auth_id,
+                                      const signet_vkey *next, EVP_PKEY *rkey)
+{
+    char path[PATH_MAX];
+    signet_vkey base;
+    snprintf(path, sizeof path, "%s/%s", t->dir, VKEY_FILE);
+    signet_rc rc = signet_vkey_load(path, &base);
+    if (rc)
+        return rc;
+    if (strcmp(base.name, next->name) != 0)
+        return signet_fail(SIGNET_E_ARG, "the new log key names the log '%s', the trail's is '%s'",
+                           next->name, base.name);
+    sb_wr line;
+    sbw_init(&line, 512);
+    rc = signet_vkey_format(next, &line);
+    if (rc == SIGNET_OK)
+        rc = sbw_u8(&line, 0);
+    if (rc == SIGNET_OK)
+        rc = signet_trail_append_service(t, serial, auth_id, "log-key", (const char *)line.p, rkey);
+    sbw_free(&line);
+    return rc;
+}

@@ -321,28 +321,48 @@ void signet_trail_unlock(signet_trail *t)
     t->locked = false;
 }
 
+void trail_stamp(signet_record *r, uint64_t index, const char *host)
+{
+    r->index = index;
+    if (r->time == 0)
+        r->time = (int64_t)time(NULL);
+    if (!r->host[0])
+        snprintf(r->host, sizeof r->host, "%s", host);
+}
+
+void trail_host(char host[64])
+{
+    host[0] = 0;
+    if (gethostname(host, 63) != 0)
+        snprintf(host, 64, "unknown");
+    host[63] = 0;
+}
+
+signet_rc trail_commit_line(signet_trail *t, sb_wr *w, uint64_t records)
+{
+    signet_rc rc = sbw_u8(w, '\n');
+    if (rc == SIGNET_OK)
+        rc = file_append_durable(t->dir, RECORDS_FILE, w->p, w->len);
+    if (rc == SIGNET_OK)
+        t->next_index += records;
+    return rc;
+}
+
 signet_rc signet_trail_append_record(signet_trail *t, signet_record *r)
 {
     signet_rc rc = trail_require_lock(t);
     if (rc)
         return rc;
-    r->index = t->next_index;
-    if (r->time == 0)
-        r->time = (int64_t)time(NULL);
-    if (!r->host[0] && gethostname(r->host, sizeof r->host - 1) != 0)
-        snprintf(r->host, sizeof r->host, "unknown");
+    char host[64];
+    trail_host(host);
+    trail_stamp(r, t->next_index, host);
     sb_wr w;
     sbw_init(&w, SIGNET_LINE_MAX + 2);
     rc = signet_record_format(r, &w);
     if (rc == SIGNET_OK)
-        rc = sbw_u8(&w, '\n');
-    if (rc == SIGNET_OK)
-        rc = file_append_durable(t->dir, RECORDS_FILE, w.p, w.len);
+        rc = trail_commit_line(t, &w, 1);
     sbw_free(&w);
-    if (rc)
-        return signet_wrap(rc, "appending a record to the audit trail");
-    t->next_index++;
-    return SIGNET_OK;
+    return rc ? signet_wrap(rc, "appending a record to the audit trail") : SIGNET_OK;
 }
 
 signet_rc signet_trail_append_records(signet_trail *t, signet_record *const *recs, size_t n,
@@ -357,29 +377,22 @@ signet_rc signet_trail_append_records(signet_trail *t, signet_record *const *rec
     snprintf(path, sizeof path, "%s/%s", t->dir, RECORDS_FILE);
     struct stat st;
     uint64_t at = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-    char host[64] = "";
-    if (gethostname(host, sizeof host - 1) != 0)
-        snprintf(host, sizeof host, "unknown");
+    char host[64];
+    trail_host(host);
     sb_wr w;
     sbw_init(&w, n * (SIGNET_LINE_MAX + 2));
     for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
         signet_record *r = recs[i];
-        r->index = t->next_index + i;
-        if (r->time == 0)
-            r->time = (int64_t)time(NULL);
-        if (!r->host[0])
-            snprintf(r->host, sizeof r->host, "%s", host);
+        trail_stamp(r, t->next_index + i, host);
         if (offsets)
             offsets[i] = at + w.len;
         rc = signet_record_format(r, &w);
-        if (rc == SIGNET_OK)
+        /* The batch is one write: every line but the last gets its newline here. */
+        if (rc == SIGNET_OK && i + 1 < n)
             rc = sbw_u8(&w, '\n');
     }
     if (rc == SIGNET_OK)
-        rc = file_append_durable(t->dir, RECORDS_FILE, w.p, w.len);
+        rc = trail_commit_line(t, &w, n);
     sbw_free(&w);
-    if (rc)
-        return signet_wrap(rc, "appending %zu records to the audit trail", n);
-    t->next_index += n;
-    return SIGNET_OK;
+    return rc ? signet_wrap(rc, "appending %zu records to the audit trail", n) : SIGNET_OK;
 }

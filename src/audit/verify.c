@@ -176,6 +176,7 @@ done:
     free(v.covers);
     free(v.cp_sizes);
     free(v.acks);
+    free(v.logkeys);
     free(v.hashes);
     free(v.where);
     free(v.file_of);

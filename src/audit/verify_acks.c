@@ -33,7 +33,16 @@ signet_rc vsigned_record(vstate *v, const char *line, const signet_record *r, ui
     if (r->type == SIGNET_REC_SERVICE) {
         if (ok)
             v->recs[v->n_recs - 1].rsig_ok = true; /* record_line kept it last */
-        else
+        if (ok && strcmp(r->event, "log-key") == 0) {
+            struct vlogkey *nk = realloc(v->logkeys, (v->n_logkeys + 1) * sizeof *nk);
+            if (!nk)
+                return signet_fail(SIGNET_E_NOMEM, "out of memory reading changes of log key");
+            v->logkeys = nk;
+            nk[v->n_logkeys].index = r->index;
+            nk[v->n_logkeys].line = lineno;
+            snprintf(nk[v->n_logkeys++].vkey, sizeof nk->vkey, "%s", r->note);
+        }
+        if (!ok)
             report_add(v->rep, SIGNET_FIND_SERVICE, RECORDS_FILE, lineno,
                        "the service record (event=%s, device %u) is %s: a forged service record "
                        "(service records are signed by a record key of anchors/record-keys)",

@@ -27,6 +27,21 @@ signet_rc vcheck_checkpoints(vstate *v, const signet_vkey *k, bool tree_ok)
     }
     if (rc)
         return rc;
+    /* The log keys in force over time: log.vkey's, then each validly signed change. */
+    trail_logkeys *keys = k ? malloc(sizeof *keys) : NULL;
+    if (k && !keys) {
+        free(data);
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    }
+    if (keys) {
+        memset(keys, 0, sizeof *keys);
+        keys->k[0] = *k;
+        keys->n = 1;
+    }
+    for (size_t i = 0; keys && i < v->n_logkeys; i++)
+        if (trail_logkeys_add(keys, v->logkeys[i].index, v->logkeys[i].vkey) != SIGNET_OK)
+            report_add(v->rep, SIGNET_FIND_SERVICE, RECORDS_FILE, v->logkeys[i].line,
+                       "the change of log key is signed but unusable: %s", signet_errmsg());
     vcp *cps = NULL;
     size_t n = 0, cap = 0;
     size_t pos = 0;
@@ -41,7 +56,7 @@ signet_rc vcheck_checkpoints(vstate *v, const signet_vkey *k, bool tree_ok)
         signet_checkpoint c;
         if (!k)
             continue;
-        if (signet_checkpoint_open(note, nlen, k, &c) != SIGNET_OK) {
+        if (trail_checkpoint_open(keys, note, nlen, &c, NULL) != SIGNET_OK) {
             report_add(v->rep, SIGNET_FIND_SIGNATURE, CHECKPOINTS_FILE, at,
                        "checkpoint does not verify: %s", signet_errmsg());
             continue;
@@ -55,6 +70,7 @@ signet_rc vcheck_checkpoints(vstate *v, const signet_vkey *k, bool tree_ok)
             if (!nc || !ns) {
                 free(nc ? nc : cps);
                 free(data);
+                free(keys);
                 return signet_fail(SIGNET_E_NOMEM, "out of memory reading %zu checkpoints", ncap);
             }
             cps = nc;
@@ -65,6 +81,7 @@ signet_rc vcheck_checkpoints(vstate *v, const signet_vkey *k, bool tree_ok)
     }
     v->n_cp_sizes = n;
     free(data);
+    free(keys);
     v->rep->checkpoints_valid = n;
     uint64_t size = v->tree ? merkle_tree_size(v->tree) : v->max_plus1;
     bool *match = calloc(n ? n : 1, sizeof *match);

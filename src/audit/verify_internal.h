@@ -73,6 +73,13 @@ typedef struct {
         char ack[200];
     } *acks;                   /* valid acknowledgements */
     size_t n_acks;
+    /* changes of log key in validly signed service records (event log-key), in order:
+     * checkpoints after each are verified with its key */
+    struct vlogkey {
+        uint64_t index, line;
+        char vkey[256];
+    } *logkeys;
+    size_t n_logkeys;
 } vstate;
 
 /* Signed records (verify_acks.c): checks the signature of an ack or service record

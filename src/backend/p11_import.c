@@ -293,6 +293,33 @@ static signet_rc wrap_pkcs8(EVP_PKEY *pk, const uint8_t *k32, sb_wr *out)
     return rc;
 }
 
+signet_rc p11_unwrap_private(p11_dev *p, EVP_PKEY *pk, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                             CK_OBJECT_HANDLE *out)
+{
+    CK_OBJECT_HANDLE tpub = CK_INVALID_HANDLE, tpriv = CK_INVALID_HANDLE, kh = CK_INVALID_HANDLE;
+    uint8_t *k32 = smem_alloc(32);
+    sb_wr wrapped;
+    sbw_init_secure(&wrapped, 4096);
+    signet_rc rc = k32 ? transport_key(p, &tpub, &tpriv, &kh, k32)
+                       : signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+    if (rc == SIGNET_OK)
+        rc = wrap_pkcs8(pk, k32, &wrapped);
+    smem_free(k32);
+    if (rc == SIGNET_OK) {
+        CK_MECHANISM m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+        CK_RV rv = p->f->C_UnwrapKey(p->sess, &m, kh, wrapped.p, wrapped.len, tmpl, n, out);
+        if (rv != CKR_OK)
+            rc = p11_fail(rv, "unwrapping the key onto the token");
+    }
+    sbw_free(&wrapped);
+    signet_rc drc = destroy(p, kh);
+    if (drc == SIGNET_OK)
+        drc = destroy(p, tpriv);
+    if (drc == SIGNET_OK)
+        drc = destroy(p, tpub);
+    return rc ? rc : drc;
+}
+
 /* The key type and the public key object beside the private one: RSA modulus and
  * exponent, EC / Ed25519 curve and point. */
 static signet_rc put_public(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY *pk)
@@ -367,53 +394,32 @@ static void remove_label(p11_dev *p, const signet_keymap_entry *e)
 /* The private key pk onto the token as e (e->name the label, e->id the CKA_ID). */
 static signet_rc import_pkey(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY *pk)
 {
-    CK_OBJECT_HANDLE tpub = CK_INVALID_HANDLE, tpriv = CK_INVALID_HANDLE, kh = CK_INVALID_HANDLE,
-                     priv = CK_INVALID_HANDLE;
-    uint8_t *k32 = smem_alloc(32);
-    sb_wr wrapped;
-    sbw_init_secure(&wrapped, 4096);
-    signet_rc rc = k32 ? transport_key(p, &tpub, &tpriv, &kh, k32)
-                       : signet_fail(SIGNET_E_NOMEM, "out of secret memory");
-    if (rc == SIGNET_OK)
-        rc = wrap_pkcs8(pk, k32, &wrapped);
-    smem_free(k32);
-    if (rc == SIGNET_OK) {
-        CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-        CK_KEY_TYPE kt = yh_algo_is_rsa(e->algorithm) ? CKK_RSA
-                         : e->algorithm == YH_ALGO_EC_ED25519 ? CKK_EC_EDWARDS
-                                                              : CKK_EC;
-        CK_BBOOL t = CK_TRUE, f = CK_FALSE;
-        uint8_t id[2] = {(uint8_t)(e->id >> 8), (uint8_t)e->id};
-        /* A signing key only: no decryption, unwrapping or derivation. */
-        CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
-                            {CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &t, 1}, {CKA_SENSITIVE, &t, 1},
-                            {CKA_SIGN, &t, 1}, {CKA_EXTRACTABLE, &t, 1},
-                            {CKA_WRAP_WITH_TRUSTED, &t, 1},
-                            {CKA_LABEL, (void *)e->name, strlen(e->name)}, {CKA_ID, id, 2},
-                            {CKA_DECRYPT, &f, 1}, {CKA_UNWRAP, &f, 1}, {CKA_DERIVE, &f, 1}};
-        CK_ULONG n = sizeof a / sizeof a[0];
-        CK_MECHANISM m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
-        CK_RV rv = p->f->C_UnwrapKey(p->sess, &m, kh, wrapped.p, wrapped.len, a, n, &priv);
-        if (rv != CKR_OK)
-            rc = p11_fail(rv, "unwrapping the key onto the token");
-        if (rv != CKR_OK && kt == CKK_EC_EDWARDS)
-            rc = signet_wrap(rc, "token '%s' does not unwrap Ed25519 keys (SoftHSM2 2.6 cannot), "
-                                 "and signet moves keys only by unwrapping: on this token, make a "
-                                 "new Ed25519 key instead (`signet keys generate`)", p->token);
-    }
+    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = yh_algo_is_rsa(e->algorithm) ? CKK_RSA
+                     : e->algorithm == YH_ALGO_EC_ED25519 ? CKK_EC_EDWARDS
+                                                          : CKK_EC;
+    CK_BBOOL t = CK_TRUE, f = CK_FALSE;
+    uint8_t id[2] = {(uint8_t)(e->id >> 8), (uint8_t)e->id};
+    /* A signing key only: no decryption, unwrapping or derivation. */
+    CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
+                        {CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &t, 1}, {CKA_SENSITIVE, &t, 1},
+                        {CKA_SIGN, &t, 1}, {CKA_EXTRACTABLE, &t, 1},
+                        {CKA_WRAP_WITH_TRUSTED, &t, 1},
+                        {CKA_LABEL, (void *)e->name, strlen(e->name)}, {CKA_ID, id, 2},
+                        {CKA_DECRYPT, &f, 1}, {CKA_UNWRAP, &f, 1}, {CKA_DERIVE, &f, 1}};
+    signet_rc rc = p11_unwrap_private(p, pk, a, sizeof a / sizeof a[0], &priv);
+    if (rc && kt == CKK_EC_EDWARDS)
+        rc = signet_wrap(rc, "token '%s' does not unwrap Ed25519 keys (SoftHSM2 2.6 cannot), and "
+                             "signet moves keys only by unwrapping: on this token, make a new "
+                             "Ed25519 key instead (`signet keys generate`)", p->token);
     if (rc == SIGNET_OK)
         rc = put_public(p, e, pk);
     if (rc == SIGNET_OK)
         rc = same_public(p, e, priv, pk);
     if (rc && priv != CK_INVALID_HANDLE)
         remove_label(p, e); /* never leave a wrong or half-made key under the name */
-    sbw_free(&wrapped);
-    signet_rc drc = destroy(p, kh);
-    if (drc == SIGNET_OK)
-        drc = destroy(p, tpriv);
-    if (drc == SIGNET_OK)
-        drc = destroy(p, tpub);
-    return rc ? rc : drc;
+    return rc;
 }
 
 signet_rc signet_pkcs11_import_key(signet_device *d, const char *label, uint16_t id, EVP_PKEY *key)

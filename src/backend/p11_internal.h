@@ -2,7 +2,8 @@
  *   pkcs11.c     loading the module, the token session, keys, signatures
  *   p11_import.c moving a private key onto the token (C_UnwrapKey)
  *   p11_keygen.c generating a key on the token, its wrapped copy
- *   p11_ec.c     EC / Ed25519 public keys in PKCS#11 form */
+ *   p11_ec.c     EC / Ed25519 public keys in PKCS#11 form
+ *   p11_logkey.c the audit log key (Ed25519) onto the token, or a new one made there */
 #ifndef SIGNET_P11_INTERNAL_H
 #define SIGNET_P11_INTERNAL_H
 
@@ -40,6 +41,12 @@ signet_rc p11_get_attr(p11_dev *p, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, u
                        size_t *len);
 /* r | s (each half of len) as a DER ECDSA-Sig-Value; sig_len: in capacity, out length. */
 signet_rc p11_ecdsa_der(const uint8_t *raw, size_t len, uint8_t *sig, size_t *sig_len);
+/* Puts the private key pk onto the token by C_UnwrapKey only: a fresh AES key goes
+ * to a transport RSA key pair generated on the token (OAEP), pk's PKCS#8 follows
+ * under it (AES key wrap with padding) with the attributes tmpl; the transport
+ * keys are destroyed again.  *out: the new private key object. */
+signet_rc p11_unwrap_private(p11_dev *p, EVP_PKEY *pk, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                             CK_OBJECT_HANDLE *out);
 signet_rc p11_sign_raw(p11_dev *p, CK_OBJECT_HANDLE h, CK_MECHANISM *m, const uint8_t *data,
                        size_t len, uint8_t *sig, size_t *sig_len);
 

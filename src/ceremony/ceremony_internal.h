@@ -279,6 +279,7 @@ typedef struct {
     size_t n_listed_shares;
     cer_manifest_file files[CER_MANIFEST_MAX_FILES];
     size_t n_files;
+    uint32_t primary_serial;        /* "device primary SERIAL ..."; 0 when not given */
 } cer_manifest;
 
 /* Strict on what it reads, ignores lines it does not need (device, object, role

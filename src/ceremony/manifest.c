@@ -186,8 +186,19 @@ signet_rc cer_manifest_parse(const char *text, size_t len, cer_manifest *m)
             rc = parse_custodian(m, &kv);
         } else if (cer_kv_is(&kv, "file")) {
             rc = parse_file(m, &kv);
+        } else if (cer_kv_is(&kv, "device") && kv.val_len > 8 &&
+                   memcmp(kv.val, "primary ", 8) == 0) {
+            /* The serial only: a migration retires the primary's log key. */
+            const char *w, *rest;
+            size_t wl, rl;
+            unsigned long serial;
+            cer_split_word(kv.val + 8, kv.val_len - 8, &w, &wl, &rest, &rl);
+            rc = cer_parse_uint(w, wl, 0xffffffffUL, &serial);
+            if (rc)
+                rc = signet_wrap(rc, "manifest line %u: the primary device's serial", kv.lineno);
+            m->primary_serial = (uint32_t)serial;
         }
-        /* Other lines (devices, objects, roles, times) are for people. */
+        /* Other lines (objects, roles, times, the backup) are for people. */
         if (rc)
             return rc;
     }

@@ -79,7 +79,7 @@ static signet_rc check_keystore(rest *p)
     return SIGNET_OK;
 }
 
-signet_rc rst_step_plan(rest *p)
+signet_rc rst_load_inputs(rest *p)
 {
     const signet_restore_opts *o = p->o;
     signet_rc rc = signet_plan_load(o->plan_path, &p->plan, &p->plan_raw);
@@ -104,7 +104,14 @@ signet_rc rst_step_plan(rest *p)
         return rc;
     if (o->keystore_dir && (rc = check_keystore(p)))
         return rc;
-    if ((rc = rst_choose_signer(p)))
+    return SIGNET_OK;
+}
+
+signet_rc rst_step_plan(rest *p)
+{
+    const signet_restore_opts *o = p->o;
+    signet_rc rc = rst_load_inputs(p);
+    if (rc || (rc = rst_choose_signer(p)))
         return rc;
     cer_say(&p->run, "plan %s, manifest %s: wrap key 0x%04x split %u of %u, log key 0x%04x", o->plan_path,
             o->manifest_path, p->man->wrap_id, p->man->threshold, p->man->n_shares,

@@ -5,7 +5,9 @@
  *   restore_trail.c    the trail: opened or created, which record key signs, the reset
  *                      record (before the reset), anchor, service record
  *   restore_keys.c     step keystore: import every wrapped key and check its public key
- *   restore_outputs.c  new credentials and the restore manifest */
+ *   restore_outputs.c  new credentials and the restore manifest
+ * The migration ceremony (migrate*.c) reuses the reading of the inputs and the
+ * shares step on the same state. */
 #ifndef SIGNET_RESTORE_INTERNAL_H
 #define SIGNET_RESTORE_INTERNAL_H
 
@@ -56,6 +58,11 @@ signet_rc rst_service_record(rest *p, const char *event, const char *note);
 /* Before the reset of a device the given trail knows: drains its log and appends
  * the signed reset record bound to its last entry.  Nothing for other devices. */
 signet_rc rst_record_reset(rest *p);
+
+/* The plan, the manifest (checked against the plan), the log key's wrapped copy
+ * and the key store's recorded public keys (step plan's reading half; the
+ * migration ceremony shares it). */
+signet_rc rst_load_inputs(rest *p);
 
 /* The steps, in order (restore.c's STEPS). */
 signet_rc rst_step_plan(rest *p);

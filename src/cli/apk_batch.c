@@ -9,11 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "apk_cli.h"
 #include "file_io.h"
 #include "signet/apk_lineage.h"
+#include "signet/file.h"
 #include "signet/progress.h"
 #include "signet/sign.h"
 
@@ -207,32 +209,44 @@ static void plan_groups(struct pipe *p)
     p->ngroups = p->b->n ? g + 1 : 0;
 }
 
-/* Writes one signed APK (and its .idsig) and binds it to its records. */
+static signet_rc sha256_pieces(const struct iovec *v, size_t n, uint8_t out[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(c, v[i].iov_base, v[i].iov_len);
+    ok = ok && EVP_DigestFinal_ex(c, out, NULL);
+    EVP_MD_CTX_free(c);
+    return ok ? SIGNET_OK : signet_fail(SIGNET_E_CRYPTO, "SHA-256 of the signed APK failed");
+}
+
+/* Writes one signed APK (and its .idsig) and binds it to its records.  The APK
+ * is written from its pieces (mostly the input's own bytes): no copy of it is
+ * assembled in memory. */
 static signet_rc finish_one(signet_signer *s, struct apk_batch *b, const struct apk_item *it,
                             struct slot *sl, signet_apk_sign_info *info)
 {
-    sb_wr out, idsig;
-    sbw_init(&out, APK_CLI_MAX);
-    sbw_init(&idsig, APK_CLI_MAX);
-    signet_rc rc = signet_apk_sign_finish(sl->job, &out, &idsig);
-    if (rc == SIGNET_OK)
-        SHA256(out.p, out.len, info->out_sha256);
+    const struct iovec *v;
+    size_t n;
+    signet_rc rc = signet_apk_sign_pieces(sl->job, &v, &n, NULL);
+    rc = rc ? rc : sha256_pieces(v, n, info->out_sha256);
     if (rc == SIGNET_OK && b->opts.v4) {
+        sb_wr idsig;
+        sbw_init(&idsig, APK_CLI_MAX);
         char path[4200];
         if (b->v4_file)
             snprintf(path, sizeof path, "%s", b->v4_file);
         else
             snprintf(path, sizeof path, "%s.idsig", it->out);
-        rc = cli_write_file(path, idsig.p, idsig.len);
+        rc = signet_apk_sign_finish(sl->job, NULL, &idsig);
+        rc = rc ? rc : cli_write_file(path, idsig.p, idsig.len);
+        sbw_free(&idsig);
     }
-    rc = rc ? rc : cli_write_file(it->out, out.p, out.len);
+    rc = rc ? rc : signet_file_replace_iov(it->out, v, n, 0644, true);
     /* The output is durable: bind it to the records made over the input, so that
      * receipts can be made for the file that ships. */
-    rc = rc ? rc : signet_signer_bind(s, it->in, sl->in_sha256, it->out, info->out_sha256,
-                                      info->records, info->n_records);
-    sbw_free(&out);
-    sbw_free(&idsig);
-    return rc;
+    return rc ? rc : signet_signer_bind(s, it->in, sl->in_sha256, it->out, info->out_sha256,
+                                        info->records, info->n_records);
 }
 
 struct run {

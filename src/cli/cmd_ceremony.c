@@ -1,6 +1,7 @@
 /* signet ceremony: the key ceremony (docs/ceremony.md).  provision sets up the
  * operation and backup devices from a plan; restore rebuilds a device from the
- * custodians' shares; check-plan and roles help prepare. */
+ * custodians' shares; migrate moves the keys onto a PKCS#11 token; check-plan and
+ * roles help prepare. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,22 @@ static signet_rc share_from_tty(void *ctx, unsigned number, unsigned threshold, 
     return SIGNET_OK;
 }
 
+/* The custodians' shares: identity files or typed in (the same for restore and
+ * migrate). */
+static signet_rc share_source(const struct ceremony_args *a, const char *const **ids, size_t *n,
+                              signet_share_reader *reader)
+{
+    if (a->identities.n > MAX_IDENTITIES)
+        return signet_fail(SIGNET_E_ARG, "at most %d --identity files", MAX_IDENTITIES);
+    if ((a->identities.n > 0) == a->prompt)
+        return signet_fail(SIGNET_E_ARG, "give either --identity FILE (one per custodian) or "
+                                         "--shares-from-prompt");
+    *ids = a->identities.v;
+    *n = a->identities.n;
+    *reader = !a->prompt ? NULL : isatty(STDIN_FILENO) ? share_from_tty : share_from_stdin;
+    return SIGNET_OK;
+}
+
 static signet_rc run_restore(struct cli_ctx *c, void *args)
 {
     const struct ceremony_args *a = args;
@@ -132,23 +149,13 @@ static signet_rc run_restore(struct cli_ctx *c, void *args)
                              .trail_dir = a->trail};
     if (!o.connector)
         return signet_fail(SIGNET_E_ARG, "restore needs --connector URL (the device to restore)");
-    if (a->identities.n > MAX_IDENTITIES)
-        return signet_fail(SIGNET_E_ARG, "at most %d --identity files", MAX_IDENTITIES);
-    if ((a->identities.n > 0) == a->prompt)
-        return signet_fail(SIGNET_E_ARG, "restore needs either --identity FILE (one per "
-                                         "custodian) or --shares-from-prompt");
-    const char *const *ids = a->identities.v;
-    size_t n_ids = a->identities.n;
-    bool prompt = a->prompt;
-    o.identities = ids;
-    o.n_identities = n_ids;
-    if (prompt)
-        o.read_share = isatty(STDIN_FILENO) ? share_from_tty : share_from_stdin;
+    signet_rc rc = share_source(a, &o.identities, &o.n_identities, &o.read_share);
+    if (rc)
+        return rc;
 
     /* Another credential than the factory key for the reset, when given. */
     char *pw = NULL;
     EVP_PKEY *key = NULL, *rkey = NULL;
-    signet_rc rc = SIGNET_OK;
     if (a->record_key)
         rc = cli_load_private_key("record key", a->record_key, &rkey);
     o.record_key = rkey;
@@ -166,6 +173,29 @@ static signet_rc run_restore(struct cli_ctx *c, void *args)
     EVP_PKEY_free(key);
     EVP_PKEY_free(rkey);
     smem_free(pw);
+    return rc;
+}
+
+static signet_rc run_migrate(struct cli_ctx *c, void *args)
+{
+    const struct ceremony_args *a = args;
+    signet_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    signet_migrate_opts o = {.progress = progress, .progress_ctx = (void *)c->g,
+                             .plan_path = a->plan, .manifest_path = a->manifest,
+                             .out_dir = a->out, .config = cfg};
+    signet_rc rc = cli_named_config(c->g, cfg);
+    if (rc == SIGNET_OK)
+        rc = share_source(a, &o.identities, &o.n_identities, &o.read_share);
+    EVP_PKEY *rkey = NULL;
+    if (rc == SIGNET_OK && a->record_key)
+        rc = cli_load_private_key("record key", a->record_key, &rkey);
+    o.record_key = rkey;
+    if (rc == SIGNET_OK)
+        rc = signet_ceremony_migrate(&o);
+    EVP_PKEY_free(rkey);
+    free(cfg);
     return rc;
 }
 
@@ -246,6 +276,19 @@ static const struct cli_opt RESTORE_OPTS[] = {
             "the admin's or auditor's record key (PEM): signs the service records in a --trail "
             "that names record keys"),
     CLI_END};
+static const struct cli_opt MIGRATE_OPTS[] = {
+    PLAN,
+    CLI_OPT("manifest", 0, "MANIFEST", cli_p_str, T, manifest, CLI_REQUIRED,
+            "the public manifest of the provisioning (log-key.wrapped and the shares beside it)"),
+    OUT,
+    CLI_OPT("identity", 0, "FILE", cli_p_str, T, identities, CLI_REPEAT,
+            "a custodian's age identity file (AGE-SECRET-KEY-1... or OpenSSH ed25519)"),
+    CLI_SWITCH("shares-from-prompt", 0, T, prompt,
+               "custodians type their shares (T-X-BASE64) without echo; from stdin, one a line"),
+    CLI_OPT("record-key", 0, "FILE", cli_p_str, T, record_key, 0,
+            "the admin's or auditor's record key (PEM): signs the change of log key when the log "
+            "key cannot move (its wrapped copy lacks the seed)"),
+    CLI_END};
 static const struct cli_opt CHECK_OPTS[] = {
     CLI_POS("PLAN", cli_p_str, T, plan, CLI_REQUIRED, "the ceremony plan"), CLI_END};
 
@@ -270,6 +313,18 @@ static const struct cli_cmd CMDS[] = {
      "service) are signed: with --record-key in a --trail that names record keys,\n"
      "else with the admin's new record key (made, sealed and named in the trail).\n",
      RESTORE_OPTS, sizeof(T), 0, run_restore},
+    {"migrate", "move the key store and the log key onto a PKCS#11 token, without re-keying",
+     "Run offline, like provisioning.  The custodians' shares rebuild the wrap key in\n"
+     "locked memory (checked against the manifest); every wrapped key of the key store\n"
+     "(keystore in signet.conf) is opened on this machine and put onto the token of\n"
+     "signet.conf (backend = pkcs11) by C_UnwrapKey under a transport key generated on\n"
+     "the token, and its public key compared with the recorded one.  The audit log key\n"
+     "moves when its wrapped copy carries the seed; otherwise a new log key is made on\n"
+     "the token and the trail (audit in signet.conf, the ceremony's) records the change\n"
+     "of log key, signed with --record-key.  Key records, a checkpoint by the token's\n"
+     "log key, DIR/migrate-manifest.txt and DIR/transcript.txt.  The plaintext keys\n"
+     "exist in this machine's locked memory while it runs (docs/ceremony.md).\n",
+     MIGRATE_OPTS, sizeof(T), 0, run_migrate},
     {"check-plan", "parse a plan and print what the ceremony would do", NULL, CHECK_OPTS,
      sizeof(T), 0, run_check_plan},
     {"roles", "print the role table (capabilities of each credential)", NULL, NULL, 0, 0,
@@ -278,5 +333,6 @@ static const struct cli_cmd CMDS[] = {
 #undef T
 
 const struct cli_table cli_table_ceremony = {
-    "ceremony", "key ceremony: provision the devices from a plan, restore from shares",
+    "ceremony", "key ceremony: provision the devices from a plan, restore from shares, migrate "
+                "onto a PKCS#11 token",
     "The key ceremony (docs/ceremony.md).\n", CMDS};

@@ -212,84 +212,214 @@ static signet_rc plan(struct cli_ctx *c, void *args)
 
 /* ---- sign ------------------------------------------------------------------------ */
 
+/* Several target-files packages (one per device) in one run: the n-th -o, --device and
+ * --plan belong to the n-th package. */
 struct sign_args {
-    struct plan_args pa;  /* first: the plan options are shared */
-    const char *out, *plan_file, *dev_cert_dir, *avb_helper;
+    struct plan_args pa;  /* first: the plan options are shared (tf, device unused) */
+    struct cli_list tfs, outs, devices, plans;
+    const char *out_dir, *dev_cert_dir, *avb_helper;
+    bool estimate_only;
 };
+
+struct pkg {
+    struct plan_args pa;
+    char *out;
+    const char *plan_file;
+    sb_wr zip;
+    signet_tf tf;
+    signet_rplan p;
+    signet_release_mapping map;
+    signet_release_job j;
+    signet_release_est_sum est;
+    bool planned;
+};
+
+/* A plan given on the command line must be the one just computed: what was reviewed
+ * is what gets signed. */
+static signet_rc check_reviewed(const struct pkg *k)
+{
+    sb_wr mine, text;
+    sbw_init(&mine, PLAN_MAX);
+    signet_rc rc = cli_read_file(k->plan_file, PLAN_MAX, &text);
+    if (rc == SIGNET_OK)
+        rc = signet_rplan_format(&k->p, &mine);
+    if (rc == SIGNET_OK && (mine.len != text.len || memcmp(mine.p, text.p, mine.len)))
+        rc = signet_fail(SIGNET_E_STATE, "%s is not the plan of %s with these options: run "
+                                         "signet release plan again and review it",
+                         k->plan_file, k->pa.tf);
+    sbw_free(&mine);
+    sbw_free(&text);
+    return rc;
+}
+
+/* Where each package goes: its -o, or DIR/<input file name> with --out-dir. */
+static signet_rc outputs(const struct sign_args *a, struct pkg *v, size_t n)
+{
+    size_t nt = a->tfs.n;
+    if (a->out_dir && a->outs.n)
+        return signet_fail(SIGNET_E_ARG, "give either -o (one per package) or --out-dir, not both");
+    if (!a->out_dir && a->outs.n != nt)
+        return signet_fail(SIGNET_E_ARG, "%zu package%s and %zu -o: give one -o per package, in "
+                                         "the same order, or --out-dir DIR",
+                           nt, nt == 1 ? "" : "s", a->outs.n);
+    if (a->devices.n > 1 && a->devices.n != nt)
+        return signet_fail(SIGNET_E_ARG, "%zu packages and %zu --device: give one --device per "
+                                         "package, in the same order",
+                           nt, a->devices.n);
+    if (a->devices.n == 1 && nt > 1)
+        return signet_fail(SIGNET_E_ARG, "one --device for %zu packages: each device has its own "
+                                         "AVB keys, give one --device per package",
+                           nt);
+    if (a->plans.n && a->plans.n != nt)
+        return signet_fail(SIGNET_E_ARG, "%zu packages and %zu --plan: give one --plan per "
+                                         "package, in the same order",
+                           nt, a->plans.n);
+    for (size_t i = 0; i < n; i++) {
+        const char *tf = a->tfs.v[i], *base = strrchr(tf, '/');
+        base = base ? base + 1 : tf;
+        size_t len = a->out_dir ? strlen(a->out_dir) + strlen(base) + 2 : strlen(a->outs.v[i]) + 1;
+        if (!(v[i].out = malloc(len)))
+            return signet_fail(SIGNET_E_NOMEM, "out of memory");
+        if (a->out_dir)
+            snprintf(v[i].out, len, "%s/%s", a->out_dir, base);
+        else
+            snprintf(v[i].out, len, "%s", a->outs.v[i]);
+        struct stat si, so;
+        if (stat(tf, &si) == 0 && stat(v[i].out, &so) == 0 && si.st_dev == so.st_dev &&
+            si.st_ino == so.st_ino)
+            return signet_fail(SIGNET_E_ARG, "%s would overwrite its input: choose another output",
+                               v[i].out);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(v[k].out, v[i].out) == 0)
+                return signet_fail(SIGNET_E_ARG, "packages %zu and %zu both go to %s: give them "
+                                                 "different outputs", k + 1, i + 1, v[i].out);
+    }
+    return SIGNET_OK;
+}
+
+static void est_line(const char *what, const signet_release_est_sum *s)
+{
+    fprintf(stderr, "estimate: %s: %zu APKs, %zu in APEX payloads, %zu APEXes: %zu signatures, "
+                    "%zu predicted cache hits, about %zu device signatures\n",
+            what, s->apks, s->inner_apks, s->apexes, s->signatures, s->predicted_hits,
+            s->signatures - s->predicted_hits);
+}
+
+/* Plans every package and prints the estimate, before the device is touched. */
+static signet_rc prepare(struct cli_ctx *c, const struct sign_args *a, struct pkg *v, size_t n,
+                         signet_release_estimate *e)
+{
+    signet_rc rc = SIGNET_OK;
+    signet_release_est_sum total = {0};
+    for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
+        struct pkg *k = &v[i];
+        k->pa = a->pa;
+        k->pa.tf = a->tfs.v[i];
+        k->pa.device = a->devices.n ? a->devices.v[i] : NULL;
+        k->plan_file = a->plans.n ? a->plans.v[i] : NULL;
+        rc = make_plan(&k->pa, &k->zip, &k->tf, &k->p, &k->map);
+        k->planned = true;
+        if (rc == SIGNET_OK && k->plan_file)
+            rc = check_reviewed(k);
+        k->j = (signet_release_job){.dev_cert_dir = a->dev_cert_dir, .avb_helper = a->avb_helper,
+                                    .fs = &cli_release_fs_ops, .meta = &k->tf.meta,
+                                    .map = &k->map, .progress = c->g->quiet ? NULL : stderr};
+        if (rc == SIGNET_OK)
+            rc = signet_release_estimate_add(e, &k->j, i, &k->tf, &k->p, &k->est);
+        if (rc == SIGNET_OK && (!c->g->quiet || a->estimate_only)) {
+            char what[4200];
+            snprintf(what, sizeof what, "%s (device %s)", k->pa.tf,
+                     k->pa.device ? k->pa.device : "-");
+            est_line(what, &k->est);
+        }
+        total.apks += k->est.apks;
+        total.inner_apks += k->est.inner_apks;
+        total.apexes += k->est.apexes;
+        total.signatures += k->est.signatures;
+        total.predicted_hits += k->est.predicted_hits;
+    }
+    if (rc == SIGNET_OK && n > 1 && (!c->g->quiet || a->estimate_only)) {
+        char what[64];
+        snprintf(what, sizeof what, "total of %zu packages", n);
+        est_line(what, &total);
+    }
+    return rc;
+}
+
+/* One package signed through the open signing path, written through a temporary
+ * file and a rename (an interrupted run leaves no output), then bound. */
+static signet_rc sign_one(struct cli_ctx *c, struct pkg *k)
+{
+    signet_release_job *j = &k->j;
+    j->signer = c->signer;
+    j->ks = signet_signer_keystore(c->signer);
+    signet_rc rc = SIGNET_OK;
+    for (size_t i = 0; rc == SIGNET_OK && i < k->p.n_keys; i++)
+        if (!signet_keystore_has_key(j->ks, k->p.keys[i].store))
+            rc = signet_fail(SIGNET_E_NOTFOUND, "release key '%s' (stored as '%s') is not in the "
+                                                "key store: run signet release plan to see every "
+                                                "missing key",
+                             k->p.keys[i].name, k->p.keys[i].store);
+    signet_sign_stats before, after;
+    signet_signer_stats(c->signer, &before);
+    sb_wr out;
+    sbw_init(&out, TF_MAX);
+    if (rc == SIGNET_OK)
+        rc = signet_release_sign(j, &k->tf, &k->p, &out);
+    if (rc == SIGNET_OK)
+        rc = signet_file_replace(k->out, out.p, out.len, 0644, true);
+    /* Once the package is durable: a binding per signed member, then the package's. */
+    if (rc == SIGNET_OK) {
+        uint8_t in_sha[32], out_sha[32];
+        rc = signet_sha256(k->zip.p, k->zip.len, in_sha);
+        if (rc == SIGNET_OK)
+            rc = signet_sha256(out.p, out.len, out_sha);
+        if (rc == SIGNET_OK)
+            rc = signet_release_bind(j, k->pa.tf, in_sha, k->out, out_sha);
+    }
+    signet_signer_stats(c->signer, &after);
+    if (rc == SIGNET_OK && !c->g->quiet)
+        fprintf(stderr, "%s: %zu artifacts signed, %.1f MB, %llu device operations, %llu cache "
+                        "hits\n",
+                k->out, j->done, j->bytes / 1e6,
+                (unsigned long long)(after.device_signs - before.device_signs),
+                (unsigned long long)(after.cache_hits - before.cache_hits));
+    sbw_free(&out);
+    return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s", k->pa.tf);
+}
 
 static signet_rc sign(struct cli_ctx *c, void *args)
 {
     const struct sign_args *a = args;
-    sb_wr zip, out, ptext;
-    sbw_init(&out, TF_MAX);
-    sbw_init(&ptext, 1);
-    signet_tf tf;
-    signet_rplan p;
-    signet_release_mapping map;
-    signet_rc rc = make_plan(&a->pa, &zip, &tf, &p, &map);
-    /* A plan given on the command line must be the one just computed: what was
-     * reviewed is what gets signed. */
-    if (rc == SIGNET_OK && a->plan_file) {
-        sb_wr mine;
-        sbw_init(&mine, PLAN_MAX);
-        sbw_free(&ptext);
-        rc = cli_read_file(a->plan_file, PLAN_MAX, &ptext);
-        if (rc == SIGNET_OK)
-            rc = signet_rplan_format(&p, &mine);
-        if (rc == SIGNET_OK && (mine.len != ptext.len || memcmp(mine.p, ptext.p, mine.len)))
-            rc = signet_fail(SIGNET_E_STATE, "%s is not the plan of %s with these options: run "
-                                             "signet release plan again and review it",
-                             a->plan_file, a->pa.tf);
-        sbw_free(&mine);
-    }
-    if (rc == SIGNET_OK && !c->g->quiet)
-        fprintf(stderr, "%s: %zu members planned, about %zu device signatures needed\n",
-                a->pa.tf, p.n_items, signet_release_device_estimate(&p));
+    size_t n = a->tfs.n;
+    struct pkg *v = calloc(n ? n : 1, sizeof *v);
+    signet_release_estimate e = {0};
+    signet_rc rc = v ? outputs(a, v, n) : signet_fail(SIGNET_E_NOMEM, "out of memory");
     if (rc == SIGNET_OK)
+        rc = prepare(c, a, v, n, &e);
+    if (rc == SIGNET_OK && !a->estimate_only)
         rc = cli_ctx_open(c);
-    signet_release_job j = {.dev_cert_dir = a->dev_cert_dir, .avb_helper = a->avb_helper,
-                            .fs = &cli_release_fs_ops, .meta = &tf.meta, .map = &map,
-                            .progress = c->g->quiet ? NULL : stderr};
-    if (rc == SIGNET_OK) {
-        j.signer = c->signer;
-        j.ks = signet_signer_keystore(c->signer);
-        for (size_t i = 0; rc == SIGNET_OK && i < p.n_keys; i++)
-            if (!signet_keystore_has_key(j.ks, p.keys[i].store))
-                rc = signet_fail(SIGNET_E_NOTFOUND, "release key '%s' (stored as '%s') is not in "
-                                                    "the key store: run signet release plan to "
-                                                    "see every missing key",
-                                 p.keys[i].name, p.keys[i].store);
-    }
-    if (rc == SIGNET_OK)
-        rc = signet_release_sign(&j, &tf, &p, &out);
-    /* Written only now, through a temporary file and a rename: an interrupted run
-     * leaves no output. */
-    if (rc == SIGNET_OK)
-        rc = signet_file_replace(a->out, out.p, out.len, 0644, true);
-    /* Once the package is durable: a binding per signed member, then the package's. */
-    if (rc == SIGNET_OK) {
-        uint8_t in_sha[32], out_sha[32];
-        rc = signet_sha256(zip.p, zip.len, in_sha);
-        if (rc == SIGNET_OK)
-            rc = signet_sha256(out.p, out.len, out_sha);
-        if (rc == SIGNET_OK)
-            rc = signet_release_bind(&j, a->pa.tf, in_sha, a->out, out_sha);
-    }
-    if (rc == SIGNET_OK && !c->g->quiet) {
+    for (size_t i = 0; rc == SIGNET_OK && !a->estimate_only && i < n; i++)
+        rc = sign_one(c, &v[i]);
+    if (rc == SIGNET_OK && !a->estimate_only && n > 1 && !c->g->quiet) {
         signet_sign_stats st;
         signet_signer_stats(c->signer, &st);
-        fprintf(stderr, "%s: %zu artifacts signed, %.1f MB, %llu device operations, %llu cache "
-                        "hits\n",
-                a->out, j.done, j.bytes / 1e6, (unsigned long long)st.device_signs,
-                (unsigned long long)st.cache_hits);
+        fprintf(stderr, "signet: %zu packages signed, %llu device operations, %llu cache hits\n",
+                n, (unsigned long long)st.device_signs, (unsigned long long)st.cache_hits);
     }
-    signet_release_job_free(&j);
-    signet_rplan_free(&p);
-    signet_release_mapping_free(&map);
-    signet_tf_free(&tf);
-    sbw_free(&zip);
-    sbw_free(&out);
-    sbw_free(&ptext);
+    for (size_t i = 0; v && i < n; i++) {
+        struct pkg *k = &v[i];
+        if (k->planned) {
+            signet_release_job_free(&k->j);
+            signet_rplan_free(&k->p);
+            signet_release_mapping_free(&k->map);
+            signet_tf_free(&k->tf);
+            sbw_free(&k->zip);
+        }
+        free(k->out);
+    }
+    free(v);
+    signet_release_estimate_free(&e);
     return rc;
 }
 
@@ -307,7 +437,8 @@ static signet_rc verify(struct cli_ctx *c, void *args)
     if (rc == SIGNET_OK && !ks)
         rc = signet_fail(SIGNET_E_ARG, "no key store: give --keystore DIR or set keystore in "
                                        "signet.conf");
-    signet_release_check chk = {.ks = ks, .out = stdout};
+    signet_release_check chk = {.ks = ks, .out = stdout, .fs = &cli_release_fs_ops,
+                                .meta = &tf.meta, .map = &map};
     if (rc == SIGNET_OK)
         rc = signet_release_verify(&chk, &tf, &p);
     if (rc == SIGNET_OK) {
@@ -330,18 +461,20 @@ static signet_rc verify(struct cli_ctx *c, void *args)
             "map a development key (path or last component) to a release key"),                   \
     CLI_OPT("mapping-file", 0, "FILE", cli_p_str, T, f mapping_file, 0,                           \
             "DEV = RELEASE lines ('#' comments)"),                                                \
-    CLI_OPT("device", 0, "NAME", cli_p_str, T, f device, 0,                                       \
-            "device name: AVB keys map to avb_NAME"),                                             \
     CLI_OPT("ota-key", 0, "NAME", cli_p_str, T, f ota_key, 0,                                     \
             "key of the OTA package and otacerts.zip (default releasekey)"),                      \
     CLI_OPT("devkey-dir", 0, "PATH", cli_p_str, T, f devkey_dir, 0,                               \
             "AOSP's development key directory (default: from misc_info)"),                        \
     CLI_OPT("keystore", 0, "DIR", cli_p_str, T, f keystore, 0,                                    \
             "key store (default: keystore of signet.conf)")
+#define DEVICE_OPT                                                                                 \
+    CLI_OPT("device", 0, "NAME", cli_p_str, struct plan_args, device, 0,                          \
+            "device name: AVB keys map to avb_NAME")
 
 static const struct cli_opt PLAN_OPTIONS[] = {
     CLI_POS("TARGET_FILES", cli_p_str, struct plan_args, tf, CLI_REQUIRED, "target-files zip"),
     PLAN_OPTS(struct plan_args, ),
+    DEVICE_OPT,
     CLI_OPT("out", 'o', "PLAN", cli_p_str, struct plan_args, out, 0, "write the plan file"),
     CLI_OPT("diff", 0, "PREVIOUS_PLAN", cli_p_str, struct plan_args, diff, 0,
             "show what changed since a previous plan"),
@@ -356,21 +489,29 @@ static const struct cli_opt PLAN_OPTIONS[] = {
     CLI_END};
 
 static const struct cli_opt SIGN_OPTIONS[] = {
-    CLI_POS("TARGET_FILES", cli_p_str, struct sign_args, pa.tf, CLI_REQUIRED, "target-files zip"),
+    CLI_POS("TARGET_FILES", cli_p_str, struct sign_args, tfs, CLI_REQUIRED | CLI_REST,
+            "target-files zips, one per device"),
     PLAN_OPTS(struct sign_args, pa.),
-    CLI_OPT("out", 'o', "SIGNED", cli_p_str, struct sign_args, out, CLI_REQUIRED,
-            "the signed target-files zip"),
-    CLI_OPT("plan", 0, "PLAN", cli_p_str, struct sign_args, plan_file, 0,
-            "refuse to sign unless the plan equals this reviewed one"),
+    CLI_OPT("device", 0, "NAME", cli_p_str, struct sign_args, devices, CLI_REPEAT,
+            "device name (AVB keys map to avb_NAME); one per package, in order"),
+    CLI_OPT("out", 'o', "SIGNED", cli_p_str, struct sign_args, outs, CLI_REPEAT,
+            "the signed target-files zip; one per package, in order"),
+    CLI_OPT("out-dir", 0, "DIR", cli_p_str, struct sign_args, out_dir, 0,
+            "write each signed package as DIR/<its input's file name> (instead of -o)"),
+    CLI_OPT("plan", 0, "PLAN", cli_p_str, struct sign_args, plans, CLI_REPEAT,
+            "refuse to sign unless the plan equals this reviewed one; one per package"),
     CLI_OPT("dev-cert-dir", 0, "DIR", cli_p_str, struct sign_args, dev_cert_dir, 0,
             "root where DEV_KEY.x509.pem development certificates are (for mac_permissions.xml)"),
     CLI_OPT("avb-helper", 0, "PATH", cli_p_str, struct sign_args, avb_helper, 0,
             "signing helper written into misc_info (e.g. /usr/local/bin/signet-avb-sign)"),
+    CLI_SWITCH("estimate-only", 0, struct sign_args, estimate_only,
+               "print the device-signature estimate and stop (no HSM needed)"),
     CLI_END};
 
 static const struct cli_opt VERIFY_OPTIONS[] = {
     CLI_POS("SIGNED", cli_p_str, struct plan_args, tf, CLI_REQUIRED, "signed target-files zip"),
     PLAN_OPTS(struct plan_args, ),
+    DEVICE_OPT,
     CLI_END};
 
 static const struct cli_cmd CMDS[] = {
@@ -384,20 +525,27 @@ static const struct cli_cmd CMDS[] = {
      "to the key map (store name, role) and runs signet keys generate for them, with\n"
      "the credential that command needs.  docs/release.md.\n",
      PLAN_OPTIONS, sizeof(struct plan_args), 0, plan},
-    {"sign", "re-sign a target-files package with release keys",
-     "Plans as `release plan` does, then signs every APK and APEX through the signing\n"
+    {"sign", "re-sign target-files packages (one per device) with release keys",
+     "Plans each package as `release plan` does and prints, before the device is\n"
+     "touched, the signatures each package needs (APKs inside APEX payloads counted),\n"
+     "the predicted cache hits (the same APK with the same key in several devices'\n"
+     "packages is signed once) and the device signatures left; --estimate-only stops\n"
+     "there.  Then signs every APK and APEX of every package through the signing\n"
      "path in one device session (APKs inside APEX payloads re-signed and the payload\n"
      "rebuilt with e2fsprogs / erofs-utils, payload vbmeta re-signed, apex_pubkey\n"
      "replaced, container 4 KiB-aligned and signed; .capex around its original_apex),\n"
      "refuses PRESIGNED members signed by AOSP's public test keys, rewrites build\n"
      "properties, mac_permissions.xml, otacerts.zip and misc_info.txt, and writes\n"
-     "SIGNED through a temporary file: an interrupted run leaves no output.\n"
+     "each signed package through a temporary file: an interrupted run leaves no\n"
+     "output for the package it was in, and a rerun takes what was signed from the\n"
+     "signing cache.  The n-th -o, --device and --plan belong to the n-th package.\n"
      "docs/release.md.\n",
      SIGN_OPTIONS, sizeof(struct sign_args), CLI_SIGNER | CLI_LATE, sign},
     {"verify", "check a signed target-files package against the plan and the key store",
      "Plans from the package's META files with the same options as `release sign`, then\n"
-     "checks every APK and APEX the plan signs: its signer certificate is the release\n"
-     "certificate of its planned key (a certificate outside the release set fails), each\n"
+     "checks every APK and APEX the plan signs, and every APK inside an APEX payload:\n"
+     "its signer certificate is the release certificate of its key (a certificate\n"
+     "outside the release set fails), each\n"
      "APEX payload's vbmeta verifies with the release payload key (hash tree included)\n"
      "and apex_pubkey is that key; mac_permissions.xml holds only release certificates,\n"
      "otacerts.zip only the OTA key's, build properties no test-keys.  Prints a table;\n"

@@ -69,6 +69,46 @@ static void check_apk(signet_release_check *c, const signet_rplan *p, const char
     row(c, member, want, got && strcmp(got, want) == 0, why);
 }
 
+/* The APKs inside a (verified) APEX payload: each signed by the release key that
+ * apkcerts.txt and the mapping give it, as `release sign` signed it (rows name
+ * MEMBER!/PATH); PRESIGNED and EXTERNAL ones are not checked. */
+static void check_inner(signet_release_check *c, const signet_rplan *p, const char *member,
+                        const uint8_t *img, size_t len)
+{
+    signet_avb_footer f;
+    if (!c->fs || signet_avb_footer_parse(img, len, &f) != SIGNET_OK) {
+        signet_err_clear();
+        return;
+    }
+    signet_release_fs *fs = NULL;
+    const char *const *apks = NULL;
+    size_t n = 0;
+    if (c->fs->open(c->fs_ctx, member, img, (size_t)f.original_image_size, &fs, &apks, &n)) {
+        row(c, member, "payload file system", false, signet_errmsg());
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char where[4200], *key = NULL;
+        snprintf(where, sizeof where, "%s!/%s", member, apks[i]);
+        const char *base = strrchr(apks[i], '/');
+        base = base ? base + 1 : apks[i];
+        sb_wr apk;
+        sbw_init(&apk, MEMBER_MAX);
+        signet_rc rc = c->meta && c->map
+                           ? signet_rplan_inner_apk(c->meta, c->map, where, base, &key)
+                           : signet_fail(SIGNET_E_STATE, "no apkcerts.txt names it");
+        if (rc == SIGNET_OK && key)
+            rc = c->fs->read(fs, apks[i], &apk);
+        if (rc != SIGNET_OK)
+            row(c, where, "release key", false, signet_errmsg());
+        else if (key)
+            check_apk(c, p, where, apk.p, apk.len, key);
+        sbw_free(&apk);
+        free(key);
+    }
+    c->fs->close(fs);
+}
+
 /* An APEX container, or a .capex whose original_apex is checked as one (its rows
  * name MEMBER!original_apex). */
 static void check_apex(signet_release_check *c, const signet_rplan *p, const signet_rplan_item *it,
@@ -123,6 +163,8 @@ static void check_apex(signet_release_check *c, const signet_rplan *p, const sig
     char what[128];
     snprintf(what, sizeof what, "payload %s", it->payload ? it->payload : "-");
     row(c, member, what, rc == SIGNET_OK, signet_errmsg());
+    if (rc == SIGNET_OK)
+        check_inner(c, p, member, img.p, img.len);
     signet_zip_free(&z);
     sbw_free(&img), sbw_free(&pub), sbw_free(&want);
 }

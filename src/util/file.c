@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "signet/file.h"
@@ -32,22 +33,48 @@ signet_rc signet_fsync_parent(const char *path)
     return SIGNET_OK;
 }
 
-static signet_rc write_all(int fd, const char *what, const uint8_t *p, size_t n)
+/* writev until every piece is written: at most IOV_MAX pieces a call, and a
+ * short write resumes inside its piece. */
+static signet_rc write_all(int fd, const char *what, const struct iovec *v, size_t n)
 {
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
+    struct iovec cur[64];
+    size_t i = 0, off = 0; /* next byte: piece i, offset off */
+    while (i < n) {
+        size_t k = 0;
+        for (size_t m = i; m < n && k < sizeof cur / sizeof cur[0] && k < IOV_MAX; m++) {
+            size_t skip = m == i ? off : 0;
+            if (v[m].iov_len > skip)
+                cur[k++] = (struct iovec){(uint8_t *)v[m].iov_base + skip, v[m].iov_len - skip};
+        }
+        if (k == 0)
+            break;
+        ssize_t w = writev(fd, cur, (int)k);
+        if (w < 0 && errno == EINTR)
             continue;
-        if (k < 0)
+        if (w < 0)
             return signet_fail(SIGNET_E_IO, "cannot write %s: %s", what, strerror(errno));
-        p += k;
-        n -= (size_t)k;
+        if (w == 0)
+            return signet_fail(SIGNET_E_IO, "cannot write %s: no progress", what);
+        size_t left = (size_t)w;
+        while (i < n && left >= v[i].iov_len - off) {
+            left -= v[i].iov_len - off;
+            i++;
+            off = 0;
+        }
+        off += left;
     }
     return SIGNET_OK;
 }
 
 signet_rc signet_file_replace(const char *path, const void *data, size_t len, mode_t mode,
                               bool durable)
+{
+    struct iovec v = {(void *)(uintptr_t)data, len};
+    return signet_file_replace_iov(path, &v, 1, mode, durable);
+}
+
+signet_rc signet_file_replace_iov(const char *path, const struct iovec *v, size_t n, mode_t mode,
+                                  bool durable)
 {
     char tmp[PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
@@ -60,7 +87,7 @@ signet_rc signet_file_replace(const char *path, const void *data, size_t len, mo
     if (fchmod(fd, mode) != 0)
         rc = signet_fail(SIGNET_E_IO, "cannot set permissions of %s: %s", tmp, strerror(errno));
     if (rc == SIGNET_OK)
-        rc = write_all(fd, tmp, data, len);
+        rc = write_all(fd, tmp, v, n);
     if (rc == SIGNET_OK && durable && fsync(fd) != 0)
         rc = signet_fail(SIGNET_E_IO, "cannot sync %s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && rc == SIGNET_OK)

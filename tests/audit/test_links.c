@@ -319,6 +319,20 @@ static void lines_round_trip_and_bad_lists_are_refused(void **state)
     assert_int_equal(p->original, 12);
     assert_int_equal(p->seq, 0);
     sbw_free(&w);
+
+    /* A group of records formatted into one buffer (a batch's group commit): the
+     * line limit is per record, not for the group. */
+    sbw_init(&w, 64 * (SIGNET_LINE_MAX + 2));
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(signet_record_bind(r, 7, 2, longname + 1000, in, "out.apk", out, covers, 1,
+                                            NULL), SIGNET_OK);
+        r->index = 100 + (uint64_t)i;
+        r->time = 1700000000;
+        assert_int_equal(signet_record_format(r, &w), SIGNET_OK);
+        assert_int_equal(sbw_u8(&w, '\n'), SIGNET_OK);
+    }
+    assert_true(w.len > 2 * SIGNET_LINE_MAX);
+    sbw_free(&w);
     free(r);
     free(p);
 }

@@ -11,24 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/hsmd_fixture.h"
+#include "common/store_fixture.h"
 #include "signet/client.h"
 
-static struct hsmd h;
-static char env[2048];
+static struct store st;
 
-static int sh_out(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh_out(char **out, const char *fmt, ...)
-{
-    char cmd[8192];
-    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    return run_cmd(cmd, out);
-}
-#define sh(...) sh_out(NULL, __VA_ARGS__)
+#define sh_out(out, ...) store_sh_out(&st, (out), __VA_ARGS__)
+#define sh(...) store_sh(&st, __VA_ARGS__)
 
 /* Objects enough that `hsm list` (one Get Object Info each) sends more commands
  * than the log holds. */
@@ -40,7 +29,7 @@ static int audit_everything(void)
 {
     hsm_conn *c;
     hsm_session *s;
-    if (hsm_conn_open(h.url, &c) || hsm_session_open(c, 1, "password", &s))
+    if (hsm_conn_open(st.h.url, &c) || hsm_session_open(c, 1, "password", &s))
         return -1;
     signet_rc rc = SIGNET_OK;
     for (int i = 0; rc == SIGNET_OK && i < N_OPAQUE; i++) {
@@ -78,29 +67,18 @@ static int setup(void **state)
      * disk than in memory: keep the test's files in memory when the host allows. */
     if (access("/dev/shm", W_OK) == 0)
         setenv("TMPDIR", "/dev/shm", 1);
-    if (hsmd_start(&h, NULL) != 0)
+    /* The device audits everything before the key store exists, as after a ceremony. */
+    if (store_start(&st, NULL) != 0 || audit_everything() != 0 ||
+        store_init_keystore(&st, NULL) != 0)
         return -1;
-    snprintf(env, sizeof env,
-             "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
-             "PATH=%s:$PATH;", h.url, h.dir, getenv("SIGNET_BIN_DIR"));
-    char conf[1024], path[512];
-    snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url, h.dir,
-             h.dir);
-    snprintf(path, sizeof path, "%s/signet.conf", h.dir);
-    if (test_write_file(path, conf, strlen(conf)) != 0 || audit_everything() != 0)
-        return -1;
-    return sh("printf '%%064d' 7 > wrap.hex && "
-           "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
-           "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
-           "signet -q audit init >/dev/null && "
-           "signet keys init --device t --algorithm rsa2048 >/dev/null && "
-           "signet -q keys generate >/dev/null && echo release > rel.txt") == 0 ? 0 : -1;
+    return sh("signet keys init --device t --algorithm rsa2048 >/dev/null && "
+              "signet -q keys generate >/dev/null && echo release > rel.txt") == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    hsmd_cleanup(&h);
+    store_cleanup(&st);
     return 0;
 }
 
@@ -109,7 +87,7 @@ static unsigned log_used(void)
 {
     hsm_conn *c;
     hsm_devinfo di;
-    assert_int_equal(hsm_conn_open(h.url, &c), SIGNET_OK);
+    assert_int_equal(hsm_conn_open(st.h.url, &c), SIGNET_OK);
     assert_int_equal(hsm_device_info(c, &di), SIGNET_OK);
     hsm_conn_close(c);
     return di.log_used;
@@ -155,7 +133,7 @@ static void two_hundred_commands_keep_the_trail_green(void **state)
     /* verify --device reads the log and leaves it as it was. */
     assert_int_equal(sh("signet hsm random 8 >/dev/null"), 0);
     unsigned before = log_used();
-    assert_int_equal(sh("signet audit verify --device %s >/dev/null", h.url), 0);
+    assert_int_equal(sh("signet audit verify --device %s >/dev/null", st.h.url), 0);
     /* Its own session adds its entries (create, authenticate, get log, close) but
      * consumes none. */
     assert_true(log_used() > before);

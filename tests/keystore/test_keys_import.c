@@ -10,22 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/hsmd_fixture.h"
+#include "common/store_fixture.h"
 
-static struct hsmd h;
-static char env[2048];
+static struct store st;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[8192];
-    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    return run_cmd(cmd, NULL);
-}
+#define sh(...) store_sh(&st, __VA_ARGS__)
 
 /* Key K (RSA-2048) and a self-signed certificate K.crt, made by openssl. */
 static const char MAKE_KEY[] =
@@ -34,29 +23,14 @@ static const char MAKE_KEY[] =
 
 static int setup(void **state)
 {
-    if (hsmd_start(&h, NULL) != 0)
+    if (store_start(&st, NULL) != 0)
         return -1;
-    snprintf(env, sizeof env,
-             "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
-             "PATH=%s:$PATH;",
-             h.url, h.dir, getenv("SIGNET_BIN_DIR"));
-    char conf[1024];
-    snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
-             h.dir, h.dir);
-    char path[512];
-    snprintf(path, sizeof path, "%s/signet.conf", h.dir);
-    if (test_write_file(path, conf, strlen(conf)) != 0)
-        return -1;
-    return sh("printf '%%064d' 7 > wrap.hex && "
-              "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
-              "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
-              "signet hsm set-option command-audit sign-pkcs1=on,sign-pss=on,sign-ecdsa=on,"
-              "sign-eddsa=on && signet -q audit init >/dev/null") == 0 ? 0 : -1;
+    return store_init_keystore(&st, STORE_SIGN_AUDIT);
 }
 
 static int teardown(void **state)
 {
-    hsmd_cleanup(&h);
+    store_cleanup(&st);
     return 0;
 }
 

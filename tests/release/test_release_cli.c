@@ -53,7 +53,7 @@ static int setup(void **state)
               "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
               "signet hsm set-option command-audit sign-pkcs1=on,sign-pss=on,sign-ecdsa=on,"
               "sign-eddsa=on && signet -q audit init >/dev/null && "
-              "signet keys init --device synth --apex com.android.synth0 --apex com.android.synth1 "
+              "signet keys init --device synth --device other --apex com.android.synth0 --apex com.android.synth1 "
               "  --apex com.android.synth2 --algorithm rsa2048 "
               "  >/dev/null && signet -q keys generate >/dev/null && "
               "python3 $M tf --apks 3 --apexes 1 >/dev/null && "
@@ -88,6 +88,16 @@ static void plan_file(void **state)
                         "platform=media --diff plan.txt >diff.txt 2>/dev/null"), 1);
     assert_int_equal(sh("grep -q '! apk PRODUCT/app/App0/App0.apk: platform -> media' diff.txt"),
                      0);
+}
+
+static unsigned long long field(const char *text, const char *line_start, const char *after)
+{
+    const char *l = strstr(text, line_start);
+    const char *f = l ? strstr(l, after) : NULL;
+    unsigned long long v = 0;
+    if (!f || sscanf(f + strlen(after), "%llu", &v) != 1)
+        fail_msg("no '%s' after '%s' in:\n%s", after, line_start, text);
+    return v;
 }
 
 /* apksigner's SHA-256 of the signer certificate equals the key store's certificate. */
@@ -298,14 +308,28 @@ static void payload_ok(const char *dir, const char *apex)
 static void apex_contents(void **state)
 {
     char *out = NULL;
-    if (sh_out(&out, "signet -q release sign tfapk/target_files.zip --device synth "
+    if (sh_out(&out, "signet release sign tfapk/target_files.zip --device synth "
                      "--dev-cert-dir tfapk/dev -o apk-signed.zip 2>&1") != 0)
         fail_msg("release sign of APEXes with APKs failed:\n%s", out ? out : "");
+    /* The estimate counts the APKs inside the payloads (ext4 and EROFS): what the
+     * run signed, device and cache together, is what it said. */
+    assert_non_null(strstr(out, "2 APKs, 2 in APEX payloads, 3 APEXes: "));
+    unsigned long long need = field(out, "estimate: ", "APEXes: ");
+    assert_int_equal(field(out, "apk-signed.zip: ", "MB, ") +
+                         field(out, "apk-signed.zip: ", "operations, "), need);
     free(out);
     out = NULL;
     if (sh_out(&out, "signet release verify apk-signed.zip --device synth") != 0)
         fail_msg("release verify failed:\n%s", out ? out : "");
     assert_non_null(strstr(out, "ok   SYSTEM/apex/com.android.synth2.capex!original_apex"));
+    assert_non_null(strstr(out, "ok   SYSTEM/apex/com.android.synth0.apex!/app/Inner/Inner.apk"));
+    assert_non_null(strstr(out, "ok   SYSTEM/apex/com.android.synth1.apex!/app/Inner2/Inner2.apk"));
+    free(out);
+    /* Inside payloads too, a key other than the plan's is a failed row. */
+    out = NULL;
+    assert_int_equal(sh_out(&out, "signet release verify apk-signed.zip --device synth "
+                                  "-k platform=media"), 1);
+    assert_non_null(strstr(out, "FAIL SYSTEM/apex/com.android.synth0.apex!/app/Inner/Inner.apk"));
     free(out);
     assert_int_equal(sh("rm -rf a && mkdir a && cd a && unzip -q ../apk-signed.zip && "
                         "mkdir e4 ero cap && cd e4 && unzip -q ../SYSTEM/apex/com.android.synth0.apex && "
@@ -352,6 +376,78 @@ static void apex_contents(void **state)
     free(out);
 }
 
+/* Several packages (one per device) in one run: device "other"'s package differs from
+ * device synth's in one APK.  The estimate, printed before the device is touched (and
+ * alone with --estimate-only, no HSM needed), predicts every other signature of the
+ * second package as a cache hit; the run makes exactly the predicted device
+ * signatures; each package verifies with its own device's keys; a rerun signs nothing
+ * on the device and writes the same bytes. */
+static void multi_device(void **state)
+{
+    assert_int_equal(sh("python3 -c 'import zipfile, gzip, sys\n"
+                        "z = zipfile.ZipFile(\"tf/target_files.zip\"); o = zipfile.ZipFile(\"dev2.zip\", \"w\")\n"
+                        "for i in z.infolist():\n"
+                        "    d = z.read(i.filename)\n"
+                        "    if i.filename == \"PRODUCT/app/App0/App0.apk\":\n"
+                        "        d = gzip.decompress(z.read(\"SYSTEM/app/App1/App1.apk.gz\"))\n"
+                        "    o.writestr(i, d)\n"
+                        "o.close()'"), 0);
+    const char *args = "tf/target_files.zip dev2.zip --device synth --device other "
+                       "--dev-cert-dir tf/dev --out-dir multi";
+    char *est = NULL;
+    assert_int_equal(sh_out(&est, "SIGNET_CONNECTOR=http://127.0.0.1:9 signet release sign %s "
+                                  "--estimate-only 2>&1 && test ! -e multi", args), 0);
+    unsigned long long s1 = field(est, "estimate: tf/target_files.zip (device synth)", "APEXes: ");
+    unsigned long long h1 = field(est, "estimate: tf/target_files.zip (device synth)", "signatures, ");
+    unsigned long long s2 = field(est, "estimate: dev2.zip (device other)", "APEXes: ");
+    unsigned long long d2 = field(est, "estimate: dev2.zip (device other)", "about ");
+    unsigned long long dt = field(est, "estimate: total of 2 packages", "about ");
+    assert_non_null(strstr(est, "estimate: dev2.zip (device other): 3 APKs, 0 in APEX payloads, "
+                                "1 APEXes"));
+    free(est);
+    /* App0 of the second package is App1's bytes with App0's key (platform): new. */
+    assert_true(s1 >= 9);
+    assert_int_equal(h1, 0);
+    assert_int_equal(s2, s1);
+    assert_int_equal(d2, 2);
+    assert_int_equal(dt, s1 + 2);
+    char *out = NULL;
+    if (sh_out(&out, "rm -rf audit.cache multi && mkdir multi && signet release sign %s 2>&1",
+               args) != 0)
+        fail_msg("release sign of two packages failed:\n%s", out ? out : "");
+    assert_int_equal(field(out, "multi/target_files.zip: ", "MB, "), s1);
+    assert_int_equal(field(out, "multi/dev2.zip: ", "MB, "), 2);
+    assert_int_equal(field(out, "multi/dev2.zip: ", "operations, "), s2 - 2);
+    assert_int_equal(field(out, "signet: 2 packages signed, ", "signed, "), s1 + 2);
+    free(out);
+    assert_int_equal(sh("signet release verify multi/target_files.zip --device synth >/dev/null && "
+                        "signet release verify multi/dev2.zip --device other >/dev/null && "
+                        "unzip -p multi/dev2.zip META/misc_info.txt | "
+                        "grep -q '^avb_vbmeta_key_path=.*/keys/avb_other.pub.pem$' && "
+                        "unzip -p multi/target_files.zip META/misc_info.txt | "
+                        "grep -q '^avb_vbmeta_key_path=.*/keys/avb_synth.pub.pem$'"), 0);
+    /* A rerun: every signature from the cache, the same bytes. */
+    out = NULL;
+    assert_int_equal(sh_out(&out, "signet release sign tf/target_files.zip dev2.zip --device synth "
+                                  "--device other --dev-cert-dir tf/dev -o r1.zip -o r2.zip "
+                                  "2>&1 >/dev/null && cmp r1.zip multi/target_files.zip && "
+                                  "cmp r2.zip multi/dev2.zip"), 0);
+    assert_non_null(strstr(out, "signet: 2 packages signed, 0 device operations"));
+    free(out);
+    /* Outputs and devices must pair with the packages. */
+    out = NULL;
+    assert_int_not_equal(sh_out(&out, "signet release sign tf/target_files.zip dev2.zip "
+                                      "--device synth --device other -o x.zip 2>&1"), 0);
+    assert_non_null(strstr(out, "give one -o per package"));
+    free(out);
+    out = NULL;
+    assert_int_not_equal(sh_out(&out, "signet release sign tf/target_files.zip dev2.zip "
+                                      "--device synth --out-dir multi 2>&1"), 0);
+    assert_non_null(strstr(out, "give one --device per package"));
+    free(out);
+    assert_int_equal(sh("test ! -e x.zip"), 0);
+}
+
 /* --generate-missing: a mapping to a key the store lacks (a name longer than the
  * HSM's 40-byte label) is first reported missing (exit 6), then added to the key map
  * under its store name and generated through signet keys generate. */
@@ -383,6 +479,7 @@ int main(void)
         cmocka_unit_test(sign_and_check),
         cmocka_unit_test(refusals),
         cmocka_unit_test(apex_contents),
+        cmocka_unit_test(multi_device),
         cmocka_unit_test(generate_missing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -360,29 +360,37 @@ static void planfile_refuses(void **state)
     assert_int_equal(signet_rplan_parse("signet-release-plan 2\n", 22, &p), SIGNET_E_PARSE);
 }
 
-/* AOSP's public platform certificate (tests/release/aosp-platform.x509.pem, as the
- * AOSP tree ships it) is named by its fingerprint; another certificate is not. */
+/* AOSP's public development certificates (tests/release/aosp-*.x509.pem, as
+ * build/make/target/product/security ships them: an app key, a key added later and
+ * an APEX container key) are named by their fingerprints; another certificate is not. */
 static void aosp_test_keys(void **state)
 {
     (void)state;
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/release/aosp-platform.x509.pem",
-             getenv("SIGNET_SOURCE_DIR"));
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    assert_non_null(x);
-    unsigned char *der = NULL;
-    int n = i2d_X509(x, &der);
-    assert_true(n > 0);
-    uint8_t sha[32];
-    EVP_Digest(der, (size_t)n, sha, NULL, EVP_sha256(), NULL);
-    assert_string_equal(signet_release_aosp_test_key(sha), "platform");
-    sha[31] ^= 1;
-    assert_null(signet_release_aosp_test_key(sha));
-    OPENSSL_free(der);
-    X509_free(x);
+    static const char *const certs[][2] = {
+        {"aosp-platform.x509.pem", "platform"},
+        {"aosp-nfc.x509.pem", "nfc"},
+        {"aosp-com.android.conscrypt.x509.pem", "com.android.conscrypt"},
+    };
+    for (size_t i = 0; i < sizeof certs / sizeof certs[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/release/%s", getenv("SIGNET_SOURCE_DIR"),
+                 certs[i][0]);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+        fclose(f);
+        assert_non_null(x);
+        unsigned char *der = NULL;
+        int n = i2d_X509(x, &der);
+        assert_true(n > 0);
+        uint8_t sha[32];
+        EVP_Digest(der, (size_t)n, sha, NULL, EVP_sha256(), NULL);
+        assert_string_equal(signet_release_aosp_test_key(sha), certs[i][1]);
+        sha[31] ^= 1;
+        assert_null(signet_release_aosp_test_key(sha));
+        OPENSSL_free(der);
+        X509_free(x);
+    }
 }
 
 int main(void)

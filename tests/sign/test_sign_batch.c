@@ -13,23 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/hsmd_fixture.h"
+#include "common/store_fixture.h"
 
-static struct hsmd h;
-static char env[2048];
+static struct store st;
 
-static int sh_out(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh_out(char **out, const char *fmt, ...)
-{
-    char cmd[8192];
-    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    return run_cmd(cmd, out);
-}
-#define sh(...) sh_out(NULL, __VA_ARGS__)
+#define sh_out(out, ...) store_sh_out(&st, (out), __VA_ARGS__)
+#define sh(...) store_sh(&st, __VA_ARGS__)
 
 static const char MAKE_KEY[] =
     "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s.key 2>/dev/null && "
@@ -39,24 +28,9 @@ static const char MAKE_KEY[] =
 
 static int setup(void **state)
 {
-    if (hsmd_start(&h, "--session-timeout 2") != 0)
+    if (store_start(&st, "--session-timeout 2") != 0)
         return -1;
-    snprintf(env, sizeof env,
-             "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
-             "PATH=%s:$PATH;",
-             h.url, h.dir, getenv("SIGNET_BIN_DIR"));
-    char conf[1024];
-    snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
-             h.dir, h.dir);
-    char path[512];
-    snprintf(path, sizeof path, "%s/signet.conf", h.dir);
-    if (test_write_file(path, conf, strlen(conf)) != 0)
-        return -1;
-    if (sh("printf '%%064d' 7 > wrap.hex && "
-           "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
-           "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
-           "signet hsm set-option command-audit sign-pkcs1=on,sign-pss=on,sign-ecdsa=on,"
-           "sign-eddsa=on && signet -q audit init >/dev/null") != 0)
+    if (store_init_keystore(&st, STORE_SIGN_AUDIT) != 0)
         return -1;
     return sh(MAKE_KEY, "k1", "k1", "k1", "k1", "k1", "k1", "k1", "k1", "k1") == 0 &&
                    sh(MAKE_KEY, "k2", "k2", "k2", "k2", "k2", "k2", "k2", "k2", "k2") == 0
@@ -66,7 +40,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    hsmd_cleanup(&h);
+    store_cleanup(&st);
     return 0;
 }
 

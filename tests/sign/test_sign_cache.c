@@ -12,37 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/hsmd_fixture.h"
+#include "common/store_fixture.h"
 
-static struct hsmd h;
-static char env[2048];
+static struct store st;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[8192];
-    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    return run_cmd(cmd, NULL);
-}
+#define sh(...) store_sh(&st, __VA_ARGS__)
 
-/* Output of a shell command as a number. */
-static long num(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long num(const char *fmt, ...)
-{
-    char cmd[8192], *out = NULL;
-    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    long v = run_cmd(cmd, &out) == 0 && out ? strtol(out, NULL, 10) : -1;
-    free(out);
-    return v;
-}
+#define num(...) store_num(&st, __VA_ARGS__)
 
 /* Device signatures so far, from the device's own log as drained into the trail
  * (sign-pkcs1 is command 0x47), after a drain that brings the trail up to date. */
@@ -59,25 +35,11 @@ static long records(const char *type)
 
 static int setup(void **state)
 {
-    if (hsmd_start(&h, NULL) != 0)
+    if (store_start(&st, NULL) != 0)
         return -1;
-    snprintf(env, sizeof env,
-             "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
-             "PATH=%s:$PATH;",
-             h.url, h.dir, getenv("SIGNET_BIN_DIR"));
-    char conf[1024];
-    snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
-             h.dir, h.dir);
-    char path[512];
-    snprintf(path, sizeof path, "%s/signet.conf", h.dir);
-    if (test_write_file(path, conf, strlen(conf)) != 0)
+    if (store_init_keystore(&st, STORE_SIGN_AUDIT) != 0)
         return -1;
-    return sh("printf '%%064d' 7 > wrap.hex && "
-              "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
-              "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
-              "signet hsm set-option command-audit sign-pkcs1=on,sign-pss=on,sign-ecdsa=on,"
-              "sign-eddsa=on && signet -q audit init >/dev/null && "
-              "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out k.key "
+    return sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out k.key "
               "2>/dev/null && openssl req -new -x509 -key k.key -subj /CN=k -out k.crt && "
               "signet -q keys import platform --key k.key --cert k.crt >/dev/null && "
               "openssl pkey -in k.key -pubout -out k.pub") == 0 ? 0 : -1;
@@ -85,7 +47,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    hsmd_cleanup(&h);
+    store_cleanup(&st);
     return 0;
 }
 

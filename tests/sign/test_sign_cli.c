@@ -9,22 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/hsmd_fixture.h"
+#include "common/store_fixture.h"
 
-static struct hsmd h;
-static char env[2048]; /* shell prefix: environment and the signet binary */
+static struct store st;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[8192];
-    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    return run_cmd(cmd, NULL);
-}
+#define sh(...) store_sh(&st, __VA_ARGS__)
 
 /* A PKCS#1 v1.5 type-1 block of n bytes around the DigestInfo of SHA-256(file). */
 static const char MAKE_BLOCK[] =
@@ -36,31 +25,17 @@ static const char MAKE_BLOCK[] =
 static int setup(void **state)
 {
     /* Killed signers leave their device sessions behind: let them expire fast. */
-    if (hsmd_start(&h, "--session-timeout 2") != 0)
+    if (store_start(&st, "--session-timeout 2") != 0)
         return -1;
-    snprintf(env, sizeof env,
-             "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
-             "PATH=%s:$PATH;",
-             h.url, h.dir, getenv("SIGNET_BIN_DIR"));
-    char conf[1024];
-    snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
-             h.dir, h.dir);
-    char path[512];
-    snprintf(path, sizeof path, "%s/signet.conf", h.dir);
-    if (test_write_file(path, conf, strlen(conf)) != 0)
+    if (store_init_keystore(&st, STORE_SIGN_AUDIT) != 0)
         return -1;
-    return sh("printf '%%064d' 7 > wrap.hex && "
-              "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
-              "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
-              "signet hsm set-option command-audit sign-pkcs1=on,sign-pss=on,sign-ecdsa=on,"
-              "sign-eddsa=on && signet -q audit init >/dev/null && "
-              "signet keys init --device t --algorithm rsa2048 >/dev/null && "
+    return sh("signet keys init --device t --algorithm rsa2048 >/dev/null && "
               "signet -q keys generate >/dev/null") == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    hsmd_cleanup(&h);
+    store_cleanup(&st);
     return 0;
 }
 
@@ -189,9 +164,7 @@ static void wrapped_key_loaded_and_lru_evicted(void **state)
 static void count_findings(int *incomplete, int *other, char **report)
 {
     char *out = NULL;
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd %s && %s signet audit verify audit 2>&1", h.dir, env);
-    int rc = run_cmd(cmd, &out);
+    int rc = store_sh_out(&st, &out, "signet audit verify audit 2>&1");
     assert_true(rc == 0 || rc == 1);
     *incomplete = *other = 0;
     for (char *l = out; l && *l;) {

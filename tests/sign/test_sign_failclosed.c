@@ -18,7 +18,7 @@
 #include <openssl/objects.h>
 #include <openssl/sha.h>
 
-#include "common/hsmd_fixture.h"
+#include "common/store_fixture.h"
 #include "signet/digestinfo.h"
 #include "signet/sign.h"
 
@@ -48,46 +48,23 @@ static void arm(const uint8_t *p, size_t n, int nth)
 }
 
 /* ---- rig ------------------------------------------------------------------------------ */
-static struct hsmd h;
-static char env[2048];
+static struct store st;
 static signet_signer *signer;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[8192];
-    int n = snprintf(cmd, sizeof cmd, "cd %s && %s ", h.dir, env);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    return run_cmd(cmd, NULL);
-}
+#define sh(...) store_sh(&st, __VA_ARGS__)
 
 static int setup(void **state)
 {
-    if (hsmd_start(&h, NULL) != 0)
+    if (store_start(&st, NULL) != 0)
         return -1;
-    snprintf(env, sizeof env,
-             "export SIGNET_CONNECTOR=%s SIGNET_PASSWORD=password SIGNET_CONF=%s/signet.conf "
-             "PATH=%s:$PATH;",
-             h.url, h.dir, getenv("SIGNET_BIN_DIR"));
-    char conf[1024], path[512];
-    snprintf(conf, sizeof conf, "connector = %s\nkeystore = %s/keys\naudit = %s/audit\n", h.url,
-             h.dir, h.dir);
-    snprintf(path, sizeof path, "%s/signet.conf", h.dir);
-    if (test_write_file(path, conf, strlen(conf)) != 0)
-        return -1;
-    if (sh("printf '%%064d' 7 > wrap.hex && "
-           "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
-           "  --capabilities export-wrapped,import-wrapped --delegated all >/dev/null && "
-           "signet hsm set-option command-audit sign-pkcs1=on >/dev/null && "
-           "signet -q audit init >/dev/null && "
-           "signet keys init --device t --algorithm rsa2048 >/dev/null && "
+    if (store_init_keystore(&st, "sign-pkcs1=on") != 0 ||
+        sh("signet keys init --device t --algorithm rsa2048 >/dev/null && "
            "signet -q keys generate --only platform >/dev/null") != 0)
         return -1;
     signet_config cfg;
     signet_config_defaults(&cfg);
+    char path[512];
+    snprintf(path, sizeof path, "%s/signet.conf", st.h.dir);
     if (signet_config_load(path, &cfg) != SIGNET_OK)
         return -1;
     return signet_signer_open(&cfg, 1, "password", &signer) == SIGNET_OK ? 0 : -1;
@@ -96,14 +73,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     signet_signer_close(signer);
-    hsmd_cleanup(&h);
+    store_cleanup(&st);
     return 0;
 }
 
 static int record_lines(void)
 {
     char cmd[600], *out = NULL;
-    snprintf(cmd, sizeof cmd, "wc -l < %s/audit/records.log", h.dir);
+    snprintf(cmd, sizeof cmd, "wc -l < %s/audit/records.log", st.h.dir);
     assert_int_equal(run_cmd(cmd, &out), 0);
     int n = atoi(out);
     free(out);
