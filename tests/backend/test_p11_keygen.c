@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dlfcn.h>
 #include <unistd.h>
+
+#include <p11-kit/pkcs11.h>
 
 #include "common/hsmd_fixture.h"
 
@@ -164,6 +167,62 @@ static void wrapped_and_signing(void **state)
                         ">/dev/null"), 0);
 }
 
+/* The wrap key is a public object (the SO made it), so a session without any login
+ * can use it: the unwrap template must keep what it unwraps sensitive.  SoftHSM2
+ * enforces it: the copy cannot be unwrapped into a readable key. */
+static void wrapped_copy_stays_sensitive(void **state)
+{
+    (void)state;
+    char path[400], conf[400];
+    snprintf(conf, sizeof conf, "%s/softhsm2.conf", dir);
+    setenv("SOFTHSM2_CONF", conf, 1);
+    snprintf(path, sizeof path, "%s/keys/releasekey.p11wrap", dir);
+    char *blob = NULL;
+    size_t len = 0;
+    assert_int_equal(test_read_file(path, &blob, &len), 0);
+    void *lib = dlopen(SOFTHSM, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(lib);
+    CK_C_GetFunctionList get = NULL;
+    *(void **)&get = dlsym(lib, "C_GetFunctionList");
+    CK_FUNCTION_LIST *f = NULL;
+    assert_non_null(get);
+    assert_int_equal(get(&f), CKR_OK);
+    assert_int_equal(f->C_Initialize(NULL), CKR_OK);
+    CK_SLOT_ID slots[4];
+    CK_ULONG n = 4;
+    assert_int_equal(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+    assert_true(n >= 1);
+    CK_SESSION_HANDLE s;
+    assert_int_equal(f->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+                     CKR_OK);
+    CK_OBJECT_CLASS sec = CKO_SECRET_KEY, priv = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE find[] = {{CKA_CLASS, &sec, sizeof sec}, {CKA_LABEL, "signet-wrap", 11}};
+    CK_OBJECT_HANDLE wk = 0, h = 0;
+    assert_int_equal(f->C_FindObjectsInit(s, find, 2), CKR_OK);
+    assert_int_equal(f->C_FindObjects(s, &wk, 1, &n), CKR_OK);
+    f->C_FindObjectsFinal(s);
+    assert_int_equal(n, 1); /* usable without a login */
+    CK_KEY_TYPE rsa = CKK_RSA;
+    CK_BBOOL t = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE readable[] = {{CKA_CLASS, &priv, sizeof priv}, {CKA_KEY_TYPE, &rsa, sizeof rsa},
+                               {CKA_TOKEN, &no, 1}, {CKA_PRIVATE, &no, 1},
+                               {CKA_SENSITIVE, &no, 1}, {CKA_EXTRACTABLE, &t, 1}};
+    CK_MECHANISM m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+    CK_RV rv = f->C_UnwrapKey(s, &m, wk, (CK_BYTE_PTR)blob, len, readable, 6, &h);
+    assert_int_equal(rv, CKR_TEMPLATE_INCONSISTENT);
+    /* What the template allows (sensitive, wrapped again only under trusted keys)
+     * does unwrap without a login: the template, not the login, was the barrier. */
+    CK_ATTRIBUTE kept[] = {{CKA_CLASS, &priv, sizeof priv}, {CKA_KEY_TYPE, &rsa, sizeof rsa},
+                           {CKA_TOKEN, &no, 1}, {CKA_PRIVATE, &no, 1},
+                           {CKA_SENSITIVE, &t, 1}, {CKA_WRAP_WITH_TRUSTED, &t, 1}};
+    assert_int_equal(f->C_UnwrapKey(s, &m, wk, (CK_BYTE_PTR)blob, len, kept, 6, &h), CKR_OK);
+    assert_int_equal(f->C_DestroyObject(s, h), CKR_OK);
+    f->C_CloseSession(s);
+    f->C_Finalize(NULL);
+    free(blob);
+    /* The library stays loaded: SoftHSM2's exit-time destructors expect it. */
+}
+
 /* A key under the name on the token that the store does not know is never taken
  * over, and a generation that fails leaves nothing behind. */
 static void foreign_label_refused(void **state)
@@ -187,6 +246,7 @@ int main(void)
         cmocka_unit_test(resident_without_wrap_key),
         cmocka_unit_test(trusted_wrap_key),
         cmocka_unit_test(wrapped_and_signing),
+        cmocka_unit_test(wrapped_copy_stays_sensitive),
         cmocka_unit_test(foreign_label_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
