@@ -67,6 +67,8 @@ signet_rc signet_keystore_path(const signet_keystore *ks, const char *name, cons
 signet_rc signet_keystore_public_key(const signet_keystore *ks, const char *name, EVP_PKEY **out);
 signet_rc signet_keystore_cert_der(const signet_keystore *ks, const char *name, sb_wr *der);
 signet_rc signet_keystore_wrapped(const signet_keystore *ks, const char *name, sb_wr *blob);
+/* <name>.p11wrap: a key made on a PKCS#11 token, wrapped there (at most 16 KiB). */
+signet_rc signet_keystore_token_wrapped(const signet_keystore *ks, const char *name, sb_wr *blob);
 
 /* True when <dir>/<name><suffix> exists. */
 bool signet_keystore_has_file(const signet_keystore *ks, const char *name, const char *suffix);

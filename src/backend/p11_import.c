@@ -322,7 +322,7 @@ signet_rc p11_unwrap_private(p11_dev *p, EVP_PKEY *pk, CK_ATTRIBUTE *tmpl, CK_UL
 
 /* The key type and the public key object beside the private one: RSA modulus and
  * exponent, EC / Ed25519 curve and point. */
-static signet_rc put_public(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY *pk)
+signet_rc p11_put_public(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY *pk)
 {
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
     CK_KEY_TYPE kt = yh_algo_is_rsa(e->algorithm) ? CKK_RSA
@@ -414,7 +414,7 @@ static signet_rc import_pkey(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY 
                              "signet moves keys only by unwrapping: on this token, make a new "
                              "Ed25519 key instead (`signet keys generate`)", p->token);
     if (rc == SIGNET_OK)
-        rc = put_public(p, e, pk);
+        rc = p11_put_public(p, e, pk);
     if (rc == SIGNET_OK)
         rc = same_public(p, e, priv, pk);
     if (rc && priv != CK_INVALID_HANDLE)

@@ -47,6 +47,14 @@ signet_rc p11_ecdsa_der(const uint8_t *raw, size_t len, uint8_t *sig, size_t *si
  * keys are destroyed again.  *out: the new private key object. */
 signet_rc p11_unwrap_private(p11_dev *p, EVP_PKEY *pk, CK_ATTRIBUTE *tmpl, CK_ULONG n,
                              CK_OBJECT_HANDLE *out);
+/* The public key object of e (label, CKA_ID, key type) holding pk's public key. */
+signet_rc p11_put_public(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY *pk);
+/* Key e is not on the token but the store has its NAME.p11wrap: unwraps it under
+ * the trusted wrap key as a token object again (and its public key object from
+ * NAME.pub.pem when that is gone too).  SIGNET_E_NOTFOUND when there is no copy;
+ * *h: the private key object.  The caller compares public keys. */
+signet_rc p11_restore(p11_dev *p, signet_keystore *ks, const signet_keymap_entry *e,
+                      CK_OBJECT_HANDLE *h);
 signet_rc p11_sign_raw(p11_dev *p, CK_OBJECT_HANDLE h, CK_MECHANISM *m, const uint8_t *data,
                        size_t len, uint8_t *sig, size_t *sig_len);
 

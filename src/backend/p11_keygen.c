@@ -151,6 +151,50 @@ static signet_rc prove_copy(p11_dev *p, const signet_keymap_entry *e, CK_OBJECT_
     return rc ? signet_wrap(rc, "the wrapped copy of '%s' was not proven", e->name) : SIGNET_OK;
 }
 
+static signet_rc delete_label(p11_dev *p, const signet_keymap_entry *e);
+
+signet_rc p11_restore(p11_dev *p, signet_keystore *ks, const signet_keymap_entry *e,
+                      CK_OBJECT_HANDLE *h)
+{
+    sb_wr blob;
+    signet_rc rc = signet_keystore_token_wrapped(ks, e->name, &blob);
+    if (rc)
+        return rc;
+    CK_OBJECT_HANDLE wk, pub;
+    char why[320];
+    if (!wrap_key_usable(p, &wk, why, sizeof why)) {
+        sbw_free(&blob);
+        return signet_fail(SIGNET_E_STATE, "key '%s' is not on the token and its wrapped copy "
+                                           "cannot be restored: %s", e->name, why);
+    }
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = key_type(e->algorithm);
+    CK_BBOOL t = CK_TRUE, f = CK_FALSE;
+    uint8_t id[2] = {(uint8_t)(e->id >> 8), (uint8_t)e->id};
+    CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
+                        {CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &t, 1}, {CKA_SENSITIVE, &t, 1},
+                        {CKA_SIGN, &t, 1}, {CKA_EXTRACTABLE, &t, 1},
+                        {CKA_WRAP_WITH_TRUSTED, &t, 1},
+                        {CKA_LABEL, (void *)e->name, strlen(e->name)}, {CKA_ID, id, 2},
+                        {CKA_DECRYPT, &f, 1}, {CKA_UNWRAP, &f, 1}, {CKA_DERIVE, &f, 1}};
+    CK_MECHANISM m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+    CK_RV rv = p->f->C_UnwrapKey(p->sess, &m, wk, blob.p, blob.len, a, sizeof a / sizeof a[0], h);
+    sbw_free(&blob);
+    if (rv != CKR_OK)
+        return p11_fail(rv, "restoring the wrapped copy of the key onto the token");
+    EVP_PKEY *pk = NULL;
+    if (p11_find(p, CKO_PUBLIC_KEY, e->name, &pub) != SIGNET_OK) {
+        signet_err_clear();
+        rc = signet_keystore_public_key(ks, e->name, &pk);
+        if (rc == SIGNET_OK)
+            rc = p11_put_public(p, e, pk);
+        EVP_PKEY_free(pk);
+    }
+    if (rc)
+        (void)delete_label(p, e);
+    return rc;
+}
+
 static signet_rc wrap_copy(p11_dev *p, CK_OBJECT_HANDLE wk, CK_OBJECT_HANDLE priv, sb_wr *out)
 {
     CK_MECHANISM m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
@@ -172,9 +216,8 @@ static signet_rc wrap_copy(p11_dev *p, CK_OBJECT_HANDLE wk, CK_OBJECT_HANDLE pri
     return SIGNET_OK;
 }
 
-signet_rc signet_pkcs11_delete(signet_device *d, const signet_keymap_entry *e)
+static signet_rc delete_label(p11_dev *p, const signet_keymap_entry *e)
 {
-    p11_dev *p = d->impl;
     CK_OBJECT_HANDLE h;
     signet_rc rc = SIGNET_OK;
     static const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY};
@@ -189,6 +232,11 @@ signet_rc signet_pkcs11_delete(signet_device *d, const signet_keymap_entry *e)
         if (p->known[i].id == e->id)
             p->known[i] = p->known[--p->n_known];
     return rc;
+}
+
+signet_rc signet_pkcs11_delete(signet_device *d, const signet_keymap_entry *e)
+{
+    return delete_label(d->impl, e);
 }
 
 void signet_token_key_free(signet_token_key *k)

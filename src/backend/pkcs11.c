@@ -211,6 +211,14 @@ static signet_rc p11_resolve(signet_device *d, signet_keystore *ks, const signet
             return SIGNET_OK;
     CK_OBJECT_HANDLE h;
     signet_rc rc = p11_find(p, CKO_PRIVATE_KEY, e->name, &h);
+    /* A key made on a token comes back from its wrapped copy, as a YubiHSM loads
+     * keys on demand; the public key comparison below then proves it. */
+    if (rc == SIGNET_E_NOTFOUND && signet_keystore_has_file(ks, e->name, ".p11wrap")) {
+        signet_err_clear();
+        rc = p11_restore(p, ks, e, &h);
+        if (rc)
+            return rc;
+    }
     if (rc)
         return signet_wrap(rc, "key '%s' is not on token '%s': move it there with `signet keys "
                                "migrate` (docs/migration.md)", e->name, p->token);

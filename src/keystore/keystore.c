@@ -211,6 +211,11 @@ signet_rc signet_keystore_cert_der(const signet_keystore *ks, const char *name, 
     return rc;
 }
 
+signet_rc signet_keystore_token_wrapped(const signet_keystore *ks, const char *name, sb_wr *blob)
+{
+    return read_key_file(ks, name, ".p11wrap", WRAPPED_MAX, blob);
+}
+
 signet_rc signet_keystore_wrapped(const signet_keystore *ks, const char *name, sb_wr *blob)
 {
     signet_rc rc = read_key_file(ks, name, ".wrapped", WRAPPED_MAX, blob);

@@ -167,6 +167,31 @@ static void wrapped_and_signing(void **state)
                         ">/dev/null"), 0);
 }
 
+/* A key made on the token and lost from it comes back from NAME.p11wrap when it is
+ * next used (as a YubiHSM loads keys on demand); a resident key cannot. */
+static void restored_from_wrapped_copy(void **state)
+{
+    (void)state;
+    assert_int_equal(sh(TOOL "-l --pin 123456 --delete-object --type privkey --label releasekey "
+                        ">/dev/null 2>&1 && " TOOL "-l --pin 123456 --delete-object --type pubkey "
+                        "--label releasekey >/dev/null 2>&1 && ! " TOOL "-l --pin 123456 -O "
+                        "2>/dev/null | grep -q 'label: *releasekey$'"), 0);
+    assert_int_equal(sh("signet sign --key releasekey --in art.bin --out r2.sig && "
+                        "openssl dgst -sha256 -verify keys/releasekey.pub.pem -signature r2.sig "
+                        "art.bin >/dev/null"), 0);
+    char *acc = access_of("releasekey");
+    assert_non_null(acc);
+    assert_non_null(strstr(acc, "sensitive"));
+    free(acc);
+    char *out = NULL;
+    assert_int_equal(sh(TOOL "-l --pin 123456 --delete-object --type privkey --label platform "
+                        ">/dev/null 2>&1"), 0);
+    assert_int_not_equal(sh_out(&out, "signet sign --key platform --in art.bin --out x.sig 2>&1"),
+                         0);
+    assert_non_null(strstr(out, "is not on token 'signet'"));
+    free(out);
+}
+
 /* The wrap key is a public object (the SO made it), so a session without any login
  * can use it: the unwrap template must keep what it unwraps sensitive.  SoftHSM2
  * enforces it: the copy cannot be unwrapped into a readable key. */
@@ -247,6 +272,7 @@ int main(void)
         cmocka_unit_test(trusted_wrap_key),
         cmocka_unit_test(wrapped_and_signing),
         cmocka_unit_test(wrapped_copy_stays_sensitive),
+        cmocka_unit_test(restored_from_wrapped_copy),
         cmocka_unit_test(foreign_label_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
