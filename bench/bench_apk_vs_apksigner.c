@@ -17,7 +17,9 @@
  * Not part of ctest: run it by hand (docs/BENCHMARKS.md).
  *
  *   bench_apk_vs_apksigner [--apks N] [--mb MB] [--keys 2048,4096]
- *                          [--latency none,yubihsm2] */
+ *                          [--latency none,yubihsm2] [--signet-only]
+ * (--signet-only skips apksigner, for profiling; $BENCH_SIGNET_WRAP is put before
+ * the signet command, e.g. "strace -f -c -o FILE".) */
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -35,6 +37,7 @@
 static double model_sig_s(int bits) { return bits == 4096 ? 1.000 : 0.150; }
 
 static int n_apks = 20;
+static bool signet_only; /* profiling: skip apksigner */
 static double total_mb = 24;
 
 static double now_s(void)
@@ -138,8 +141,9 @@ static struct result run_signet(const char *dir, const char *key, const char *ta
     fclose(f);
     char *out = NULL;
     double t0 = now_s();
-    int rc = p11_sh(&out, "SIGNET_PASSWORD=password signet apk sign --lib-page-alignment 4096 "
-                          "--batch %s 2>&1", list);
+    const char *wrap = getenv("BENCH_SIGNET_WRAP"); /* e.g. "strace -f -c -o FILE" */
+    int rc = p11_sh(&out, "SIGNET_PASSWORD=password %s signet apk sign --lib-page-alignment 4096 "
+                          "--batch %s 2>&1", wrap ? wrap : "", list);
     struct result r = {.s = now_s() - t0};
     unsigned long long dev = 0, hits = 0;
     char all[64];
@@ -186,17 +190,24 @@ static void bench_key(struct p11_env *e, const char *dir, int bits, const char *
     load(ld, sizeof ld);
     printf("\nRSA-%d, latency model %s (load average %s at the start)\n", bits, latency, ld);
     printf("  %-44s %10s %13s %6s %6s %9s\n", "", "wall", "", "device", "reused", "speed-up");
-    struct result a = run_apksigner(e, dir, key, "apksigner");
+    struct result a = {0}, a2 = {0};
+    if (!signet_only)
+        a = run_apksigner(e, dir, key, "apksigner");
     snprintf(extra, sizeof extra, "cache_dir = %s/cache-signet-%s\n", dir, latency);
     if (p11_env_write_conf(e, extra))
         exit(1);
     struct result s = run_signet(dir, key, "signet");
-    int same = identical(dir, "apksigner", "signet");
+    int same = signet_only ? 0 : identical(dir, "apksigner", "signet");
     struct result s2 = run_signet(dir, key, "signet-again");
     snprintf(extra, sizeof extra, "cache_dir = %s/cache-p11-%s\n", dir, latency);
     if (p11_env_write_conf(e, extra))
         exit(1);
-    struct result a2 = run_apksigner(e, dir, key, "apksigner-again");
+    if (signet_only) {
+        row("signet apk sign --batch", &s, NULL);
+        row("re-sign: signet apk sign --batch (cache)", &s2, NULL);
+        return;
+    }
+    a2 = run_apksigner(e, dir, key, "apksigner-again");
     row("apksigner through the module, 1 JVM per APK", &a, NULL);
     row("signet apk sign --batch", &s, &a);
     row("re-sign: apksigner through the module (cache)", &a2, &a);
@@ -225,6 +236,7 @@ int main(int argc, char **argv)
                                          {"mb", required_argument, 0, 'm'},
                                          {"keys", required_argument, 0, 'k'},
                                          {"latency", required_argument, 0, 'l'},
+                                         {"signet-only", no_argument, 0, 's'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *keys = "2048,4096", *latencies = "none,yubihsm2";
@@ -235,9 +247,10 @@ int main(int argc, char **argv)
         case 'm': total_mb = atof(optarg); break;
         case 'k': keys = optarg; break;
         case 'l': latencies = optarg; break;
+        case 's': signet_only = true; break;
         default:
             printf("usage: bench_apk_vs_apksigner [--apks N (20)] [--mb MB in all (24)] "
-                   "[--keys 2048,4096] [--latency none,yubihsm2]\n");
+                   "[--keys 2048,4096] [--latency none,yubihsm2] [--signet-only (profiling)]\n");
             return c == 'h' ? 0 : 2;
         }
     }

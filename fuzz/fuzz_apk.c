@@ -1,8 +1,9 @@
 /* Fuzzes the ZIP reader and the APK verifier (untrusted APKs, OTA packages and
  * target-files members): the end record, central directory and local headers,
  * the APK Signing Block and its scheme blocks, the apksigner output layout, the
- * binary AndroidManifest.xml reader, the v4 .idsig parser and the key-rotation
- * lineage reader (file and v3 attribute encodings). */
+ * binary AndroidManifest.xml reader (min SDK, shared UID), the v4 .idsig parser
+ * (with its v3.1 signing info) and the key-rotation lineage reader (file and v3
+ * attribute encodings).  Seeds: a signed APK, a v3.1-rotated one, a manifest. */
 #include <stdint.h>
 #include <string.h>
 
@@ -34,6 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)signet_ota_verify(data, size, NULL, 0, sha);
     int sdk;
     (void)signet_apk_manifest_min_sdk(data, size, &sdk);
+    bool shared;
+    (void)signet_apk_manifest_shared_uid(data, size, &shared);
     signet_apk_lineage l;
     if (signet_apk_lineage_read(data, size, &l) == SIGNET_OK)
         signet_apk_lineage_free(&l);

@@ -1,4 +1,4 @@
-/* APK signing engine: APK Signature Scheme v2, v3 and v4 over an APK in memory.
+/* APK signing engine: APK Signature Scheme v2, v3, v3.1 and v4 over an APK in memory.
  *
  * The engine does no I/O and never holds a private key (STYLE.md point 2, in the
  * shape of apksig's ApkSignerEngine): the caller hands it the input APK and the
@@ -37,6 +37,11 @@
 #define SIGNET_APK_V31_BLOCK_ID 0x1b93ad61u
 #define SIGNET_APK_VERITY_PADDING_ID 0x42726577u
 #define SIGNET_APK_STRIPPING_PROTECTION_ATTR 0xbeeff00du
+/* In a v3 signer: the min SDK of the v3.1 signer that must be there (stripping
+ * protection of the v3.1 block, apksig V3SchemeConstants). */
+#define SIGNET_APK_ROTATION_MIN_SDK_ATTR 0x559f8b02u
+#define SIGNET_APK_SDK_V3 28          /* Android 9: v3 and key rotation */
+#define SIGNET_APK_SDK_V31 33         /* Android 13: v3.1 */
 
 /* Signature algorithm ids of the APK Signing Block. */
 #define SIGNET_APK_RSA_PKCS1_SHA256 0x0103u
@@ -62,13 +67,19 @@ typedef struct {
      * given to begin, the lineage's newest) carries the lineage; v2 is signed by
      * the lineage's oldest signer, as apksigner does for Android before 9. */
     const struct signet_apk_lineage *lineage;
+    /* With a lineage: the first SDK on which the newest key signs (0: 33, as
+     * apksigner's --rotation-min-sdk-version).  From 33 the rotation goes into a
+     * v3.1 block (Android 13+) and v3 keeps the lineage's oldest signer for
+     * Android 9-12; below 33 the rotation is in v3, read from Android 9 (and a
+     * shared-UID app is refused: Android 9-12 do not let one rotate). */
+    int rotation_min_sdk;
 } signet_apk_opts;
 
 /* v2 + v3, min SDK from the manifest, 16 KiB library pages. */
 void signet_apk_opts_default(signet_apk_opts *o);
 
 typedef struct {
-    int scheme;                /* 2, 3 or 4 */
+    int scheme;                /* 1, 2, 3, 31 (v3.1), 4, or 41 (v4's v3.1 signing info) */
     uint32_t algorithm;        /* SIGNET_APK_RSA_PKCS1_SHA256 ... */
     int md_nid;                /* NID_sha256 or NID_sha512: what the key signs */
     uint8_t digest[64];        /* the hash of the signed data */
@@ -77,7 +88,8 @@ typedef struct {
     const uint8_t *cert;       /* DER: the certificate whose key must sign */
     size_t cert_len;
     int signer;                /* 0: the key of the certificate given to begin;
-                                  1: the lineage's oldest signer (v2 of a rotated APK) */
+                                  1: the lineage's oldest signer (v1/v2 of a rotated
+                                  APK; also v3 and v4 when v3.1 carries the rotation) */
 } signet_apk_sigreq;
 
 typedef struct signet_apk_job signet_apk_job;
@@ -155,9 +167,11 @@ typedef struct {
     bool v1_present;           /* META-INF signature files exist (v1 is not checked) */
     bool v2, v3, v31;          /* schemes present and verified */
     bool v4;                   /* an .idsig was given and verified */
-    size_t lineage_signers;    /* v3 carries a rotation lineage of this many signers */
+    size_t lineage_signers;    /* v3 (or v3.1) carries a rotation lineage of this many
+                                  signers */
+    int rotation_min_sdk;      /* v3.1: the SDK from which its (rotated) signer counts */
     int min_sdk;               /* from the manifest or the caller */
-    uint8_t cert_sha256[32];   /* the signer's certificate */
+    uint8_t cert_sha256[32];   /* the signer's certificate (v3.1's when present) */
     char cert_subject[256];
 } signet_apk_verify_result;
 
@@ -182,5 +196,8 @@ signet_rc signet_ota_verify(const uint8_t *zip, size_t len, const uint8_t *cert_
 signet_rc signet_apk_manifest_min_sdk(const uint8_t *xml, size_t len, int *min_sdk);
 /* The min SDK of an APK: its AndroidManifest.xml entry, parsed. */
 signet_rc signet_apk_min_sdk(const uint8_t *apk, size_t len, int *min_sdk);
+/* Whether <manifest> declares android:sharedUserId (binary XML, or an APK). */
+signet_rc signet_apk_manifest_shared_uid(const uint8_t *xml, size_t len, bool *shared);
+signet_rc signet_apk_shared_uid(const uint8_t *apk, size_t len, bool *shared);
 
 #endif

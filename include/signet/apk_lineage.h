@@ -82,6 +82,11 @@ signet_rc signet_apk_lineage_rotation_add(signet_apk_lineage *l, signet_apk_rota
                                           uint32_t new_flags, const uint8_t *sig, size_t sig_len);
 void signet_apk_rotation_free(signet_apk_rotation *r);
 
+/* Refuses (SIGNET_E_UNSUPPORTED) a key whose role (keymap.txt) is avb, ota or
+ * apex-payload: those formats carry no lineage, so nothing a lineage says can make
+ * a device accept a new key. */
+signet_rc signet_apk_rotation_role_ok(const char *key, const char *role);
+
 /* Through the signing path: the old key (a key of the signer's key store) signs the
  * rotation to the new key (one audit record naming artifact_path).  l may be empty
  * (a new lineage) or end with the old key's certificate. */

@@ -250,9 +250,14 @@ typedef struct {
     /* Counters, updated as the work goes. */
     size_t done;
     uint64_t bytes;
-    unsigned device_ops;
-    signet_release_member *members; /* filled by signet_release_sign */
+    unsigned device_ops;            /* signatures the device made for this package */
+    unsigned cache_hits;            /* signatures of this package from the signing cache */
+    signet_release_member *members; /* filled by signet_release_sign_artifacts */
     size_t n_members, cap_members;
+    /* The signed members, kept from signet_release_sign_artifacts for signet_release_sign. */
+    struct rl_signed *signed_v;
+    size_t n_signed, cap_signed;
+    bool artifacts_signed;
 } signet_release_job;
 void signet_release_job_free(signet_release_job *j);
 /* The binding records of a signed package, once `out` (SHA-256 out_sha256) is durable:
@@ -261,9 +266,27 @@ void signet_release_job_free(signet_release_job *j);
 signet_rc signet_release_bind(signet_release_job *j, const char *in, const uint8_t in_sha256[32],
                               const char *out, const uint8_t out_sha256[32]);
 
-/* Signs tf as plan p says into out (a complete zip).  Every signature has its
- * record before this returns; the caller writes out durably (temporary file, rename)
- * only on success. */
+/* One package of a run: its job (signer, key store, fs ops, meta and mapping set),
+ * its zip and its plan. */
+typedef struct {
+    signet_release_job *j;
+    const signet_tf *tf;
+    const signet_rplan *p;
+} signet_release_pkg;
+/* Signs the APKs and APEXes of every package (artifacts.c): in stages (every APK,
+ * including those inside APEX payloads; the payloads' vbmeta; the containers; the
+ * .capex containers), each stage's requests across all packages in the order of
+ * signet_batch_order (each key loaded once) in groups of one key through
+ * signet_apk_jobs_sign / signet_sign_batch; a request with the same key and bytes as
+ * an earlier one goes after the others, to the signing cache.  Every package's j must
+ * share one signer.  The signed members stay in each j for signet_release_sign. */
+signet_rc signet_release_sign_artifacts(signet_release_pkg *v, size_t n, FILE *progress);
+
+/* Writes tf as plan p says into out (a complete zip): the members signed by
+ * signet_release_sign_artifacts (called here for this package alone when the job
+ * was not part of a run), configuration files rewritten, the rest copied.  Every
+ * signature has its record before this returns; the caller writes out durably
+ * (temporary file, rename) only on success. */
 signet_rc signet_release_sign(signet_release_job *j, const signet_tf *tf, const signet_rplan *p,
                               sb_wr *out);
 /* Verification of a signed package against the plan (rows printed to out). */

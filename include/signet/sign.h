@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "signet/client.h"
 #include "signet/err.h"
 #include "signet/keystore.h"
@@ -52,7 +54,8 @@ typedef struct signet_signer signet_signer;
  *                                  (further HSMs holding the same wrap key and credential:
  *                                   when the device stops answering mid-batch, the signer
  *                                   moves to the next and retries what was not finished;
- *                                   signet_signer_open only, which keeps the password)
+ *                                   signet_signer_open, or signet_signer_keep_credential after
+ *                                   signet_signer_open_session, which keep the credential)
  * docs/migration.md describes the PKCS#11 backend. */
 typedef enum { SIGNET_BACKEND_YUBIHSM = 0, SIGNET_BACKEND_PKCS11 } signet_backend_kind;
 
@@ -94,6 +97,12 @@ signet_rc signet_signer_open(const signet_config *cfg, uint16_t auth_id, const c
  * CLI's asymmetric one).  The signer takes ownership of conn and sess. */
 signet_rc signet_signer_open_session(const signet_config *cfg, hsm_conn *conn, hsm_session *sess,
                                      signet_signer **out);
+/* Keeps the credential of a signer opened over the caller's session, so that it fails
+ * over like signet_signer_open's (failover in signet.conf): the password (copied into
+ * locked memory) or the EC P-256 authentication key (a reference is kept), for
+ * authentication key auth_id.  Nothing is kept when signet.conf names no failover. */
+signet_rc signet_signer_keep_credential(signet_signer *s, uint16_t auth_id, const char *password,
+                                        EVP_PKEY *key);
 /* backend = pkcs11: opens the module and logs in to the token (PIN from
  * pkcs11_pin_file or $SIGNET_PKCS11_PIN), opens the key store and the trail.  With
  * backend = yubihsm, signet_signer_open also ends here. */
@@ -203,6 +212,16 @@ signet_rc signet_signer_bind(signet_signer *s, const char *input, const uint8_t 
 signet_rc signet_signer_bind_leaf(signet_signer *s, const char *input, const uint8_t in_sha256[32],
                                   const char *output, const uint8_t out_sha256[32],
                                   const uint64_t *covers, size_t n_covers, uint64_t *leaf);
+/* Several bindings as one durable append (a batch's outputs, each already durable):
+ * all or none.  Any failure appends nothing; the caller may then bind one by one
+ * to learn which binding fails. */
+typedef struct {
+    const char *input, *output;
+    const uint8_t *in_sha256, *out_sha256;   /* 32 bytes each */
+    const uint64_t *covers;
+    size_t n_covers;
+} signet_bind_item;
+signet_rc signet_signer_bind_group(signet_signer *s, const signet_bind_item *v, size_t n);
 /* The same for a tool that signed through the module or a helper (apksigner with
  * SIGNET_ARTIFACT=input): covers every sign and reuse record naming in_sha256 that no
  * earlier binding of that input covers (`signet audit bind IN OUT`).  *n_bound: how

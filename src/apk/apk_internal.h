@@ -93,11 +93,17 @@ signet_rc apk_layout_append(apk_layout *l, const uint8_t *rec, size_t rec_len, c
  * tree levels root first as apksig writes them. */
 signet_rc apk_verity_tree(const uint8_t *data, size_t len, sb_wr *tree, uint8_t root[32]);
 
-/* Checks an .idsig against the APK: hash tree root, APK digest (the v3 or v2
- * content digest), certificate and signature over the v4 signed data. */
+/* Checks an .idsig against the APK: hash tree root, then for v3's (else v2's)
+ * signer and, when the APK has one, v3.1's: APK digest (that block's content
+ * digest), certificate and signature over the v4 signed data. */
 #include <openssl/x509.h>
+typedef struct {
+    X509 *cert;
+    const uint8_t *digest;
+    size_t digest_len;
+} apk_v4_signer;
 signet_rc apk_v4_verify(const uint8_t *apk, size_t len, const uint8_t *idsig, size_t idsig_len,
-                        X509 *cert, const uint8_t *digest, size_t digest_len);
+                        const apk_v4_signer *v3, const apk_v4_signer *v31);
 /* The v4 signed data (apksig V4Signature.getSigningData). */
 signet_rc apk_v4_signing_data(uint64_t file_size, const uint8_t root[32], const uint8_t *digest,
                               size_t digest_len, const uint8_t *cert, size_t cert_len, sb_wr *w);

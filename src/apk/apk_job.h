@@ -44,7 +44,7 @@ struct signet_apk_job {
     uint8_t digest[64];
     size_t digest_len;
     apk_signer_info si;
-    int round;                    /* 0: v2/v3, 1: v4, 2: done */
+    int round;                    /* 0: v2/v3/v3.1, 1: v4, 2: done */
     signet_apk_sigreq req[SIGNET_APK_MAX_SIGS];
     sb_wr data[SIGNET_APK_MAX_SIGS];   /* the signed data of each request */
     sb_wr sig[SIGNET_APK_MAX_SIGS];
@@ -60,14 +60,18 @@ struct signet_apk_job {
     uint8_t root[32];
     apk_v1 v1;                    /* v1 (JAR) signing: a round before v2/v3 */
     bool rotated;                 /* o.lineage: v2 signed by old (the oldest signer) */
+    bool v31;                     /* the rotation is in a v3.1 block; v3 is old's */
+    int rot_sdk;                  /* >= 33: the rotated key's first SDK; 0: v3 from 28 */
     struct apk_key old;
     sb_wr lineage;                /* the v3 proof-of-rotation attribute value */
 };
 
-/* The signer of a scheme: the lineage's oldest for v1 and v2 of a rotated APK. */
+/* The signer of a scheme: the lineage's oldest for v1 and v2 of a rotated APK,
+ * and for v3 and v4 when the rotated key signs v3.1 (and v4's v3.1 part, 41). */
 static inline bool apk_old_signs(const signet_apk_job *j, int scheme)
 {
-    return j->rotated && (scheme == 2 || scheme == 1); /* v1 too, as apksigner does */
+    return j->rotated && (scheme == 2 || scheme == 1 || /* v1 too, as apksigner does */
+                          (j->v31 && (scheme == 3 || scheme == 4)));
 }
 
 /* Round 0 done: the signed APK as pieces (j->iov; assembled into j->out for v4);

@@ -14,11 +14,12 @@ typedef struct {
     size_t spki_len;
     uint32_t v3_min_sdk, v3_max_sdk;
     bool v3_too;                /* v2 carries the stripping-protection attribute */
-    const uint8_t *lineage;     /* v3: proof-of-rotation attribute value (may be NULL) */
+    const uint8_t *lineage;     /* v3/v3.1: proof-of-rotation attribute value (or NULL) */
     size_t lineage_len;
+    uint32_t v31_min_sdk;       /* v3: the v3.1 signer's min SDK (0: no v3.1 block) */
 } apk_signer_info;
 
-/* The signed data of scheme 2 or 3. */
+/* The signed data of scheme 2, 3 or 31 (v3.1: v3's encoding). */
 signet_rc apk_signed_data(const apk_signer_info *s, int scheme, sb_wr *out);
 /* The scheme block value: one signer with its signed data, signature, key. */
 signet_rc apk_scheme_block(const apk_signer_info *s, int scheme, const uint8_t *signed_data,

@@ -1,5 +1,7 @@
 /* Assembling the signed APK (entries, signing block, central directory, end
- * record) and the v4 .idsig once the device's signatures are in. */
+ * record) and the v4 .idsig once the device's signatures are in.  With v3.1 the
+ * .idsig's signing infos are v3's signer's, then a block (id 0x1b93ad61, length-
+ * prefixed signing info) for v3.1's (apksig V4Signature.SigningInfos). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,25 @@ static signet_rc put_lp(sb_wr *w, const void *p, size_t n)
 {
     signet_rc rc = sbw_u32_le(w, (uint32_t)n);
     return rc ? rc : sbw_put(w, p, n);
+}
+
+static uint32_t block_id(int scheme)
+{
+    return scheme == 2 ? SIGNET_APK_V2_BLOCK_ID
+           : scheme == 31 ? SIGNET_APK_V31_BLOCK_ID : SIGNET_APK_V3_BLOCK_ID;
+}
+
+/* The v4 signed data of one signer (the base one, or v3.1's: scheme 41). */
+static signet_rc v4_request(signet_apk_job *j, int scheme)
+{
+    bool old = apk_old_signs(j, scheme);
+    const struct apk_key *k = &j->old;
+    sbw_reset(&j->data[j->nreq]);
+    signet_rc rc = apk_v4_signing_data(j->out.len, j->root, old ? k->digest : j->digest,
+                                       old ? k->digest_len : j->digest_len,
+                                       old ? k->cert_der : j->cert_der,
+                                       old ? k->cert_len : j->cert_len, &j->data[j->nreq]);
+    return rc ? rc : apk_add_request(j, scheme);
 }
 
 /* The output as a list of pieces: the layout's entries, then the tail. */
@@ -51,20 +72,19 @@ static signet_rc assemble_out(signet_apk_job *j)
 
 signet_rc apk_assemble(signet_apk_job *j)
 {
-    apk_pair pairs[2];
-    sb_wr val[2], block;
+    apk_pair pairs[3];
+    sb_wr val[3], block;
     size_t n = 0;
     signet_rc rc = SIGNET_OK;
     sbw_init(&block, 1u << 24);
-    for (size_t i = 0; i < j->nreq && i < 2; i++) {
+    for (size_t i = 0; i < j->nreq && i < 3; i++) { /* v2, v3.1, v3 as requested */
         sbw_init(&val[i], 1u << 24);
         n++;
         int scheme = j->req[i].scheme;
         const apk_signer_info *si = apk_old_signs(j, scheme) ? &j->old.si : &j->si;
         rc = rc ? rc : apk_scheme_block(si, scheme, j->data[i].p, j->data[i].len, j->sig[i].p,
                                         j->sig[i].len, &val[i]);
-        pairs[i] = (apk_pair){scheme == 2 ? SIGNET_APK_V2_BLOCK_ID : SIGNET_APK_V3_BLOCK_ID,
-                              val[i].p, val[i].len};
+        pairs[i] = (apk_pair){block_id(scheme), val[i].p, val[i].len};
     }
     rc = rc ? rc : apk_block_encode(pairs, n, &block);
     /* The output is the entries section (pieces of the input and of the layout)
@@ -95,10 +115,24 @@ signet_rc apk_assemble(signet_apk_job *j)
     j->round = 1;
     j->nreq = 0;
     rc = apk_verity_tree(j->out.p, j->out.len, &j->tree, j->root);
-    sbw_reset(&j->data[0]);
-    rc = rc ? rc : apk_v4_signing_data(j->out.len, j->root, j->digest, j->digest_len,
-                                        j->cert_der, j->cert_len, &j->data[0]);
-    return rc ? rc : apk_add_request(j, 4);
+    /* v4 names v3's signer (apksig V4SchemeSigner); with v3.1 a second signing
+     * info for v3.1's signer follows (Android 13's v4.1) */
+    rc = rc ? rc : v4_request(j, 4);
+    return rc || !j->v31 ? rc : v4_request(j, 41);
+}
+
+/* One v4 signing info: digest, certificate, no additional data, key, algorithm,
+ * signature. */
+static signet_rc put_signing_info(signet_apk_job *j, size_t i, sb_wr *w)
+{
+    bool old = apk_old_signs(j, j->req[i].scheme);
+    const struct apk_key *k = &j->old;
+    signet_rc rc = put_lp(w, old ? k->digest : j->digest, old ? k->digest_len : j->digest_len);
+    rc = rc ? rc : put_lp(w, old ? k->cert_der : j->cert_der, old ? k->cert_len : j->cert_len);
+    rc = rc ? rc : put_lp(w, NULL, 0);
+    rc = rc ? rc : put_lp(w, old ? k->spki : j->spki, (size_t)(old ? k->spki_len : j->spki_len));
+    rc = rc ? rc : sbw_u32_le(w, (old ? k->algo : j->algo)->id);
+    return rc ? rc : put_lp(w, j->sig[i].p, j->sig[i].len);
 }
 
 signet_rc apk_v4_assemble(signet_apk_job *j)
@@ -115,12 +149,15 @@ signet_rc apk_v4_assemble(signet_apk_job *j)
     if (rc == SIGNET_OK)
         apk_lp_end(w, m_hash);
     rc = rc ? rc : apk_lp_begin(w, &m_sign);
-    rc = rc ? rc : put_lp(w, j->digest, j->digest_len);
-    rc = rc ? rc : put_lp(w, j->cert_der, j->cert_len);
-    rc = rc ? rc : put_lp(w, NULL, 0);
-    rc = rc ? rc : put_lp(w, j->spki, (size_t)j->spki_len);
-    rc = rc ? rc : sbw_u32_le(w, j->algo->id);
-    rc = rc ? rc : put_lp(w, j->sig[0].p, j->sig[0].len);
+    rc = rc ? rc : put_signing_info(j, 0, w);
+    if (rc == SIGNET_OK && j->nreq > 1) { /* the v3.1 signer's block: id, signing info */
+        size_t m_info;
+        rc = sbw_u32_le(w, SIGNET_APK_V31_BLOCK_ID);
+        rc = rc ? rc : apk_lp_begin(w, &m_info);
+        rc = rc ? rc : put_signing_info(j, 1, w);
+        if (rc == SIGNET_OK)
+            apk_lp_end(w, m_info);
+    }
     if (rc == SIGNET_OK)
         apk_lp_end(w, m_sign);
     rc = rc ? rc : put_lp(w, j->tree.p, j->tree.len);

@@ -8,13 +8,32 @@
 #include "signet/keystore.h"
 #include "signet/sign.h"
 
+signet_rc signet_apk_rotation_role_ok(const char *key, const char *role)
+{
+    static const char *const fixed[] = {"avb", "ota", "apex-payload"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (strcmp(role, fixed[i]) == 0)
+            return signet_fail(SIGNET_E_UNSUPPORTED,
+                               "key '%s' has role %s: %s signatures carry no signing-certificate "
+                               "lineage, so a lineage cannot rotate it (devices trust that key "
+                               "itself: a new key needs a new trust root on the device, see "
+                               "docs/migration.md); lineages rotate APK keys only", key, role,
+                               i == 0 ? "AVB (vbmeta)" : i == 1 ? "OTA package"
+                                                                : "APEX payload (AVB)");
+    return SIGNET_OK;
+}
+
 static signet_rc key_cert(signet_signer *s, const char *key, sb_wr *der)
 {
     signet_keystore *ks = signet_signer_keystore(s);
-    if (!signet_keystore_find(ks, key))
+    const signet_keymap_entry *e = signet_keystore_find(ks, key);
+    if (!e)
         return signet_fail(SIGNET_E_NOTFOUND, "no key named '%s' in the key store; see `signet "
                                               "keys list`", key);
-    signet_rc rc = signet_keystore_cert_der(ks, key, der);
+    signet_rc rc = signet_apk_rotation_role_ok(key, e->role);
+    if (rc)
+        return rc;
+    rc = signet_keystore_cert_der(ks, key, der);
     return rc ? signet_wrap(rc, "the certificate of key '%s'", key) : SIGNET_OK;
 }
 

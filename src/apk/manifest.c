@@ -2,7 +2,8 @@
  * XML: a string pool, a resource id map and element chunks), as apksig's
  * ApkUtils.getMinSdkVersionFromBinaryAndroidManifest reads it: the
  * android:minSdkVersion attribute (resource id 0x0101020c) of <uses-sdk> directly
- * under <manifest>; 1 when there is none. */
+ * under <manifest>; 1 when there is none.  Also whether <manifest> declares
+ * android:sharedUserId (0x0101000b), which key rotation must know. */
 #include <string.h>
 
 #include "apk_internal.h"
@@ -13,6 +14,7 @@
 #define RES_XML_START_ELEMENT 0x0102
 #define RES_XML_END_ELEMENT 0x0103
 #define ATTR_MIN_SDK 0x0101020cu
+#define ATTR_SHARED_UID 0x0101000bu
 #define TYPE_STRING 0x03
 #define TYPE_INT_DEC 0x10
 #define TYPE_INT_HEX 0x11
@@ -78,35 +80,65 @@ static bool pool_is(const axml *x, uint32_t i, const char *s)
     return true;
 }
 
-static signet_rc start_element(const axml *x, const uint8_t *c, size_t clen, int depth,
-                               bool *in_manifest, int *min_sdk, bool *found)
+/* What the walk looks for. */
+typedef struct {
+    bool in_manifest;
+    int min_sdk;
+    bool found;          /* <uses-sdk android:minSdkVersion> seen: the walk stops */
+    bool shared_uid;
+} facts;
+
+/* The attribute with resource id `id` of the element chunk c (*out NULL: none). */
+static signet_rc find_attr(const axml *x, const uint8_t *c, size_t clen, uint32_t id,
+                           const char *elem, const uint8_t **out)
+{
+    uint16_t hdr = le16(c + 2);
+    const uint8_t *e = c + hdr;
+    uint16_t astart = le16(e + 8), asize = le16(e + 10), acount = le16(e + 12);
+    *out = NULL;
+    if (acount == 0)
+        return SIGNET_OK;
+    if (asize < 20 || (size_t)hdr + astart + (size_t)asize * acount > clen)
+        return signet_fail(SIGNET_E_PARSE, "AndroidManifest.xml: attributes of <%s> run past "
+                                           "their chunk", elem);
+    for (uint16_t i = 0; i < acount; i++) {
+        const uint8_t *a = c + hdr + astart + (size_t)asize * i;
+        uint32_t an = le32(a + 4);
+        if (an < x->nids && le32(x->ids + 4 * an) == id) {
+            *out = a;
+            return SIGNET_OK;
+        }
+    }
+    return SIGNET_OK;
+}
+
+static signet_rc start_element(const axml *x, const uint8_t *c, size_t clen, int depth, facts *f)
 {
     uint16_t hdr = le16(c + 2);
     if (clen < (size_t)hdr + 20 || hdr < 16)
         return bad("element chunk is truncated");
     const uint8_t *e = c + hdr;
     uint32_t ns = le32(e), name = le32(e + 4);
-    uint16_t astart = le16(e + 8), asize = le16(e + 10), acount = le16(e + 12);
+    const uint8_t *a = NULL;
     if (depth == 1) {
-        *in_manifest = ns == 0xffffffffu && pool_is(x, name, "manifest");
-        return SIGNET_OK;
+        f->in_manifest = ns == 0xffffffffu && pool_is(x, name, "manifest");
+        signet_rc rc = f->in_manifest ? find_attr(x, c, clen, ATTR_SHARED_UID, "manifest", &a)
+                                      : SIGNET_OK;
+        if (rc == SIGNET_OK && f->in_manifest && a)
+            f->shared_uid = true;
+        return rc;
     }
-    if (depth != 2 || !*in_manifest || ns != 0xffffffffu || !pool_is(x, name, "uses-sdk"))
+    if (depth != 2 || !f->in_manifest || ns != 0xffffffffu || !pool_is(x, name, "uses-sdk"))
         return SIGNET_OK;
-    if (asize < 20 || (size_t)hdr + astart + (size_t)asize * acount > clen)
-        return bad("attributes of <uses-sdk> run past their chunk");
-    for (uint16_t i = 0; i < acount; i++) {
-        const uint8_t *a = c + hdr + astart + (size_t)asize * i;
-        uint32_t an = le32(a + 4);
-        if (an >= x->nids || le32(x->ids + 4 * an) != ATTR_MIN_SDK)
-            continue;
+    signet_rc rc = find_attr(x, c, clen, ATTR_MIN_SDK, "uses-sdk", &a);
+    if (rc == SIGNET_OK && a) {
         uint8_t type = a[15];
         uint32_t v = le32(a + 16);
         if (type == TYPE_INT_DEC || type == TYPE_INT_HEX) {
             if (v < 1 || v > 10000)
                 return bad("android:minSdkVersion is out of range");
-            *min_sdk = (int)v;
-            *found = true;
+            f->min_sdk = (int)v;
+            f->found = true;
             return SIGNET_OK;
         }
         if (type == TYPE_STRING)
@@ -114,12 +146,13 @@ static signet_rc start_element(const axml *x, const uint8_t *c, size_t clen, int
                                                      "is a codename; give --min-sdk-version");
         return bad("android:minSdkVersion is neither a number nor a codename");
     }
-    return SIGNET_OK;
+    return rc;
 }
 
-signet_rc signet_apk_manifest_min_sdk(const uint8_t *xml, size_t len, int *min_sdk)
+static signet_rc walk(const uint8_t *xml, size_t len, facts *f)
 {
-    *min_sdk = 1;
+    memset(f, 0, sizeof *f);
+    f->min_sdk = 1;
     if (len < 8 || le16(xml) != RES_XML)
         return bad("not a binary XML file");
     uint16_t hdr = le16(xml + 2);
@@ -128,9 +161,8 @@ signet_rc signet_apk_manifest_min_sdk(const uint8_t *xml, size_t len, int *min_s
         return bad("binary XML header is malformed");
     axml x = {0};
     int depth = 0;
-    bool in_manifest = false, found = false;
     size_t off = hdr;
-    while (off + 8 <= total && !found) {
+    while (off + 8 <= total && !f->found) {
         const uint8_t *c = xml + off;
         uint16_t type = le16(c), chdr = le16(c + 2);
         uint32_t clen = le32(c + 4);
@@ -155,7 +187,7 @@ signet_rc signet_apk_manifest_min_sdk(const uint8_t *xml, size_t len, int *min_s
             break;
         case RES_XML_START_ELEMENT:
             depth++;
-            rc = start_element(&x, c, clen, depth, &in_manifest, min_sdk, &found);
+            rc = start_element(&x, c, clen, depth, f);
             break;
         case RES_XML_END_ELEMENT:
             depth--;
@@ -170,21 +202,55 @@ signet_rc signet_apk_manifest_min_sdk(const uint8_t *xml, size_t len, int *min_s
     return SIGNET_OK;
 }
 
-signet_rc signet_apk_min_sdk(const uint8_t *apk, size_t len, int *min_sdk)
+signet_rc signet_apk_manifest_min_sdk(const uint8_t *xml, size_t len, int *min_sdk)
+{
+    facts f;
+    signet_rc rc = walk(xml, len, &f);
+    *min_sdk = f.min_sdk;
+    return rc;
+}
+
+signet_rc signet_apk_manifest_shared_uid(const uint8_t *xml, size_t len, bool *shared)
+{
+    facts f;
+    signet_rc rc = walk(xml, len, &f);
+    *shared = f.shared_uid;
+    return rc;
+}
+
+/* The APK's AndroidManifest.xml, extracted. */
+static signet_rc manifest_of(const uint8_t *apk, size_t len, sb_wr *xml)
 {
     signet_zip z;
     signet_rc rc = signet_zip_parse(apk, len, &z);
     if (rc)
         return rc;
     const signet_zip_entry *e = signet_zip_find(&z, "AndroidManifest.xml");
-    sb_wr xml;
-    sbw_init(&xml, MANIFEST_MAX);
     if (!e)
         rc = signet_fail(SIGNET_E_NOTFOUND, "the APK has no AndroidManifest.xml");
     else
-        rc = signet_zip_extract(&z, e, MANIFEST_MAX, &xml);
+        rc = signet_zip_extract(&z, e, MANIFEST_MAX, xml);
+    signet_zip_free(&z);
+    return rc;
+}
+
+signet_rc signet_apk_min_sdk(const uint8_t *apk, size_t len, int *min_sdk)
+{
+    sb_wr xml;
+    sbw_init(&xml, MANIFEST_MAX);
+    signet_rc rc = manifest_of(apk, len, &xml);
     rc = rc ? rc : signet_apk_manifest_min_sdk(xml.p, xml.len, min_sdk);
     sbw_free(&xml);
-    signet_zip_free(&z);
+    return rc;
+}
+
+signet_rc signet_apk_shared_uid(const uint8_t *apk, size_t len, bool *shared)
+{
+    *shared = false;
+    sb_wr xml;
+    sbw_init(&xml, MANIFEST_MAX);
+    signet_rc rc = manifest_of(apk, len, &xml);
+    rc = rc ? rc : signet_apk_manifest_shared_uid(xml.p, xml.len, shared);
+    sbw_free(&xml);
     return rc;
 }

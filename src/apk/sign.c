@@ -19,7 +19,8 @@ int signet_apk_job_min_sdk(const signet_apk_job *j) { return j->min_sdk; }
 
 bool signet_apk_job_scheme(const signet_apk_job *j, int scheme)
 {
-    return scheme == 2 ? j->o.v2 : scheme == 3 ? j->o.v3 : scheme == 4 ? j->o.v4 : false;
+    return scheme == 2 ? j->o.v2 : scheme == 3 ? j->o.v3 : scheme == 31 ? j->v31
+           : scheme == 4 ? j->o.v4 : false;
 }
 
 signet_rc apk_add_request(signet_apk_job *j, int scheme)
@@ -63,9 +64,38 @@ static signet_rc set_cert(signet_apk_job *j, const uint8_t *der, size_t len)
     return apk_algo_for_key(j->pub, &j->algo);
 }
 
+/* Where the rotation goes (apksig ApkSigner.Builder.setMinSdkVersionForRotation):
+ * from SDK 33 on into a v3.1 block, which Android 13+ reads before v3, while v3
+ * keeps the original signer for Android 9-12 (when the app's min SDK is already
+ * past the rotation, v3 alone carries it); below 33 into v3 from Android 9, which
+ * a shared-UID app cannot do: Android 9-12 refuse its update. */
+static signet_rc place_rotation(signet_apk_job *j, const uint8_t *apk, size_t len)
+{
+    int rot = j->o.rotation_min_sdk ? j->o.rotation_min_sdk : SIGNET_APK_SDK_V31;
+    if (rot < 1 || rot > 10000)
+        return signet_fail(SIGNET_E_ARG, "rotation min SDK %d is not an Android SDK level", rot);
+    if (rot >= SIGNET_APK_SDK_V31) {
+        j->rot_sdk = rot;
+        j->v31 = j->min_sdk < rot;
+        return SIGNET_OK;
+    }
+    bool shared = false;
+    signet_rc rc = signet_apk_shared_uid(apk, len, &shared);
+    if (rc)
+        return signet_wrap(rc, "a rotation from Android 9 must know whether the app declares "
+                               "android:sharedUserId (its AndroidManifest.xml)");
+    if (shared)
+        return signet_fail(SIGNET_E_UNSUPPORTED,
+                           "the app declares android:sharedUserId, and Android 9 to 12 do not "
+                           "let a shared-UID app change its signing key: rotate from Android 13 "
+                           "with --rotation-min-sdk-version 33 (the default; v3.1), the original "
+                           "key keeps signing for older devices");
+    return SIGNET_OK;
+}
+
 /* Rotation: the lineage must end with the v3 signer; v2 is signed by its oldest
  * signer with its own algorithm and content digest. */
-static signet_rc set_lineage(signet_apk_job *j)
+static signet_rc set_lineage(signet_apk_job *j, const uint8_t *apk, size_t len)
 {
     const signet_apk_lineage *l = j->o.lineage;
     if (l->n < 2)
@@ -74,8 +104,9 @@ static signet_rc set_lineage(signet_apk_job *j)
         return signet_fail(SIGNET_E_ARG, "the signing key's certificate is not the newest signer "
                                          "of the lineage; sign with the key the lineage rotates "
                                          "to (see `signet apk lineage --print-certs`)");
-    if (j->o.v4)
-        return signet_fail(SIGNET_E_UNSUPPORTED, "v4 signing of a rotated APK is not implemented");
+    if (!j->o.v3)
+        return signet_fail(SIGNET_E_ARG, "key rotation is carried by v3 (and v3.1): do not turn "
+                                         "v3 signing off with a lineage");
     struct apk_key *k = &j->old;
     const uint8_t *p = l->v[0].cert;
     k->cert = d2i_X509(NULL, &p, (long)l->v[0].cert_len);
@@ -89,6 +120,7 @@ static signet_rc set_lineage(signet_apk_job *j)
     k->cert_len = l->v[0].cert_len;
     j->rotated = true;
     signet_rc rc = apk_algo_for_key(k->pub, &k->algo);
+    rc = rc ? rc : place_rotation(j, apk, len);
     return rc ? rc : signet_apk_lineage_encode(l, &j->lineage);
 }
 
@@ -159,13 +191,24 @@ signet_rc apk_v2v3_begin(signet_apk_job *j)
             k->si.spki_len = (size_t)k->spki_len;
             j->si.lineage = j->lineage.p;
             j->si.lineage_len = j->lineage.len;
+            if (j->v31) { /* v3: old for SDK 24 .. rot-1, naming v3.1's first SDK */
+                k->si.v3_max_sdk = (uint32_t)j->rot_sdk - 1;
+                k->si.v31_min_sdk = (uint32_t)j->rot_sdk;
+            }
+            if (j->rot_sdk)
+                j->si.v3_min_sdk = (uint32_t)j->rot_sdk;
         }
+        /* requests (and blocks) in apksig's order: v2, v3.1, v3 */
         if (j->o.v2) {
             rc = apk_signed_data(j->rotated ? &j->old.si : &j->si, 2, &j->data[j->nreq]);
             rc = rc ? rc : apk_add_request(j, 2);
         }
+        if (rc == SIGNET_OK && j->v31) {
+            rc = apk_signed_data(&j->si, 31, &j->data[j->nreq]);
+            rc = rc ? rc : apk_add_request(j, 31);
+        }
         if (rc == SIGNET_OK && j->o.v3) {
-            rc = apk_signed_data(&j->si, 3, &j->data[j->nreq]);
+            rc = apk_signed_data(j->v31 ? &j->old.si : &j->si, 3, &j->data[j->nreq]);
             rc = rc ? rc : apk_add_request(j, 3);
         }
     }
@@ -193,11 +236,16 @@ signet_rc signet_apk_sign_begin(const uint8_t *apk, size_t len, const signet_apk
     signet_rc rc = set_cert(j, cert_der, cert_len);
     rc = rc ? rc : decide(j, apk, len);
     if (rc == SIGNET_OK && o->lineage)
-        rc = set_lineage(j);
+        rc = set_lineage(j, apk, len);
     rc = rc ? rc : signet_zip_parse(apk, len, &j->z);
     if (rc == SIGNET_OK && j->z.zip64)
         rc = signet_fail(SIGNET_E_UNSUPPORTED, "the APK is a ZIP64 archive; Android and "
                                                "apksigner do not accept ZIP64 APKs");
+    if (rc == SIGNET_OK && j->rotated && signet_zip_find(&j->z, "apex_payload.img"))
+        rc = signet_fail(SIGNET_E_UNSUPPORTED,
+                         "this is an APEX: its payload (apex_payload.img) is signed with AVB by "
+                         "the payload key, which no lineage can rotate; signet rotates APK keys "
+                         "only (docs/apk.md, key rotation)");
     if (rc == SIGNET_OK)
         rc = j->v1.on ? apk_v1_begin(j) : apk_v2v3_begin(j);
     if (rc) {

@@ -1,4 +1,5 @@
-/* Encoders of the v2/v3 signer blocks (apksig V2SchemeSigner, V3SchemeSigner).
+/* Encoders of the v2/v3/v3.1 signer blocks (apksig V2SchemeSigner, V3SchemeSigner;
+ * v3.1 is v3's encoding under its own block id).
  * Every sequence element is prefixed by its u32 little-endian length. */
 #include "apk_signed.h"
 #include "signet/apk_lineage.h"
@@ -32,7 +33,7 @@ signet_rc apk_signed_data(const apk_signer_info *s, int scheme, sb_wr *out)
     TRY(sbw_put(out, s->cert, s->cert_len));
     apk_lp_end(out, m_cert);
     apk_lp_end(out, m_certs);
-    if (scheme == 3) {
+    if (scheme != 2) {
         TRY(sbw_u32_le(out, s->v3_min_sdk));
         TRY(sbw_u32_le(out, s->v3_max_sdk));
     }
@@ -44,10 +45,18 @@ signet_rc apk_signed_data(const apk_signer_info *s, int scheme, sb_wr *out)
         TRY(sbw_u32_le(out, 3));
         apk_lp_end(out, m_attr);
     }
-    if (scheme == 3 && s->lineage) {
+    if (scheme != 2 && s->lineage) {
         TRY(apk_lp_begin(out, &m_attr));
         TRY(sbw_u32_le(out, SIGNET_APK_PROOF_OF_ROTATION_ATTR));
         TRY(sbw_put(out, s->lineage, s->lineage_len));
+        apk_lp_end(out, m_attr);
+    }
+    if (scheme == 3 && s->v31_min_sdk) {
+        /* v3.1 stripping protection: v3 names the v3.1 signer's first SDK, after
+         * the lineage as apksig orders them */
+        TRY(apk_lp_begin(out, &m_attr));
+        TRY(sbw_u32_le(out, SIGNET_APK_ROTATION_MIN_SDK_ATTR));
+        TRY(sbw_u32_le(out, s->v31_min_sdk));
         apk_lp_end(out, m_attr);
     }
     apk_lp_end(out, m_attrs);
@@ -64,7 +73,7 @@ signet_rc apk_scheme_block(const apk_signer_info *s, int scheme, const uint8_t *
     TRY(apk_lp_begin(out, &m_signers));
     TRY(apk_lp_begin(out, &m_signer));
     TRY(put_lp(out, signed_data, sd_len));
-    if (scheme == 3) {
+    if (scheme != 2) {
         TRY(sbw_u32_le(out, s->v3_min_sdk));
         TRY(sbw_u32_le(out, s->v3_max_sdk));
     }

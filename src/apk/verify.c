@@ -1,7 +1,9 @@
 /* Verification of APK Signature Scheme v2 / v3 / v3.1 blocks (source.android.com
- * "APK Signature Scheme v2", "v3"): each signer's signature over its signed data,
- * the signed data's content digest over the whole file, the certificate's key,
- * the v3 SDK range, v2's stripping protection and one signer across schemes. */
+ * "APK Signature Scheme v2", "v3"; v3.1 as apksig writes it): each signer's
+ * signature over its signed data, the signed data's content digest over the whole
+ * file, the certificate's key, the SDK ranges, the stripping protections (v2's
+ * claim of v3, v3's claim of a v3.1 signer from SDK N) and one signing history
+ * across schemes (v2 and v3 may name older keys of the newer blocks' lineage). */
 #include <string.h>
 
 #include <openssl/sha.h>
@@ -21,6 +23,8 @@ typedef struct {
     uint8_t cert_sha256[32];
     X509 *cert;
     bool claims_v3;                /* v2's stripping-protection attribute */
+    uint32_t min_sdk, max_sdk;     /* v3, v3.1 */
+    uint32_t v31_min_sdk;          /* v3: the v3.1 signer it names (0: none) */
     uint8_t digest[64];
     size_t digest_len;
     /* v3: the proof-of-rotation lineage's certificates (SHA-256), oldest first */
@@ -139,6 +143,11 @@ static signet_rc check_signed_data(sb_rd sd, int scheme, uint32_t algo, const ui
         if (scheme != 2 && id == SIGNET_APK_PROOF_OF_ROTATION_ATTR &&
             (rr = check_rotation(a, scheme, out)) != SIGNET_OK)
             return rr;
+        if (scheme == 3 && id == SIGNET_APK_ROTATION_MIN_SDK_ATTR &&
+            (sbr_u32_le(&a, &v) || sbr_left(&a) || v == 0 || out->v31_min_sdk))
+            return vfail(scheme, "the v3.1 stripping-protection attribute is malformed");
+        if (scheme == 3 && id == SIGNET_APK_ROTATION_MIN_SDK_ATTR)
+            out->v31_min_sdk = v;
     }
     const apk_algo *al = apk_algo_find(algo);
     const uint8_t *got;
@@ -197,8 +206,44 @@ static signet_rc verify_scheme(sb_rd value, int scheme, content *c, signer_out *
     if (rc == SIGNET_OK)
         rc = check_signed_data(sd, scheme, best->id, sbr_cur(&pk), sbr_left(&pk), min_sdk,
                                max_sdk, c, out);
+    out->min_sdk = min_sdk;
+    out->max_sdk = max_sdk;
     EVP_PKEY_free(pub);
     return rc;
+}
+
+static bool in_lineage(const signer_out *s, const uint8_t cert_sha256[32])
+{
+    for (size_t i = 0; i < s->lineage_n; i++)
+        if (memcmp(s->lineage[i], cert_sha256, 32) == 0)
+            return true;
+    return false;
+}
+
+/* v3.1 against v3 (apksig ApkVerifier): v3's attribute names the SDK from which
+ * the v3.1 signer takes over; that signer must be there, start there, and
+ * descend from v3's (v3 is in its lineage). */
+static signet_rc check_v31(const bool present[3], const signer_out so[3])
+{
+    if (present[2] && !present[1])
+        return signet_fail(SIGNET_E_VERIFY, "the APK has a v3.1 block but no v3 block: Android "
+                                            "9 to 12 would not find its v3 signer");
+    if (present[1] && so[1].v31_min_sdk && !present[2])
+        return signet_fail(SIGNET_E_VERIFY, "the v3 signer says a v3.1 signer takes over from "
+                                            "SDK %u, but there is no v3.1 block: it was stripped",
+                           so[1].v31_min_sdk);
+    if (!present[2])
+        return SIGNET_OK;
+    if (so[1].v31_min_sdk && so[2].min_sdk != so[1].v31_min_sdk)
+        return signet_fail(SIGNET_E_VERIFY, "the v3 signer says the v3.1 signer takes over from "
+                                            "SDK %u, but it starts at SDK %u",
+                           so[1].v31_min_sdk, so[2].min_sdk);
+    if (memcmp(so[1].cert_sha256, so[2].cert_sha256, 32) != 0 &&
+        !in_lineage(&so[2], so[1].cert_sha256))
+        return signet_fail(SIGNET_E_VERIFY, "the v3.1 signer's lineage does not contain the v3 "
+                                            "signer: devices before and after Android 13 would "
+                                            "see unrelated keys");
+    return SIGNET_OK;
 }
 
 static signet_rc verify_all(const uint8_t *apk, const signet_zip *z, const uint8_t *idsig,
@@ -229,30 +274,30 @@ static signet_rc verify_all(const uint8_t *apk, const signet_zip *z, const uint8
     if (rc == SIGNET_OK && present[0] && so[0].claims_v3 && !present[1])
         rc = signet_fail(SIGNET_E_VERIFY, "the v2 signature says the APK was also signed with v3, "
                                           "but there is no v3 block: it was stripped");
-    /* The signer is v3's (the newest when the key was rotated); v2 must name the
-     * same one, or one of v3's lineage (the key before the rotation). */
-    int first = present[1] ? 1 : 0;
+    rc = rc ? rc : check_v31(present, so);
+    /* The signer is the newest block's (v3.1, else v3, else v2); v2 must name the
+     * same one as v3, or a key of v3's or v3.1's lineage (before the rotation). */
+    int first = present[2] ? 2 : present[1] ? 1 : 0;
     if (rc == SIGNET_OK && present[0] && present[1] &&
-        memcmp(so[0].cert_sha256, so[1].cert_sha256, 32) != 0) {
-        bool in_lineage = false;
-        for (size_t i = 0; i < so[1].lineage_n; i++)
-            in_lineage |= memcmp(so[1].lineage[i], so[0].cert_sha256, 32) == 0;
-        if (!in_lineage)
-            rc = signet_fail(SIGNET_E_VERIFY, "v2 and v3 name different signers and v3's "
-                                              "lineage does not contain v2's");
-    }
+        memcmp(so[0].cert_sha256, so[1].cert_sha256, 32) != 0 &&
+        !in_lineage(&so[1], so[0].cert_sha256) && !in_lineage(&so[2], so[0].cert_sha256))
+        rc = signet_fail(SIGNET_E_VERIFY, "v2 and v3 name different signers and no lineage "
+                                          "contains v2's");
     if (rc == SIGNET_OK) {
         res->v2 = present[0];
         res->v3 = present[1];
         res->v31 = present[2];
-        res->lineage_signers = present[1] ? so[1].lineage_n : 0;
+        res->lineage_signers = so[first].lineage_n;
+        res->rotation_min_sdk = present[2] ? (int)so[2].min_sdk : 0;
         memcpy(res->cert_sha256, so[first].cert_sha256, 32);
         X509_NAME_oneline(X509_get_subject_name(so[first].cert), res->cert_subject,
                           sizeof res->cert_subject);
         if (idsig) {
-            const signer_out *best = present[1] ? &so[1] : &so[0];
-            rc = apk_v4_verify(apk, z->len, idsig, idsig_len, so[first].cert, best->digest,
-                               best->digest_len);
+            /* v4 names v3's signer (v2's without v3), and v3.1's when there is one */
+            const signer_out *b = present[1] ? &so[1] : &so[0];
+            apk_v4_signer v3 = {b->cert, b->digest, b->digest_len};
+            apk_v4_signer v31 = {so[2].cert, so[2].digest, so[2].digest_len};
+            rc = apk_v4_verify(apk, z->len, idsig, idsig_len, &v3, present[2] ? &v31 : NULL);
             res->v4 = rc == SIGNET_OK;
         }
     }

@@ -220,16 +220,33 @@ static signet_rc sha256_pieces(const struct iovec *v, size_t n, uint8_t out[32])
     return ok ? SIGNET_OK : signet_fail(SIGNET_E_CRYPTO, "SHA-256 of the signed APK failed");
 }
 
-/* Writes one signed APK (and its .idsig) and binds it to its records.  The APK
- * is written from its pieces (mostly the input's own bytes): no copy of it is
- * assembled in memory. */
-static signet_rc finish_one(signet_signer *s, struct apk_batch *b, const struct apk_item *it,
-                            struct slot *sl, signet_apk_sign_info *info)
+/* The output of one APK of a group, written in steps shared by the group: every
+ * output is staged (temporary file, write-back started), then each is made
+ * durable and renamed, then each directory is synced once, and only then is
+ * each output bound to its records. */
+struct out {
+    signet_rc rc;
+    char err[512];
+    signet_file_stage st;
+    bool staged;
+    uint8_t sha256[32];
+};
+
+static void out_fail(struct out *o, signet_rc rc)
+{
+    o->rc = rc;
+    snprintf(o->err, sizeof o->err, "%s", signet_errmsg());
+}
+
+/* Writes the .idsig (if any) and stages the APK from its pieces (mostly the
+ * input's own bytes): no copy of it is assembled in memory. */
+static void stage_one(struct apk_batch *b, const struct apk_item *it, struct slot *sl,
+                      struct out *o)
 {
     const struct iovec *v;
     size_t n;
     signet_rc rc = signet_apk_sign_pieces(sl->job, &v, &n, NULL);
-    rc = rc ? rc : sha256_pieces(v, n, info->out_sha256);
+    rc = rc ? rc : sha256_pieces(v, n, o->sha256);
     if (rc == SIGNET_OK && b->opts.v4) {
         sb_wr idsig;
         sbw_init(&idsig, APK_CLI_MAX);
@@ -242,11 +259,47 @@ static signet_rc finish_one(signet_signer *s, struct apk_batch *b, const struct 
         rc = rc ? rc : cli_write_file(path, idsig.p, idsig.len);
         sbw_free(&idsig);
     }
-    rc = rc ? rc : signet_file_replace_iov(it->out, v, n, 0644, true);
-    /* The output is durable: bind it to the records made over the input, so that
-     * receipts can be made for the file that ships. */
-    return rc ? rc : signet_signer_bind(s, it->in, sl->in_sha256, it->out, info->out_sha256,
-                                        info->records, info->n_records);
+    rc = rc ? rc : signet_file_stage_iov(&o->st, it->out, v, n, 0644);
+    if (rc)
+        out_fail(o, rc);
+    else
+        o->staged = true;
+}
+
+/* Whether two paths name files of the same directory (as written: "a/x" and
+ * "./a/y" count as two, which costs one fsync more, nothing else). */
+static bool same_dir(const char *a, const char *b)
+{
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    size_t la = sa ? (size_t)(sa - a) + 1 : 0, lb = sb ? (size_t)(sb - b) + 1 : 0;
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* Commits the staged outputs of positions [0, n) (items it[k]), then syncs each
+ * directory once: its fsync covers every rename into it. */
+static void commit_all(const struct apk_item *const *it, struct out *o, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!o[k].staged)
+            continue;
+        o[k].staged = false;
+        signet_rc rc = signet_file_commit(&o[k].st, true);
+        if (rc)
+            out_fail(&o[k], rc);
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (o[k].rc)
+            continue;
+        bool done = false;
+        for (size_t m = 0; m < k && !done; m++)
+            done = !o[m].rc && same_dir(it[m]->out, it[k]->out);
+        if (done)
+            continue;
+        signet_rc rc = signet_fsync_parent(it[k]->out);
+        for (size_t m = n; rc && m-- > k;) /* every output in that directory */
+            if (!o[m].rc && same_dir(it[m]->out, it[k]->out))
+                out_fail(&o[m], rc);
+    }
 }
 
 struct run {
@@ -300,10 +353,62 @@ static void sign_group(struct run *r, size_t k0, size_t k1)
     }
     if (m)
         signet_apk_jobs_sign(r->s, r->b->v[p->order[k0]].key, v, m);
+    /* every output of the group staged, committed and its directory synced
+     * before any is bound */
+    struct out *o = calloc(n, sizeof *o);
+    const struct apk_item **items = calloc(n, sizeof *items);
+    if (!o || !items) {
+        signet_rc rc = signet_fail(SIGNET_E_NOMEM, "out of memory for a group of %zu APKs", n);
+        for (size_t k = k0; k < k1; k++)
+            report_failure(r, &r->b->v[p->order[k]], rc);
+        free(o);
+        free(items);
+        goto out;
+    }
     size_t j = 0;
     for (size_t k = k0; k < k1; k++) {
         struct slot *sl = &p->slots[k];
-        const struct apk_item *it = &r->b->v[p->order[k]];
+        struct out *ok = &o[k - k0];
+        items[k - k0] = &r->b->v[p->order[k]];
+        if (sl->rc) {
+            ok->rc = sl->rc;
+            snprintf(ok->err, sizeof ok->err, "%s", sl->err);
+        } else if (j < m && pos[j] == k) {
+            if (v[j].rc) {
+                ok->rc = v[j].rc;
+                snprintf(ok->err, sizeof ok->err, "%s", v[j].err);
+            } else {
+                stage_one(r->b, items[k - k0], sl, ok);
+            }
+            j++;
+        }
+    }
+    commit_all(items, o, n);
+    /* The outputs are durable: bind them to the records made over their inputs
+     * (one append for the group; one by one if that fails, to tell which), so
+     * that receipts can be made for the files that ship. */
+    signet_bind_item *binds = calloc(n, sizeof *binds);
+    size_t nb = 0;
+    bool grouped = false;
+    for (size_t k = k0, jj = 0; binds && k < k1; k++) {
+        bool signed_here = jj < m && pos[jj] == k;
+        if (signed_here && !o[k - k0].rc) {
+            signet_apk_sign_info *info = &infos[jj];
+            memcpy(info->out_sha256, o[k - k0].sha256, 32);
+            binds[nb++] = (signet_bind_item){items[k - k0]->in, items[k - k0]->out,
+                                             p->slots[k].in_sha256, info->out_sha256,
+                                             info->records, info->n_records};
+        }
+        jj += signed_here;
+    }
+    if (binds && nb)
+        grouped = signet_signer_bind_group(r->s, binds, nb) == SIGNET_OK;
+    free(binds);
+    j = 0;
+    for (size_t k = k0; k < k1; k++) {
+        struct slot *sl = &p->slots[k];
+        const struct apk_item *it = items[k - k0];
+        struct out *ok = &o[k - k0];
         double el = signet_progress_elapsed(&r->pr);
         signet_sign_stats st;
         signet_signer_stats(r->s, &st);
@@ -312,23 +417,24 @@ static void sign_group(struct run *r, size_t k0, size_t k1)
                              el > 0 ? r->bytes / 1e6 / el : 0.0,
                              (unsigned long long)st.device_signs,
                              (unsigned long long)st.cache_hits);
-        signet_rc rc = sl->rc;
-        if (rc)
-            signet_fail(rc, "%s", sl->err);
-        else if (j < m && pos[j] == k) {
-            rc = v[j].rc;
-            if (rc)
-                signet_fail(rc, "%s", v[j].err);
-            else
-                rc = finish_one(r->s, r->b, it, sl, &infos[j]);
-            j++;
+        signet_rc rc = ok->rc;
+        if (rc == SIGNET_OK && j < m && pos[j] == k && !grouped) {
+            signet_apk_sign_info *info = &infos[j];
+            rc = signet_signer_bind(r->s, it->in, sl->in_sha256, it->out, info->out_sha256,
+                                    info->records, info->n_records);
+        } else if (rc) {
+            signet_fail(rc, "%s", ok->err);
         }
+        if (j < m && pos[j] == k)
+            j++;
         if (rc)
             report_failure(r, it, rc);
         else
             r->bytes += (double)sl->in.len;
         signet_progress_done(&r->pr);
     }
+    free(o);
+    free(items);
 out:
     for (size_t k = k0; k < k1; k++) {
         signet_apk_sign_free(p->slots[k].job);

@@ -104,14 +104,24 @@ signet_rc apk_batch_find_old_key(struct apk_batch *b, signet_keystore *ks)
     const signet_apk_lineage_node *first = &b->lineage->v[0];
     sb_wr der;
     sbw_init(&der, 1u << 16);
+    signet_rc rc = SIGNET_OK;
     for (size_t i = 0; i < signet_keystore_count(ks) && !b->old_key; i++) {
         const signet_keymap_entry *e = signet_keystore_entry(ks, i);
         sbw_free(&der); /* signet_keystore_cert_der initialises der afresh */
         if (signet_keystore_cert_der(ks, e->name, &der) == SIGNET_OK && der.len == first->cert_len &&
-            memcmp(der.p, first->cert, der.len) == 0)
+            memcmp(der.p, first->cert, der.len) == 0) {
             b->old_key = strdup(e->name);
+            rc = signet_apk_rotation_role_ok(e->name, e->role);
+        }
     }
     sbw_free(&der);
+    for (size_t i = 0; rc == SIGNET_OK && i < b->n; i++) {
+        const signet_keymap_entry *e = signet_keystore_find(ks, b->v[i].key);
+        if (e)
+            rc = signet_apk_rotation_role_ok(e->name, e->role);
+    }
+    if (rc)
+        return rc;
     if (!b->old_key)
         return signet_fail(SIGNET_E_NOTFOUND, "the lineage's oldest signer (it signs v2) is no "
                                               "key of the key store; import it with `signet keys "

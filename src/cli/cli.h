@@ -42,6 +42,16 @@ signet_rc cli_open_session(const struct cli_globals *g, hsm_conn **conn, hsm_ses
 /* The same with a configuration already loaded. */
 signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config *cfg,
                                hsm_conn **conn, hsm_session **sess);
+/* The credential a session was opened with, kept for a failover login. */
+struct cli_kept {
+    uint16_t auth_id;
+    char *password;        /* smem (free with smem_free), or NULL */
+    EVP_PKEY *key;         /* or the EC P-256 key (EVP_PKEY_free) */
+};
+/* cli_open_session_cfg that also hands back the credential (kept may be NULL); on
+ * failure nothing is kept. */
+signet_rc cli_open_session_keep(const struct cli_globals *g, const signet_config *cfg,
+                                hsm_conn **conn, hsm_session **sess, struct cli_kept *kept);
 void cli_close_session(hsm_conn *conn, hsm_session *sess);
 /* Arms the session to drain the device log into the configured trail as it goes
  * (signet_audit_arm); cli_open_session does it for every session.  A session that

@@ -45,7 +45,7 @@ static void set_bool(int tri, bool *field)
 struct sign_args {
     const char *key, *v1_name, *v4_file, *batch, *lineage, *apk;
     struct cli_list in, out;
-    unsigned min_sdk, page, threads;
+    unsigned min_sdk, page, threads, rot_sdk;
     int v1, v2, v3, v4;
     bool realign, no_cache;
 };
@@ -82,6 +82,9 @@ static const struct cli_opt SIGN_OPTS[] = {
                "ask the device for every signature (no reuse from the signing cache)"),
     CLI_OPT("lineage", 0, "FILE", cli_p_str, struct sign_args, lineage, 0,
             "key rotation: FILE ends with --key's certificate; v2 by its oldest signer"),
+    CLI_OPT("rotation-min-sdk-version", 0, "N", p_sdk, struct sign_args, rot_sdk, 0,
+            "with --lineage: first SDK of the new key (default 33: v3.1; below 33: v3 "
+            "from Android 9)"),
     CLI_POS("APK", cli_p_str, struct sign_args, apk, 0,
             "the APK to sign, as apksigner takes it (instead of --in)"),
     CLI_END};
@@ -102,6 +105,7 @@ static signet_rc fill_batch(const struct sign_args *a, struct apk_batch *b)
     if (a->threads)
         o->threads = a->threads;
     o->realign = a->realign;
+    o->rotation_min_sdk = (int)a->rot_sdk;
     b->v4_file = a->v4_file;
     b->no_cache = a->no_cache;
     size_t n_in = a->in.n + (a->apk ? 1 : 0);
@@ -157,7 +161,11 @@ static void print_result(const signet_apk_verify_result *r, bool v4_given, bool 
     printf("v2 (APK Signature Scheme v2): %s\n", r->v2 ? "verified" : "absent");
     printf("v3 (APK Signature Scheme v3): %s\n", r->v3 ? "verified" : "absent");
     printf("v3.1 (APK Signature Scheme v3.1): %s\n", r->v31 ? "verified" : "absent");
-    if (r->lineage_signers)
+    if (r->lineage_signers && r->v31)
+        printf("Key rotation: v3.1 carries a lineage of %zu signers, used from SDK %d (Android "
+               "13 and later); v3 and v2 name the original signer\n", r->lineage_signers,
+               r->rotation_min_sdk);
+    else if (r->lineage_signers)
         printf("Key rotation: v3 carries a lineage of %zu signers (v2 may name an older "
                "one)\n", r->lineage_signers);
     printf("v4 (APK Signature Scheme v4): %s\n",
@@ -223,7 +231,9 @@ static const struct cli_cmd CMDS[] = {
     {"verify", "verify an APK's v2/v3/v3.1 (and v4) signatures",
      "Checks every APK Signature Scheme block of APK (v2, v3, v3.1): the signer's\n"
      "signature over its signed data, the digests over the whole file, v2's stripping\n"
-     "protection (a v2 signature that says v3 existed) and one signer across schemes;\n"
+     "protection (a v2 signature that says v3 existed), v3's protection of v3.1 (a v3\n"
+     "signer that names the SDK where the v3.1 signer takes over) and one signing\n"
+     "history across schemes (v2/v3 may name a key of v3.1's or v3's lineage);\n"
      "with --v4-signature-file also the .idsig.  Exit 0 when it verifies, 1 when it does\n"
      "not.  v1 (JAR) signatures are reported, not checked.\n",
      VERIFY_OPTS, sizeof(struct verify_args), 0, run_verify},
@@ -234,10 +244,13 @@ static const struct cli_cmd CMDS[] = {
      "`apksigner rotate` writes it.  With --in, the rotation extends that lineage.  Then\n"
      "sign with the new key:\n"
      "  signet apk sign --key NEW --lineage LINEAGE --in IN.apk --out OUT.apk\n"
-     "(v3 is signed by NEW and carries the lineage; v2 by the lineage's oldest key).\n"
-     "Both keys keep apksigner's default capabilities (no rollback).  Shared-UID apps\n"
-     "need v3.1 (Android 13) to rotate, which this command does not write; AVB, OTA and\n"
-     "APEX payload keys cannot be rotated by a lineage at all.\n"
+     "By default (as apksigner) the rotation targets Android 13: a v3.1 block is signed\n"
+     "by NEW and carries the lineage, while v3, v2 (and v1) keep the lineage's oldest\n"
+     "key for older devices.  --rotation-min-sdk-version 28 puts the rotation into v3\n"
+     "from Android 9 (refused for apps with android:sharedUserId, which Android 9-12\n"
+     "do not let rotate).  Both keys keep apksigner's default capabilities (no\n"
+     "rollback).  AVB, OTA and APEX payload keys cannot be rotated by a lineage: this\n"
+     "command refuses keys of those roles.\n"
      "Usage: --old-key OLD --new-key NEW [--in LINEAGE] --out LINEAGE, or\n"
      "       --in LINEAGE --print-certs\n",
      LINEAGE_OPTS, sizeof(struct apk_lineage_args), 0, apk_lineage_run},

@@ -348,20 +348,24 @@ static signet_rc prepare(struct cli_ctx *c, const struct sign_args *a, struct pk
 
 /* One package signed through the open signing path, written through a temporary
  * file and a rename (an interrupted run leaves no output), then bound. */
-static signet_rc sign_one(struct cli_ctx *c, struct pkg *k)
+static signet_rc keys_present(struct cli_ctx *c, struct pkg *k)
 {
     signet_release_job *j = &k->j;
     j->signer = c->signer;
     j->ks = signet_signer_keystore(c->signer);
-    signet_rc rc = SIGNET_OK;
-    for (size_t i = 0; rc == SIGNET_OK && i < k->p.n_keys; i++)
+    for (size_t i = 0; i < k->p.n_keys; i++)
         if (!signet_keystore_has_key(j->ks, k->p.keys[i].store))
-            rc = signet_fail(SIGNET_E_NOTFOUND, "release key '%s' (stored as '%s') is not in the "
-                                                "key store: run signet release plan to see every "
-                                                "missing key",
-                             k->p.keys[i].name, k->p.keys[i].store);
-    signet_sign_stats before, after;
-    signet_signer_stats(c->signer, &before);
+            return signet_fail(SIGNET_E_NOTFOUND, "%s: release key '%s' (stored as '%s') is not "
+                                                  "in the key store: run signet release plan to "
+                                                  "see every missing key",
+                               k->pa.tf, k->p.keys[i].name, k->p.keys[i].store);
+    return SIGNET_OK;
+}
+
+static signet_rc sign_one(struct cli_ctx *c, struct pkg *k)
+{
+    signet_release_job *j = &k->j;
+    signet_rc rc = SIGNET_OK;
     sb_wr out;
     sbw_init(&out, TF_MAX);
     if (rc == SIGNET_OK)
@@ -377,13 +381,10 @@ static signet_rc sign_one(struct cli_ctx *c, struct pkg *k)
         if (rc == SIGNET_OK)
             rc = signet_release_bind(j, k->pa.tf, in_sha, k->out, out_sha);
     }
-    signet_signer_stats(c->signer, &after);
     if (rc == SIGNET_OK && !c->g->quiet)
-        fprintf(stderr, "%s: %zu artifacts signed, %.1f MB, %llu device operations, %llu cache "
+        fprintf(stderr, "%s: %zu artifacts signed, %.1f MB, %u device operations, %u cache "
                         "hits\n",
-                k->out, j->done, j->bytes / 1e6,
-                (unsigned long long)(after.device_signs - before.device_signs),
-                (unsigned long long)(after.cache_hits - before.cache_hits));
+                k->out, j->done, j->bytes / 1e6, j->device_ops, j->cache_hits);
     sbw_free(&out);
     return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s", k->pa.tf);
 }
@@ -399,6 +400,18 @@ static signet_rc sign(struct cli_ctx *c, void *args)
         rc = prepare(c, a, v, n, &e);
     if (rc == SIGNET_OK && !a->estimate_only)
         rc = cli_ctx_open(c);
+    for (size_t i = 0; rc == SIGNET_OK && !a->estimate_only && i < n; i++)
+        rc = keys_present(c, &v[i]);
+    /* Every package's APKs and APEXes first, ordered by key across the packages;
+     * then each package is written on its own. */
+    signet_release_pkg *pk = a->estimate_only ? NULL : calloc(n ? n : 1, sizeof *pk);
+    if (rc == SIGNET_OK && !a->estimate_only && !pk)
+        rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SIGNET_OK && pk && i < n; i++)
+        pk[i] = (signet_release_pkg){.j = &v[i].j, .tf = &v[i].tf, .p = &v[i].p};
+    if (rc == SIGNET_OK && pk)
+        rc = signet_release_sign_artifacts(pk, n, c->g->quiet ? NULL : stderr);
+    free(pk);
     for (size_t i = 0; rc == SIGNET_OK && !a->estimate_only && i < n; i++)
         rc = sign_one(c, &v[i]);
     if (rc == SIGNET_OK && !a->estimate_only && n > 1 && !c->g->quiet) {

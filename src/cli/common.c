@@ -158,8 +158,16 @@ signet_rc cli_credentials(const struct cli_globals *g, const signet_config *cfg,
 signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config *cfg,
                                hsm_conn **conn, hsm_session **sess)
 {
+    return cli_open_session_keep(g, cfg, conn, sess, NULL);
+}
+
+signet_rc cli_open_session_keep(const struct cli_globals *g, const signet_config *cfg,
+                                hsm_conn **conn, hsm_session **sess, struct cli_kept *kept)
+{
     *conn = NULL;
     *sess = NULL;
+    if (kept)
+        *kept = (struct cli_kept){0};
     struct cli_credential cr;
     signet_rc rc = cli_credentials(g, cfg, &cr);
     if (rc)
@@ -174,7 +182,10 @@ signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config 
         rc = load_auth_key_file(cr.auth_key_file, &k);
         if (rc == SIGNET_OK)
             rc = hsm_session_open_asym(*conn, cr.auth_key, k, sess);
-        EVP_PKEY_free(k);
+        if (rc == SIGNET_OK && kept)
+            kept->key = k; /* the caller's now */
+        else
+            EVP_PKEY_free(k);
     } else {
         char *pw = NULL;
         char prompt[64];
@@ -182,8 +193,14 @@ signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config 
         rc = signet_read_password(cr.password_file, "SIGNET_PASSWORD", prompt, &pw);
         if (rc == SIGNET_OK)
             rc = hsm_session_open(*conn, cr.auth_key, pw, sess);
+        if (rc == SIGNET_OK && kept) {
+            kept->password = pw; /* the caller's now */
+            pw = NULL;
+        }
         smem_free(pw);
     }
+    if (kept)
+        kept->auth_id = cr.auth_key;
     /* The device answers "object not found" for an unknown authentication key:
      * for the person logging in that is a failed authentication (exit 5). */
     if (rc == SIGNET_E_NOTFOUND)
@@ -197,6 +214,11 @@ signet_rc cli_open_session_cfg(const struct cli_globals *g, const signet_config 
     if (rc) {
         hsm_conn_close(*conn);
         *conn = NULL;
+        if (kept) {
+            smem_free(kept->password);
+            EVP_PKEY_free(kept->key);
+            *kept = (struct cli_kept){0};
+        }
     }
     return rc;
 }

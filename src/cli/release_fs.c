@@ -5,6 +5,10 @@
  * hash seed, inode size, label, compression) and gives every inode one fixed
  * timestamp (the old file system's creation time), as apexer's e2fsdroid -T does, so
  * the same input rebuilds to the same bytes and a rerun hits the signing cache.
+ * ext4: the security.* extended attributes of every inode (SELinux labels, file
+ * capabilities, as apexer's e2fsdroid wrote them from file_contexts and
+ * canned_fs_config) are read from the old image with debugfs ea_list / ea_get and
+ * set again, byte for byte, in the rebuilt one (ea_set).
  * Programs run without a shell; their output goes to /dev/null. */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,9 +38,21 @@ struct signet_release_fs {
     signet_rc walk_rc;  /* why the walk stopped */
     char **apks, **all; /* relative paths: APKs; every file and directory */
     size_t n_apks, n_all, cap_all;
+    struct fs_xattr *xattrs; /* ext4: security.* attributes of the old image */
+    size_t n_xattrs;
 };
 
-static signet_rc run(const char *what, const char *fake_time, char *const argv[])
+/* One extended attribute of the old image: its value was saved to dir/ea/<index>. */
+struct fs_xattr {
+    size_t path;   /* index in all[], or n_all for the root directory */
+    char name[64]; /* security.selinux, security.capability, ... */
+};
+
+#define MAX_XATTRS 100000
+
+/* Runs argv; stdout into the file stdout_path when given, else to /dev/null. */
+static signet_rc run_out(const char *what, const char *fake_time, char *const argv[],
+                         const char *stdout_path)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -47,6 +63,11 @@ static signet_rc run(const char *what, const char *fake_time, char *const argv[]
             dup2(devnull, 0);
             dup2(devnull, 1);
             dup2(devnull, 2);
+        }
+        if (stdout_path) {
+            int o = open(stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (o < 0 || dup2(o, 1) < 0)
+                _exit(126);
         }
         if (fake_time)
             setenv("E2FSPROGS_FAKE_TIME", fake_time, 1);
@@ -63,6 +84,11 @@ static signet_rc run(const char *what, const char *fake_time, char *const argv[]
     return code == 0 ? SIGNET_OK
                      : signet_fail(SIGNET_E_IO, "%s failed (%s exit status %d)", what, argv[0],
                                    code);
+}
+
+static signet_rc run(const char *what, const char *fake_time, char *const argv[])
+{
+    return run_out(what, fake_time, argv, NULL);
 }
 
 static struct signet_release_fs *walking; /* nftw has no context argument */
@@ -127,7 +153,7 @@ static void fs_close(signet_release_fs *fs)
         free(fs->apks[i]);
     for (size_t i = 0; i < fs->n_all; i++)
         free(fs->all[i]);
-    free(fs->apks), free(fs->all);
+    free(fs->apks), free(fs->all), free(fs->xattrs);
     free(fs);
 }
 
@@ -147,6 +173,112 @@ static signet_rc list_tree(signet_release_fs *fs)
     if (fs->n_apks)
         qsort(fs->apks, fs->n_apks, sizeof *fs->apks, str_cmp);
     return SIGNET_OK;
+}
+
+/* The path of inode entry i as debugfs names it ("/" for the root). */
+static void dbg_path(const signet_release_fs *fs, size_t i, char *out, size_t n)
+{
+    snprintf(out, n, "/%s", i < fs->n_all ? fs->all[i] : "");
+}
+
+/* debugfs ea_list output: "debugfs: CMD" opens the next command's part, and each
+ * attribute is a line "  NAME (LENGTH) = VALUE".  Keeps the security.* names. */
+static signet_rc parse_ea_list(signet_release_fs *fs, const char *listing)
+{
+    const char *p = listing;
+    size_t cmd = 0, cap = 0;
+    bool started = false;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len >= 9 && memcmp(p, "debugfs: ", 9) == 0) {
+            cmd += started;
+            started = true;
+        } else if (started && len > 11 && memcmp(p, "  security.", 11) == 0) {
+            size_t nlen = strcspn(p + 2, " \n");
+            if (cmd > fs->n_all || nlen >= sizeof fs->xattrs->name)
+                return signet_fail(SIGNET_E_PARSE, "unexpected debugfs ea_list output: %.80s",
+                                   p);
+            for (size_t k = 0; k < nlen; k++) {
+                char c = p[2 + k];
+                if (!(c == '.' || c == '_' || c == '-' || (c >= '0' && c <= '9') ||
+                      (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+                    return signet_fail(SIGNET_E_UNSUPPORTED,
+                                       "the payload has an extended attribute with an "
+                                       "unusual name: %.80s", p + 2);
+            }
+            if (fs->n_xattrs == MAX_XATTRS)
+                return signet_fail(SIGNET_E_UNSUPPORTED, "the payload has more than %d "
+                                   "extended attributes", MAX_XATTRS);
+            if (fs->n_xattrs == cap) {
+                cap = cap ? 2 * cap : 64;
+                struct fs_xattr *v = realloc(fs->xattrs, cap * sizeof *v);
+                if (!v)
+                    return signet_fail(SIGNET_E_NOMEM, "out of memory");
+                fs->xattrs = v;
+            }
+            struct fs_xattr *x = &fs->xattrs[fs->n_xattrs++];
+            x->path = cmd == fs->n_all ? fs->n_all : cmd;
+            memcpy(x->name, p + 2, nlen);
+            x->name[nlen] = 0;
+        }
+        p += len + (nl != NULL);
+    }
+    return SIGNET_OK;
+}
+
+/* The security.* attributes of every inode of the old ext4 image (img_path): names
+ * from one debugfs run of ea_list, values saved to dir/ea/N by a second (ea_get -f).
+ * Commands: all[0..n_all-1], then the root directory. */
+static signet_rc read_xattrs(signet_release_fs *fs, const char *img_path)
+{
+    char script[96], listing[96], eadir[96], p[4200];
+    snprintf(script, sizeof script, "%s/ea.cmds", fs->dir);
+    snprintf(listing, sizeof listing, "%s/ea.out", fs->dir);
+    snprintf(eadir, sizeof eadir, "%s/ea", fs->dir);
+    FILE *f = fopen(script, "w");
+    if (!f)
+        return signet_fail(SIGNET_E_IO, "cannot write %s: %s", script, strerror(errno));
+    for (size_t i = 0; i <= fs->n_all; i++) {
+        dbg_path(fs, i, p, sizeof p);
+        fprintf(f, "ea_list \"%s\"\n", p);
+    }
+    if (fclose(f) != 0)
+        return signet_fail(SIGNET_E_IO, "cannot write %s", script);
+    char *list[] = {"debugfs", "-f", script, (char *)img_path, NULL};
+    signet_rc rc = run_out("reading the payload's extended attributes", NULL, list, listing);
+    sb_wr out;
+    sbw_init(&out, 0); /* cli_read_file sets it up again */
+    if (rc == SIGNET_OK)
+        rc = cli_read_file(listing, 64u << 20, &out);
+    if (rc == SIGNET_OK && sbw_u8(&out, 0) != SIGNET_OK)
+        rc = signet_fail(SIGNET_E_NOMEM, "the debugfs ea_list output is too large");
+    if (rc == SIGNET_OK)
+        rc = parse_ea_list(fs, (const char *)out.p);
+    sbw_free(&out);
+    if (rc != SIGNET_OK || fs->n_xattrs == 0)
+        return rc;
+    if (mkdir(eadir, 0700) != 0)
+        return signet_fail(SIGNET_E_IO, "cannot make %s: %s", eadir, strerror(errno));
+    if (!(f = fopen(script, "w")))
+        return signet_fail(SIGNET_E_IO, "cannot write %s: %s", script, strerror(errno));
+    for (size_t i = 0; i < fs->n_xattrs; i++) {
+        dbg_path(fs, fs->xattrs[i].path, p, sizeof p);
+        fprintf(f, "ea_get -f \"%s/%zu\" \"%s\" %s\n", eadir, i, p, fs->xattrs[i].name);
+    }
+    if (fclose(f) != 0)
+        return signet_fail(SIGNET_E_IO, "cannot write %s", script);
+    rc = run("reading the payload's extended attributes", NULL, list);
+    /* Every value must have been saved: a missing file would drop a label. */
+    for (size_t i = 0; rc == SIGNET_OK && i < fs->n_xattrs; i++) {
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%zu", eadir, i);
+        if (stat(p, &st) != 0)
+            rc = signet_fail(SIGNET_E_IO, "debugfs did not save the %s attribute of /%s",
+                             fs->xattrs[i].name,
+                             fs->xattrs[i].path < fs->n_all ? fs->all[fs->xattrs[i].path] : "");
+    }
+    return rc;
 }
 
 static signet_rc fs_open(void *ctx, const char *member, const uint8_t *img, size_t len,
@@ -189,10 +321,12 @@ static signet_rc fs_open(void *ctx, const char *member, const uint8_t *img, size
     char *fsck[] = {"fsck.erofs", extract, img_path, NULL};
     if (rc == SIGNET_OK)
         rc = run("unpacking the payload", NULL, ext4 ? dbg : fsck);
-    if (rc == SIGNET_OK && unlink(img_path) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot remove %s: %s", img_path, strerror(errno));
     if (rc == SIGNET_OK)
         rc = list_tree(fs);
+    if (rc == SIGNET_OK && ext4)
+        rc = read_xattrs(fs, img_path);
+    if (rc == SIGNET_OK && unlink(img_path) != 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot remove %s: %s", img_path, strerror(errno));
     if (rc != SIGNET_OK) {
         fs_close(fs);
         return signet_wrap(rc, "%s", member);
@@ -277,7 +411,7 @@ static signet_rc rebuild_ext4(signet_release_fs *fs, const char *img)
     argv[a++] = "-d", argv[a++] = fs->tree, argv[a++] = (char *)img, argv[a++] = cnt;
     argv[a] = NULL;
     signet_rc rc = run("rebuilding the ext4 payload", fake, argv);
-    /* The times: one debugfs script for every inode. */
+    /* The times and the old security.* attributes: one debugfs script. */
     char script[96];
     snprintf(script, sizeof script, "%s/times", fs->dir);
     FILE *f = rc == SIGNET_OK ? fopen(script, "w") : NULL;
@@ -289,6 +423,11 @@ static signet_rc rebuild_ext4(signet_release_fs *fs, const char *img)
         for (size_t k = 0; k < 4; k++)
             fprintf(f, "sif \"/%s\" %s @%s\nsif \"/%s\" %s_extra 0\n", p, fields[k], fake, p,
                     fields[k]);
+    }
+    for (size_t i = 0; f && i < fs->n_xattrs; i++) {
+        char p[4200];
+        dbg_path(fs, fs->xattrs[i].path, p, sizeof p);
+        fprintf(f, "ea_set -f \"%s/ea/%zu\" \"%s\" %s\n", fs->dir, i, p, fs->xattrs[i].name);
     }
     if (f && fclose(f) != 0)
         rc = signet_fail(SIGNET_E_IO, "cannot write %s", script);

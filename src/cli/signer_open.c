@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "signet/digestinfo.h"
+#include "signet/secmem.h"
 #include "signet/sign.h"
 
 signet_rc cli_open_signer(const struct cli_globals *g, signet_signer **out)
@@ -17,10 +18,19 @@ signet_rc cli_open_signer(const struct cli_globals *g, signet_signer **out)
         return signet_signer_open_config(&cfg, out); /* the token's PIN, not a YubiHSM login */
     hsm_conn *conn;
     hsm_session *sess;
-    rc = cli_open_session_cfg(g, &cfg, &conn, &sess);
-    if (rc)
-        return rc;
-    return signet_signer_open_session(&cfg, conn, sess, out);
+    /* With failover devices, the credential stays (locked memory) for their login. */
+    struct cli_kept kept = {0};
+    rc = cli_open_session_keep(g, &cfg, &conn, &sess, cfg.failover[0] ? &kept : NULL);
+    if (rc == SIGNET_OK)
+        rc = signet_signer_open_session(&cfg, conn, sess, out);
+    if (rc == SIGNET_OK && (kept.password || kept.key) &&
+        (rc = signet_signer_keep_credential(*out, kept.auth_id, kept.password, kept.key))) {
+        signet_signer_close(*out);
+        *out = NULL;
+    }
+    smem_free(kept.password);
+    EVP_PKEY_free(kept.key);
+    return rc;
 }
 
 signet_rc cli_sign_digest(struct signet_signer *s, const char *key, int md_nid,

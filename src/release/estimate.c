@@ -96,14 +96,7 @@ static signet_rc inner_apks(signet_release_estimate *e, const signet_release_job
     rc = j->fs->open(j->fs_ctx, member, payload, (size_t)f.original_image_size, &fs, &apks, &n);
     for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
         char where[4200], *key = NULL, st[41];
-        snprintf(where, sizeof where, "%s!/%s", member, apks[i]);
-        const char *base = strrchr(apks[i], '/');
-        base = base ? base + 1 : apks[i];
-        rc = j->meta && j->map ? signet_rplan_inner_apk(j->meta, j->map, where, base, &key)
-                               : signet_fail(SIGNET_E_STATE, "%s: no apkcerts.txt to sign it",
-                                             where);
-        if (rc == SIGNET_OK && key)
-            rc = signet_release_store_name(key, st);
+        rc = rl_inner_key(j->meta, j->map, member, apks[i], where, sizeof where, &key, st);
         sb_wr apk;
         sbw_init(&apk, MEMBER_MAX);
         if (rc == SIGNET_OK && key)

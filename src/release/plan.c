@@ -363,6 +363,24 @@ signet_rc signet_rplan_inner_apk(const signet_tf_meta *meta, const signet_releas
     return rc;
 }
 
+signet_rc rl_inner_key(const signet_tf_meta *meta, const signet_release_mapping *map,
+                       const char *member, const char *path, char *where, size_t where_cap,
+                       char **key, char store[41])
+{
+    *key = NULL;
+    snprintf(where, where_cap, "%s!/%s", member, path);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    signet_rc rc = meta && map ? signet_rplan_inner_apk(meta, map, where, base, key)
+                               : signet_fail(SIGNET_E_STATE, "%s: no apkcerts.txt to sign it",
+                                             where);
+    if (rc == SIGNET_OK && *key && (rc = signet_release_store_name(*key, store)) != SIGNET_OK) {
+        free(*key);
+        *key = NULL;
+    }
+    return rc;
+}
+
 static int item_cmp(const void *a, const void *b)
 {
     const signet_rplan_item *x = a, *y = b;

@@ -65,4 +65,35 @@ signet_rc rl_rewrite_mac_permissions(const char *member, const char *in, size_t 
                                      size_t n_allowed, sb_wr *out);
 bool rl_is_build_prop(const char *member);
 
+/* The signing engine's pieces shared by tfsign.c (writing a package) and
+ * artifacts.c (signing the APKs and APEXes of a run). */
+struct rl_art;
+struct rl_apex;
+/* A signed member of a package, in zip order: what artifacts.c made of it. */
+struct rl_signed {
+    char *member;
+    bool gz;             /* an .apk.gz: written gzipped */
+    sb_wr out;           /* the member as written */
+    struct rl_art *art;  /* during the run: the APK, or */
+    struct rl_apex *apex;/* the APEX */
+};
+signet_rc rl_signed_add(signet_release_job *j, const char *member, bool gz);
+/* The key of the APK at `path` inside MEMBER's APEX payload, as releasetools'
+ * ApexApkSigner finds it (apkcerts.txt by file name, then the mapping): where =
+ * "MEMBER!/PATH"; *key (malloc'd) NULL when apkcerts.txt keeps it as it is
+ * (PRESIGNED, EXTERNAL), else store = its store name. */
+signet_rc rl_inner_key(const signet_tf_meta *meta, const signet_release_mapping *map,
+                       const char *member, const char *path, char *where, size_t where_cap,
+                       char **key, char store[41]);
+/* Members dropped from the signed package (rebuilt from it later: IMAGES/ ...). */
+bool rl_dropped_member(const char *member);
+/* The store name of the plan's key `key`. */
+signet_rc rl_store_name(const signet_rplan *p, const char *key, char out[41]);
+/* A binding to append once the package is durable (signet_release_bind). */
+signet_rc rl_add_member(signet_release_job *j, const char *name, const uint8_t in_sha[32],
+                        const uint8_t *out, size_t out_len, const uint64_t *covers, size_t n,
+                        bool after_prev);
+/* Every stored entry's data on a 4 KiB boundary (signapk -a 4096 for APEX containers). */
+signet_rc rl_align_stored(const uint8_t *zip, size_t len, sb_wr *out);
+
 #endif

@@ -1,6 +1,7 @@
 /* `signet release sign` on bytes in memory: every member of the target-files zip in
- * zip order, APKs and APEXes signed through the signing path with the plan's keys,
- * configuration files rewritten, everything else copied record for record. */
+ * zip order, the APKs and APEXes as artifacts.c signed them (ordered by key across the
+ * packages of a run), configuration files rewritten, everything else copied record
+ * for record; then the binding records once the package is durable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 
 #define MEMBER_MAX ((size_t)0xffffffffu)
 
-static signet_rc store_name(const signet_rplan *p, const char *key, char out[41])
+signet_rc rl_store_name(const signet_rplan *p, const char *key, char out[41])
 {
     const signet_rplan_key *k = signet_rplan_key_find(p, key);
     if (!k)
@@ -39,7 +40,7 @@ static signet_rc extract(const signet_tf *tf, const signet_zip_entry *e, sb_wr *
     return signet_zip_extract(&tf->z, e, MEMBER_MAX, w);
 }
 
-static signet_rc add_member(signet_release_job *j, const char *name, const uint8_t in_sha[32],
+signet_rc rl_add_member(signet_release_job *j, const char *name, const uint8_t in_sha[32],
                             const uint8_t *out, size_t out_len, const uint64_t *covers,
                             size_t n, bool after_prev)
 {
@@ -66,8 +67,44 @@ static signet_rc add_member(signet_release_job *j, const char *name, const uint8
     return SIGNET_OK;
 }
 
+bool rl_dropped_member(const char *m)
+{
+    return strncmp(m, "IMAGES/", 7) == 0 || strcmp(m, "META/vbmeta_digest.txt") == 0 ||
+           strcmp(m, "META/care_map.pb") == 0 || strcmp(m, "META/care_map.txt") == 0 ||
+           strcmp(m, "META/apex_info.pb") == 0 ||
+           (strncmp(m, "OTA/", 4) == 0 && rl_ends_with(m, ".img"));
+}
+
+signet_rc rl_signed_add(signet_release_job *j, const char *member, bool gz)
+{
+    if (j->n_signed == j->cap_signed) {
+        size_t cap = j->cap_signed ? 2 * j->cap_signed : 16;
+        struct rl_signed *v = realloc(j->signed_v, cap * sizeof *v);
+        if (!v)
+            return signet_fail(SIGNET_E_NOMEM, "out of memory");
+        j->signed_v = v;
+        j->cap_signed = cap;
+    }
+    struct rl_signed *sv = &j->signed_v[j->n_signed];
+    memset(sv, 0, sizeof *sv);
+    if (!(sv->member = strdup(member)))
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    sv->gz = gz;
+    sbw_init(&sv->out, MEMBER_MAX);
+    j->n_signed++;
+    return SIGNET_OK;
+}
+
 void signet_release_job_free(signet_release_job *j)
 {
+    for (size_t i = 0; i < j->n_signed; i++) {
+        free(j->signed_v[i].member);
+        sbw_free(&j->signed_v[i].out);
+    }
+    free(j->signed_v);
+    j->signed_v = NULL;
+    j->n_signed = j->cap_signed = 0;
+    j->artifacts_signed = false;
     for (size_t i = 0; i < j->n_members; i++)
         free(j->members[i].name);
     free(j->members);
@@ -105,105 +142,10 @@ signet_rc signet_release_bind(signet_release_job *j, const char *in, const uint8
     return rc;
 }
 
-/* One APK (gzip-compressed when gz) through the APK engine and the signing path. */
-static signet_rc sign_apk(signet_release_job *j, const char *member, const char *store,
-                          const uint8_t *in, size_t len, bool gz, sb_wr *out)
-{
-    sb_wr plain, signed_apk;
-    sbw_init(&plain, MEMBER_MAX);
-    sbw_init(&signed_apk, MEMBER_MAX);
-    signet_rc rc = gz ? rl_gunzip(in, len, MEMBER_MAX, &plain) : SIGNET_OK;
-    const uint8_t *apk = gz ? plain.p : in;
-    size_t apk_len = gz ? plain.len : len;
-    signet_apk_opts o;
-    signet_apk_opts_default(&o);
-    signet_apk_sign_info info = {.artifact_path = member, .caller = "release sign"};
-    if (rc == SIGNET_OK)
-        rc = signet_apk_sign_key(j->signer, store, apk, apk_len, &o, &info, &signed_apk, NULL);
-    j->device_ops += info.device_sigs;
-    if (rc == SIGNET_OK)
-        rc = gz ? rl_gzip(signed_apk.p, signed_apk.len, out)
-                : sbw_put(out, signed_apk.p, signed_apk.len);
-    if (rc == SIGNET_OK)
-        rc = add_member(j, member, info.in_sha256, out->p, out->len, info.records,
-                        info.n_records, false);
-    sbw_free(&plain);
-    sbw_free(&signed_apk);
-    return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s (key %s)", member, store);
-}
-
-static signet_rc need_key(signet_release_job *j, const char *store, const char *what)
-{
-    if (signet_keystore_has_key(j->ks, store))
-        return SIGNET_OK;
-    return signet_fail(SIGNET_E_NOTFOUND, "release key '%s' for %s is not in the key store: add "
-                                          "it (signet keys init / generate) or map the "
-                                          "development key to an existing one",
-                       store, what);
-}
-
-/* The APKs inside an APEX payload (releasetools' ApexApkSigner): the file system
- * unpacked by the caller, each APK re-signed with the release key apkcerts.txt and the
- * mapping give it by file name (PRESIGNED ones kept), the file system rebuilt and
- * given a new hash tree with the old vbmeta's salt and descriptors.  *rebuilt stays
- * empty when nothing inside needed signing. */
-static signet_rc sign_inner_apks(signet_release_job *j, const char *member, const uint8_t *payload,
-                                 size_t len, sb_wr *rebuilt)
-{
-    signet_avb_footer f;
-    signet_rc rc = signet_avb_footer_parse(payload, len, &f);
-    if (rc != SIGNET_OK)
-        return rc;
-    if (!j->fs)
-        return signet_fail(SIGNET_E_UNSUPPORTED, "%s: cannot look inside its payload for APKs",
-                           member);
-    signet_release_fs *fs = NULL;
-    const char *const *apks = NULL;
-    size_t n = 0, signed_n = 0;
-    rc = j->fs->open(j->fs_ctx, member, payload, (size_t)f.original_image_size, &fs, &apks, &n);
-    for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
-        char where[4200], *key = NULL, st[41];
-        snprintf(where, sizeof where, "%s!/%s", member, apks[i]);
-        const char *base = strrchr(apks[i], '/');
-        base = base ? base + 1 : apks[i];
-        rc = j->meta && j->map ? signet_rplan_inner_apk(j->meta, j->map, where, base, &key)
-                               : signet_fail(SIGNET_E_STATE, "%s: no apkcerts.txt to sign it",
-                                             where);
-        if (rc == SIGNET_OK && key)
-            rc = signet_release_store_name(key, st);
-        if (rc == SIGNET_OK && key)
-            rc = need_key(j, st, where);
-        sb_wr in, out;
-        sbw_init(&in, MEMBER_MAX);
-        sbw_init(&out, MEMBER_MAX);
-        if (rc == SIGNET_OK && key)
-            rc = j->fs->read(fs, apks[i], &in);
-        if (rc == SIGNET_OK && key)
-            rc = sign_apk(j, where, st, in.p, in.len, false, &out);
-        if (rc == SIGNET_OK && key)
-            rc = j->fs->write(fs, apks[i], out.p, out.len);
-        signed_n += rc == SIGNET_OK && key;
-        sbw_free(&in);
-        sbw_free(&out);
-        free(key);
-    }
-    if (rc == SIGNET_OK && signed_n) {
-        sb_wr img;
-        sbw_init(&img, MEMBER_MAX);
-        rc = j->fs->rebuild(fs, &img);
-        if (rc == SIGNET_OK)
-            rc = signet_avb_rebuild(payload, len, img.p, img.len, rebuilt);
-        sbw_free(&img);
-    }
-    if (fs)
-        j->fs->close(fs);
-    return rc;
-}
-
 /* releasetools signs APEX containers with signapk -a 4096: every stored entry's
  * data (apex_payload.img above all, which apexd maps directly) on a 4 KiB boundary,
  * padded with apksigner's alignment extra field, which the APK engine keeps. */
-static signet_rc align_stored(const uint8_t *zip, size_t len, sb_wr *out)
+signet_rc rl_align_stored(const uint8_t *zip, size_t len, sb_wr *out)
 {
     signet_zip z;
     signet_rc rc = signet_zip_parse(zip, len, &z);
@@ -218,188 +160,6 @@ static signet_rc align_stored(const uint8_t *zip, size_t len, sb_wr *out)
     rl_zw_free(&w);
     signet_zip_free(&z);
     return rc;
-}
-
-/* An uncompressed APEX: APKs inside the payload re-signed (file system rebuilt), the
- * payload's vbmeta re-signed with the payload key (two steps around the signing
- * path), apex_pubkey replaced, then the container aligned and signed as an APK. */
-static signet_rc sign_apex(signet_release_job *j, const char *member, const char *cstore,
-                           const char *pstore, const uint8_t *in, size_t len, sb_wr *out)
-{
-    signet_zip z;
-    signet_rc rc = signet_zip_parse(in, len, &z);
-    if (rc != SIGNET_OK)
-        return signet_wrap(rc, "%s", member);
-    const signet_zip_entry *pe = signet_zip_find(&z, "apex_payload.img");
-    if (!pe) {
-        signet_zip_free(&z);
-        return signet_fail(SIGNET_E_UNSUPPORTED, "%s: no apex_payload.img (is it a compressed "
-                                                 "APEX named .apex?)",
-                           member);
-    }
-    sb_wr payload, pub, newpay, inner, aligned, rebuilt;
-    sbw_init(&payload, MEMBER_MAX);
-    sbw_init(&newpay, MEMBER_MAX);
-    sbw_init(&inner, MEMBER_MAX);
-    sbw_init(&aligned, MEMBER_MAX);
-    sbw_init(&rebuilt, MEMBER_MAX);
-    sbw_init(&pub, 4096);
-    signet_avb_resign r;
-    memset(&r, 0, sizeof r);
-    rc = signet_zip_extract(&z, pe, MEMBER_MAX, &payload);
-    /* The payload as built must verify (signature with its own key, hash tree over
-     * its data) before a release signature vouches for it. */
-    if (rc == SIGNET_OK && (rc = signet_avb_image_verify(payload.p, payload.len, NULL, 0)) != SIGNET_OK)
-        rc = signet_wrap(rc, "apex_payload.img does not verify as built (tampered?)");
-    if (rc == SIGNET_OK)
-        rc = sign_inner_apks(j, member, payload.p, payload.len, &rebuilt);
-    /* What gets the payload signature: the rebuilt image when APKs inside changed. */
-    const uint8_t *pimg = rebuilt.len ? rebuilt.p : payload.p;
-    size_t plen = rebuilt.len ? rebuilt.len : payload.len;
-    /* The release payload key in the AVB format, and the algorithm for its size. */
-    char path[4096];
-    if (rc == SIGNET_OK)
-        rc = signet_keystore_path(j->ks, pstore, ".avbpubkey", path, sizeof path);
-    if (rc == SIGNET_OK) {
-        FILE *f = fopen(path, "rb");
-        uint8_t buf[4096];
-        size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-        if (f)
-            fclose(f);
-        rc = n < 8 ? signet_fail(SIGNET_E_NOTFOUND, "%s: no AVB public key %s", member, path)
-                   : sbw_put(&pub, buf, n);
-    }
-    char alg[32];
-    if (rc == SIGNET_OK)
-        snprintf(alg, sizeof alg, "SHA256_RSA%u", be32(pub.p));
-    if (rc == SIGNET_OK)
-        rc = signet_avb_resign_begin(pimg, plen, pub.p, pub.len, alg, &r);
-    if (rc == SIGNET_OK) {
-        sb_wr di;
-        sbw_init(&di, 128);
-        uint8_t sig[1024], psha[32];
-        size_t sl = sizeof sig;
-        char art[4200];
-        snprintf(art, sizeof art, "%s!apex_payload.img", member);
-        sha256(payload.p, payload.len, psha);
-        rc = signet_digestinfo_encode(r.alg->md_nid, r.digest, r.digest_len, &di);
-        uint64_t leaf = 0;
-        bool reused = false;
-        signet_sign_req req = {.key_name = pstore, .mech = SIGNET_MECH_RSA_PKCS1, .data = di.p,
-                               .len = di.len, .artifact_path = art, .artifact_sha256 = psha,
-                               .caller = "release sign", .record_index = &leaf,
-                               .reused = &reused};
-        if (rc == SIGNET_OK)
-            rc = signet_sign(j->signer, &req, sig, &sl);
-        if (rc == SIGNET_OK && !reused)
-            j->device_ops++;
-        if (rc == SIGNET_OK)
-            rc = signet_avb_resign_finish(&r, pimg, plen, sig, sl, &newpay);
-        if (rc == SIGNET_OK)
-            rc = add_member(j, art, psha, newpay.p, newpay.len, &leaf, 1, false);
-        sbw_free(&di);
-    }
-    /* The signature is checked against the release key before anything is written. */
-    if (rc == SIGNET_OK)
-        rc = signet_avb_image_verify(newpay.p, newpay.len, pub.p, pub.len);
-    /* Rebuild the container: old signature files dropped, payload and key replaced. */
-    rl_zw w;
-    rl_zw_init(&w);
-    for (size_t i = 0; rc == SIGNET_OK && i < z.n; i++) {
-        const signet_zip_entry *e = &z.e[i];
-        if (signet_zip_name_is(e, "apex_payload.img"))
-            rc = rl_zw_stored(&w, "apex_payload.img", newpay.p, newpay.len);
-        else if (signet_zip_name_is(e, "apex_pubkey"))
-            rc = rl_zw_stored(&w, "apex_pubkey", pub.p, pub.len);
-        else if (!(e->name_len >= 9 && memcmp(e->name, "META-INF/", 9) == 0))
-            rc = rl_zw_copy(&w, &z, e);
-    }
-    if (rc == SIGNET_OK && !signet_zip_find(&z, "apex_pubkey"))
-        rc = rl_zw_stored(&w, "apex_pubkey", pub.p, pub.len);
-    if (rc == SIGNET_OK)
-        rc = rl_zw_finish(&w, &inner);
-    rl_zw_free(&w);
-    if (rc == SIGNET_OK)
-        rc = align_stored(inner.p, inner.len, &aligned);
-    if (rc == SIGNET_OK) {
-        signet_apk_opts o;
-        signet_apk_opts_default(&o);
-        signet_apk_sign_info info = {.artifact_path = member, .caller = "release sign"};
-        rc = signet_apk_sign_key(j->signer, cstore, aligned.p, aligned.len, &o, &info, out, NULL);
-        j->device_ops += info.device_sigs;
-        if (rc == SIGNET_OK)
-            rc = add_member(j, member, info.in_sha256, out->p, out->len, info.records,
-                            info.n_records, true);
-    }
-    signet_avb_resign_free(&r);
-    sbw_free(&payload), sbw_free(&pub), sbw_free(&newpay), sbw_free(&inner);
-    sbw_free(&aligned), sbw_free(&rebuilt);
-    signet_zip_free(&z);
-    return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s", member);
-}
-
-/* The files apex_compression_tool copies from the signed APEX into the .capex next to
- * original_apex, in its order. */
-static const char *const CAPEX_META[] = {"apex_manifest.json", "apex_manifest.pb", "apex_pubkey",
-                                         "apex_build_info.pb", "AndroidManifest.xml"};
-
-/* A compressed APEX (releasetools' SignCompressedApex): original_apex signed as an
- * APEX, the .capex rebuilt as apex_compression_tool makes it (original_apex and the
- * signed APEX's meta files, deflated) and its container signed. */
-static signet_rc sign_capex(signet_release_job *j, const char *member, const char *cstore,
-                            const char *pstore, const uint8_t *in, size_t len, sb_wr *out)
-{
-    signet_zip z, sz;
-    memset(&sz, 0, sizeof sz);
-    signet_rc rc = signet_zip_parse(in, len, &z);
-    if (rc != SIGNET_OK)
-        return signet_wrap(rc, "%s", member);
-    const signet_zip_entry *oe = signet_zip_find(&z, "original_apex");
-    sb_wr orig, sorig, meta, cap;
-    sbw_init(&orig, MEMBER_MAX);
-    sbw_init(&sorig, MEMBER_MAX);
-    sbw_init(&cap, MEMBER_MAX);
-    char inner[4200];
-    snprintf(inner, sizeof inner, "%s!original_apex", member);
-    if (!oe)
-        rc = signet_fail(SIGNET_E_PARSE, "%s: a compressed APEX without original_apex", member);
-    if (rc == SIGNET_OK)
-        rc = signet_zip_extract(&z, oe, MEMBER_MAX, &orig);
-    if (rc == SIGNET_OK)
-        rc = sign_apex(j, inner, cstore, pstore, orig.p, orig.len, &sorig);
-    bool parsed = rc == SIGNET_OK && (rc = signet_zip_parse(sorig.p, sorig.len, &sz)) == SIGNET_OK;
-    rl_zw w;
-    rl_zw_init(&w);
-    if (rc == SIGNET_OK)
-        rc = rl_zw_deflated(&w, "original_apex", sorig.p, sorig.len);
-    for (size_t i = 0; rc == SIGNET_OK && i < sizeof CAPEX_META / sizeof CAPEX_META[0]; i++) {
-        const signet_zip_entry *e = signet_zip_find(&sz, CAPEX_META[i]);
-        if (!e)
-            continue;
-        sbw_init(&meta, MEMBER_MAX);
-        rc = signet_zip_extract(&sz, e, MEMBER_MAX, &meta);
-        if (rc == SIGNET_OK)
-            rc = rl_zw_deflated(&w, CAPEX_META[i], meta.p, meta.len);
-        sbw_free(&meta);
-    }
-    if (rc == SIGNET_OK)
-        rc = rl_zw_finish(&w, &cap);
-    rl_zw_free(&w);
-    if (rc == SIGNET_OK) {
-        signet_apk_opts o;
-        signet_apk_opts_default(&o);
-        signet_apk_sign_info info = {.artifact_path = member, .caller = "release sign"};
-        rc = signet_apk_sign_key(j->signer, cstore, cap.p, cap.len, &o, &info, out, NULL);
-        j->device_ops += info.device_sigs;
-        if (rc == SIGNET_OK)
-            rc = add_member(j, member, info.in_sha256, out->p, out->len, info.records,
-                            info.n_records, true);
-    }
-    if (parsed)
-        signet_zip_free(&sz);
-    signet_zip_free(&z);
-    sbw_free(&orig), sbw_free(&sorig), sbw_free(&cap);
-    return rc == SIGNET_OK ? rc : signet_wrap(rc, "%s", member);
 }
 
 /* ---- certificates ------------------------------------------------------------ */
@@ -490,7 +250,7 @@ static signet_rc certmap_build(signet_release_job *j, const signet_rplan *p, cer
         char *dev = NULL, *rel = NULL, st[41];
         rc = dev_cert_hex(j->dev_cert_dir, it->dev_key, &dev);
         if (rc == SIGNET_OK && dev && !in_pairs(c, dev))
-            rc = store_name(p, it->key, st);
+            rc = rl_store_name(p, it->key, st);
         if (rc == SIGNET_OK && dev && !in_pairs(c, dev))
             rc = release_cert_hex(j, st, &rel);
         if (rc == SIGNET_OK && rel) {
@@ -507,7 +267,7 @@ static signet_rc certmap_build(signet_release_job *j, const signet_rplan *p, cer
 static signet_rc otacerts(signet_release_job *j, const signet_rplan *p, sb_wr *out)
 {
     char st[41];
-    signet_rc rc = store_name(p, p->ota_key ? p->ota_key : "releasekey", st);
+    signet_rc rc = rl_store_name(p, p->ota_key ? p->ota_key : "releasekey", st);
     sb_wr der;
     sbw_init(&der, 1);
     if (rc == SIGNET_OK)
@@ -577,7 +337,7 @@ static signet_rc misc_info(signet_release_job *j, const signet_tf *tf, const sig
         if (it->kind != SIGNET_RPLAN_AVB)
             continue;
         char st[41], key[200], path[4096];
-        rc = store_name(p, it->key, st);
+        rc = rl_store_name(p, it->key, st);
         const signet_keymap_entry *e = rc == SIGNET_OK ? signet_keystore_find(j->ks, st) : NULL;
         if (rc == SIGNET_OK && !e)
             rc = signet_fail(SIGNET_E_NOTFOUND, "AVB key '%s' is not in the key store", st);
@@ -667,13 +427,14 @@ signet_rc signet_release_sign(signet_release_job *j, const signet_tf *tf, const 
 {
     certmap cm;
     signet_rc rc = certmap_build(j, p, &cm);
-    size_t total = 0;
-    for (size_t i = 0; i < p->n_items; i++)
-        total += p->items[i].action == SIGNET_RPLAN_SIGN && p->items[i].kind != SIGNET_RPLAN_AVB;
-    signet_progress pr;
-    signet_progress_begin(&pr, j->progress, total);
+    /* A job signed alone (not part of a run over several packages). */
+    if (rc == SIGNET_OK && !j->artifacts_signed) {
+        signet_release_pkg one = {.j = j, .tf = tf, .p = p};
+        rc = signet_release_sign_artifacts(&one, 1, j->progress);
+    }
     rl_zw w;
     rl_zw_init(&w);
+    size_t next = 0; /* signed_v is in zip order */
     for (size_t i = 0; rc == SIGNET_OK && i < tf->z.n; i++) {
         const signet_zip_entry *e = &tf->z.e[i];
         const char *m = tf->names[i];
@@ -683,31 +444,15 @@ signet_rc signet_release_sign(signet_release_job *j, const signet_tf *tf, const 
         sb_wr in, o;
         sbw_init(&in, 1);
         sbw_init(&o, MEMBER_MAX);
-        if (strncmp(m, "IMAGES/", 7) == 0 || strcmp(m, "META/vbmeta_digest.txt") == 0 ||
-            strcmp(m, "META/care_map.pb") == 0 || strcmp(m, "META/care_map.txt") == 0 ||
-            strcmp(m, "META/apex_info.pb") == 0 || (strncmp(m, "OTA/", 4) == 0 && rl_ends_with(m, ".img"))) {
+        if (rl_dropped_member(m)) {
             /* rebuilt from the signed package, as sign_target_files_apks drops them */
         } else if (it && it->action == SIGNET_RPLAN_SIGN) {
-            char st[41], ps[41];
-            rc = store_name(p, it->key, st);
-            if (rc == SIGNET_OK && apex)
-                rc = store_name(p, it->payload, ps);
-            if (rc == SIGNET_OK)
-                rc = extract(tf, e, &in);
-            signet_sign_stats ss;
-            signet_signer_stats(j->signer, &ss);
-            signet_progress_step(&pr, "%s (%s, %.1f MB; %llu device ops, %llu cache hits)", m,
-                                 it->key, in.len / 1e6, (unsigned long long)ss.device_signs,
-                                 (unsigned long long)ss.cache_hits);
-            if (rc == SIGNET_OK)
-                rc = apk ? sign_apk(j, m, st, in.p, in.len, apk->gz, &o)
-                     : rl_ends_with(m, ".capex") ? sign_capex(j, m, st, ps, in.p, in.len, &o)
-                                                 : sign_apex(j, m, st, ps, in.p, in.len, &o);
-            if (rc == SIGNET_OK)
-                rc = rl_zw_stored(&w, m, o.p, o.len);
-            j->bytes += in.len;
-            signet_progress_done(&pr);
-            j->done++;
+            if (next < j->n_signed && strcmp(j->signed_v[next].member, m) == 0) {
+                rc = rl_zw_stored(&w, m, j->signed_v[next].out.p, j->signed_v[next].out.len);
+                next++;
+            } else {
+                rc = signet_fail(SIGNET_E_STATE, "%s: not signed with the rest of the run", m);
+            }
         } else if (!it && (rl_is_build_prop(m) || rl_ends_with(m, "mac_permissions.xml") ||
                            rl_ends_with(m, "/otacerts.zip") || strcmp(m, "META/misc_info.txt") == 0)) {
             bool link = e->cd_len >= 42 && ((le32(e->cd + 38) >> 16) & 0170000) == 0120000;

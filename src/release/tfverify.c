@@ -88,15 +88,11 @@ static void check_inner(signet_release_check *c, const signet_rplan *p, const ch
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        char where[4200], *key = NULL;
-        snprintf(where, sizeof where, "%s!/%s", member, apks[i]);
-        const char *base = strrchr(apks[i], '/');
-        base = base ? base + 1 : apks[i];
+        char where[4200], *key = NULL, st[41];
         sb_wr apk;
         sbw_init(&apk, MEMBER_MAX);
-        signet_rc rc = c->meta && c->map
-                           ? signet_rplan_inner_apk(c->meta, c->map, where, base, &key)
-                           : signet_fail(SIGNET_E_STATE, "no apkcerts.txt names it");
+        signet_rc rc = rl_inner_key(c->meta, c->map, member, apks[i], where, sizeof where, &key,
+                                    st);
         if (rc == SIGNET_OK && key)
             rc = c->fs->read(fs, apks[i], &apk);
         if (rc != SIGNET_OK)

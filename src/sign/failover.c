@@ -12,7 +12,7 @@
 
 bool signer_can_fail_over(const signet_signer *s)
 {
-    return s->password && s->cfg.backend == SIGNET_BACKEND_YUBIHSM &&
+    return (s->password || s->auth_pkey) && s->cfg.backend == SIGNET_BACKEND_YUBIHSM &&
            s->next_failover < strlen(s->cfg.failover);
 }
 
@@ -44,7 +44,9 @@ signet_rc signer_failover(signet_signer *s)
         hsm_session *sess = NULL;
         signet_device *dev = NULL;
         signet_rc rc = hsm_conn_open(url, &conn);
-        if (rc == SIGNET_OK && (rc = hsm_session_open(conn, s->auth_id, s->password, &sess)))
+        if (rc == SIGNET_OK &&
+            (rc = s->auth_pkey ? hsm_session_open_asym(conn, s->auth_id, s->auth_pkey, &sess)
+                               : hsm_session_open(conn, s->auth_id, s->password, &sess)))
             hsm_conn_close(conn);
         if (rc == SIGNET_OK)
             rc = signet_device_yubihsm(conn, sess, &o, &dev);
@@ -66,4 +68,26 @@ signet_rc signer_failover(signet_signer *s)
     }
     return signet_fail(SIGNET_E_NET, "device %u stopped answering and no failover device is left "
                                      "(failover in signet.conf)", lost);
+}
+
+signet_rc signet_signer_keep_credential(signet_signer *s, uint16_t auth_id, const char *password,
+                                        EVP_PKEY *key)
+{
+    if (!s->cfg.failover[0] || s->cfg.backend != SIGNET_BACKEND_YUBIHSM)
+        return SIGNET_OK;
+    if (!password == !key)
+        return signet_fail(SIGNET_E_ARG, "a failover credential is a password or a key");
+    smem_free(s->password);
+    s->password = NULL;
+    EVP_PKEY_free(s->auth_pkey);
+    s->auth_pkey = NULL;
+    s->auth_id = auth_id;
+    if (key) {
+        if (EVP_PKEY_up_ref(key) != 1)
+            return signet_fail(SIGNET_E_CRYPTO, "cannot keep the authentication key");
+        s->auth_pkey = key;
+    } else if (!(s->password = smem_strdup(password))) {
+        return signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+    }
+    return SIGNET_OK;
 }

@@ -167,6 +167,33 @@ signet_rc signet_signer_bind_leaf(signet_signer *s, const char *input, const uin
     return rc ? signet_wrap(rc, "binding %s to its signatures", output) : SIGNET_OK;
 }
 
+signet_rc signet_signer_bind_group(signet_signer *s, const signet_bind_item *v, size_t n)
+{
+    if (!s->trail || n == 0)
+        return SIGNET_OK;
+    signet_record **recs = calloc(n, sizeof *recs);
+    signet_rc rc = recs ? SIGNET_OK : signet_fail(SIGNET_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
+        if (v[i].n_covers == 0)
+            rc = signet_fail(SIGNET_E_ARG, "a binding of %s needs the records of its signatures",
+                             v[i].output);
+        else if (!(recs[i] = calloc(1, sizeof *recs[i])))
+            rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+        else
+            rc = signet_record_bind(recs[i], s->serial, s->dev->auth_id, v[i].input,
+                                    v[i].in_sha256, v[i].output, v[i].out_sha256, v[i].covers,
+                                    v[i].n_covers, NULL);
+    }
+    if (rc == SIGNET_OK && (rc = signer_lock(s)) == SIGNET_OK) {
+        rc = signer_append(s, recs, n, NULL);
+        signer_unlock(s);
+    }
+    for (size_t i = 0; recs && i < n; i++)
+        free(recs[i]);
+    free(recs);
+    return rc ? signet_wrap(rc, "binding %zu outputs to their signatures", n) : SIGNET_OK;
+}
+
 /* The sign and reuse records naming in_sha256 that no binding of that input covers
  * yet (those after the newest bind whose input it is), from records.log. */
 static signet_rc uncovered_records(signet_signer *s, const uint8_t in_sha256[32], uint64_t *covers,

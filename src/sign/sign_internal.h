@@ -42,7 +42,8 @@ struct signet_signer {
     pthread_mutex_t lock;             /* one signature at a time per process */
     /* Failover (failover.c): the credential, kept to log in to the next device. */
     uint16_t auth_id;
-    char *password;                   /* smem; NULL: no failover (the caller's session) */
+    char *password;                   /* smem; NULL with auth_pkey NULL: no failover */
+    EVP_PKEY *auth_pkey;              /* or the EC P-256 authentication key */
     size_t next_failover;             /* position in cfg.failover */
 };
 

@@ -165,6 +165,7 @@ void signet_signer_close(signet_signer *s)
     signet_keystore_close(s->ks);
     signet_device_close(s->dev);
     smem_free(s->password);
+    EVP_PKEY_free(s->auth_pkey);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

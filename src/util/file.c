@@ -76,27 +76,63 @@ signet_rc signet_file_replace(const char *path, const void *data, size_t len, mo
 signet_rc signet_file_replace_iov(const char *path, const struct iovec *v, size_t n, mode_t mode,
                                   bool durable)
 {
-    char tmp[PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
+    signet_file_stage st;
+    signet_rc rc = signet_file_stage_iov(&st, path, v, n, mode);
+    rc = rc ? rc : signet_file_commit(&st, durable);
+    return rc == SIGNET_OK && durable ? signet_fsync_parent(path) : rc;
+}
+
+signet_rc signet_file_stage_iov(signet_file_stage *st, const char *path, const struct iovec *v,
+                                size_t n, mode_t mode)
+{
+    st->fd = -1;
+    if ((size_t)snprintf(st->path, sizeof st->path, "%s", path) >= sizeof st->path ||
+        (size_t)snprintf(st->tmp, sizeof st->tmp, "%s.tmp.XXXXXX", path) >= sizeof st->tmp)
         return signet_fail(SIGNET_E_ARG, "path %s is too long", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    int fd = mkostemp(st->tmp, O_CLOEXEC);
     if (fd < 0)
         return signet_fail(SIGNET_E_IO, "cannot create a temporary file next to %s: %s", path,
                            strerror(errno));
+    st->fd = fd;
     signet_rc rc = SIGNET_OK;
     if (fchmod(fd, mode) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot set permissions of %s: %s", tmp, strerror(errno));
+        rc = signet_fail(SIGNET_E_IO, "cannot set permissions of %s: %s", st->tmp, strerror(errno));
     if (rc == SIGNET_OK)
-        rc = write_all(fd, tmp, v, n);
-    if (rc == SIGNET_OK && durable && fsync(fd) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot sync %s: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && rc == SIGNET_OK)
-        rc = signet_fail(SIGNET_E_IO, "cannot close %s: %s", tmp, strerror(errno));
-    if (rc == SIGNET_OK && rename(tmp, path) != 0)
-        rc = signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (rc != SIGNET_OK) {
-        unlink(tmp);
+        rc = write_all(fd, st->tmp, v, n);
+    if (rc) {
+        signet_file_abort(st);
         return rc;
     }
-    return durable ? signet_fsync_parent(path) : SIGNET_OK;
+    /* start the write-back now: the disk works on every staged file while the
+     * caller stages the next, and each commit's fsync waits less (a hint: the
+     * fsync in commit is what makes the file durable) */
+    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    return SIGNET_OK;
+}
+
+signet_rc signet_file_commit(signet_file_stage *st, bool durable)
+{
+    signet_rc rc = SIGNET_OK;
+    if (st->fd < 0)
+        return signet_fail(SIGNET_E_STATE, "%s was not staged", st->path);
+    if (durable && fsync(st->fd) != 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot sync %s: %s", st->tmp, strerror(errno));
+    if (close(st->fd) != 0 && rc == SIGNET_OK)
+        rc = signet_fail(SIGNET_E_IO, "cannot close %s: %s", st->tmp, strerror(errno));
+    st->fd = -1;
+    if (rc == SIGNET_OK && rename(st->tmp, st->path) != 0)
+        rc = signet_fail(SIGNET_E_IO, "cannot rename %s to %s: %s", st->tmp, st->path,
+                         strerror(errno));
+    if (rc != SIGNET_OK)
+        unlink(st->tmp);
+    return rc;
+}
+
+void signet_file_abort(signet_file_stage *st)
+{
+    if (st->fd >= 0) {
+        close(st->fd);
+        unlink(st->tmp);
+    }
+    st->fd = -1;
 }

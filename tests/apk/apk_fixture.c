@@ -12,8 +12,10 @@
 #include "common/hsmd_fixture.h"
 
 static const char *const strings[] = {"minSdkVersion", "manifest", "uses-sdk", "package",
-                                      "http://schemas.android.com/apk/res/android"};
-#define NSTR 5
+                                      "http://schemas.android.com/apk/res/android",
+                                      "sharedUserId", "org.example.shared"};
+#define NSTR_PLAIN 5
+#define NSTR_SHARED 7
 
 static void chunk_end(sb_wr *w, size_t start)
 {
@@ -22,7 +24,7 @@ static void chunk_end(sb_wr *w, size_t start)
     put_le32(w->p + start + 4, (uint32_t)(w->len - start));
 }
 
-static void element(sb_wr *w, uint16_t type, uint32_t name, int attrs, int min_sdk)
+static void element(sb_wr *w, uint16_t type, uint32_t name, int attrs, int min_sdk, bool shared)
 {
     size_t s = w->len;
     sbw_u16_le(w, type);
@@ -39,19 +41,23 @@ static void element(sb_wr *w, uint16_t type, uint32_t name, int attrs, int min_s
         sbw_zero(w, 6);
         for (int i = 0; i < attrs; i++) {
             sbw_u32_le(w, 4);   /* android namespace */
-            sbw_u32_le(w, 0);   /* minSdkVersion */
-            sbw_u32_le(w, 0xffffffffu);
+            sbw_u32_le(w, shared ? 5 : 0); /* sharedUserId = "org.example.shared", or
+                                             minSdkVersion = min_sdk */
+            sbw_u32_le(w, shared ? 6 : 0xffffffffu);
             sbw_u16_le(w, 8);
             sbw_u8(w, 0);
-            sbw_u8(w, 0x10);
-            sbw_u32_le(w, (uint32_t)min_sdk);
+            sbw_u8(w, shared ? 0x03 : 0x10);
+            sbw_u32_le(w, shared ? 6 : (uint32_t)min_sdk);
         }
     }
     chunk_end(w, s);
 }
 
-void apkfix_manifest(int min_sdk, sb_wr *w)
+void apkfix_manifest(int min_sdk, sb_wr *w) { apkfix_manifest_ex(min_sdk, false, w); }
+
+void apkfix_manifest_ex(int min_sdk, bool shared_uid, sb_wr *w)
 {
+    const int nstr = shared_uid ? NSTR_SHARED : NSTR_PLAIN;
     size_t top = w->len;
     sbw_u16_le(w, 0x0003);
     sbw_u16_le(w, 8);
@@ -60,17 +66,17 @@ void apkfix_manifest(int min_sdk, sb_wr *w)
     sbw_u16_le(w, 0x0001);
     sbw_u16_le(w, 28);
     sbw_u32_le(w, 0);
-    sbw_u32_le(w, NSTR);
+    sbw_u32_le(w, (uint32_t)nstr);
     sbw_u32_le(w, 0);
     sbw_u32_le(w, 0x100);
-    sbw_u32_le(w, 28 + 4 * NSTR);
+    sbw_u32_le(w, 28 + 4 * (uint32_t)nstr);
     sbw_u32_le(w, 0);
     uint32_t off = 0;
-    for (int i = 0; i < NSTR; i++) {
+    for (int i = 0; i < nstr; i++) {
         sbw_u32_le(w, off);
         off += (uint32_t)strlen(strings[i]) + 3;
     }
-    for (int i = 0; i < NSTR; i++) {
+    for (int i = 0; i < nstr; i++) {
         size_t n = strlen(strings[i]);
         sbw_u8(w, (uint8_t)n);
         sbw_u8(w, (uint8_t)n);
@@ -83,13 +89,17 @@ void apkfix_manifest(int min_sdk, sb_wr *w)
     sbw_u16_le(w, 8);
     sbw_u32_le(w, 0);
     sbw_u32_le(w, 0x0101020c);
-    chunk_end(w, map);
-    element(w, 0x0102, 1, 0, 0);
-    if (min_sdk > 0) {
-        element(w, 0x0102, 2, 1, min_sdk);
-        element(w, 0x0103, 2, 0, 0);
+    if (shared_uid) { /* strings 1-4 name no attribute; 5 is android:sharedUserId */
+        sbw_zero(w, 16);
+        sbw_u32_le(w, 0x0101000b);
     }
-    element(w, 0x0103, 1, 0, 0);
+    chunk_end(w, map);
+    element(w, 0x0102, 1, shared_uid ? 1 : 0, 0, shared_uid);
+    if (min_sdk > 0) {
+        element(w, 0x0102, 2, 1, min_sdk, false);
+        element(w, 0x0103, 2, 0, 0, false);
+    }
+    element(w, 0x0103, 1, 0, 0, false);
     put_le32(w->p + top + 4, (uint32_t)(w->len - top));
 }
 
@@ -97,7 +107,7 @@ int apkfix_build(const char *dir, const char *name, const char *recipe)
 {
     char cmd[4096], r[512];
     int sdk = 24;
-    bool dirs = false;
+    bool dirs = false, shared = false;
     snprintf(r, sizeof r, "%s", recipe);
     int n = snprintf(cmd, sizeof cmd, "set -e; cd %s && rm -rf src_%s && mkdir -p src_%s && cd src_%s",
                      dir, name, name, name);
@@ -105,8 +115,8 @@ int apkfix_build(const char *dir, const char *name, const char *recipe)
     for (char *save = NULL, *t = strtok_r(r, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
         long size = 0;
         char kind[16] = "";
-        if (strcmp(t, "dirs") == 0) {
-            dirs = true;
+        if (strcmp(t, "dirs") == 0 || strcmp(t, "shareduid") == 0) {
+            *(strcmp(t, "dirs") == 0 ? &dirs : &shared) = true;
             continue;
         }
         if (sscanf(t, "%15[a-z]:%ld", kind, &size) != 2)
@@ -134,7 +144,7 @@ int apkfix_build(const char *dir, const char *name, const char *recipe)
     }
     sb_wr m;
     sbw_init(&m, 1 << 16);
-    apkfix_manifest(sdk, &m);
+    apkfix_manifest_ex(sdk, shared, &m);
     char path[512];
     snprintf(path, sizeof path, "%s/src_%s", dir, name);
     if (run_cmd(cmd, NULL) != 0)

@@ -15,11 +15,14 @@
 /* A binary AndroidManifest.xml: <manifest><uses-sdk android:minSdkVersion=N/>
  * (N 0: no uses-sdk element). */
 void apkfix_manifest(int min_sdk, sb_wr *out);
+/* The same, <manifest> with android:sharedUserId="org.example.shared" when asked. */
+void apkfix_manifest_ex(int min_sdk, bool shared_uid, sb_wr *out);
 
 /* Builds dir/name.apk from a recipe of words (run in dir with the zip tool):
  *   "dex:SIZE"  classes.dex (random, deflated)   "res:SIZE" res/raw/a.txt (text, deflated)
  *   "so:SIZE"   lib/arm64-v8a/libx.so (stored)   "store:SIZE" assets/blob (stored)
  *   "dirs"      add directory entries              "sdk:N" the manifest's min SDK
+ *   "shareduid" the manifest declares android:sharedUserId
  * Returns 0 on success. */
 int apkfix_build(const char *dir, const char *name, const char *recipe);
 

@@ -90,7 +90,8 @@ static int setup(void **state)
     const char keymap[] = "# name id algorithm domains role\n"
                           "rel 0x0201 rsa2048 1 apk\n"
                           "ecrel 0x0202 ecp256 1 apk\n"
-                          "rel2 0x0203 rsa2048 1 apk\n";
+                          "rel2 0x0203 rsa2048 1 apk\n"
+                          "boot 0x0204 rsa2048 1 avb\n"; /* never on the device */
     if (test_write_file(path, conf, strlen(conf)) != 0 ||
         sh(NULL, "mkdir -m 700 keys && printf '%%064d' 7 > wrap.hex && "
                  "signet hsm put-wrap-key --key-file wrap.hex --id 0xff --domains 1 "
@@ -121,6 +122,8 @@ static int sign_records(const char *in)
     free(out);
     return n;
 }
+
+static int count(const char *words, const char *in);
 
 static const struct {
     const char *name, *recipe, *flags;
@@ -210,11 +213,11 @@ static void test_batch_with_a_broken_apk(void **state)
     assert_int_not_equal(rc, 0);
     assert_non_null(strstr(err, "b2.apk"));
     /* Group commit: the rel APKs (b1, b4) are one signet_sign_batch of 4 signatures
-     * (intents + sign records: 2 syncs), ecrel's b3 another (2), and one binding
-     * record per output (3): 7 trail syncs, where one signature at a time would
-     * need 2 per signature (12) plus the 3 bindings. */
+     * (intents + sign records: 2 syncs), ecrel's b3 another (2), and the binding
+     * records of each group's outputs one append (2): 6 trail syncs, where one
+     * signature at a time would need 2 per signature (12) plus 3 bindings. */
     assert_non_null(strstr(err, "signed 3 of 4 APKs (6 device operations, 0 cache hits, "
-                                "7 trail syncs"));
+                                "6 trail syncs"));
     free(err);
     assert_int_equal(sh(NULL, "signet apk verify out/b1.apk >/dev/null && "
                               "signet apk verify out/b3.apk >/dev/null && "
@@ -224,6 +227,12 @@ static void test_batch_with_a_broken_apk(void **state)
     assert_int_equal(sign_records("b1.apk"), 2);
     assert_int_equal(sign_records("b4.apk"), 2);
     assert_int_equal(sign_records("b2.apk"), 0);
+    /* each output bound once to its records; none for the broken one */
+    assert_int_equal(count(" type=bind ", "output=out/b1.apk"), 1);
+    assert_int_equal(count(" type=bind ", "output=out/b3.apk"), 1);
+    assert_int_equal(count(" type=bind ", "output=out/b4.apk"), 1);
+    assert_int_equal(count(" type=bind ", "out/b2.apk"), 0);
+    assert_int_equal(sh(NULL, "signet -q audit prove out/b4.apk --dir audit --out b4.proof"), 0);
     /* the same bytes as signing b4 alone */
     assert_int_equal(sh(NULL, "signet -q apk sign --no-cache --key rel --in b4.apk --out b4.apk.one"
                               " && cmp b4.apk.one out/b4.apk"), 0);
@@ -299,8 +308,10 @@ static void test_key_rotation(void **state)
     free(out);
 
     assert_int_equal(apkfix_build(h.dir, "r.apk", "sdk:24 dex:9000 so:4000"), 0);
+    /* rotation in v3 from Android 9: what apksigner 31.0.2 writes */
     assert_int_equal(sh(NULL, "signet -q apk sign --key rel2 --lineage lin.bin "
-                              "--lib-page-alignment 4096 --in r.apk --out signet-r.apk"), 0);
+                              "--rotation-min-sdk-version 28 --lib-page-alignment 4096 "
+                              "--in r.apk --out signet-r.apk"), 0);
     assert_int_equal(sh(NULL, "apksigner sign --key rel.pk8 --cert rel.x509.pem --next-signer "
                               "--key rel2.pk8 --cert rel2.x509.pem --lineage ref-lin.bin "
                               "--v1-signing-enabled false --in r.apk --out ref-r.apk && "
@@ -324,6 +335,30 @@ static void test_key_rotation(void **state)
     assert_int_equal(sh(&out, "signet apk verify signet-r.apk"), 0);
     assert_non_null(strstr(out, "Key rotation: v3 carries a lineage of 2 signers"));
     free(out);
+
+    /* the default: rotation from Android 13 in a v3.1 block by rel2, v3 and v2 by
+     * rel (the v2 signature is the one above, from the cache) */
+    assert_int_equal(sh(NULL, "cp r.apk r31.apk && signet -q apk sign --key rel2 --lineage "
+                              "lin.bin --in r31.apk --out signet-r31.apk"), 0);
+    assert_int_equal(sign_records("r31.apk"), 2); /* v3 by rel, v3.1 by rel2 */
+    assert_int_equal(sh(&out, "grep ' type=reuse ' audit/records.log | grep -c -F r31.apk"), 0);
+    assert_int_equal(atoi(out), 1); /* v2 */
+    free(out);
+    assert_int_equal(sh(&out, "signet apk verify --print-certs signet-r31.apk"), 0);
+    assert_non_null(strstr(out, "v3.1 (APK Signature Scheme v3.1): verified"));
+    assert_non_null(strstr(out, "Key rotation: v3.1 carries a lineage of 2 signers, used from "
+                                "SDK 33"));
+    assert_non_null(strstr(out, want)); /* the signer for Android 13+: rel2 */
+    free(out);
+    assert_int_equal(sh(&out, "apksigner verify --verbose --max-sdk-version 32 signet-r31.apk"), 0);
+    assert_non_null(strstr(out, "Verified using v3 scheme (APK Signature Scheme v3): true"));
+    free(out);
+    /* keys whose formats have no lineage are refused */
+    assert_int_equal(sh(&out, "signet -q apk lineage --old-key boot --new-key rel2 --out b.bin "
+                              "2>&1"), 8);
+    assert_non_null(strstr(out, "role avb"));
+    free(out);
+    assert_int_equal(sh(NULL, "test ! -e b.bin"), 0);
 
     /* the old key cannot sign with the lineage; a changed signature is refused */
     assert_int_not_equal(sh(NULL, "signet -q apk sign --key rel --lineage lin.bin --in r.apk "

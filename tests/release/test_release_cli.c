@@ -412,9 +412,19 @@ static void multi_device(void **state)
     assert_int_equal(d2, 2);
     assert_int_equal(dt, s1 + 2);
     char *out = NULL;
-    if (sh_out(&out, "rm -rf audit.cache multi && mkdir multi && signet release sign %s 2>&1",
+    if (sh_out(&out, "rm -rf audit.cache multi && mkdir multi && "
+                     "wc -l < audit/records.log > before.n && signet release sign %s 2>&1",
                args) != 0)
         fail_msg("release sign of two packages failed:\n%s", out ? out : "");
+    /* Ordered by key across both packages: the device's sign records of the run come
+     * in one run of records per key (zip order would go platform, releasekey,
+     * platform, ...). */
+    assert_int_equal(sh("tail -n +$(($(cat before.n) + 1)) audit/records.log | "
+                        "grep ' type=sign .*caller=release%%20sign' | "
+                        "sed 's/.* key=\\([^ ]*\\) .*/\\1/' > keys.seq && "
+                        "test $(wc -l < keys.seq) -eq %llu && "
+                        "test $(uniq keys.seq | sort | uniq -d | wc -l) -eq 0 && "
+                        "test $(uniq keys.seq | wc -l) -eq 4", s1 + 2), 0);
     assert_int_equal(field(out, "multi/target_files.zip: ", "MB, "), s1);
     assert_int_equal(field(out, "multi/dev2.zip: ", "MB, "), 2);
     assert_int_equal(field(out, "multi/dev2.zip: ", "operations, "), s2 - 2);

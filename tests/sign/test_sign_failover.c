@@ -2,7 +2,8 @@
  * batch runs on is killed mid-batch, the batch finishes on the other, every
  * signature verifies and is recorded exactly once, and the trail verifies.  The
  * killed device's signatures that were never recorded are explained by their
- * intents once its log is read again, never released. */
+ * intents once its log is read again, never released.  The same through the CLI's
+ * own session path (`signet apk sign --batch`). */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -143,10 +144,58 @@ static void killed_mid_batch(void **state)
     free(out);
 }
 
+#define CLI_SIGNS(dev) "grep 'type=sign ' audit/records.log | grep -c 'dev=" dev " .*artifact=app[0-9]*.apk'"
+#define CLI_N 16
+
+/* The CLI's own session path (the signer over a session the CLI opened, credential
+ * from $SIGNET_PASSWORD): `signet apk sign --batch` fails over the same way. */
+static void cli_killed_mid_batch(void **state)
+{
+    (void)state;
+    /* The first device slow again (on a new port), the second as it was. */
+    assert_int_equal(hsmd_restart(&a, "--latency yubihsm2"), 0);
+    assert_int_equal(write_conf(), 0);
+    assert_int_equal(sh("for i in $(seq 1 %d); do head -c 3000 /dev/urandom > p$i && "
+                        "zip -q app$i.apk p$i && echo \"app$i.apk signed$i.apk platform\"; "
+                        "done > list", CLI_N), 0);
+    assert_int_equal(sh("(signet -q apk sign --batch list --min-sdk-version 28 --no-cache "
+                        "> cli.out 2> cli.err; echo $? > cli.rc) >/dev/null 2>&1 &"), 0);
+    int waited = 0;
+    while (count(CLI_SIGNS("1001")) < 2 && waited++ < 600)
+        usleep(100 * 1000);
+    assert_true(count(CLI_SIGNS("1001")) >= 2);
+    assert_int_equal(kill(a.pid, SIGKILL), 0);
+    waited = 0;
+    while (sh("test -s cli.rc") != 0 && waited++ < 1200)
+        usleep(100 * 1000);
+    char *out = NULL;
+    assert_int_equal(sh_out(&out, "cat cli.rc; cat cli.err >&2"), 0);
+    assert_int_equal(strtol(out, NULL, 10), 0);
+    free(out);
+    assert_int_equal(sh("grep -q 'continuing on device 1002' cli.err"), 0);
+    /* Every APK verifies; some were signed on each device; no APK's signature of a
+     * scheme was recorded twice. */
+    assert_int_equal(sh("for i in $(seq 1 %d); do signet -q apk verify signed$i.apk >/dev/null || "
+                        "exit 1; done", CLI_N), 0);
+    assert_true(count(CLI_SIGNS("1002")) > 0);
+    assert_int_equal(count("grep 'type=sign .*artifact=app[0-9]*.apk' audit/records.log | "
+                           "grep -o ' data=[^ ]*' | sort | uniq -d | wc -l"), 0);
+    /* The trail holds the first test's interrupted signatures (incidents); nothing
+     * of this run is unrecorded, forged or claimed twice. */
+    sh_out(&out, "signet audit verify audit 2>&1");
+    assert_non_null(out);
+    assert_null(strstr(out, "unrecorded"));
+    assert_null(strstr(out, "forged"));
+    assert_null(strstr(out, "claimed by a second record"));
+    assert_non_null(strstr(out, "summary:"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_mid_batch),
+        cmocka_unit_test(cli_killed_mid_batch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,8 @@
 /* The durable writer from pieces (signet_file_replace_iov): many pieces (more
  * than one writev takes), empty pieces, a large piece, nothing at all; the
  * file holds exactly the pieces in order, with the mode asked for, and no
- * temporary file is left; a missing directory is an I/O error. */
+ * temporary file is left; staged files appear only when committed; a missing
+ * directory is an I/O error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,6 +86,38 @@ static void test_pieces_in_order(void **state)
     free(big);
 }
 
+/* Two steps: nothing is at the path before the commit, an aborted file leaves
+ * nothing behind. */
+static void test_stage_commit_abort(void **state)
+{
+    char a[128], b[128];
+    snprintf(a, sizeof a, "%s/a.bin", dir);
+    snprintf(b, sizeof b, "%s/b.bin", dir);
+    unlink(a);
+    int before = entries();
+    struct iovec v[2] = {{(void *)"hello ", 6}, {(void *)"world", 5}};
+    signet_file_stage sa, sb;
+    assert_int_equal(signet_file_stage_iov(&sa, a, v, 2, 0644), SIGNET_OK);
+    assert_int_equal(signet_file_stage_iov(&sb, b, v, 1, 0644), SIGNET_OK);
+    struct stat st;
+    assert_int_not_equal(stat(a, &st), 0);
+    assert_int_equal(entries(), before + 2); /* the two temporary files */
+    signet_file_abort(&sb);
+    assert_int_equal(signet_file_commit(&sa, true), SIGNET_OK);
+    assert_int_equal(signet_fsync_parent(a), SIGNET_OK);
+    assert_int_equal(entries(), before + 1);
+    assert_int_not_equal(stat(b, &st), 0);
+    char *got;
+    size_t len;
+    assert_int_equal(test_read_file(a, &got, &len), 0);
+    assert_int_equal(len, 11);
+    assert_memory_equal(got, "hello world", 11);
+    free(got);
+    /* a second commit of the same stage is refused */
+    assert_int_equal(signet_file_commit(&sa, true), SIGNET_E_STATE);
+    unlink(a);
+}
+
 static void test_missing_directory(void **state)
 {
     char path[128];
@@ -98,6 +131,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pieces_in_order),
+        cmocka_unit_test(test_stage_commit_abort),
         cmocka_unit_test(test_missing_directory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
