@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     signet_zip z;
     if (signet_zip_parse(data, size, &z) == SIGNET_OK) {
         apk_layout l;
-        if (apk_layout_build(&z, 4096, size & 1, &l) == SIGNET_OK)
+        if (apk_layout_build(&z, 4096, size & 1, size & 2, &l) == SIGNET_OK)
             apk_layout_free(&l);
         for (size_t i = 0; i < z.n && i < 4; i++) {
             sb_wr out;

@@ -62,6 +62,8 @@ typedef struct {
     unsigned lib_page_align;   /* alignment of stored .so entries; 0 = default */
     bool realign;              /* realign every stored entry (newer apksigner) instead
                                   of keeping the input's layout (apksigner 31.0.2) */
+    bool keep_signature_files; /* keep every entry, JAR signature files included: the
+                                  input is already laid out and v1-signed (signapk) */
     unsigned threads;          /* hashing threads; 0 = one per core */
     /* Key rotation (include/signet/apk_lineage.h): the v3 signer (the certificate
      * given to begin, the lineage's newest) carries the lineage; v2 is signed by

@@ -1,5 +1,12 @@
 /* signapk: AOSP's signapk.jar in C, over the signing path.
  *
+ * Without whole_file an APK is rewritten as signapk writes it (the same
+ * JarOutputStream layout as below, deflated entries at level 9, stored entries
+ * aligned to `align`, .so to 4096, APK signature files dropped), signed with v1
+ * (META-INF/CERT.SF and CERT.RSA|EC, "Created-By: 1.0 (Android SignApk)", the
+ * input manifest's main section kept) and then with v2 and v3 by the APK engine
+ * over that archive: three requests, the v1 one first.
+ *
  * With whole_file (-w) an OTA package is rewritten as signapk writes it
  * (java.util.jar.JarOutputStream: entries sorted by name, directories and old
  * signature files dropped, stored entries first with an alignment extra field,
@@ -30,6 +37,8 @@
 typedef struct {
     bool whole_file;            /* -w: an OTA package, signed as one file */
     int align;                  /* -a: stored entries' data alignment (APKs; -w: 0) */
+    int min_sdk;                /* APKs: --min-sdk-version; 0 reads AndroidManifest.xml */
+    bool disable_v2;            /* APKs: --disable-v2 (v1 and v3 only) */
     const uint8_t *cert_file;   /* the certificate file's bytes, written as otacert */
     size_t cert_file_len;
 } signet_signapk_opts;

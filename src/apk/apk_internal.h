@@ -82,7 +82,9 @@ typedef struct {
     sb_wr cd;        /* the new central directory */
     uint16_t count;
 } apk_layout;
-signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, apk_layout *l);
+/* keep_all: no entry is dropped (the input's own v1 signature files stay). */
+signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, bool keep_all,
+                           apk_layout *l);
 void apk_layout_free(apk_layout *l);
 /* Appends records (rec, which must outlive l) after the laid-out entries and
  * their central directory records, padding again to 4096 (v1 files, jar_sign.c). */

@@ -52,6 +52,15 @@ typedef struct {
 signet_rc jar_parse_main(const uint8_t *mf, size_t len, jar_attrs *as);
 void jar_attrs_free(jar_attrs *as);
 
+/* Entry names as Java strings.  jar_utf8_char: the length (1-4) of the UTF-8
+ * character at p and its code point, 0 when the bytes are not UTF-8 (overlong,
+ * surrogate, beyond U+10FFFF, cut).  jar_name_cmp: Java's String.compareTo order
+ * (UTF-16 code units: U+10000 and above sort before U+E000-U+FFFF, unlike UTF-8
+ * bytes), the order of apksig's manifest and of SignApk's entries; bytes that are
+ * not UTF-8 sort after every character, by value. */
+size_t jar_utf8_char(const uint8_t *p, size_t n, uint32_t *cp);
+int jar_name_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+
 /* The v1 signer's file names: upper case, A-Z 0-9 _ -, at most 8 characters. */
 void jar_signer_name(const char *in, char out[9]);
 

@@ -212,13 +212,67 @@ static signet_rc put_main(sb_wr *w, jar_attrs *as)
 
 /* ---- entries ---- */
 
+size_t jar_utf8_char(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    uint8_t c = p[0];
+    size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+             : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (k == 0 || k > n)
+        return 0;
+    uint32_t v = k == 1 ? c : (uint32_t)(c & (0xff >> (k + 1)));
+    for (size_t m = 1; m < k; m++) {
+        if ((p[m] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[m] & 0x3f);
+    }
+    if (v < least[k] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return k;
+}
+
+/* The next UTF-16 code unit of a name (-1 at its end); *low holds the second
+ * half of a surrogate pair; a byte that is not UTF-8 becomes 0x10000 + byte. */
+static int32_t next_unit(const uint8_t *p, size_t n, size_t *i, int32_t *low)
+{
+    if (*low >= 0) {
+        int32_t u = *low;
+        *low = -1;
+        return u;
+    }
+    if (*i >= n)
+        return -1;
+    uint32_t cp;
+    size_t k = jar_utf8_char(p + *i, n - *i, &cp);
+    if (k == 0)
+        return 0x10000 + p[(*i)++];
+    *i += k;
+    if (cp < 0x10000)
+        return (int32_t)cp;
+    cp -= 0x10000;
+    *low = (int32_t)(0xdc00 + (cp & 0x3ff));
+    return (int32_t)(0xd800 + (cp >> 10));
+}
+
+int jar_name_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    size_t i = 0, k = 0;
+    int32_t la = -1, lb = -1;
+    for (;;) {
+        int32_t x = next_unit(a, an, &i, &la), y = next_unit(b, bn, &k, &lb);
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (x < 0)
+            return 0;
+    }
+}
+
 static int by_name(const void *a, const void *b)
 {
     const signet_zip_entry *x = *(const signet_zip_entry *const *)a;
     const signet_zip_entry *y = *(const signet_zip_entry *const *)b;
-    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-    int c = memcmp(x->name, y->name, n);
-    return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+    return jar_name_cmp(x->name, x->name_len, y->name, y->name_len);
 }
 
 static signet_rc entry_section(const signet_zip *z, const signet_zip_entry *e, int md_nid,

@@ -151,7 +151,8 @@ static signet_rc check_duplicates(const signet_zip *z, const signet_zip_entry **
     return rc;
 }
 
-signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, apk_layout *l)
+signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign, bool keep_all,
+                           apk_layout *l)
 {
     memset(l, 0, sizeof *l);
     sbw_init(&l->side, MAX_OUTPUT);
@@ -175,7 +176,7 @@ signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign
             in = e->lfh_offset;
         }
         in += e->record_len;
-        if (rc || !apk_entry_kept(e))
+        if (rc || (!keep_all && !apk_entry_kept(e)))
             continue;
         newoff[e - z->e] = (uint32_t)l->entries_len;
         rc = put_entry(z, e, lib_align, realign, l);
@@ -183,7 +184,7 @@ signet_rc apk_layout_build(const signet_zip *z, unsigned lib_align, bool realign
     if (rc == SIGNET_OK && in < z->entries_end)
         rc = add_in(l, z->data + in, z->entries_end - in);
     for (size_t i = 0; rc == SIGNET_OK && i < z->n; i++) {
-        if (!apk_entry_kept(&z->e[i]))
+        if (!keep_all && !apk_entry_kept(&z->e[i]))
             continue;
         rc = signet_zip_put_cd(&z->e[i], newoff[i], &l->cd);
         l->count++;

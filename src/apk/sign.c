@@ -144,7 +144,8 @@ static signet_rc decide(signet_apk_job *j, const uint8_t *apk, size_t len)
     }
     /* v1 when asked, or when Android before 7.0 must verify the APK */
     j->v1.on = o->v1 || (!o->v1_off && j->min_sdk < SDK_N);
-    if (!o->v2 && j->min_sdk < 28)
+    /* a kept v1 signature (signapk --disable-v2) serves the older devices */
+    if (!o->v2 && j->min_sdk < 28 && !o->keep_signature_files)
         return signet_fail(SIGNET_E_ARG, "min SDK %d needs v2: v3 alone is verified only from "
                                          "Android 9 (min SDK 28)", j->min_sdk);
     return SIGNET_OK;
@@ -152,7 +153,8 @@ static signet_rc decide(signet_apk_job *j, const uint8_t *apk, size_t len)
 
 signet_rc apk_v2v3_begin(signet_apk_job *j)
 {
-    signet_rc rc = apk_layout_build(&j->z, j->o.lib_page_align, j->o.realign, &j->l);
+    signet_rc rc = apk_layout_build(&j->z, j->o.lib_page_align, j->o.realign,
+                                    j->o.keep_signature_files, &j->l);
     if (rc == SIGNET_OK && j->v1.on)
         rc = apk_v1_append(j);
     /* The end record as hashed: the directory "starts" where the signing block will. */

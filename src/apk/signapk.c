@@ -1,5 +1,5 @@
-/* signapk -w: the whole-file signature of an OTA package (include/signet/signapk.h,
- * AOSP SignApk.signWholeFile).  The archive is rewritten (signapk_zip.c) with
+/* signapk: the job (include/signet/signapk.h; APKs in signapk_apk.c) and -w, the
+ * whole-file signature of an OTA package (AOSP SignApk.signWholeFile).  The archive is rewritten (signapk_zip.c) with
  * META-INF/com/android/otacert last; the one signature covers every byte up to,
  * not including, the end record's comment length; the comment is
  * "signed by SignApk\0", the CMS SignedData and a 6-byte footer (signature start
@@ -11,29 +11,14 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
-#include "apk_internal.h"
 #include "jar.h"
-#include "signapk_zip.h"
+#include "signapk_job.h"
 #include "signet/sign.h"
-#include "signet/signapk.h"
 
 #define MAX_OUT 0xfff00000u
 #define OTACERT "META-INF/com/android/otacert"
 #define MESSAGE "signed by SignApk"
 #define FOOTER 6
-
-struct signet_signapk_job {
-    signet_signapk_opts o;
-    signet_zip z;
-    X509 *cert;
-    const uint8_t *cert_der;
-    size_t cert_len;
-    apk_algo algo;
-    sb_wr out;              /* the archive up to, not including, the comment length */
-    sb_wr sig;
-    signet_apk_sigreq req;
-    bool have;
-};
 
 /* SignApk's STRIP_PATTERN: old signature files, the manifest, an old otacert. */
 static bool ota_keep(const signet_zip_entry *e)
@@ -109,9 +94,6 @@ signet_rc signet_signapk_begin(const uint8_t *zip, size_t len, const signet_sign
                                signet_signapk_job **out)
 {
     *out = NULL;
-    if (!o->whole_file)
-        return signet_fail(SIGNET_E_UNSUPPORTED, "signet signapk signs OTA packages (-w); sign "
-                                                 "APKs with `signet apk sign`");
     signet_signapk_job *j = calloc(1, sizeof *j);
     if (!j)
         return signet_fail(SIGNET_E_NOMEM, "out of memory for a signapk job");
@@ -130,10 +112,17 @@ signet_rc signet_signapk_begin(const uint8_t *zip, size_t len, const signet_sign
     if (rc == SIGNET_OK && EVP_PKEY_base_id(pub) != EVP_PKEY_RSA &&
         EVP_PKEY_base_id(pub) != EVP_PKEY_EC)
         rc = signet_fail(SIGNET_E_UNSUPPORTED, "signapk signs with RSA or EC keys only");
-    if (rc == SIGNET_OK) {
+    if (rc == SIGNET_OK)
         j->algo = (apk_algo){0, "whole-file", 0, EVP_PKEY_base_id(pub) == EVP_PKEY_RSA};
-        rc = ota_digest(j->cert, &j->algo.md_nid);
+    if (rc == SIGNET_OK && !o->whole_file) {
+        rc = signapk_apk_begin(j, zip, len);
+        if (rc)
+            signet_signapk_free(j);
+        else
+            *out = j;
+        return rc;
     }
+    rc = rc ? rc : ota_digest(j->cert, &j->algo.md_nid);
     rc = rc ? rc : signet_zip_parse(zip, len, &j->z);
     rc = rc ? rc : build(j);
     if (rc == SIGNET_OK) {
@@ -157,26 +146,38 @@ signet_rc signet_signapk_begin(const uint8_t *zip, size_t len, const signet_sign
 
 size_t signet_signapk_pending(signet_signapk_job *j, const signet_apk_sigreq **reqs)
 {
+    if (j->apk && j->have)
+        return signet_apk_sign_pending(j->apk, reqs);
     *reqs = &j->req;
     return j->have ? 0 : 1;
 }
 
 signet_rc signet_signapk_set(signet_signapk_job *j, size_t i, const uint8_t *sig, size_t len)
 {
+    if (j->apk && j->have)
+        return signet_apk_sign_set(j->apk, i, sig, len);
     if (i != 0 || j->have)
         return signet_fail(SIGNET_E_STATE, "no pending signapk signature request %zu", i);
-    signet_rc rc = apk_verify_sig(X509_get0_pubkey(j->cert), &j->algo, j->out.p, j->out.len,
-                                  sig, len);
+    /* -w signs the archive itself, an APK's first request its v1 signature file */
+    const sb_wr *signed_data = j->o.whole_file ? &j->out : &j->sf;
+    signet_rc rc = apk_verify_sig(X509_get0_pubkey(j->cert), &j->algo, signed_data->p,
+                                  signed_data->len, sig, len);
     if (rc)
-        return signet_wrap(rc, "the device's whole-file signature");
+        return signet_wrap(rc, j->o.whole_file ? "the device's whole-file signature"
+                                               : "the device's v1 signature");
     sbw_reset(&j->sig);
     rc = sbw_put(&j->sig, sig, len);
     j->have = rc == SIGNET_OK;
+    if (rc == SIGNET_OK && !j->o.whole_file)
+        rc = signapk_apk_v1_done(j);
     return rc;
 }
 
 signet_rc signet_signapk_finish(signet_signapk_job *j, sb_wr *out)
 {
+    if (!j->o.whole_file)
+        return j->apk ? signet_apk_sign_finish(j->apk, out, NULL)
+                      : signet_fail(SIGNET_E_STATE, "the APK still needs its v1 signature");
     if (!j->have)
         return signet_fail(SIGNET_E_STATE, "the OTA package still needs its signature");
     sb_wr c;
@@ -206,6 +207,7 @@ void signet_signapk_free(signet_signapk_job *j)
 {
     if (!j)
         return;
+    signapk_apk_free(j);
     signet_zip_free(&j->z);
     X509_free(j->cert);
     sbw_free(&j->out);
@@ -258,11 +260,17 @@ signet_rc signet_signapk_key(signet_signer *s, const char *key, const uint8_t *z
         rc = signet_wrap(rc, "the certificate of key '%s'", key);
     rc = rc ? rc : signet_signapk_begin(zip, len, o, cert.p, cert.len, &j);
     const signet_apk_sigreq *r;
-    while (rc == SIGNET_OK && signet_signapk_pending(j, &r) > 0) {
-        uint8_t sig[1024];
-        size_t sig_len = sizeof sig;
-        rc = sign_request(s, key, r, info, sig, &sig_len);
-        rc = rc ? rc : signet_signapk_set(j, 0, sig, sig_len);
+    size_t n;
+    /* -w: one request; APKs: v1, then v2 and v3 over the v1-signed archive */
+    while (rc == SIGNET_OK && (n = signet_signapk_pending(j, &r)) > 0) {
+        for (size_t i = 0; rc == SIGNET_OK && i < n; i++) {
+            uint8_t sig[1024];
+            size_t sig_len = sizeof sig;
+            if (info->n_records == SIGNET_APK_MAX_RECORDS)
+                rc = signet_fail(SIGNET_E_STATE, "more signapk requests than records");
+            rc = rc ? rc : sign_request(s, key, &r[i], info, sig, &sig_len);
+            rc = rc ? rc : signet_signapk_set(j, i, sig, sig_len);
+        }
     }
     size_t start = out->len;
     rc = rc ? rc : signet_signapk_finish(j, out);

@@ -6,7 +6,10 @@
  *   - stored entries first: the local header's extra field is the alignment
  *     field 0xd935 (alignment, zero padding), after the 0xcafe marker JarOutputStream
  *     puts on the first entry; version 10, flag 0x0800 (UTF-8 names); a Unix input
- *     entry keeps its permission bits (made-by 3.10, external attributes);
+ *     entry keeps its permission bits (made-by 3.10, external attributes).  The
+ *     padding comes from SignApk's own running offset, which counts each name in
+ *     UTF-16 units (String.length()), not in bytes: with non-ASCII names the data
+ *     of later entries is not aligned in the file, and signet pads as SignApk does;
  *   - then the other entries, inflated and deflated again (zlib level 6 for OTA
  *     packages, 9 for APKs) with a data descriptor: version 20, flags 0x0808;
  *   - every entry dated 2009-01-01 00:00 (DOS date 0x3a21, time 0). */
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "jar.h"
 #include "signapk_zip.h"
 
 #define DOS_DATE_2009 0x3a21u
@@ -25,7 +29,7 @@ void jos_init(jos *w, sb_wr *out, int level)
     memset(w, 0, sizeof *w);
     w->out = out;
     w->level = level;
-    w->first = true;
+    w->first = w->first_stored = true;
     sbw_init(&w->cd, MAX_ENTRY);
 }
 
@@ -86,24 +90,67 @@ static signet_rc put_entry(jos *w, const jos_hdr *h, const uint8_t *data, bool d
     return rc;
 }
 
+/* The UTF-16 length of a UTF-8 name (Java's String.length()); -1 when the bytes
+ * are not UTF-8, which Java's ZipFile refuses ("bad entry name"). */
+static long utf16_len(const uint8_t *p, size_t n)
+{
+    long units = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = jar_utf8_char(p + i, n - i, &cp);
+        if (k == 0)
+            return -1;
+        units += cp >= 0x10000 ? 2 : 1;
+        i += k;
+    }
+    return units;
+}
+
+static signet_rc bad_name(const signet_zip_entry *e)
+{
+    return signet_fail(SIGNET_E_PARSE, "entry name '%.*s' is not UTF-8; signapk (Java's ZipFile) "
+                                       "refuses such archives too",
+                       (int)(e->name_len > 200 ? 200 : e->name_len), (const char *)e->name);
+}
+
+/* SignApk.getStoredEntryDataAlignment: native libraries on a 4096-byte page. */
+static unsigned entry_alignment(const signet_zip_entry *e, int align)
+{
+    if (align <= 0)
+        return 0;
+    if (e->name_len >= 3 && memcmp(e->name + e->name_len - 3, ".so", 3) == 0)
+        return 4096;
+    return (unsigned)align;
+}
+
 signet_rc jos_stored(jos *w, const signet_zip *z, const signet_zip_entry *e, int align)
 {
-    uint8_t extra[6 + 4 + 65536];
+    long units = utf16_len(e->name, e->name_len);
+    if (units < 0)
+        return bad_name(e);
+    if (e->csize != e->usize)
+        return signet_fail(SIGNET_E_PARSE, "stored entry '%.*s' has different compressed and "
+                                           "uncompressed sizes", (int)e->name_len,
+                           (const char *)e->name);
+    uint8_t extra[4 + 6 + 65536];
     size_t n = 0;
     if (w->first) {
         put_le16(extra, JAR_MAGIC);
         put_le16(extra + 2, 0);
         n = 4;
     }
-    /* where the padding would start; SignApk pads up to a full `align` bytes even
-     * when the data would already be aligned */
-    uint64_t pad_at = w->out->len + SIGNET_ZIP_LFH_LEN + e->name_len + n + 6;
-    size_t pad = align > 0 ? (size_t)align - (size_t)(pad_at % (unsigned)align) : 0;
+    /* SignApk.copyFiles: offset += 30 + name.length() (+ 4 for its first stored
+     * entry); the padding starts after the 6-byte field header; none when aligned */
+    w->java_off += SIGNET_ZIP_LFH_LEN + (uint64_t)units + (w->first_stored ? 4 : 0);
+    w->first_stored = false;
+    unsigned a = entry_alignment(e, align);
+    size_t pad = a ? (a - (size_t)((w->java_off + 6) % a)) % a : 0;
     put_le16(extra + n, SIGNET_ZIP_ALIGN_EXTRA_ID);
     put_le16(extra + n + 2, (uint16_t)(2 + pad));
-    put_le16(extra + n + 4, (uint16_t)align);
+    put_le16(extra + n + 4, (uint16_t)a);
     memset(extra + n + 6, 0, pad);
     n += 6 + pad;
+    w->java_off += 6 + pad + e->usize;
     uint16_t made_by = le16(e->cd + 4);
     bool unix_attrs = (made_by >> 8) == 3;
     jos_hdr h = {.name = e->name, .name_len = e->name_len, .version = 10, .flags = 0x0800,
@@ -112,10 +159,6 @@ signet_rc jos_stored(jos *w, const signet_zip *z, const signet_zip_entry *e, int
                  .csize = e->usize, .usize = e->usize,
                  .ext_attrs = unix_attrs ? le32(e->cd + 38) & 0xffff0000u : 0, .extra = extra,
                  .extra_len = n};
-    if (e->csize != e->usize)
-        return signet_fail(SIGNET_E_PARSE, "stored entry '%.*s' has different compressed and "
-                                           "uncompressed sizes", (int)e->name_len,
-                           (const char *)e->name);
     if ((uint32_t)crc32(0L, z->data + e->data_offset, e->usize) != e->crc32)
         return signet_fail(SIGNET_E_PARSE, "ZIP entry '%.*s': CRC-32 mismatch", (int)e->name_len,
                            (const char *)e->name);
@@ -172,9 +215,7 @@ static int by_name(const void *a, const void *b)
 {
     const signet_zip_entry *x = *(const signet_zip_entry *const *)a;
     const signet_zip_entry *y = *(const signet_zip_entry *const *)b;
-    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-    int c = memcmp(x->name, y->name, n);
-    return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+    return jar_name_cmp(x->name, x->name_len, y->name, y->name_len); /* Collections.sort */
 }
 
 signet_rc jos_copy_all(jos *w, const signet_zip *z, bool (*keep)(const signet_zip_entry *),
@@ -186,6 +227,10 @@ signet_rc jos_copy_all(jos *w, const signet_zip *z, bool (*keep)(const signet_zi
     size_t n = 0;
     for (size_t i = 0; i < z->n; i++) {
         const signet_zip_entry *e = &z->e[i];
+        if (utf16_len(e->name, e->name_len) < 0) {
+            free(v);
+            return bad_name(e);
+        }
         if (e->name_len > 0 && e->name[e->name_len - 1] == '/')
             continue; /* JarEntry.isDirectory */
         if (!keep || keep(e))

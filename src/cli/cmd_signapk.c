@@ -1,5 +1,5 @@
-/* signet signapk: a command-line twin of AOSP's signapk.jar for OTA packages
- * (-w), so that releasetools can call it where they call
+/* signet signapk: a command-line twin of AOSP's signapk.jar for APKs (v1 + v2 +
+ * v3) and OTA packages (-w), so that releasetools can call it where they call
  * `java -jar signapk.jar` (docs/signapk.md).  The key is named with --key, or
  * found in the key store by the certificate given as signapk's first argument
  * (the .pk8 after it is never read and need not exist). */
@@ -27,13 +27,13 @@ struct signapk_args {
 
 static const struct cli_opt OPTS[] = {
     CLI_SWITCH("w", 'w', struct signapk_args, whole_file,
-               "sign the whole file (OTA packages); required: APKs go to `signet apk sign`"),
+               "sign the whole file (OTA packages); without it IN is an APK"),
     CLI_OPT_DEF("a", 'a', "ALIGN", cli_p_uint, struct signapk_args, align, "4",
-                "stored entries' alignment (APKs; -w aligns nothing)"),
+                "APKs: stored entries' data alignment, .so files 4096 (0: none; -w: ignored)"),
     CLI_OPT("min-sdk-version", 0, "N", cli_p_uint, struct signapk_args, min_sdk, 0,
-            "accepted for signapk's argv (it changes nothing with -w)"),
+            "APKs: the min SDK (default: AndroidManifest.xml's; -w: ignored)"),
     CLI_SWITCH("disable-v2", 0, struct signapk_args, disable_v2,
-               "accepted for signapk's argv (it changes nothing with -w)"),
+               "APKs: no v2 signature (v1 and v3 only; -w: ignored)"),
     CLI_OPT("providerClass", 0, "CLASS", cli_p_str, struct signapk_args, provider, 0,
             "accepted and ignored (signapk's Java key provider)"),
     CLI_OPT("key", 0, "NAME", cli_p_str, struct signapk_args, key, 0,
@@ -94,9 +94,9 @@ static signet_rc signapk(struct cli_ctx *c, void *args)
     if (a->files.n != 2 && a->files.n != 4)
         return signet_fail(SIGNET_E_ARG, "give IN OUT, or CERT.x509.pem KEY.pk8 IN OUT as "
                                          "signapk takes them (one key only)");
-    if (!a->whole_file)
-        return signet_fail(SIGNET_E_UNSUPPORTED, "signet signapk signs OTA packages (-w); sign "
-                                                 "APKs with `signet apk sign`");
+    if (!a->whole_file && a->align > 32768)
+        return signet_fail(SIGNET_E_ARG, "alignment %u is larger than a ZIP extra field can "
+                                         "pad; give -a 32768 or less", a->align);
     if (a->files.n == 2 && !a->key)
         return signet_fail(SIGNET_E_ARG, "name the key: --key NAME, or its certificate "
                                          "before IN OUT");
@@ -113,7 +113,8 @@ static signet_rc signapk(struct cli_ctx *c, void *args)
     const char *key = a->key;
     if (rc == SIGNET_OK && !key)
         rc = key_by_cert(c->signer, cert_der.p, cert_der.len, cert_path, &key);
-    signet_signapk_opts o = {.whole_file = true, .align = 0,
+    signet_signapk_opts o = {.whole_file = a->whole_file, .align = (int)a->align,
+                             .min_sdk = (int)a->min_sdk, .disable_v2 = a->disable_v2,
                              .cert_file = cert_path ? cert_file.p : NULL,
                              .cert_file_len = cert_file.len};
     signet_apk_sign_info info = {.artifact_path = in, .caller = "signet signapk"};
@@ -135,19 +136,23 @@ static signet_rc signapk(struct cli_ctx *c, void *args)
 }
 
 static const struct cli_cmd CMDS[] = {
-    {NULL, "Sign an OTA package as AOSP's signapk -w does",
-     "Rewrites IN as signapk.jar -w writes it (entries sorted, directories and old\n"
+    {NULL, "Sign an APK or an OTA package as AOSP's signapk does",
+     "Rewrites IN as signapk.jar writes it (entries sorted, directories and old\n"
      "signature files dropped, stored entries first, the others deflated again,\n"
-     "all dated 2009-01-01, META-INF/com/android/otacert last) and signs the whole\n"
-     "file: a CMS signature in the ZIP comment with the footer the recovery reads.\n"
-     "The output is byte for byte what Debian's signapk writes with the same key\n"
-     "(for deflated entries, as long as both use the same zlib).  The signature goes\n"
-     "through the signing path (an audit record naming IN and its SHA-256, then a\n"
-     "binding record naming OUT).  The key is --key NAME, or the key store's key\n"
-     "whose certificate is CERT.x509.pem; KEY.pk8 is never read.  `signet ota\n"
-     "verify` checks the result.  APKs: use `signet apk sign`.\n",
+     "all dated 2009-01-01) and signs it as Debian's signapk 10.0.0+r36 does:\n"
+     "an APK with v1 (META-INF/CERT.SF, CERT.RSA or CERT.EC) and then v2 and v3\n"
+     "(stored entries aligned by -a, .so files to 4096; three signatures); with -w\n"
+     "an OTA package as one file (META-INF/com/android/otacert last, a CMS\n"
+     "signature in the ZIP comment with the footer the recovery reads).  The output\n"
+     "is byte for byte what signapk.jar writes with the same key (RSA; ECDSA\n"
+     "signatures are randomised), deflated entries included as long as both use the\n"
+     "same zlib.  Each signature goes through the signing path (audit records naming\n"
+     "IN and its SHA-256, then a binding record naming OUT).  The key is --key NAME,\n"
+     "or the key store's key whose certificate is CERT.x509.pem; KEY.pk8 is never\n"
+     "read.  `apksigner verify` or `signet apk verify` check an APK, `signet ota\n"
+     "verify` an OTA package.\n",
      OPTS, sizeof(struct signapk_args), CLI_SIGNER | CLI_LATE, signapk},
     {0}};
 
 const struct cli_table cli_table_signapk = {
-    "signapk", "sign an OTA package as AOSP's signapk -w (whole-file signature)", NULL, CMDS};
+    "signapk", "sign an APK or an OTA package (-w) as AOSP's signapk.jar", NULL, CMDS};
