@@ -279,7 +279,7 @@ signet_rc cli_ctx_open_cfg(struct cli_ctx *c, const signet_config *cfg)
 {
     if (c->signer || c->conn)
         return SIGNET_OK;
-    if (cfg->backend == SIGNET_BACKEND_PKCS11 && cfg->audit[0])
+    if (cfg->backend == SIGNET_BACKEND_PKCS11) /* the token's PIN, trail or not */
         return signet_signer_open_config(cfg, &c->signer);
     signet_rc rc = cli_open_session_cfg(c->g, cfg, &c->conn, &c->sess);
     if (rc == SIGNET_OK && cfg->audit[0]) {
