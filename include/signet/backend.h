@@ -78,6 +78,9 @@ typedef struct {
     const char *pin;            /* the user PIN (e.g. from a C_Login above); NULL: pin_file */
     const char *pin_file;       /* first line is the user PIN; NULL: $SIGNET_PKCS11_PIN */
     const char *log_key_label;  /* the Ed25519 checkpoint key on the token */
+    const char *wrap_key_label; /* the trusted AES wrap key (NULL: "signet-wrap") */
+    bool so;                    /* log in as the security officer (PIN: pin, pin_file,
+                                   else $SIGNET_PKCS11_SO_PIN); for token-wrap-key only */
 } signet_pkcs11_opts;
 signet_rc signet_device_pkcs11(const signet_pkcs11_opts *o, signet_device **out);
 
@@ -96,6 +99,40 @@ void signet_device_close(signet_device *d);
 signet_rc signet_pkcs11_import_wrapped(signet_device *d, signet_keystore *ks,
                                        const signet_keymap_entry *e, const uint8_t *wrap_key,
                                        size_t wrap_len, bool *existed);
+
+/* Moves the private key `key` (RSA, EC on the YubiHSM's curves, Ed25519) onto the
+ * token the same way: labelled `label`, CKA_ID id, a public key object beside it,
+ * the token's public key compared with key's.  SIGNET_E_STATE when the token
+ * already holds a private key with that label. */
+signet_rc signet_pkcs11_import_key(signet_device *d, const char *label, uint16_t id,
+                                   EVP_PKEY *key);
+
+/* ---- key generation on a PKCS#11 token (src/backend/p11_keygen.c) ------------------
+ * C_GenerateKeyPair makes key e (label e->name, CKA_ID e->id) sensitive and, when
+ * the token can wrap it, extractable only under a trusted wrapping key; then its
+ * copy is wrapped by C_WrapKey under the token's trusted AES wrap key (label
+ * wrap_key_label, CKM_AES_KEY_WRAP_PAD) and proven: unwrapped again as a session
+ * object, it must sign under the new public key.  A token without that mechanism
+ * or without a trusted wrap key gets a resident key, never extractable; `how` says
+ * which, for people.  Refuses (SIGNET_E_STATE) a label the token already holds.  On
+ * failure the new key is deleted from the token. */
+typedef struct {
+    EVP_PKEY *pub;     /* the new key's public key (read from the token) */
+    sb_wr wrapped;     /* C_WrapKey's output; empty: resident only */
+    char how[512];
+} signet_token_key;
+signet_rc signet_pkcs11_generate(signet_device *d, const signet_keymap_entry *e,
+                                 signet_token_key *out);
+void signet_token_key_free(signet_token_key *k);
+/* On a device opened as the security officer (opts.so): makes the token's trusted
+ * AES-256 wrap key (label wrap_key_label), generated on the token, never
+ * extractable, wrap and unwrap only, CKA_TRUSTED, with an unwrap template that
+ * asks every key unwrapped under it to be sensitive.  SO sessions make public
+ * objects only (PKCS#11), so the key is usable without a user login: that is why
+ * the template matters (docs/migration.md).  SIGNET_E_STATE when it exists. */
+signet_rc signet_pkcs11_make_wrap_key(signet_device *d);
+/* Deletes the private and public key objects labelled e->name from the token. */
+signet_rc signet_pkcs11_delete(signet_device *d, const signet_keymap_entry *e);
 
 /* ---- the audit log key on a PKCS#11 token (src/backend/p11_logkey.c) --------------
  * The token's checkpoint key is the Ed25519 key labelled log_key_label.  put: the

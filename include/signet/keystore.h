@@ -9,9 +9,14 @@
  *   <name>.attest.pem     the HSM's attestation certificate for the key
  *   <name>.avbpubkey      RSA keys: the AVB public key format (avbtool)
  *   .lru                  last-use stamps of on-demand keys ("name stamp" lines)
+ * Keys generated on a PKCS#11 token (backend = pkcs11) have instead of .wrapped:
+ *   <name>.p11wrap        the copy C_WrapKey made under the token's trusted wrap key
+ *                         (absent when the token could not wrap it: resident only)
+ *   <name>.token          where the key lives and how it is backed up (text)
  *
- * A key is "in the store" once <name>.wrapped exists: it is published last, after
- * the wrapped copy was proven to unwrap to the recorded public key.
+ * A key is "in the store" once <name>.wrapped (or <name>.token) exists: it is
+ * published last, after the wrapped copy was proven to unwrap to the recorded
+ * public key.
  *
  * Ids never change once assigned: the key map is the record of them.
  * Format and layout: docs/keys.md. */
@@ -62,10 +67,13 @@ signet_rc signet_keystore_path(const signet_keystore *ks, const char *name, cons
 signet_rc signet_keystore_public_key(const signet_keystore *ks, const char *name, EVP_PKEY **out);
 signet_rc signet_keystore_cert_der(const signet_keystore *ks, const char *name, sb_wr *der);
 signet_rc signet_keystore_wrapped(const signet_keystore *ks, const char *name, sb_wr *blob);
+/* <name>.p11wrap: a key made on a PKCS#11 token, wrapped there (at most 16 KiB). */
+signet_rc signet_keystore_token_wrapped(const signet_keystore *ks, const char *name, sb_wr *blob);
 
 /* True when <dir>/<name><suffix> exists. */
 bool signet_keystore_has_file(const signet_keystore *ks, const char *name, const char *suffix);
-/* True when the key is in the store (its wrapped copy was published). */
+/* True when the key is in the store (its wrapped copy, or for a key made on a
+ * PKCS#11 token its .token file, was published). */
 bool signet_keystore_has_key(const signet_keystore *ks, const char *name);
 /* Writes <dir>/<name><suffix> durably: temp file, fsync, rename, fsync dir. */
 signet_rc signet_keystore_write(const signet_keystore *ks, const char *name, const char *suffix,
@@ -213,6 +221,17 @@ uint64_t signet_keygen_capabilities(uint8_t algorithm);
  * this call is deleted from the HSM. */
 signet_rc signet_keystore_generate(signet_keystore *ks, hsm_session *s,
                                    const signet_keymap_entry *e, const signet_keygen_opts *o);
+
+/* Generates key e on the PKCS#11 token d (backend.h: signet_pkcs11_generate),
+ * certifies it through o->cert_signer (required: the signing path, which checks
+ * the token's key against NAME.pub.pem, written first) and publishes NAME.p11wrap
+ * (when the token wrapped it) and NAME.token last.  how: one sentence for people,
+ * whether the key has a wrapped copy or is resident only.  On failure nothing is
+ * published and the new key is deleted from the token. */
+typedef struct signet_device signet_device;
+signet_rc signet_keystore_generate_token(signet_keystore *ks, signet_device *d,
+                                         const signet_keymap_entry *e, const signet_keygen_opts *o,
+                                         char *how, size_t how_len);
 
 /* ---- import --------------------------------------------------------------------- */
 /* Asked for the password of an encrypted key only when the key is encrypted:

@@ -47,6 +47,9 @@ typedef struct signet_signer signet_signer;
  *   pkcs11_pin_file = /path/to/pin (the user PIN, first line; else $SIGNET_PKCS11_PIN;
  *                                   never on the command line)
  *   log_key_label = signet-log     (pkcs11: the Ed25519 checkpoint key on the token)
+ *   pkcs11_wrap_key_label = signet-wrap
+ *                                  (pkcs11: the trusted AES key that wraps the backups of
+ *                                   keys generated on the token)
  *   failover = http://h2:12345 http://h3:12345
  *                                  (further HSMs holding the same wrap key and credential:
  *                                   when the device stops answering mid-batch, the signer
@@ -77,6 +80,7 @@ typedef struct {
     char pkcs11_token[33];
     char pkcs11_pin_file[1024];
     char log_key_label[64];
+    char pkcs11_wrap_key_label[64];
     char failover[1024];
 } signet_config;
 

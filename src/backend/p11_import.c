@@ -14,7 +14,8 @@
  *          extractable only under a trusted wrapping key
  *
  * then the public key object is created and the token's public key compared with
- * the key store's.  RSA keys only so far (the signing keys of an Android release). */
+ * the key store's.  RSA, EC (the YubiHSM's curves OpenSSL knows) and Ed25519 keys
+ * (an Ed25519 key only from a wrapped copy that carries its seed, format 1). */
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -90,6 +91,81 @@ done:
     return rc;
 }
 
+/* An EC key's body: d | X | Y (the field length each), as the YubiHSM exports
+ * it.  The public point is derived from d and must be the one carried. */
+static signet_rc ec_from_body(const signet_keymap_entry *e, const uint8_t *b, size_t len,
+                              EVP_PKEY **out)
+{
+    size_t k = (size_t)yh_algo_key_bytes(e->algorithm);
+    int nid = yh_algo_curve_nid(e->algorithm);
+    const char *group = nid ? OBJ_nid2sn(nid) : NULL;
+    if (!group || len != 3 * k)
+        return signet_fail(SIGNET_E_PARSE, "the wrapped copy of '%s' holds %zu key bytes, an %s "
+                                           "key has %zu", e->name, len, yh_algo_name(e->algorithm),
+                           3 * k);
+    uint8_t pt[1 + 2 * 66];
+    pt[0] = 0x04; /* uncompressed */
+    memcpy(pt + 1, b + k, 2 * k);
+    BIGNUM *d = BN_secure_new();
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *pctx = NULL, *check = NULL;
+    signet_rc rc = SIGNET_OK;
+    *out = NULL;
+    if (!d || !bld || !BN_bin2bn(b, (int)k, d) ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * k) ||
+        !(params = OSSL_PARAM_BLD_to_param(bld)) ||
+        !(pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ||
+        EVP_PKEY_fromdata_init(pctx) != 1 ||
+        EVP_PKEY_fromdata(pctx, out, EVP_PKEY_KEYPAIR, params) != 1 ||
+        !(check = EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL)) ||
+        EVP_PKEY_pairwise_check(check) != 1) {
+        EVP_PKEY_free(*out);
+        *out = NULL;
+        rc = signet_fail(SIGNET_E_CRYPTO, "the wrapped copy of '%s' is not a consistent %s key",
+                         e->name, yh_algo_name(e->algorithm));
+    } else {
+        signet_err_clear();
+    }
+    EVP_PKEY_CTX_free(check);
+    EVP_PKEY_CTX_free(pctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(d);
+    return rc;
+}
+
+/* An Ed25519 key's body: the expanded key (scalar | prefix | public, 96 bytes)
+ * and, in format 1, the 32-byte seed.  PKCS#8 (RFC 8410) holds the seed: a copy
+ * exported without it cannot move. */
+static signet_rc ed25519_from_body(const signet_keymap_entry *e, const uint8_t *b, size_t len,
+                                   EVP_PKEY **out)
+{
+    *out = NULL;
+    if (len == 96)
+        return signet_fail(SIGNET_E_UNSUPPORTED,
+                           "the wrapped copy of Ed25519 key '%s' carries no seed (exported in the "
+                           "legacy format 0), and a token takes an Ed25519 key only as its seed: "
+                           "export it again with the seed (format 1) on the YubiHSM, or make a "
+                           "new key on the token", e->name);
+    if (len != 128)
+        return signet_fail(SIGNET_E_PARSE, "the wrapped copy of '%s' holds %zu key bytes, an "
+                                           "Ed25519 key with its seed has 128", e->name, len);
+    uint8_t pub[32];
+    size_t n = sizeof pub;
+    *out = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, b + 96, 32);
+    if (!*out || EVP_PKEY_get_raw_public_key(*out, pub, &n) != 1 || n != 32 ||
+        memcmp(pub, b + 64, 32) != 0) {
+        EVP_PKEY_free(*out);
+        *out = NULL;
+        return signet_fail(SIGNET_E_CRYPTO, "the seed in the wrapped copy of '%s' is not the seed "
+                                            "of its public key", e->name);
+    }
+    return SIGNET_OK;
+}
+
 /* Opens the wrapped copy of e under the wrap key and checks its header. */
 static signet_rc open_wrapped(signet_keystore *ks, const signet_keymap_entry *e,
                               const uint8_t *wk, size_t wk_len, EVP_PKEY **out)
@@ -117,7 +193,12 @@ static signet_rc open_wrapped(signet_keystore *ks, const signet_keymap_entry *e,
                                           "the key map's 0x%04x (%s)", e->name, id,
                          yh_algo_name(algo), e->id, yh_algo_name(e->algorithm));
     if (rc == SIGNET_OK)
-        rc = rsa_from_body(e, sbr_cur(&r), blen, out);
+        rc = yh_algo_is_rsa(e->algorithm) ? rsa_from_body(e, sbr_cur(&r), blen, out)
+             : yh_algo_is_ec(e->algorithm) ? ec_from_body(e, sbr_cur(&r), blen, out)
+             : e->algorithm == YH_ALGO_EC_ED25519
+                 ? ed25519_from_body(e, sbr_cur(&r), blen, out)
+                 : signet_fail(SIGNET_E_UNSUPPORTED, "key '%s' is %s, which does not move onto a "
+                                                     "token", e->name, yh_algo_name(e->algorithm));
     sbw_free(&blob);
     sbw_free(&pt);
     return rc;
@@ -239,48 +320,129 @@ signet_rc p11_unwrap_private(p11_dev *p, EVP_PKEY *pk, CK_ATTRIBUTE *tmpl, CK_UL
     return rc ? rc : drc;
 }
 
-/* The public key object beside the private one (modulus and exponent of pk). */
-static signet_rc put_public(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY *pk)
+/* The key type and the public key object beside the private one: RSA modulus and
+ * exponent, EC / Ed25519 curve and point. */
+signet_rc p11_put_public(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY *pk)
 {
-    BIGNUM *n = NULL, *ex = NULL;
-    uint8_t nb[1024], eb[8];
-    if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
-        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &ex) != 1 || BN_num_bytes(n) > 1024 ||
-        BN_num_bytes(ex) > 8) {
-        BN_free(n);
-        BN_free(ex);
-        return signet_fail(SIGNET_E_CRYPTO, "cannot read the public key of '%s'", e->name);
-    }
-    int nl = BN_bn2bin(n, nb), el = BN_bn2bin(ex, eb);
-    BN_free(n);
-    BN_free(ex);
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
-    CK_KEY_TYPE kt = CKK_RSA;
+    CK_KEY_TYPE kt = yh_algo_is_rsa(e->algorithm) ? CKK_RSA
+                     : e->algorithm == YH_ALGO_EC_ED25519 ? CKK_EC_EDWARDS
+                                                          : CKK_EC;
     CK_BBOOL t = CK_TRUE, f = CK_FALSE;
     uint8_t id[2] = {(uint8_t)(e->id >> 8), (uint8_t)e->id};
-    CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
-                        {CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &f, 1}, {CKA_VERIFY, &t, 1},
-                        {CKA_LABEL, (void *)e->name, strlen(e->name)}, {CKA_ID, id, 2},
-                        {CKA_MODULUS, nb, (CK_ULONG)nl}, {CKA_PUBLIC_EXPONENT, eb, (CK_ULONG)el}};
+    CK_ATTRIBUTE a[11] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
+                         {CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &f, 1}, {CKA_VERIFY, &t, 1},
+                         {CKA_LABEL, (void *)e->name, strlen(e->name)}, {CKA_ID, id, 2},
+                         {CKA_ENCRYPT, &f, 1}, {CKA_WRAP, &f, 1}};
+    sb_wr v1, v2;
+    sbw_init(&v1, 1024);
+    sbw_init(&v2, 160);
+    signet_rc rc = SIGNET_OK;
+    if (kt == CKK_RSA) {
+        BIGNUM *n = NULL, *ex = NULL;
+        uint8_t *dst;
+        if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+            EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &ex) != 1 ||
+            sbw_reserve(&v1, (size_t)BN_num_bytes(n), &dst) != SIGNET_OK ||
+            BN_bn2bin(n, dst) != BN_num_bytes(n) ||
+            sbw_reserve(&v2, (size_t)BN_num_bytes(ex), &dst) != SIGNET_OK ||
+            BN_bn2bin(ex, dst) != BN_num_bytes(ex))
+            rc = signet_fail(SIGNET_E_CRYPTO, "cannot read the public key of '%s'", e->name);
+        BN_free(n);
+        BN_free(ex);
+        a[9] = (CK_ATTRIBUTE){CKA_MODULUS, v1.p, v1.len};
+        a[10] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, v2.p, v2.len};
+    } else {
+        rc = p11_ec_params(e->algorithm, &v1);
+        if (rc == SIGNET_OK)
+            rc = p11_ec_point(pk, &v2);
+        a[9] = (CK_ATTRIBUTE){CKA_EC_PARAMS, v1.p, v1.len};
+        a[10] = (CK_ATTRIBUTE){CKA_EC_POINT, v2.p, v2.len};
+    }
     CK_OBJECT_HANDLE h;
-    CK_RV rv = p->f->C_CreateObject(p->sess, a, sizeof a / sizeof a[0], &h);
-    return rv == CKR_OK ? SIGNET_OK : p11_fail(rv, "creating the public key object");
+    CK_RV rv = rc ? CKR_OK : p->f->C_CreateObject(p->sess, a, 11, &h);
+    if (rc == SIGNET_OK && rv != CKR_OK)
+        rc = p11_fail(rv, "creating the public key object");
+    sbw_free(&v1);
+    sbw_free(&v2);
+    return rc;
 }
 
-/* The token's key labelled e->name, compared with the key store's public key. */
-static signet_rc same_public(p11_dev *p, signet_keystore *ks, const signet_keymap_entry *e,
-                             CK_OBJECT_HANDLE h)
+/* The token's key labelled e->name, compared with `want`. */
+static signet_rc same_public(p11_dev *p, const signet_keymap_entry *e, CK_OBJECT_HANDLE h,
+                             EVP_PKEY *want)
 {
-    EVP_PKEY *tok = NULL, *want = NULL;
+    EVP_PKEY *tok = NULL;
     signet_rc rc = p11_public_key(p, e, h, &tok);
-    if (rc == SIGNET_OK)
-        rc = signet_keystore_public_key(ks, e->name, &want);
     if (rc == SIGNET_OK && EVP_PKEY_eq(tok, want) != 1)
-        rc = signet_fail(SIGNET_E_VERIFY, "the token's key labelled '%s' is not the key store's "
-                                          "%s.pub.pem", e->name, e->name);
+        rc = signet_fail(SIGNET_E_VERIFY, "the token's key labelled '%s' is not the expected key",
+                         e->name);
     EVP_PKEY_free(tok);
-    EVP_PKEY_free(want);
     return rc;
+}
+
+/* Removes what an import left under e's label (best effort: the first error stays). */
+static void remove_label(p11_dev *p, const signet_keymap_entry *e)
+{
+    CK_OBJECT_HANDLE h;
+    while (p11_find(p, CKO_PUBLIC_KEY, e->name, &h) == SIGNET_OK && destroy(p, h) == SIGNET_OK)
+        ;
+    while (p11_find(p, CKO_PRIVATE_KEY, e->name, &h) == SIGNET_OK && destroy(p, h) == SIGNET_OK)
+        ;
+}
+
+/* The private key pk onto the token as e (e->name the label, e->id the CKA_ID). */
+static signet_rc import_pkey(p11_dev *p, const signet_keymap_entry *e, EVP_PKEY *pk)
+{
+    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = yh_algo_is_rsa(e->algorithm) ? CKK_RSA
+                     : e->algorithm == YH_ALGO_EC_ED25519 ? CKK_EC_EDWARDS
+                                                          : CKK_EC;
+    CK_BBOOL t = CK_TRUE, f = CK_FALSE;
+    uint8_t id[2] = {(uint8_t)(e->id >> 8), (uint8_t)e->id};
+    /* A signing key only: no decryption, unwrapping or derivation. */
+    CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
+                        {CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &t, 1}, {CKA_SENSITIVE, &t, 1},
+                        {CKA_SIGN, &t, 1}, {CKA_EXTRACTABLE, &t, 1},
+                        {CKA_WRAP_WITH_TRUSTED, &t, 1},
+                        {CKA_LABEL, (void *)e->name, strlen(e->name)}, {CKA_ID, id, 2},
+                        {CKA_DECRYPT, &f, 1}, {CKA_UNWRAP, &f, 1}, {CKA_DERIVE, &f, 1}};
+    signet_rc rc = p11_unwrap_private(p, pk, a, sizeof a / sizeof a[0], &priv);
+    if (rc && kt == CKK_EC_EDWARDS)
+        rc = signet_wrap(rc, "token '%s' does not unwrap Ed25519 keys (SoftHSM2 2.6 cannot), and "
+                             "signet moves keys only by unwrapping: on this token, make a new "
+                             "Ed25519 key instead (`signet keys generate`)", p->token);
+    if (rc == SIGNET_OK)
+        rc = p11_put_public(p, e, pk);
+    if (rc == SIGNET_OK)
+        rc = same_public(p, e, priv, pk);
+    if (rc && priv != CK_INVALID_HANDLE)
+        remove_label(p, e); /* never leave a wrong or half-made key under the name */
+    return rc;
+}
+
+signet_rc signet_pkcs11_import_key(signet_device *d, const char *label, uint16_t id, EVP_PKEY *key)
+{
+    if (strcmp(d->ops->kind, "pkcs11") != 0)
+        return signet_fail(SIGNET_E_ARG, "keys move onto a PKCS#11 token (backend = pkcs11)");
+    signet_keymap_entry e = {.id = id};
+    if (strlen(label) >= sizeof e.name)
+        return signet_fail(SIGNET_E_ARG, "the label '%s' is too long", label);
+    snprintf(e.name, sizeof e.name, "%s", label);
+    signet_rc rc = signet_key_algorithm_of(key, &e.algorithm);
+    if (rc)
+        return rc;
+    p11_dev *p = d->impl;
+    CK_OBJECT_HANDLE have;
+    if ((rc = p11_find(p, CKO_PRIVATE_KEY, label, &have)) == SIGNET_OK)
+        return signet_fail(SIGNET_E_STATE, "token '%s' already holds a key labelled '%s'", p->token,
+                           label);
+    if (rc != SIGNET_E_NOTFOUND)
+        return rc;
+    signet_err_clear();
+    rc = import_pkey(p, &e, key);
+    return rc ? signet_wrap(rc, "moving '%s' onto token '%s'", label, p->token) : SIGNET_OK;
 }
 
 signet_rc signet_pkcs11_import_wrapped(signet_device *d, signet_keystore *ks,
@@ -290,39 +452,31 @@ signet_rc signet_pkcs11_import_wrapped(signet_device *d, signet_keystore *ks,
     *existed = false;
     if (strcmp(d->ops->kind, "pkcs11") != 0)
         return signet_fail(SIGNET_E_ARG, "keys move onto a PKCS#11 token (backend = pkcs11)");
-    if (!yh_algo_is_rsa(e->algorithm))
-        return signet_fail(SIGNET_E_ARG, "key '%s' is %s: only RSA keys can be migrated so far "
-                                         "(docs/migration.md)", e->name, yh_algo_name(e->algorithm));
     p11_dev *p = d->impl;
+    EVP_PKEY *want = NULL;
+    signet_rc rc = signet_keystore_public_key(ks, e->name, &want);
     CK_OBJECT_HANDLE have;
-    signet_rc rc = p11_find(p, CKO_PRIVATE_KEY, e->name, &have);
-    if (rc == SIGNET_OK) {
-        rc = same_public(p, ks, e, have);
+    if (rc == SIGNET_OK && (rc = p11_find(p, CKO_PRIVATE_KEY, e->name, &have)) == SIGNET_OK) {
+        rc = same_public(p, e, have, want);
         *existed = rc == SIGNET_OK;
+        EVP_PKEY_free(want);
         return rc ? signet_wrap(rc, "token '%s' already holds a different '%s'", p->token, e->name)
                   : SIGNET_OK;
     }
-    if (rc != SIGNET_E_NOTFOUND)
+    if (rc != SIGNET_E_NOTFOUND) {
+        EVP_PKEY_free(want);
         return rc;
+    }
     signet_err_clear();
     EVP_PKEY *pk = NULL;
-    if ((rc = open_wrapped(ks, e, wrap_key, wrap_len, &pk)) != SIGNET_OK)
-        return rc;
-    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_KEY_TYPE kt = CKK_RSA;
-    CK_BBOOL t = CK_TRUE, f = CK_FALSE;
-    uint8_t id[2] = {(uint8_t)(e->id >> 8), (uint8_t)e->id};
-    CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
-                        {CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &t, 1}, {CKA_SENSITIVE, &t, 1},
-                        {CKA_SIGN, &t, 1}, {CKA_DECRYPT, &f, 1}, {CKA_EXTRACTABLE, &t, 1},
-                        {CKA_WRAP_WITH_TRUSTED, &t, 1},
-                        {CKA_LABEL, (void *)e->name, strlen(e->name)}, {CKA_ID, id, 2}};
-    rc = p11_unwrap_private(p, pk, a, sizeof a / sizeof a[0], &priv);
+    rc = open_wrapped(ks, e, wrap_key, wrap_len, &pk);
+    /* The key store's public key is what the token's copy is compared with. */
+    if (rc == SIGNET_OK && EVP_PKEY_eq(pk, want) != 1)
+        rc = signet_fail(SIGNET_E_VERIFY, "the wrapped copy of '%s' is not the key of %s.pub.pem",
+                         e->name, e->name);
     if (rc == SIGNET_OK)
-        rc = put_public(p, e, pk);
-    if (rc == SIGNET_OK && (rc = same_public(p, ks, e, priv)) != SIGNET_OK)
-        (void)destroy(p, priv); /* never leave a wrong key under the name */
+        rc = import_pkey(p, e, pk);
     EVP_PKEY_free(pk);
+    EVP_PKEY_free(want);
     return rc ? signet_wrap(rc, "moving '%s' onto token '%s'", e->name, p->token) : SIGNET_OK;
 }

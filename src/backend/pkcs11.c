@@ -4,6 +4,7 @@
  * the trail could pair records with: the backend has no drain, and checkpoints are
  * signed by an Ed25519 key on the token through the trail's callback. */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,9 @@ static const char *ck_name(CK_RV rv)
     case CKR_ATTRIBUTE_VALUE_INVALID: return "CKR_ATTRIBUTE_VALUE_INVALID";
     case CKR_WRAPPED_KEY_INVALID: return "CKR_WRAPPED_KEY_INVALID";
     case CKR_USER_NOT_LOGGED_IN: return "CKR_USER_NOT_LOGGED_IN";
+    case CKR_KEY_NOT_WRAPPABLE: return "CKR_KEY_NOT_WRAPPABLE";
+    case CKR_KEY_UNEXTRACTABLE: return "CKR_KEY_UNEXTRACTABLE";
+    case CKR_ATTRIBUTE_READ_ONLY: return "CKR_ATTRIBUTE_READ_ONLY";
     default: return "a PKCS#11 error";
     }
 }
@@ -103,13 +107,18 @@ static signet_rc open_token(p11_dev *p, const signet_pkcs11_opts *o)
     char *pin = NULL;
     if (o->pin && !(pin = smem_strdup(o->pin)))
         rc = signet_fail(SIGNET_E_NOMEM, "out of secret memory");
+    else if (!o->pin && o->so)
+        rc = signet_read_password(o->pin_file, "SIGNET_PKCS11_SO_PIN",
+                                  "security officer's PIN of the PKCS#11 token: ", &pin);
     else if (!o->pin)
         rc = signet_read_password(o->pin_file, "SIGNET_PKCS11_PIN", "PIN of the PKCS#11 token: ",
                                   &pin);
     if (rc)
-        return signet_wrap(rc, "the token's PIN (pkcs11_pin_file in signet.conf, or "
-                               "$SIGNET_PKCS11_PIN)");
-    rv = p->f->C_Login(p->sess, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
+        return signet_wrap(rc, o->so ? "the security officer's PIN (--so-pin-file, or "
+                                       "$SIGNET_PKCS11_SO_PIN)"
+                                     : "the token's PIN (pkcs11_pin_file in signet.conf, or "
+                                       "$SIGNET_PKCS11_PIN)");
+    rv = p->f->C_Login(p->sess, o->so ? CKU_SO : CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
     smem_free(pin);
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
         return p11_fail(rv, "logging in to the token");
@@ -130,12 +139,14 @@ signet_rc p11_find(p11_dev *p, CK_OBJECT_CLASS cls, const char *label, CK_OBJECT
         return p11_fail(rv, "searching the token");
     if (n == 0)
         return signet_fail(SIGNET_E_NOTFOUND, "the token holds no %s key labelled '%s'",
-                           cls == CKO_PRIVATE_KEY ? "private" : "public", label);
+                           cls == CKO_PRIVATE_KEY  ? "private"
+                           : cls == CKO_SECRET_KEY ? "secret"
+                                                   : "public",
+                           label);
     return SIGNET_OK;
 }
 
-/* A big-endian attribute of object h into *out (malloc'd). */
-static signet_rc get_attr(p11_dev *p, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, uint8_t **out,
+signet_rc p11_get_attr(p11_dev *p, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, uint8_t **out,
                           size_t *len)
 {
     CK_ATTRIBUTE a = {type, NULL, 0};
@@ -158,53 +169,38 @@ static signet_rc rsa_public(p11_dev *p, CK_OBJECT_HANDLE h, EVP_PKEY **out)
 {
     uint8_t *n = NULL, *e = NULL;
     size_t nl = 0, el = 0;
-    signet_rc rc = get_attr(p, h, CKA_MODULUS, &n, &nl);
-    if (rc == SIGNET_OK)
-        rc = get_attr(p, h, CKA_PUBLIC_EXPONENT, &e, &el);
-    BIGNUM *bn = rc ? NULL : BN_bin2bn(n, (int)nl, NULL), *be = rc ? NULL : BN_bin2bn(e, (int)el, NULL);
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
     *out = NULL;
-    if (rc == SIGNET_OK &&
-        (!bn || !be || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
-         !(params = OSSL_PARAM_BLD_to_param(bld)) ||
-         !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
-         EVP_PKEY_fromdata_init(ctx) != 1 ||
-         EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1))
-        rc = signet_fail(SIGNET_E_CRYPTO, "cannot read the token's RSA public key");
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    BN_free(bn);
-    BN_free(be);
+    signet_rc rc = p11_get_attr(p, h, CKA_MODULUS, &n, &nl);
+    if (rc == SIGNET_OK)
+        rc = p11_get_attr(p, h, CKA_PUBLIC_EXPONENT, &e, &el);
+    if (rc == SIGNET_OK && (rc = p11_rsa_public(n, nl, e, el, out)) != SIGNET_OK)
+        rc = signet_wrap(rc, "cannot read the token's RSA public key");
     free(n);
     free(e);
     return rc;
 }
 
-/* The public key the token holds for key e: RSA from the private object, other
- * algorithms from the public object of the same label (CKA_PUBLIC_KEY_INFO). */
+/* The public key the token holds for key e: RSA from the private object, EC and
+ * Ed25519 from the public object of the same label (CKA_EC_PARAMS, CKA_EC_POINT). */
 signet_rc p11_public_key(p11_dev *p, const signet_keymap_entry *e, CK_OBJECT_HANDLE priv,
                          EVP_PKEY **out)
 {
+    *out = NULL;
     if (yh_algo_is_rsa(e->algorithm))
         return rsa_public(p, priv, out);
     CK_OBJECT_HANDLE pub;
-    uint8_t *spki = NULL;
-    size_t len = 0;
+    uint8_t *params = NULL, *point = NULL;
+    size_t plen = 0, qlen = 0;
     signet_rc rc = p11_find(p, CKO_PUBLIC_KEY, e->name, &pub);
     if (rc == SIGNET_OK)
-        rc = get_attr(p, pub, CKA_PUBLIC_KEY_INFO, &spki, &len);
-    if (rc == SIGNET_OK && len == 0)
-        rc = signet_fail(SIGNET_E_DEVICE, "the token does not give the public key info of '%s'",
-                         e->name);
-    const unsigned char *q = spki;
-    if (rc == SIGNET_OK && !(*out = d2i_PUBKEY(NULL, &q, (long)len)))
-        rc = signet_fail(SIGNET_E_PARSE, "the token's public key of '%s' does not parse", e->name);
-    free(spki);
-    return rc;
+        rc = p11_get_attr(p, pub, CKA_EC_PARAMS, &params, &plen);
+    if (rc == SIGNET_OK)
+        rc = p11_get_attr(p, pub, CKA_EC_POINT, &point, &qlen);
+    if (rc == SIGNET_OK)
+        rc = p11_ec_public(e->algorithm, params, plen, point, qlen, out);
+    free(params);
+    free(point);
+    return rc ? signet_wrap(rc, "the token's public key of '%s'", e->name) : SIGNET_OK;
 }
 
 static signet_rc p11_resolve(signet_device *d, signet_keystore *ks, const signet_keymap_entry *e)
@@ -215,6 +211,14 @@ static signet_rc p11_resolve(signet_device *d, signet_keystore *ks, const signet
             return SIGNET_OK;
     CK_OBJECT_HANDLE h;
     signet_rc rc = p11_find(p, CKO_PRIVATE_KEY, e->name, &h);
+    /* A key made on a token comes back from its wrapped copy, as a YubiHSM loads
+     * keys on demand; the public key comparison below then proves it. */
+    if (rc == SIGNET_E_NOTFOUND && signet_keystore_has_file(ks, e->name, ".p11wrap")) {
+        signet_err_clear();
+        rc = p11_restore(p, ks, e, &h);
+        if (rc)
+            return rc;
+    }
     if (rc)
         return signet_wrap(rc, "key '%s' is not on token '%s': move it there with `signet keys "
                                "migrate` (docs/migration.md)", e->name, p->token);
@@ -276,7 +280,7 @@ static signet_rc pss_params(const signet_dev_sign *r, CK_RSA_PKCS_PSS_PARAMS *pp
 }
 
 /* r | s (each half) as a DER ECDSA-Sig-Value, the form the YubiHSM returns. */
-static signet_rc ecdsa_der(const uint8_t *raw, size_t len, uint8_t *sig, size_t *sig_len)
+signet_rc p11_ecdsa_der(const uint8_t *raw, size_t len, uint8_t *sig, size_t *sig_len)
 {
     ECDSA_SIG *es = ECDSA_SIG_new();
     BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL), *s = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
@@ -354,7 +358,7 @@ static signet_rc p11_sign(signet_device *d, const signet_keymap_entry *e, const 
             forget(p, e->id);
     }
     if (rc == SIGNET_OK && r->cmd == YH_CMD_SIGN_ECDSA)
-        rc = ecdsa_der(raw, raw_len, sig, sig_len);
+        rc = p11_ecdsa_der(raw, raw_len, sig, sig_len);
     sbw_free(&di);
     return rc;
 }
@@ -379,18 +383,56 @@ static signet_rc p11_checkpoint(signet_device *d, signet_trail *t, const char *o
     return signet_trail_checkpoint(t, origin, log_sign, d->impl, NULL);
 }
 
+/* Open tokens, for the exit handler.  A module is never unloaded: a library's own
+ * exit-time destructors (C++ statics: SoftHSM2's) are registered when it is
+ * loaded and run in reverse order of registration, so a handler registered after
+ * the first load runs before them and can still log out and finalize, which a
+ * process that exits without C_Finalize (openssl with libp11's engine, around
+ * signet's own module) would otherwise do later, into a destroyed module. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static p11_dev *open_devs;
+static bool exiting;
+
+static void finish(p11_dev *p)
+{
+    if (p->have_sess) {
+        p->f->C_Logout(p->sess);
+        p->f->C_CloseSession(p->sess);
+        p->have_sess = false;
+    }
+    if (p->initialized)
+        p->f->C_Finalize(NULL);
+    p->initialized = false;
+}
+
+static void finish_all_at_exit(void)
+{
+    pthread_mutex_lock(&open_lock);
+    exiting = true;
+    for (p11_dev *p = open_devs; p; p = p->next)
+        finish(p);
+    pthread_mutex_unlock(&open_lock);
+}
+
+static void register_exit(void)
+{
+    atexit(finish_all_at_exit);
+}
+
 static void p11_close(signet_device *d)
 {
     p11_dev *p = d->impl;
     if (p) {
-        if (p->have_sess) {
-            p->f->C_Logout(p->sess);
-            p->f->C_CloseSession(p->sess);
-        }
-        if (p->initialized)
-            p->f->C_Finalize(NULL);
-        if (p->lib)
-            dlclose(p->lib);
+        pthread_mutex_lock(&open_lock);
+        for (p11_dev **q = &open_devs; *q; q = &(*q)->next)
+            if (*q == p) {
+                *q = p->next;
+                break;
+            }
+        if (!exiting && p->f)
+            finish(p);
+        pthread_mutex_unlock(&open_lock);
         free(p);
     }
     free(d);
@@ -423,6 +465,8 @@ signet_rc signet_device_pkcs11(const signet_pkcs11_opts *o, signet_device **out)
     snprintf(p->token, sizeof p->token, "%s", o->token);
     snprintf(p->log_key_label, sizeof p->log_key_label, "%s",
              o->log_key_label && o->log_key_label[0] ? o->log_key_label : "signet-log");
+    snprintf(p->wrap_key_label, sizeof p->wrap_key_label, "%s",
+             o->wrap_key_label && o->wrap_key_label[0] ? o->wrap_key_label : "signet-wrap");
     signet_rc rc = SIGNET_OK;
     CK_C_GetFunctionList get = NULL;
     if (!(p->lib = dlopen(o->module, RTLD_NOW | RTLD_LOCAL)))
@@ -431,6 +475,13 @@ signet_rc signet_device_pkcs11(const signet_pkcs11_opts *o, signet_device **out)
     else if (!(*(void **)&get = dlsym(p->lib, "C_GetFunctionList")) || get(&p->f) != CKR_OK)
         rc = signet_fail(SIGNET_E_ARG, "%s is not a PKCS#11 module (no C_GetFunctionList)",
                          o->module);
+    if (rc == SIGNET_OK) {
+        pthread_once(&exit_once, register_exit); /* after the module's own (see above) */
+        pthread_mutex_lock(&open_lock);
+        p->next = open_devs;
+        open_devs = p;
+        pthread_mutex_unlock(&open_lock);
+    }
     if (rc == SIGNET_OK) {
         CK_C_INITIALIZE_ARGS ia = {.flags = CKF_OS_LOCKING_OK};
         CK_RV rv = p->f->C_Initialize(&ia);

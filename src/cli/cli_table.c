@@ -63,7 +63,9 @@ static void opt_synopsis(FILE *f, const struct cli_opt *o)
         fprintf(f, req ? " %s%s" : " [%s%s]", o->name, (o->flags & CLI_REST) ? "..." : "");
         return;
     }
-    fprintf(f, req ? " --%s" : " [--%s", o->name);
+    /* A one-letter name (signapk's -w, -a) is shown as its tool spells it. */
+    const char *dashes = o->name[0] && !o->name[1] ? "-" : "--";
+    fprintf(f, req ? " %s%s" : " [%s%s", dashes, o->name);
     if (o->metavar)
         fprintf(f, " %s", o->metavar);
     fprintf(f, "%s%s", req ? "" : "]", (o->flags & CLI_REPEAT) ? "..." : "");
@@ -91,11 +93,11 @@ static void cmd_help(FILE *f, const struct cli_table *grp, const struct cli_cmd 
         char lhs[96];
         if (o->flags & CLI_POSITIONAL)
             snprintf(lhs, sizeof lhs, "%s", o->name);
-        else if (o->short_name)
+        else if (o->short_name && !(o->name[0] == o->short_name && !o->name[1]))
             snprintf(lhs, sizeof lhs, "-%c, --%s%s%s", o->short_name, o->name,
                      o->metavar ? " " : "", o->metavar ? o->metavar : "");
         else
-            snprintf(lhs, sizeof lhs, "--%s%s%s", o->name, o->metavar ? " " : "",
+            snprintf(lhs, sizeof lhs, "%s%s%s%s", o->name[1] ? "--" : "-", o->name, o->metavar ? " " : "",
                      o->metavar ? o->metavar : "");
         fprintf(f, "  %-24s %s", lhs, o->help ? o->help : "");
         if (o->def)
@@ -277,7 +279,7 @@ signet_rc cli_ctx_open_cfg(struct cli_ctx *c, const signet_config *cfg)
 {
     if (c->signer || c->conn)
         return SIGNET_OK;
-    if (cfg->backend == SIGNET_BACKEND_PKCS11 && cfg->audit[0])
+    if (cfg->backend == SIGNET_BACKEND_PKCS11) /* the token's PIN, trail or not */
         return signet_signer_open_config(cfg, &c->signer);
     signet_rc rc = cli_open_session_cfg(c->g, cfg, &c->conn, &c->sess);
     if (rc == SIGNET_OK && cfg->audit[0]) {

@@ -4,7 +4,9 @@
  *   list      every key, where it is, and its fingerprints
  *   load      load keys from their wrapped copies (evicting LRU keys when low)
  *   evict     remove keys from the HSM that can be loaded again
- *   import    an existing private key into the store (keys_import.c) */
+ *   import    an existing private key into the store (keys_import.c)
+ *   migrate, token-wrap-key   the PKCS#11 token of backend = pkcs11 (keys_migrate.c,
+ *             keys_token.c) */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +209,9 @@ static signet_rc cmd_generate(struct cli_ctx *c, void *args)
         rc = cli_ctx_open_cfg(c, &cfg);
     signet_signer *signer = c->signer;
     hsm_session *sess = cli_ctx_session(c);
+    /* backend = pkcs11: the keys are made on the token, certified through the
+     * signing path (which the PKCS#11 backend always opens). */
+    bool token = cfg.backend == SIGNET_BACKEND_PKCS11;
     if (signer) {
         ko.cert_signer = signet_sign_certificate;
         ko.cert_signer_ctx = signer;
@@ -222,15 +227,21 @@ static signet_rc cmd_generate(struct cli_ctx *c, void *args)
             had++;
             continue;
         }
-        signet_progress_step(&pr, "%s: generating %s on the HSM", sel[i]->name,
-                             algo_label(sel[i]->algorithm));
-        rc = signet_keystore_generate(ks, sess, sel[i], &ko);
+        signet_progress_step(&pr, "%s: generating %s on the %s", sel[i]->name,
+                             algo_label(sel[i]->algorithm), token ? "token" : "HSM");
+        char how[512] = "";
+        rc = token ? signet_keystore_generate_token(ks, signet_signer_device(signer), sel[i], &ko,
+                                                    how, sizeof how)
+                   : signet_keystore_generate(ks, sess, sel[i], &ko);
         signet_progress_done(&pr);
         if (rc == SIGNET_OK && signer)
-            rc = signet_signer_record_key(signer, sel[i], "generated", NULL);
+            rc = signet_signer_record_key(signer, sel[i], "generated",
+                                          token ? "on a PKCS#11 token" : NULL);
         if (rc == SIGNET_OK) {
             printf("generated %s 0x%04x %s\n", sel[i]->name, sel[i]->id,
                    yh_algo_name(sel[i]->algorithm));
+            if (token) /* where the key is backed up, or that it is not */
+                printf("  %s: %s\n", sel[i]->name, how);
             fflush(stdout);
             made++;
         }
@@ -442,7 +453,14 @@ static const struct cli_cmd CMDS[] = {
      "NAME.pub.pem, NAME.x509.pem, NAME.avbpubkey (RSA) and NAME.attest.pem.  Stops at\n"
      "the first failure; running again continues.  Default subject:\n"
      "/C=US/ST=California/L=Mountain View/O=Android/OU=Android/CN={name}/\n"
-     "emailAddress=android@android.com (CN=<name> is added when S has no CN).\n",
+     "emailAddress=android@android.com (CN=<name> is added when S has no CN).\n"
+     "With backend = pkcs11 in signet.conf the key is made on the token instead\n"
+     "(C_GenerateKeyPair, sensitive, extractable only under a trusted wrapping key),\n"
+     "certified there, and its copy wrapped by C_WrapKey under the token's trusted\n"
+     "AES wrap key (pkcs11_wrap_key_label, made by `signet keys token-wrap-key`) is\n"
+     "proven and published as NAME.p11wrap, then NAME.token.  A token without that\n"
+     "mechanism or that key gets a resident key without backup: each such key is\n"
+     "printed as RESIDENT ONLY, with the reason (docs/migration.md).\n",
      GENERATE_OPTS, sizeof(struct generate_args), CLI_SESSION | CLI_LATE, cmd_generate},
     {"list", "show each key: id, algorithm, role, location, fingerprints",
      "One line per key of the key map:\n"
@@ -467,6 +485,7 @@ static const struct cli_cmd CMDS[] = {
      EVICT_OPTS, sizeof(struct load_args), CLI_SESSION | CLI_LATE, cmd_evict},
     KEYS_IMPORT_ROW,
     KEYS_MIGRATE_ROW,
+    KEYS_TOKEN_WRAP_KEY_ROW,
     {0}};
 
 const struct cli_table cli_table_keys = {

@@ -284,7 +284,15 @@ static signet_rc outputs(const struct sign_args *a, struct pkg *v, size_t n)
             snprintf(v[i].out, len, "%s/%s", a->out_dir, base);
         else
             snprintf(v[i].out, len, "%s", a->outs.v[i]);
+        /* Found now rather than after every signature of the run is made. */
+        char dir[4096];
+        const char *slash = strrchr(v[i].out, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - v[i].out) + 1 : 1,
+                 slash ? v[i].out : ".");
         struct stat si, so;
+        if (!a->estimate_only && (stat(dir, &so) != 0 || !S_ISDIR(so.st_mode)))
+            return signet_fail(SIGNET_E_ARG, "%s: the directory %s does not exist: create it "
+                                             "first", v[i].out, dir);
         if (stat(tf, &si) == 0 && stat(v[i].out, &so) == 0 && si.st_dev == so.st_dev &&
             si.st_ino == so.st_ino)
             return signet_fail(SIGNET_E_ARG, "%s would overwrite its input: choose another output",

@@ -44,6 +44,18 @@ signet_rc keys_migrate(struct cli_ctx *c, void *args);
     {"migrate", "move the store's keys onto a PKCS#11 token without re-keying",                   \
      keys_migrate_help, keys_migrate_opts, sizeof(struct keys_migrate_args), 0, keys_migrate}
 
+/* `signet keys token-wrap-key` (keys_token.c). */
+struct keys_token_wrap_key_args {
+    const char *so_pin_file;
+};
+extern const struct cli_opt keys_token_wrap_key_opts[];
+extern const char keys_token_wrap_key_help[];
+signet_rc keys_token_wrap_key(struct cli_ctx *c, void *args);
+#define KEYS_TOKEN_WRAP_KEY_ROW                                                                    \
+    {"token-wrap-key", "make the PKCS#11 token's trusted wrap key (security officer)",            \
+     keys_token_wrap_key_help, keys_token_wrap_key_opts,                                          \
+     sizeof(struct keys_token_wrap_key_args), 0, keys_token_wrap_key}
+
 /* `signet audit bind` (audit_bind.c). */
 int cli_audit_bind(const struct cli_globals *g, const char *in, const char *out);
 

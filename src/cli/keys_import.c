@@ -212,6 +212,10 @@ signet_rc keys_import(struct cli_ctx *c, void *args)
         rc = add_to_map(ks, &e, &old);
         map_changed = rc == SIGNET_OK;
     }
+    if (rc == SIGNET_OK && cfg.backend == SIGNET_BACKEND_PKCS11)
+        rc = signet_fail(SIGNET_E_ARG, "signet.conf names a PKCS#11 token: `keys import` puts keys "
+                                       "on a YubiHSM (then `signet keys migrate` moves them); "
+                                       "on a token, make new keys with `signet keys generate`");
     if (rc == SIGNET_OK)
         rc = cli_ctx_open_cfg(c, &cfg);
     signet_signer *signer = c->signer;

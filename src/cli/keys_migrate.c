@@ -19,7 +19,9 @@ const char keys_migrate_help[] =
     "the command line.  Keys the token already holds (same public key) are kept.\n"
     "Each moved key gets a key record (imported) in the trail.  Run it offline, under\n"
     "the conditions of a provisioning ceremony: the plaintext keys exist in this\n"
-    "machine's locked memory while it runs.  RSA keys only.\n";
+    "machine's locked memory while it runs.  RSA, EC and Ed25519 keys; an Ed25519\n"
+    "key moves only from a wrapped copy that carries its seed (format 1, what `signet\n"
+    "keys generate` exports).\n";
 
 const struct cli_opt keys_migrate_opts[] = {
     CLI_OPT("keystore", 0, "DIR", cli_p_str, struct keys_migrate_args, keystore, 0,
@@ -84,6 +86,10 @@ signet_rc keys_migrate(struct cli_ctx *c, void *args)
             want |= strcmp(a->names.v[k], e->name) == 0;
         if (!want || !signet_keystore_has_key(ks, e->name))
             continue;
+        if (!signet_keystore_has_file(ks, e->name, ".wrapped")) { /* made on a token */
+            cli_progress(c->g, "%s: made on a PKCS#11 token, nothing to move", e->name);
+            continue;
+        }
         bool existed = false;
         rc = signet_pkcs11_import_wrapped(signet_signer_device(s), ks, e, wk.p, wk.len, &existed);
         if (rc == SIGNET_OK && !existed)
@@ -101,6 +107,11 @@ signet_rc keys_migrate(struct cli_ctx *c, void *args)
     sbw_free(&wk);
     if (rc == SIGNET_OK)
         printf("%zu key%s moved, %zu already on the token\n", moved, moved == 1 ? "" : "s", kept);
+    /* Closing writes a checkpoint (best effort) whose failure must not hide why the
+     * migration stopped. */
+    char msg[2048] = "";
+    if (rc)
+        snprintf(msg, sizeof msg, "%s", signet_errmsg());
     signet_signer_close(s);
-    return rc;
+    return rc ? signet_fail(rc, "%s", msg) : SIGNET_OK;
 }

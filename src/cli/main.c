@@ -33,7 +33,8 @@ static void usage(FILE *f)
     for (const struct cli_table *const *t = cli_tables_all; *t; t++)
         fprintf(f, "  %-14s %s\n", (*t)->name, (*t)->summary);
     fprintf(f, "\nexit codes: 0 ok, 1 verification failed, 2 usage, 3 device error, 4 connector\n"
-               "unreachable, 5 authentication failed, 6 not found, 7 I/O error, 8 other.\n"
+               "unreachable, 5 authentication failed, 6 not found, 7 I/O error, 8 other;\n"
+               "9, 10, 11 a damaged age file (`signet age decrypt --help`).\n"
                "Manual: docs/signet.1.md\n");
 }
 

@@ -123,7 +123,8 @@ bool signet_keystore_has_file(const signet_keystore *ks, const char *name, const
 
 bool signet_keystore_has_key(const signet_keystore *ks, const char *name)
 {
-    return signet_keystore_has_file(ks, name, ".wrapped");
+    return signet_keystore_has_file(ks, name, ".wrapped") ||
+           signet_keystore_has_file(ks, name, ".token");
 }
 
 signet_rc signet_keystore_write(const signet_keystore *ks, const char *name, const char *suffix,
@@ -208,6 +209,11 @@ signet_rc signet_keystore_cert_der(const signet_keystore *ks, const char *name, 
     rc = sbw_put(der, p, (size_t)n);
     OPENSSL_free(p);
     return rc;
+}
+
+signet_rc signet_keystore_token_wrapped(const signet_keystore *ks, const char *name, sb_wr *blob)
+{
+    return read_key_file(ks, name, ".p11wrap", WRAPPED_MAX, blob);
 }
 
 signet_rc signet_keystore_wrapped(const signet_keystore *ks, const char *name, sb_wr *blob)

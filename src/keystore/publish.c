@@ -164,7 +164,7 @@ signet_rc ks_export_and_prove(hsm_session *s, uint16_t wrap_id, const signet_key
 void ks_unpublish(signet_keystore *ks, const char *name)
 {
     static const char *const suffixes[] = {".wrapped", ".pub.pem", ".x509.pem", ".avbpubkey",
-                                           ".attest.pem", ".origin"};
+                                           ".attest.pem", ".origin", ".token", ".p11wrap"};
     char path[4096];
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
         if (signet_keystore_path(ks, name, suffixes[i], path, sizeof path) == SIGNET_OK)

@@ -21,6 +21,7 @@ void signet_config_defaults(signet_config *cfg)
     cfg->log_key_id = 0x0010;
     snprintf(cfg->log_name, sizeof cfg->log_name, "signet.example/audit");
     snprintf(cfg->log_key_label, sizeof cfg->log_key_label, "signet-log");
+    snprintf(cfg->pkcs11_wrap_key_label, sizeof cfg->pkcs11_wrap_key_label, "signet-wrap");
 }
 
 static char *trim(char *s)
@@ -99,6 +100,8 @@ static signet_rc apply(signet_config *cfg, const char *k, const char *v, unsigne
     if (!strcmp(k, "pkcs11_pin_file"))
         return set_str(cfg->pkcs11_pin_file, sizeof cfg->pkcs11_pin_file, v, k, line);
     if (!strcmp(k, "failover")) return set_str(cfg->failover, sizeof cfg->failover, v, k, line);
+    if (!strcmp(k, "pkcs11_wrap_key_label"))
+        return set_str(cfg->pkcs11_wrap_key_label, sizeof cfg->pkcs11_wrap_key_label, v, k, line);
     if (!strcmp(k, "log_key_label"))
         return set_str(cfg->log_key_label, sizeof cfg->log_key_label, v, k, line);
     if (!strcmp(k, "cache_dir")) return set_str(cfg->cache_dir, sizeof cfg->cache_dir, v, k, line);

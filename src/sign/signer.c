@@ -88,7 +88,8 @@ static signet_rc open_pkcs11(const signet_config *cfg, const char *pin, signet_s
         return signet_fail(SIGNET_E_ARG, "the YubiHSM backend needs a session (credentials)");
     signet_pkcs11_opts o = {.module = cfg->pkcs11_module, .token = cfg->pkcs11_token, .pin = pin,
                             .pin_file = cfg->pkcs11_pin_file[0] ? cfg->pkcs11_pin_file : NULL,
-                            .log_key_label = cfg->log_key_label};
+                            .log_key_label = cfg->log_key_label,
+                            .wrap_key_label = cfg->pkcs11_wrap_key_label};
     signet_device *dev;
     signet_rc rc = signet_device_pkcs11(&o, &dev);
     return rc ? rc : open_device(cfg, dev, out);

@@ -353,6 +353,17 @@ static void test_key_rotation(void **state)
     assert_int_equal(sh(&out, "apksigner verify --verbose --max-sdk-version 32 signet-r31.apk"), 0);
     assert_non_null(strstr(out, "Verified using v3 scheme (APK Signature Scheme v3): true"));
     free(out);
+    /* v4 of it through the device: v3's signer (rel), then v3.1's (rel2) */
+    assert_int_equal(sh(NULL, "cp r.apk r41.apk && signet -q apk sign --key rel2 --lineage "
+                              "lin.bin --v4-signing-enabled true --in r41.apk --out "
+                              "signet-r41.apk"), 0);
+    assert_int_equal(sh(&out, "signet apk verify --v4-signature-file signet-r41.apk.idsig "
+                              "signet-r41.apk && apksigner verify -v --max-sdk-version 32 "
+                              "--v4-signature-file %s/signet-r41.apk.idsig signet-r41.apk",
+                        h.dir), 0);
+    assert_non_null(strstr(out, "v4 (APK Signature Scheme v4): verified"));
+    assert_non_null(strstr(out, "Verified using v4 scheme (APK Signature Scheme v4): true"));
+    free(out);
     /* keys whose formats have no lineage are refused */
     assert_int_equal(sh(&out, "signet -q apk lineage --old-key boot --new-key rel2 --out b.bin "
                               "2>&1"), 8);

@@ -238,6 +238,122 @@ static void missing_file_and_directory(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* Every group and command answers --help (and -h) with its usage on standard output,
+ * nothing on standard error, and exit 0, as docs/signet.1.md's SYNOPSIS promises. */
+static int run_help(const char *args)
+{
+    char cmd[1024], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s '%s' %s </dev/null", env, test_bin("signet"), args);
+    int rc = run_cmd_full(cmd, NULL, 0, &out, NULL, &err, 60);
+    bool ok = rc == 0 && out && strncmp(out, "usage: signet", 13) == 0 && (!err || !*err);
+    /* One-letter options are shown as -w, as signapk spells them, never as --w. */
+    for (const char *p = out; ok && (p = strstr(p, "--")); p += 2)
+        ok = !(p[2] && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", p[2]) &&
+               (p[3] == ' ' || p[3] == ']' || p[3] == ','));
+    if (!ok)
+        fprintf(stderr, "FAILED: signet %s\n  exit %d, stdout: %.80s\n  stderr: %s\n", args, rc,
+                out ? out : "(none)", err ? err : "(none)");
+    free(out);
+    free(err);
+    return ok ? 0 : 1;
+}
+
+static void help_everywhere(void **state)
+{
+    (void)state;
+    int failures = run_help("--help") + run_help("-h");
+    char args[256];
+    for (size_t i = 0; i < n_specs; i++) {
+        const struct spec *s = &specs[i];
+        if (i == 0 || strcmp(s->group, specs[i - 1].group) != 0) {
+            snprintf(args, sizeof args, "%s --help", s->group);
+            failures += run_help(args);
+        }
+        if (strcmp(s->cmd, "-") == 0 || strcmp(s->cmd, "*") == 0)
+            continue;
+        snprintf(args, sizeof args, "%s %s %s", s->group, s->cmd, i % 2 ? "--help" : "-h");
+        failures += run_help(args);
+    }
+    assert_int_equal(failures, 0);
+}
+
+static char *read_doc(const char *name)
+{
+    const char *src = getenv("SIGNET_SOURCE_DIR");
+    assert_non_null(src);
+    static char *text; /* static: GCC's -Wdangling-pointer misreads a local here */
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/%s", src, name);
+    assert_int_equal(test_read_file(path, &text, NULL), 0);
+    return text;
+}
+
+static bool is_group(const char *g)
+{
+    for (size_t i = 0; i < n_specs; i++)
+        if (strcmp(specs[i].group, g) == 0)
+            return true;
+    return false;
+}
+
+static bool is_command(const char *g, const char *c)
+{
+    for (size_t i = 0; i < n_specs; i++)
+        if (strcmp(specs[i].group, g) == 0 && strcmp(specs[i].cmd, c) == 0)
+            return true;
+    return false;
+}
+
+/* docs/signet.1.md names every command (as `signet G C...`, or as `C` in its group's
+ * row of the table of groups with their own manual), and names no command that does
+ * not exist. */
+static void manual_matches_commands(void **state)
+{
+    (void)state;
+    char *man = read_doc("signet.1.md");
+    int failures = 0;
+    for (size_t i = 0; i < n_specs; i++) {
+        const struct spec *s = &specs[i];
+        char want[160], row[96];
+        bool alone = strcmp(s->cmd, "-") == 0 || strcmp(s->cmd, "*") == 0;
+        snprintf(want, sizeof want, "`signet %s%s%s", s->group, alone ? "" : " ",
+                 alone ? "" : s->cmd);
+        bool found = false;
+        for (const char *p = man; !found && (p = strstr(p, want)); p++) {
+            char next = p[strlen(want)];
+            found = next == ' ' || next == '`';
+        }
+        snprintf(row, sizeof row, "\n| `%s` |", s->group);
+        const char *r = strstr(man, row);
+        if (!found && r && !alone) {
+            char line[1024];
+            snprintf(line, sizeof line, "%.*s", (int)strcspn(r + 1, "\n"), r + 1);
+            snprintf(want, sizeof want, "`%s`", s->cmd);
+            found = strstr(line, want) != NULL;
+        }
+        if (!found) {
+            fprintf(stderr, "FAILED: docs/signet.1.md does not name `signet %s %s`\n", s->group,
+                    s->cmd);
+            failures++;
+        }
+    }
+    /* The other way: each `signet G C` of the manual is a real group and command. */
+    for (const char *p = man; (p = strstr(p, "`signet ")); p++) {
+        char g[64] = "", c[64] = "";
+        if (sscanf(p + 8, "%63[a-z0-9-] %63[a-z0-9-]", g, c) < 1 || g[0] == '-') /* a global option */
+            continue;
+        if (!is_group(g)) {
+            fprintf(stderr, "FAILED: docs/signet.1.md names unknown group `signet %s`\n", g);
+            failures++;
+        } else if (*c && !is_command(g, "-") && !is_command(g, c)) {
+            fprintf(stderr, "FAILED: docs/signet.1.md names unknown command `signet %s %s`\n", g, c);
+            failures++;
+        }
+    }
+    free(man);
+    assert_int_equal(failures, 0);
+}
+
 /* The crashes this test was written for, with the exit code each must give. */
 static void known_crashes(void **state)
 {
@@ -267,6 +383,8 @@ int main(void)
         cmocka_unit_test(unknown_option),
         cmocka_unit_test(missing_argument),
         cmocka_unit_test(missing_file_and_directory),
+        cmocka_unit_test(help_everywhere),
+        cmocka_unit_test(manual_matches_commands),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -455,7 +455,28 @@ static void multi_device(void **state)
                                       "--device synth --out-dir multi 2>&1"), 0);
     assert_non_null(strstr(out, "give one --device per package"));
     free(out);
+    out = NULL;
+    assert_int_not_equal(sh_out(&out, "signet release sign tf/target_files.zip dev2.zip "
+                                      "--device synth --device other --out-dir nodir 2>&1"), 0);
+    assert_non_null(strstr(out, "nodir/ does not exist"));
+    free(out);
     assert_int_equal(sh("test ! -e x.zip"), 0);
+    /* One package that cannot be planned (an APK apkcerts.txt does not name) stops
+     * the run before the device signs anything for any package. */
+    out = NULL;
+    assert_int_equal(sh_out(&out, "cp dev2.zip bad.zip && python3 -c 'import zipfile\n"
+                                  "z = zipfile.ZipFile(\"bad.zip\", \"a\")\n"
+                                  "z.writestr(\"SYSTEM/app/Stray/Stray.apk\", b\"PK\")\n"
+                                  "z.close()' && wc -l < audit/records.log > before.n && "
+                                  "signet release sign tf/target_files.zip bad.zip --device synth "
+                                  "--device other --dev-cert-dir tf/dev --out-dir multi 2>&1; "
+                                  "echo rc=$?; test ! -e multi/bad.zip && "
+                                  "test $(wc -l < audit/records.log) -eq $(cat before.n) && echo same"),
+                     0);
+    assert_non_null(strstr(out, "SYSTEM/app/Stray/Stray.apk"));
+    assert_non_null(strstr(out, "rc=8"));
+    assert_non_null(strstr(out, "\nsame"));
+    free(out);
 }
 
 /* --generate-missing: a mapping to a key the store lacks (a name longer than the
