@@ -315,7 +315,7 @@ static void est_line(const char *what, const signet_release_est_sum *s)
 
 /* Plans every package and prints the estimate, before the device is touched. */
 static signet_rc prepare(struct cli_ctx *c, const struct sign_args *a, struct pkg *v, size_t n,
-                         signet_release_estimate *e)
+                         signet_release_estimate *e, cli_release_fs_cache *fsc)
 {
     signet_rc rc = SIGNET_OK;
     signet_release_est_sum total = {0};
@@ -330,8 +330,9 @@ static signet_rc prepare(struct cli_ctx *c, const struct sign_args *a, struct pk
         if (rc == SIGNET_OK && k->plan_file)
             rc = check_reviewed(k);
         k->j = (signet_release_job){.dev_cert_dir = a->dev_cert_dir, .avb_helper = a->avb_helper,
-                                    .fs = &cli_release_fs_ops, .meta = &k->tf.meta,
-                                    .map = &k->map, .progress = c->g->quiet ? NULL : stderr};
+                                    .fs = &cli_release_fs_ops, .fs_ctx = fsc,
+                                    .meta = &k->tf.meta, .map = &k->map,
+                                    .progress = c->g->quiet ? NULL : stderr};
         if (rc == SIGNET_OK)
             rc = signet_release_estimate_add(e, &k->j, i, &k->tf, &k->p, &k->est);
         if (rc == SIGNET_OK && (!c->g->quiet || a->estimate_only)) {
@@ -403,9 +404,10 @@ static signet_rc sign(struct cli_ctx *c, void *args)
     size_t n = a->tfs.n;
     struct pkg *v = calloc(n ? n : 1, sizeof *v);
     signet_release_estimate e = {0};
+    cli_release_fs_cache fsc = {0}; /* each distinct APEX payload unpacked once */
     signet_rc rc = v ? outputs(a, v, n) : signet_fail(SIGNET_E_NOMEM, "out of memory");
     if (rc == SIGNET_OK)
-        rc = prepare(c, a, v, n, &e);
+        rc = prepare(c, a, v, n, &e, &fsc);
     if (rc == SIGNET_OK && !a->estimate_only)
         rc = cli_ctx_open(c);
     for (size_t i = 0; rc == SIGNET_OK && !a->estimate_only && i < n; i++)
@@ -428,6 +430,10 @@ static signet_rc sign(struct cli_ctx *c, void *args)
         fprintf(stderr, "signet: %zu packages signed, %llu device operations, %llu cache hits\n",
                 n, (unsigned long long)st.device_signs, (unsigned long long)st.cache_hits);
     }
+    if (rc == SIGNET_OK && !c->g->quiet && fsc.unpacked)
+        fprintf(stderr, "signet: APEX payloads: %zu unpacked, %zu opened again from a copy\n",
+                fsc.unpacked, fsc.reused);
+    cli_release_fs_cache_free(&fsc);
     for (size_t i = 0; v && i < n; i++) {
         struct pkg *k = &v[i];
         if (k->planned) {

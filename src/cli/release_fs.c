@@ -9,6 +9,9 @@
  * capabilities, as apexer's e2fsdroid wrote them from file_contexts and
  * canned_fs_config) are read from the old image with debugfs ea_list / ea_get and
  * set again, byte for byte, in the rebuilt one (ea_set).
+ * Within one run (cli_release_fs_cache) each distinct payload is unpacked once and
+ * later opens copy the kept tree: unpacking (debugfs rdump and two debugfs passes for
+ * the attributes) costs far more than a copy.
  * Programs run without a shell; their output goes to /dev/null. */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +26,7 @@
 #include "file_io.h"
 #include "release_fs.h"
 #include "signet/file.h"
+#include "signet/hash.h"
 
 #define FS_MAX ((size_t)0xffffffffu)
 #define EXT4_MAGIC_OFF (1024 + 0x38)
@@ -40,6 +44,14 @@ struct signet_release_fs {
     size_t n_apks, n_all, cap_all;
     struct fs_xattr *xattrs; /* ext4: security.* attributes of the old image */
     size_t n_xattrs;
+    cli_release_fs_cache *cache; /* where an unchanged tree is kept on close, or NULL */
+    uint8_t sha[32];             /* the payload's SHA-256 (with cache) */
+    bool changed;                /* written or rebuilt: no longer the payload's tree */
+};
+
+struct fs_cached {
+    uint8_t sha[32];
+    signet_release_fs *fs; /* unchanged unpacked tree */
 };
 
 /* One extended attribute of the old image: its value was saved to dir/ea/<index>. */
@@ -141,7 +153,7 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void fs_close(signet_release_fs *fs)
+static void fs_destroy(signet_release_fs *fs)
 {
     if (!fs)
         return;
@@ -155,6 +167,104 @@ static void fs_close(signet_release_fs *fs)
         free(fs->all[i]);
     free(fs->apks), free(fs->all), free(fs->xattrs);
     free(fs);
+}
+
+static signet_release_fs *cache_find(const cli_release_fs_cache *c, const uint8_t sha[32])
+{
+    for (size_t i = 0; c && i < c->n; i++)
+        if (memcmp(c->v[i].sha, sha, 32) == 0)
+            return c->v[i].fs;
+    return NULL;
+}
+
+/* An unchanged tree of a payload not yet kept is kept for later opens. */
+static void fs_close(signet_release_fs *fs)
+{
+    cli_release_fs_cache *c = fs ? fs->cache : NULL;
+    if (c && !fs->changed && !cache_find(c, fs->sha)) {
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? 2 * c->cap : 8;
+            struct fs_cached *v = realloc(c->v, cap * sizeof *v);
+            if (v)
+                c->v = v, c->cap = cap;
+        }
+        if (c->n < c->cap) {
+            memcpy(c->v[c->n].sha, fs->sha, 32);
+            c->v[c->n++].fs = fs;
+            return;
+        }
+    }
+    fs_destroy(fs);
+}
+
+void cli_release_fs_cache_free(cli_release_fs_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        fs_destroy(c->v[i].fs);
+    free(c->v);
+    c->v = NULL;
+    c->n = c->cap = 0;
+}
+
+static signet_rc make_dir(signet_release_fs *fs)
+{
+    snprintf(fs->dir, sizeof fs->dir, "%s/signet-apex-XXXXXX",
+             getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 30 ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(fs->dir)) {
+        fs->dir[0] = 0;
+        return signet_fail(SIGNET_E_IO, "cannot make a temporary directory: %s", strerror(errno));
+    }
+    snprintf(fs->tree, sizeof fs->tree, "%s/x", fs->dir);
+    return SIGNET_OK;
+}
+
+static signet_rc dup_paths(char ***out, char *const *v, size_t n)
+{
+    *out = calloc(n ? n : 1, sizeof **out);
+    if (!*out)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (!((*out)[i] = strdup(v[i])))
+            return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    return SIGNET_OK;
+}
+
+/* A private copy of a kept tree (with its saved attribute values), to be changed. */
+static signet_rc fs_copy(cli_release_fs_cache *c, const signet_release_fs *t,
+                         signet_release_fs **out)
+{
+    signet_release_fs *fs = calloc(1, sizeof *fs);
+    if (!fs)
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    fs->erofs = t->erofs;
+    fs->old_len = t->old_len;
+    memcpy(fs->sb, t->sb, sizeof fs->sb);
+    memcpy(fs->sha, t->sha, sizeof fs->sha);
+    signet_rc rc = make_dir(fs);
+    char src[80];
+    snprintf(src, sizeof src, "%s/.", t->dir);
+    char *cp[] = {"cp", "-a", src, fs->dir, NULL};
+    if (rc == SIGNET_OK)
+        rc = run("copying the unpacked payload", NULL, cp);
+    if (rc == SIGNET_OK && (rc = dup_paths(&fs->all, t->all, t->n_all)) == SIGNET_OK)
+        fs->n_all = fs->cap_all = t->n_all;
+    if (rc == SIGNET_OK && (rc = dup_paths(&fs->apks, t->apks, t->n_apks)) == SIGNET_OK)
+        fs->n_apks = t->n_apks;
+    if (rc == SIGNET_OK && t->n_xattrs) {
+        if (!(fs->xattrs = malloc(t->n_xattrs * sizeof *fs->xattrs)))
+            rc = signet_fail(SIGNET_E_NOMEM, "out of memory");
+        else
+            memcpy(fs->xattrs, t->xattrs, t->n_xattrs * sizeof *fs->xattrs);
+        fs->n_xattrs = rc == SIGNET_OK ? t->n_xattrs : 0;
+    }
+    if (rc != SIGNET_OK) {
+        fs_destroy(fs);
+        return rc;
+    }
+    fs->cache = c;
+    c->reused++;
+    *out = fs;
+    return SIGNET_OK;
 }
 
 static signet_rc list_tree(signet_release_fs *fs)
@@ -284,7 +394,7 @@ static signet_rc read_xattrs(signet_release_fs *fs, const char *img_path)
 static signet_rc fs_open(void *ctx, const char *member, const uint8_t *img, size_t len,
                          signet_release_fs **out, const char *const **apks, size_t *n_apks)
 {
-    (void)ctx;
+    cli_release_fs_cache *cache = ctx;
     *out = NULL;
     bool ext4 = len > EXT4_MAGIC_OFF + 2 && img[EXT4_MAGIC_OFF] == 0x53 &&
                 img[EXT4_MAGIC_OFF + 1] == 0xef;
@@ -295,20 +405,28 @@ static signet_rc fs_open(void *ctx, const char *member, const uint8_t *img, size
                            member);
     if (len < 2048)
         return signet_fail(SIGNET_E_PARSE, "%s: the payload is too short", member);
+    uint8_t sha[32];
+    if (cache && signet_sha256(img, len, sha) != SIGNET_OK)
+        return signet_wrap(SIGNET_E_CRYPTO, "%s", member);
+    const signet_release_fs *kept = cache ? cache_find(cache, sha) : NULL;
+    if (kept) {
+        signet_rc rc = fs_copy(cache, kept, out);
+        if (rc != SIGNET_OK)
+            return signet_wrap(rc, "%s", member);
+        *apks = (const char *const *)(*out)->apks;
+        *n_apks = (*out)->n_apks;
+        return SIGNET_OK;
+    }
     signet_release_fs *fs = calloc(1, sizeof *fs);
     if (!fs)
         return signet_fail(SIGNET_E_NOMEM, "out of memory");
     fs->erofs = erofs;
     fs->old_len = len;
     memcpy(fs->sb, img + 1024, sizeof fs->sb);
-    snprintf(fs->dir, sizeof fs->dir, "%s/signet-apex-XXXXXX",
-             getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 30 ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(fs->dir)) {
-        fs->dir[0] = 0;
-        fs_close(fs);
-        return signet_fail(SIGNET_E_IO, "cannot make a temporary directory: %s", strerror(errno));
+    if (make_dir(fs) != SIGNET_OK) {
+        fs_destroy(fs);
+        return signet_wrap(SIGNET_E_IO, "%s", member);
     }
-    snprintf(fs->tree, sizeof fs->tree, "%s/x", fs->dir);
     char img_path[96], extract[128];
     snprintf(img_path, sizeof img_path, "%s/payload.img", fs->dir);
     snprintf(extract, sizeof extract, "--extract=%s", fs->tree);
@@ -328,8 +446,13 @@ static signet_rc fs_open(void *ctx, const char *member, const uint8_t *img, size
     if (rc == SIGNET_OK && unlink(img_path) != 0)
         rc = signet_fail(SIGNET_E_IO, "cannot remove %s: %s", img_path, strerror(errno));
     if (rc != SIGNET_OK) {
-        fs_close(fs);
+        fs_destroy(fs);
         return signet_wrap(rc, "%s", member);
+    }
+    if (cache) {
+        fs->cache = cache;
+        memcpy(fs->sha, sha, sizeof sha);
+        cache->unpacked++;
     }
     *out = fs;
     *apks = (const char *const *)fs->apks;
@@ -348,6 +471,7 @@ static signet_rc fs_write(signet_release_fs *fs, const char *path, const uint8_t
 {
     char full[4200];
     snprintf(full, sizeof full, "%s/%s", fs->tree, path);
+    fs->changed = true;
     struct stat st;
     if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode))
         return signet_fail(SIGNET_E_IO, "%s is not a file in the unpacked payload", path);
@@ -459,6 +583,7 @@ static signet_rc rebuild_erofs(signet_release_fs *fs, const char *img)
 static signet_rc fs_rebuild(signet_release_fs *fs, sb_wr *out)
 {
     char img[96], lf[128];
+    fs->changed = true;
     snprintf(img, sizeof img, "%s/new.img", fs->dir);
     /* apexer removes lost+found before rebuilding; mke2fs makes its own. */
     snprintf(lf, sizeof lf, "%s/lost+found", fs->tree);
