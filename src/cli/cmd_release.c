@@ -433,7 +433,6 @@ static signet_rc sign(struct cli_ctx *c, void *args)
     if (rc == SIGNET_OK && !c->g->quiet && fsc.unpacked)
         fprintf(stderr, "signet: APEX payloads: %zu unpacked, %zu opened again from a copy\n",
                 fsc.unpacked, fsc.reused);
-    cli_release_fs_cache_free(&fsc);
     for (size_t i = 0; v && i < n; i++) {
         struct pkg *k = &v[i];
         if (k->planned) {
@@ -447,6 +446,7 @@ static signet_rc sign(struct cli_ctx *c, void *args)
     }
     free(v);
     signet_release_estimate_free(&e);
+    cli_release_fs_cache_free(&fsc); /* after the jobs: closing their trees may keep one */
     return rc;
 }
 
