@@ -14,6 +14,19 @@ typedef struct {
     uint64_t line;
 } vcp;
 
+void vlogkeys_fill(vstate *v, const signet_vkey *k, trail_logkeys *keys, bool report)
+{
+    memset(keys, 0, sizeof *keys);
+    keys->k[0] = *k;
+    keys->n = 1;
+    for (size_t i = 0; i < v->n_logkeys; i++)
+        if (trail_logkeys_add(keys, v->logkeys[i].index, v->logkeys[i].vkey) != SIGNET_OK &&
+            report)
+            report_add(v->rep, SIGNET_FIND_SERVICE, RECORDS_FILE, v->logkeys[i].line,
+                       "the change of log key is signed but unusable: %s", signet_errmsg());
+    signet_err_clear();
+}
+
 signet_rc vcheck_checkpoints(vstate *v, const signet_vkey *k, bool tree_ok)
 {
     char path[PATH_MAX];
@@ -27,21 +40,13 @@ signet_rc vcheck_checkpoints(vstate *v, const signet_vkey *k, bool tree_ok)
     }
     if (rc)
         return rc;
-    /* The log keys in force over time: log.vkey's, then each validly signed change. */
     trail_logkeys *keys = k ? malloc(sizeof *keys) : NULL;
     if (k && !keys) {
         free(data);
         return signet_fail(SIGNET_E_NOMEM, "out of memory");
     }
-    if (keys) {
-        memset(keys, 0, sizeof *keys);
-        keys->k[0] = *k;
-        keys->n = 1;
-    }
-    for (size_t i = 0; keys && i < v->n_logkeys; i++)
-        if (trail_logkeys_add(keys, v->logkeys[i].index, v->logkeys[i].vkey) != SIGNET_OK)
-            report_add(v->rep, SIGNET_FIND_SERVICE, RECORDS_FILE, v->logkeys[i].line,
-                       "the change of log key is signed but unusable: %s", signet_errmsg());
+    if (keys)
+        vlogkeys_fill(v, k, keys, true);
     vcp *cps = NULL;
     size_t n = 0, cap = 0;
     size_t pos = 0;

@@ -18,10 +18,22 @@ signet_rc vcheck_known(vstate *v, const signet_vkey *k, const char *path, bool t
                    signet_errmsg());
         return SIGNET_OK;
     }
-    signet_rc rc = k ? signet_checkpoint_open(data, len, k, &c) : SIGNET_E_VERIFY;
+    /* Verified like the trail's own checkpoints: with the log key in force at its size
+     * (log.vkey's, or a validly signed change of log key's). */
+    trail_logkeys *keys = k ? malloc(sizeof *keys) : NULL;
+    if (k && !keys) {
+        free(data);
+        return signet_fail(SIGNET_E_NOMEM, "out of memory");
+    }
+    if (keys)
+        vlogkeys_fill(v, k, keys, false);
+    signet_rc rc = keys ? trail_checkpoint_open(keys, data, len, &c, NULL) : SIGNET_E_VERIFY;
+    free(keys);
     free(data);
     if (rc) {
-        report_add(v->rep, SIGNET_FIND_SIGNATURE, path, 0, "the known checkpoint does not verify");
+        report_add(v->rep, SIGNET_FIND_SIGNATURE, path, 0, "the known checkpoint does not verify%s%s",
+                   k ? ": " : "", k ? signet_errmsg() : "");
+        signet_err_clear();
         return SIGNET_OK;
     }
     uint64_t size = v->tree ? merkle_tree_size(v->tree) : v->max_plus1;

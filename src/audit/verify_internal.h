@@ -82,6 +82,11 @@ typedef struct {
     size_t n_logkeys;
 } vstate;
 
+/* The log keys in force over time (verify_checkpoints.c): k (log.vkey's), then each
+ * validly signed change of log key; report: a finding for a change that cannot be
+ * used (once per verification). */
+void vlogkeys_fill(vstate *v, const signet_vkey *k, trail_logkeys *keys, bool report);
+
 /* Signed records (verify_acks.c): checks the signature of an ack or service record
  * (the newest record read) by a record key; a bad one is a finding.  Valid acks are
  * kept, and vapply_acks marks the incidents they name as acknowledged (nothing else

@@ -283,7 +283,9 @@ static signet_rc cmd_list(struct cli_ctx *c, void *args)
     if ((rc = signet_keystore_open_existing(dir, &ks)) != SIGNET_OK)
         return rc;
     hsm_session *sess = NULL;
-    if (!a->offline && (rc = cli_ctx_open(c)) != SIGNET_OK) {
+    /* With backend = pkcs11 there is no YubiHSM to ask: the store's files say it all. */
+    bool online = !a->offline && cfg.backend != SIGNET_BACKEND_PKCS11;
+    if (online && (rc = cli_ctx_open(c)) != SIGNET_OK) {
         signet_keystore_close(ks);
         return rc;
     }
@@ -311,11 +313,19 @@ static signet_rc cmd_list(struct cli_ctx *c, void *args)
         if (signet_keystore_origin(ks, e->name, origin, sizeof origin) != SIGNET_OK)
             snprintf(origin, sizeof origin, "unreadable");
         signet_err_clear();
-        trouble |= loc == SIGNET_KEYLOC_MISSING || loc == SIGNET_KEYLOC_UNBACKED ||
-                   loc == SIGNET_KEYLOC_CONFLICT;
-        printf("%-*s 0x%04x %-8s %-*s %-18s %s %s %s\n", wn, e->name, e->id,
-               yh_algo_name(e->algorithm), wr, e->role, signet_keyloc_name(loc), pub, cert,
-               origin);
+        /* A key made on a PKCS#11 token (NAME.token) lives there, not on the HSM: say
+         * so, and whether the store holds its wrapped copy (NAME.p11wrap) or the token
+         * is its only home (a decision taken at generation, docs/migration.md). */
+        bool token = signet_keystore_has_file(ks, e->name, ".token");
+        const char *where = !token ? ""
+                            : signet_keystore_has_file(ks, e->name, ".p11wrap")
+                                ? " token (wrapped copy)"
+                                : " token, RESIDENT ONLY";
+        trouble |= !token && (loc == SIGNET_KEYLOC_MISSING || loc == SIGNET_KEYLOC_UNBACKED ||
+                              loc == SIGNET_KEYLOC_CONFLICT);
+        printf("%-*s 0x%04x %-8s %-*s %-18s %s %s %s%s\n", wn, e->name, e->id,
+               yh_algo_name(e->algorithm), wr, e->role, token ? "token" : signet_keyloc_name(loc),
+               pub, cert, origin, where);
     }
     if (trouble)
         c->status = 1;

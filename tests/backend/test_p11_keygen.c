@@ -167,6 +167,32 @@ static void wrapped_and_signing(void **state)
                         ">/dev/null"), 0);
 }
 
+/* `keys list` says where each key made on the token lives: with its wrapped copy in
+ * the store, or on the token only. */
+static void list_says_token(void **state)
+{
+    (void)state;
+    bool ed_wrapped = sh("test -e keys/edk.p11wrap") == 0;
+    for (const char *const *mode = (const char *const[]){"--offline", "", NULL}; *mode; mode++) {
+        char *out = NULL;
+        assert_int_equal(sh_out(&out, "signet keys list %s | tr -s ' '", *mode), 0);
+        assert_non_null(strstr(out, "platform 0x0101 rsa2048 apk token "));
+        /* Each line: location `token`, origin, then where the key lives. */
+        assert_int_equal(sh("signet keys list %s | awk '$1==\"platform\" {print $5, $8, $9, $10, "
+                            "$11}' | grep -qx 'token generated token, RESIDENT ONLY'", *mode), 0);
+        assert_int_equal(sh("signet keys list %s | awk '$1==\"releasekey\" || $1==\"ecp\" "
+                            "{print $5, $8, $9, $10, $11}' | sort -u | "
+                            "grep -qx 'token generated token (wrapped copy)'", *mode), 0);
+        assert_int_equal(sh("signet keys list %s | awk '$1==\"edk\" {print $5, $9, $10, $11}' | "
+                            "grep -qx 'token %s'", *mode,
+                            ed_wrapped ? "token (wrapped copy)" : "token, RESIDENT ONLY"), 0);
+        /* Keys of the map not made yet keep their old line, without the mark. */
+        assert_int_equal(sh("signet keys list %s | awk '$1==\"media\" {print $5, NF}' | "
+                            "grep -qx 'missing 8'", *mode), 0);
+        free(out);
+    }
+}
+
 /* A key made on the token and lost from it comes back from NAME.p11wrap when it is
  * next used (as a YubiHSM loads keys on demand); a resident key cannot. */
 static void restored_from_wrapped_copy(void **state)
@@ -271,6 +297,7 @@ int main(void)
         cmocka_unit_test(resident_without_wrap_key),
         cmocka_unit_test(trusted_wrap_key),
         cmocka_unit_test(wrapped_and_signing),
+        cmocka_unit_test(list_says_token),
         cmocka_unit_test(wrapped_copy_stays_sensitive),
         cmocka_unit_test(restored_from_wrapped_copy),
         cmocka_unit_test(foreign_label_refused),

@@ -17,6 +17,12 @@
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 
+/* awk program printing the first note of a checkpoints file (-v last=1: the last):
+ * a note is its body, a blank line and its signature lines ("\u2014 ..."). */
+#define NOTE_SPLIT                                                                              \
+    "'BEGIN{n=0} /^\xe2\x80\x94 /{s=1; b[n]=b[n] $0 \"\\n\"; next} {if (s) {n++; s=0; if ($0==\"\") next} "  \
+    "b[n]=b[n] $0 \"\\n\"} END{printf \"%%s\", b[last ? n : 0]}'"
+
 static struct hsmd pri, bak;
 static char env[2048];
 
@@ -151,6 +157,20 @@ static void migrates_and_signs_identically(void **state)
     assert_int_equal(sh_out(&out, "signet audit verify c/audit --vkey c/audit/log.vkey 2>&1"), 0);
     assert_non_null(strstr(out, "result: OK"));
     free(out);
+    /* A checkpoint known from elsewhere is verified the same way: the oldest (signed by
+     * log.vkey's key) and the newest (by the new key, after the change) both verify. */
+    assert_int_equal(sh("awk " NOTE_SPLIT " c/audit/checkpoints > cp-first && "
+                        "awk -v last=1 " NOTE_SPLIT " c/audit/checkpoints > cp-last && "
+                        "test -s cp-first && test -s cp-last && ! cmp -s cp-first cp-last && "
+                        "test \"$(tail -n1 cp-first | awk '{print substr($NF, 1, 5)}')\" != "
+                        "\"$(tail -n1 cp-last | awk '{print substr($NF, 1, 5)}')\""), 0);
+    for (const char *const *cp = (const char *const[]){"cp-first", "cp-last", NULL}; *cp; cp++) {
+        assert_int_equal(sh_out(&out, "signet audit verify c/audit --vkey c/audit/log.vkey "
+                                      "--checkpoint %s 2>&1", *cp), 0);
+        assert_non_null(strstr(out, "result: OK"));
+        assert_null(strstr(out, "known checkpoint"));
+        free(out);
+    }
     /* The same APK through both backends: the same bytes. */
     assert_int_equal(sh("SIGNET_CONF=$PWD/p11.conf signet -q apk sign --key platform "
                         "--min-sdk-version 28 --no-cache --in in.apk --out p11.apk && "
@@ -172,6 +192,12 @@ static void forged_change_is_caught(void **state)
     assert_non_null(strstr(out, "bad-service-record"));
     assert_non_null(strstr(out, "event=log-key"));
     assert_non_null(strstr(out, "bad-signature"));
+    free(out);
+    /* Nor does a known checkpoint signed by the new key: the forged change names
+     * no key the trail accepts. */
+    assert_int_not_equal(sh_out(&out, "signet audit verify forged --vkey c/audit/log.vkey "
+                                      "--checkpoint cp-last 2>&1"), 0);
+    assert_non_null(strstr(out, "the known checkpoint does not verify"));
     free(out);
 }
 
