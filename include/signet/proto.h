@@ -420,4 +420,18 @@ signet_rc yh_ccm_seal(const uint8_t *key, size_t key_len, const uint8_t nonce[13
 signet_rc yh_ccm_open(const uint8_t *key, size_t key_len, const uint8_t *blob, size_t blob_len,
                       sb_wr *out_secure); /* SIGNET_E_VERIFY on a bad tag */
 
+/* What an opened wrap blob holds: the object's header, then its body (body points
+ * into the plaintext given to yh_wrapped_parse). */
+typedef struct {
+    uint8_t wrap_algorithm;
+    uint64_t capabilities;
+    uint16_t id, domains;
+    uint8_t type, algorithm, sequence, origin;
+    uint8_t label[YH_LABEL_LEN];
+    const uint8_t *body;
+    uint16_t body_len;
+} yh_wrapped;
+/* SIGNET_E_PARSE when the header is short or its body length is not what follows. */
+signet_rc yh_wrapped_parse(const uint8_t *pt, size_t len, yh_wrapped *out);
+
 #endif

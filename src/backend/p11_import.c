@@ -178,25 +178,19 @@ static signet_rc open_wrapped(signet_keystore *ks, const signet_keymap_entry *e,
         rc = signet_fail(SIGNET_E_VERIFY, "the wrapped copy of '%s' does not open under this wrap "
                                           "key: wrong shares, or a damaged %s.wrapped", e->name,
                          e->name);
-    sb_rd r;
-    sbr_init(&r, pt.p, pt.len);
-    uint8_t walgo, type, algo, seq, origin, label[YH_LABEL_LEN];
-    uint16_t id, blen, domains;
-    uint64_t caps;
-    if (rc == SIGNET_OK &&
-        (sbr_u8(&r, &walgo) || sbr_u64(&r, &caps) || sbr_u16(&r, &id) || sbr_u16(&r, &blen) ||
-         sbr_u16(&r, &domains) || sbr_u8(&r, &type) || sbr_u8(&r, &algo) || sbr_u8(&r, &seq) ||
-         sbr_u8(&r, &origin) || sbr_copy(&r, label, sizeof label) || blen != sbr_left(&r)))
+    yh_wrapped w;
+    if (rc == SIGNET_OK && yh_wrapped_parse(pt.p, pt.len, &w) != SIGNET_OK)
         rc = signet_fail(SIGNET_E_PARSE, "the wrapped copy of '%s' is malformed", e->name);
-    if (rc == SIGNET_OK && (type != YH_TYPE_ASYMMETRIC_KEY || algo != e->algorithm || id != e->id))
+    if (rc == SIGNET_OK &&
+        (w.type != YH_TYPE_ASYMMETRIC_KEY || w.algorithm != e->algorithm || w.id != e->id))
         rc = signet_fail(SIGNET_E_VERIFY, "the wrapped copy of '%s' holds object 0x%04x (%s), not "
-                                          "the key map's 0x%04x (%s)", e->name, id,
-                         yh_algo_name(algo), e->id, yh_algo_name(e->algorithm));
+                                          "the key map's 0x%04x (%s)", e->name, w.id,
+                         yh_algo_name(w.algorithm), e->id, yh_algo_name(e->algorithm));
     if (rc == SIGNET_OK)
-        rc = yh_algo_is_rsa(e->algorithm) ? rsa_from_body(e, sbr_cur(&r), blen, out)
-             : yh_algo_is_ec(e->algorithm) ? ec_from_body(e, sbr_cur(&r), blen, out)
+        rc = yh_algo_is_rsa(e->algorithm) ? rsa_from_body(e, w.body, w.body_len, out)
+             : yh_algo_is_ec(e->algorithm) ? ec_from_body(e, w.body, w.body_len, out)
              : e->algorithm == YH_ALGO_EC_ED25519
-                 ? ed25519_from_body(e, sbr_cur(&r), blen, out)
+                 ? ed25519_from_body(e, w.body, w.body_len, out)
                  : signet_fail(SIGNET_E_UNSUPPORTED, "key '%s' is %s, which does not move onto a "
                                                      "token", e->name, yh_algo_name(e->algorithm));
     sbw_free(&blob);

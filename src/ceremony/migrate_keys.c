@@ -69,26 +69,19 @@ static signet_rc open_log_key(migr *m, sb_wr *body)
     if (rc)
         rc = signet_fail(SIGNET_E_VERIFY, "%s does not open under the wrap key the shares give: "
                                           "it is not this ceremony's", m->r.man->log_wrapped);
-    sb_rd r;
-    sbr_init(&r, pt.p, pt.len);
-    uint8_t walgo, type, algo, seq, origin, label[YH_LABEL_LEN];
-    uint16_t id, blen, domains;
-    uint64_t caps;
-    if (rc == SIGNET_OK &&
-        (sbr_u8(&r, &walgo) || sbr_u64(&r, &caps) || sbr_u16(&r, &id) || sbr_u16(&r, &blen) ||
-         sbr_u16(&r, &domains) || sbr_u8(&r, &type) || sbr_u8(&r, &algo) || sbr_u8(&r, &seq) ||
-         sbr_u8(&r, &origin) || sbr_copy(&r, label, sizeof label) || blen != sbr_left(&r)))
+    yh_wrapped w;
+    if (rc == SIGNET_OK && yh_wrapped_parse(pt.p, pt.len, &w) != SIGNET_OK)
         rc = signet_fail(SIGNET_E_PARSE, "%s is malformed", m->r.man->log_wrapped);
-    if (rc == SIGNET_OK && (type != YH_TYPE_ASYMMETRIC_KEY || algo != YH_ALGO_EC_ED25519 ||
-                            id != m->r.man->log_key_id))
+    if (rc == SIGNET_OK && (w.type != YH_TYPE_ASYMMETRIC_KEY || w.algorithm != YH_ALGO_EC_ED25519 ||
+                            w.id != m->r.man->log_key_id))
         rc = signet_fail(SIGNET_E_VERIFY, "%s holds object 0x%04x (%s), not the Ed25519 log key "
-                                          "0x%04x of the manifest", m->r.man->log_wrapped, id,
-                         yh_algo_name(algo), m->r.man->log_key_id);
-    if (rc == SIGNET_OK && blen != 96 && blen != 128)
+                                          "0x%04x of the manifest", m->r.man->log_wrapped, w.id,
+                         yh_algo_name(w.algorithm), m->r.man->log_key_id);
+    if (rc == SIGNET_OK && w.body_len != 96 && w.body_len != 128)
         rc = signet_fail(SIGNET_E_PARSE, "the log key's wrapped body has %u bytes: an Ed25519 key "
-                                         "has 96 (expanded key) or 128 (with the seed)", blen);
+                                         "has 96 (expanded key) or 128 (with the seed)", w.body_len);
     if (rc == SIGNET_OK)
-        rc = sbw_put(body, sbr_cur(&r), blen);
+        rc = sbw_put(body, w.body, w.body_len);
     sbw_free(&pt);
     return rc;
 }

@@ -204,19 +204,16 @@ uint8_t cmd_import_wrapped(dev_req *rq)
         sbw_free(&pt);
         return YH_ERR_INVALID_DATA; /* wrong wrap key or a damaged blob */
     }
-    sb_rd r;
-    sbr_init(&r, pt.p, pt.len);
-    uint8_t walgo, type;
-    uint16_t blen;
-    dev_put_hdr h;
-    uint8_t seq, origin;
+    yh_wrapped in;
     code = YH_ERR_INVALID_DATA;
-    if (sbr_u8(&r, &walgo) || sbr_u64(&r, &h.capabilities) || sbr_u16(&r, &h.id) ||
-        sbr_u16(&r, &blen) || sbr_u16(&r, &h.domains) || sbr_u8(&r, &type) ||
-        sbr_u8(&r, &h.algorithm) || sbr_u8(&r, &seq) || sbr_u8(&r, &origin) ||
-        sbr_copy(&r, h.label, YH_LABEL_LEN) || walgo != w->algorithm || blen != sbr_left(&r) ||
-        h.id == 0 || h.domains == 0)
+    if (yh_wrapped_parse(pt.p, pt.len, &in) != SIGNET_OK || in.wrap_algorithm != w->algorithm ||
+        in.id == 0 || in.domains == 0)
         goto done;
+    uint8_t type = in.type, seq = in.sequence, origin = in.origin;
+    size_t blen = in.body_len;
+    dev_put_hdr h = {.capabilities = in.capabilities, .id = in.id, .domains = in.domains,
+                     .algorithm = in.algorithm};
+    memcpy(h.label, in.label, YH_LABEL_LEN);
     rq->second = h.id;
     dev_object *k = dev_session_key(rq->dev, rq->sess);
     if ((h.capabilities & ~w->delegated) || !k || (h.domains & ~k->domains)) {
@@ -231,7 +228,7 @@ uint8_t cmd_import_wrapped(dev_req *rq)
     uint8_t *body = NULL;
     size_t body_len = 0;
     EVP_PKEY *pk = NULL;
-    if ((code = take_body(type, h.algorithm, sbr_cur(&r), blen, &delegated, &body, &body_len,
+    if ((code = take_body(type, h.algorithm, in.body, blen, &delegated, &body, &body_len,
                           &pk)))
         goto done;
     size_t olen = type == YH_TYPE_ASYMMETRIC_KEY ? dev_key_object_len(h.algorithm)

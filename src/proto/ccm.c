@@ -108,3 +108,16 @@ signet_rc yh_ccm_open(const uint8_t *key, size_t key_len, const uint8_t *blob, s
     }
     return SIGNET_OK;
 }
+
+signet_rc yh_wrapped_parse(const uint8_t *pt, size_t len, yh_wrapped *w)
+{
+    sb_rd r;
+    sbr_init(&r, pt, len);
+    if (sbr_u8(&r, &w->wrap_algorithm) || sbr_u64(&r, &w->capabilities) || sbr_u16(&r, &w->id) ||
+        sbr_u16(&r, &w->body_len) || sbr_u16(&r, &w->domains) || sbr_u8(&r, &w->type) ||
+        sbr_u8(&r, &w->algorithm) || sbr_u8(&r, &w->sequence) || sbr_u8(&r, &w->origin) ||
+        sbr_copy(&r, w->label, sizeof w->label) || w->body_len != sbr_left(&r))
+        return signet_fail(SIGNET_E_PARSE, "the wrapped object's header is malformed");
+    w->body = sbr_cur(&r);
+    return SIGNET_OK;
+}

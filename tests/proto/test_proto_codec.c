@@ -429,6 +429,43 @@ static void log_chain(void **state)
     assert_false(yh_log_entry_verify(&chain[3], chain[1].digest));
 }
 
+/* The plaintext of an opened wrap blob: header fields in order, the body after it,
+ * and every truncation or body-length mismatch refused. */
+static void wrapped_plaintext(void **state)
+{
+    (void)state;
+    uint8_t pt[59 + 3];
+    size_t n = 0;
+    pt[n++] = YH_ALGO_AES256_CCM_WRAP;
+    for (int i = 0; i < 8; i++)
+        pt[n++] = (uint8_t)(i == 7 ? 0x80 : 0); /* capabilities */
+    pt[n++] = 0x01, pt[n++] = 0x02;             /* id */
+    pt[n++] = 0x00, pt[n++] = 0x03;             /* body length */
+    pt[n++] = 0x00, pt[n++] = 0x05;             /* domains */
+    pt[n++] = YH_TYPE_ASYMMETRIC_KEY;
+    pt[n++] = YH_ALGO_EC_ED25519;
+    pt[n++] = 7;                                /* sequence */
+    pt[n++] = 1;                                /* origin */
+    memset(pt + n, 'k', YH_LABEL_LEN);
+    n += YH_LABEL_LEN;
+    pt[n++] = 0xaa, pt[n++] = 0xbb, pt[n++] = 0xcc;
+    assert_int_equal(n, sizeof pt);
+    yh_wrapped w;
+    assert_int_equal(yh_wrapped_parse(pt, n, &w), SIGNET_OK);
+    assert_int_equal(w.capabilities, 0x80);
+    assert_int_equal(w.id, 0x0102);
+    assert_int_equal(w.domains, 5);
+    assert_int_equal(w.type, YH_TYPE_ASYMMETRIC_KEY);
+    assert_int_equal(w.algorithm, YH_ALGO_EC_ED25519);
+    assert_int_equal(w.sequence, 7);
+    assert_int_equal(w.body_len, 3);
+    assert_memory_equal(w.body, pt + n - 3, 3);
+    for (size_t cut = 0; cut < n; cut++)
+        assert_int_equal(yh_wrapped_parse(pt, cut, &w), SIGNET_E_PARSE);
+    pt[12] = 0x04; /* the header claims more body than follows */
+    assert_int_equal(yh_wrapped_parse(pt, n, &w), SIGNET_E_PARSE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +474,7 @@ int main(void)
         cmocka_unit_test(domains),          cmocka_unit_test(frames),
         cmocka_unit_test(object_info),      cmocka_unit_test(labels),
         cmocka_unit_test(log_entries),      cmocka_unit_test(log_chain),
+        cmocka_unit_test(wrapped_plaintext),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
